@@ -1,0 +1,58 @@
+/*
+ * okrd_err.c — filling struct okrd_err. See okrd_err.h for the rules.
+ */
+#include "okrd_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int okrd_err_set(struct okrd_err *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+int okrd_err_prefix(struct okrd_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return OKRD_EINVAL;
+    char prefix[OKRD_ERR_MSG_MAX], old[OKRD_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    return err->code;
+}
+
+void okrd_err_clear(struct okrd_err *err)
+{
+    if (err) {
+        err->code = OKRD_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *okrd_err_name(int code)
+{
+    switch (code) {
+    case OKRD_OK: return "OK";
+    case OKRD_EINVAL: return "EINVAL";
+    case OKRD_EIO: return "EIO";
+    case OKRD_ENOMEM: return "ENOMEM";
+    case OKRD_ENOTFOUND: return "ENOTFOUND";
+    case OKRD_ESTORE: return "ESTORE";
+    case OKRD_EBUSY: return "EBUSY";
+    case OKRD_ECANCELED: return "ECANCELED";
+    case OKRD_ERANGE: return "ERANGE";
+    default: return "EUNKNOWN";
+    }
+}

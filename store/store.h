@@ -1,0 +1,186 @@
+/*
+ * store.h — okrd's persistent state behind a narrow C interface.
+ *
+ * Only store/ speaks SQL; no sqlite3 type appears here, so a second backend
+ * (PostgreSQL for an HA pair) can be added without touching other modules.
+ *
+ * Access follows DESIGN section 1:
+ *  - ONE writer thread (struct store_writer) owns the only write connection
+ *    and runs write jobs in FIFO order; the loop submits jobs and hears of
+ *    their completion through uv_async.
+ *  - The loop reads (API, status, series) through its own read-only
+ *    connection (store_open with STORE_READONLY) on WAL snapshots.
+ *  - Commands run outside the daemon (`ingest`, tests, benches) may open a
+ *    read-write struct store directly and call the same functions.
+ *
+ * A struct store is used by one thread at a time. Timestamps are UTC Unix
+ * seconds; a NaN double stands for "undefined" (stored as SQL NULL).
+ */
+#ifndef OKRD_STORE_H
+#define OKRD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include "../common/okrd_err.h"
+
+struct store;
+
+enum {
+    STORE_READONLY = 1u << 0, /* never creates or writes anything; fails if PATH is missing */
+};
+
+/* The database file inside a state_dir: "STATE_DIR/okrd.db" into buf. */
+int store_path(const char *state_dir, char *buf, size_t size, struct okrd_err *err);
+
+/* Opens (read-write: creating and migrating if needed; WAL, busy_timeout,
+ * synchronous=NORMAL) the database at PATH. The caller owns *out. A store
+ * written by a newer okrd (user_version above ours) is refused. */
+int store_open(struct store **out, const char *path, unsigned flags, struct okrd_err *err);
+/* Closes; NULL is fine. */
+void store_close(struct store *s);
+
+/* The schema version this build writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+/* ---- transactions (read-write stores) ----
+ * store_begin starts BEGIN IMMEDIATE. Writing functions called outside a
+ * transaction run in one of their own. */
+int store_begin(struct store *s, struct okrd_err *err);
+int store_commit(struct store *s, struct okrd_err *err);
+void store_rollback(struct store *s);
+bool store_in_transaction(const struct store *s);
+
+/* ---- points ---- */
+
+struct store_point_in {
+    const char *metric;       /* a valid metric id (okrd_valid_id) */
+    int64_t ts;
+    double value;             /* finite */
+};
+
+/* Upserts N points (a point with a stored metric+ts replaces its value) with
+ * prepared statements; unknown metric ids are created. All or nothing. */
+int store_put_points(struct store *s, const struct store_point_in *pts, size_t n,
+                     struct okrd_err *err);
+
+struct store_point {
+    int64_t ts;
+    double value;
+};
+
+/* A growable array of points, owned by whoever holds it. */
+struct store_series {
+    struct store_point *pts;
+    size_t n, cap;
+};
+void store_series_free(struct store_series *s);
+
+/* Appends the points of METRIC with from_s <= ts < to_s, oldest first, to
+ * *out. An unknown metric appends nothing. */
+int store_get_series(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
+                     struct store_series *out, struct okrd_err *err);
+
+/* The newest point of METRIC with ts <= at_s: 0 and *out, or OKRD_ENOTFOUND. */
+int store_last_point(struct store *s, const char *metric, int64_t at_s,
+                     struct store_point *out, struct okrd_err *err);
+
+/* Calls cb for every stored point whose metric is one of METRICS (all when
+ * n_metrics == 0) and from_s <= ts < to_s, sorted by metric id (byte order)
+ * then timestamp. A non-zero return from cb stops the walk and is returned. */
+typedef int (*store_point_cb)(void *ctx, const char *metric, int64_t ts, double value);
+int store_each_point(struct store *s, const char *const *metrics, size_t n_metrics,
+                     int64_t from_s, int64_t to_s, store_point_cb cb, void *ctx,
+                     struct okrd_err *err);
+
+/* Every metric id the store holds, sorted; calls cb(ctx, id) for each. */
+int store_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric), void *ctx,
+                      struct okrd_err *err);
+
+/* PRAGMA data_version: changes when ANOTHER connection committed. */
+int store_data_version(struct store *s, int64_t *out, struct okrd_err *err);
+
+/* ---- source health ---- */
+
+struct store_source_health {
+    int64_t last_success_s;   /* 0 = never */
+    int64_t last_error_s;     /* 0 = never */
+    char last_error[256];     /* "" = none */
+    int consecutive_failures;
+    int64_t points_total;     /* points ingested by this source, ever */
+};
+
+int store_put_source_health(struct store *s, const char *source,
+                            const struct store_source_health *h, struct okrd_err *err);
+/* OKRD_ENOTFOUND when the source has no record yet. */
+int store_get_source_health(struct store *s, const char *source,
+                            struct store_source_health *out, struct okrd_err *err);
+
+/* ---- ingest log (CSV files) ---- */
+
+struct store_ingest {
+    const char *source;
+    const char *name;         /* file name, no directory */
+    const char *sha256;       /* 64 lowercase hex digits */
+    int64_t rows;             /* rows stored */
+    const char *outcome;      /* "ingested", "rejected", "partial" */
+    int64_t at_s;
+};
+
+int store_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_err *err);
+/* *seen = a file with this sha256 was ingested ("ingested" or "partial") before. */
+int store_ingest_seen(struct store *s, const char *sha256, bool *seen, struct okrd_err *err);
+
+/* ---- key-result state ---- */
+
+struct store_kr_state {
+    char status[16];          /* "on_track", "no_data", ... */
+    int64_t since_s;          /* when this status began */
+    int64_t evaluated_at_s;
+    double value, progress, expected, projected_score, score; /* NaN = undefined */
+    bool stale;
+};
+
+int store_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_state *st,
+                       struct okrd_err *err);
+/* OKRD_ENOTFOUND when the key result has never been evaluated. */
+int store_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *out,
+                       struct okrd_err *err);
+
+/* One row per key result per day (the day's last evaluation wins). */
+int store_put_kr_history(struct store *s, const char *kr_id, const char *date /* YYYY-MM-DD */,
+                         const char *status, double progress, struct okrd_err *err);
+
+/* ---- the writer thread ---- */
+
+struct store_writer;
+
+/* A job runs on the writer thread with the write connection. It manages its
+ * own transaction(s) with store_begin/commit/rollback; if it returns with a
+ * transaction still open, the writer rolls it back. It returns 0 or a
+ * negative code with err filled. */
+typedef int (*store_job_fn)(struct store *w, void *arg, struct okrd_err *err);
+/* Called on the loop thread once the job finished (rc, err as the job left
+ * them), or with OKRD_ECANCELED when the writer closed before running it. */
+typedef void (*store_done_fn)(void *arg, int rc, const struct okrd_err *err);
+
+/* Opens the write connection at PATH (creating/migrating the database) and
+ * starts the thread. The caller owns *out until store_writer_close. */
+int store_writer_open(struct store_writer **out, uv_loop_t *loop, const char *path,
+                      struct okrd_err *err);
+
+/* Queues a job (FIFO). Loop thread only. OKRD_ECANCELED after close began. */
+int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done,
+                        void *arg);
+
+/* Jobs queued and not yet finished (including the running one). */
+size_t store_writer_pending(const struct store_writer *w);
+
+/* Stops: the running job finishes (its transaction commits or rolls back as
+ * it decides), queued jobs are completed with OKRD_ECANCELED, the thread is
+ * joined, the connection closed, and on_closed(arg) runs on the loop once the
+ * uv handles are closed; w is freed then. */
+void store_writer_close(struct store_writer *w, void (*on_closed)(void *arg), void *arg);
+
+#endif
