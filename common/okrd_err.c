@@ -23,13 +23,28 @@ int okrd_err_prefix(struct okrd_err *err, const char *fmt, ...)
 {
     if (!err)
         return OKRD_EINVAL;
-    char prefix[OKRD_ERR_MSG_MAX], old[OKRD_ERR_MSG_MAX];
+    char prefix[OKRD_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    if (n < 0)
+        return err->code;
+    size_t plen = strlen(prefix);
+    memcpy(prefix + plen, ": ", 3);
+    plen += 2;
+    /* Shift the old message right and put the prefix in front; what no
+     * longer fits is cut at the end (the cause is then partly lost, but the
+     * message stays one bounded line). */
+    size_t cap = sizeof err->msg - 1;
+    if (plen > cap)
+        plen = cap;
+    size_t old = strnlen(err->msg, cap);
+    if (old > cap - plen)
+        old = cap - plen;
+    memmove(err->msg + plen, err->msg, old);
+    memcpy(err->msg, prefix, plen);
+    err->msg[plen + old] = '\0';
     return err->code;
 }
 

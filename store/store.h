@@ -174,8 +174,14 @@ int store_writer_open(struct store_writer **out, uv_loop_t *loop, const char *pa
 int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done,
                         void *arg);
 
-/* Jobs queued and not yet finished (including the running one). */
+/* Jobs queued and not yet finished (including the running one). Counted
+ * until the job's done callback runs, so it is 0 inside the last one. */
 size_t store_writer_pending(const struct store_writer *w);
+
+/* On the writer's connection (the struct store a job receives): true once
+ * store_writer_close began, so a long job (a 1M-row file) may stop early,
+ * roll back and return OKRD_ECANCELED. false on every other store. */
+bool store_stop_requested(const struct store *s);
 
 /* Stops: the running job finishes (its transaction commits or rolls back as
  * it decides), queued jobs are completed with OKRD_ECANCELED, the thread is

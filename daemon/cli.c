@@ -1,0 +1,60 @@
+/*
+ * cli.c — what the sub-commands share: loading the config with its
+ * diagnostics printed, the store path, time arguments.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/parse.h"
+#include "store/store.h"
+
+size_t cli_print_diags(const struct cfg_diags *d)
+{
+    size_t errors = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->items[i].severity == CFG_SEV_WARNING) {
+            fprintf(stderr, "warning: %s\n", d->items[i].text);
+        } else {
+            fprintf(stderr, "%s\n", d->items[i].text);
+            errors++;
+        }
+    }
+    return errors;
+}
+
+int cli_load_config(const char *path, unsigned flags, struct cfg **out)
+{
+    struct cfg_diags diags = { 0 };
+    int rc = cfg_load(path, flags, out, &diags);
+    cli_print_diags(&diags);
+    cfg_diags_free(&diags);
+    if (rc < 0) {
+        *out = NULL;
+        return EXIT_BAD_INPUT;
+    }
+    return 0;
+}
+
+int cli_store_path(const struct cfg *cfg, char *buf, size_t size)
+{
+    struct okrd_err err;
+    if (store_path(cfg->daemon.state_dir, buf, size, &err) < 0) {
+        fprintf(stderr, "okrd: %s\n", err.msg);
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+int cli_parse_time_arg(const char *option, const char *arg, const struct okrd_tz *tz,
+                       int64_t *out_s)
+{
+    struct okrd_err err;
+    if (okrd_parse_timestamp(arg, strlen(arg), tz, OKRD_TS_AUTO, out_s, &err) < 0) {
+        fprintf(stderr, "okrd: %s: %s (use a date like 2026-11-21 or a date-time like "
+                        "2026-11-21T10:00:00Z)\n", option, err.msg);
+        return EXIT_USAGE;
+    }
+    return 0;
+}

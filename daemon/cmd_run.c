@@ -1,0 +1,216 @@
+/*
+ * cmd_run.c — `okrd run`: the daemon. One libuv loop (DESIGN section 1):
+ * signals, the systemd watchdog timer and the store's writer completions
+ * all arrive as loop events; idle means blocked in epoll_wait.
+ *
+ * Start-up order is the READY=1 contract: config loaded and valid, state_dir
+ * present, store opened (migrated) by the writer thread, read-only
+ * connection open — then READY=1. SIGTERM/SIGINT stop cleanly: the running
+ * store job finishes (its transaction commits or rolls back, never half),
+ * queued ones are cancelled, handles close, exit 0. SIGHUP reloads.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "cli.h"
+#include "log.h"
+#include "okrd.h"
+
+static const char usage[] =
+    "usage: okrd run [-c FILE]\n"
+    "\n"
+    "Runs the daemon in the foreground (systemd runs this). Logs go to stderr.\n"
+    "signals: SIGHUP reloads the config (a bad one is logged and the running one\n"
+    "kept); SIGTERM or SIGINT stop cleanly and exit 0.\n"
+    "exit codes: 0 stopped by a signal, 1 bad config, 2 usage, 3 runtime failure\n";
+
+static void log_diags(const struct cfg_diags *diags)
+{
+    char q[1024];
+    for (size_t i = 0; i < diags->n; i++)
+        log_event(diags->items[i].severity == CFG_SEV_WARNING ? CFG_LOG_WARNING : CFG_LOG_ERROR,
+                  "config", "msg=%s", log_quote(q, sizeof q, diags->items[i].text));
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h) { (void)h; }
+
+static void on_writer_closed(void *arg)
+{
+    struct okrd *d = arg;
+    d->writer = NULL;
+}
+
+static void okrd_stop(struct okrd *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    log_info("stopping", "signal=%s", why);
+    okrd_notify_stopping(d);
+    uv_close((uv_handle_t *)&d->sig_term, on_handle_closed);
+    uv_close((uv_handle_t *)&d->sig_int, on_handle_closed);
+    uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
+    if (d->watchdog_usec)
+        uv_close((uv_handle_t *)&d->watchdog, on_handle_closed);
+    if (d->writer)
+        store_writer_close(d->writer, on_writer_closed, d);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct okrd *d = h->data;
+    if (signum == SIGHUP)
+        okrd_reload(d);
+    else
+        okrd_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    /* Fed from a loop timer on purpose: if the loop wedges, the pings stop. */
+    (void)t;
+    sd_notify(0, "WATCHDOG=1");
+}
+
+void okrd_reload(struct okrd *d)
+{
+    okrd_notify_reloading(d);
+    log_info("reload", "config=%s", d->config_path);
+    struct cfg *next = NULL;
+    struct cfg_diags diags = { 0 };
+    int rc = cfg_load(d->config_path, 0, &next, &diags);
+    log_diags(&diags);
+    if (rc < 0) {
+        log_error("reload_failed", "config=%s errors=%zu msg=\"keeping the running config\"",
+                  d->config_path, diags.n_errors);
+        cfg_diags_free(&diags);
+        okrd_notify_ready(d);
+        return;
+    }
+    cfg_diags_free(&diags);
+    if (strcmp(next->daemon.state_dir, d->cfg->daemon.state_dir) != 0)
+        log_warning("reload", "msg=\"daemon.state_dir changed; the new one is used after a restart\"");
+    struct cfg *old = d->cfg;
+    d->cfg = next;
+    cfg_free(old);
+    log_set_level(d->cfg->daemon.log_level);
+    size_t n_kr = 0;
+    for (size_t i = 0; i < d->cfg->n_objectives; i++)
+        n_kr += d->cfg->objectives[i].n_key_results;
+    log_info("reloaded", "sources=%zu objectives=%zu key_results=%zu webhooks=%zu",
+             d->cfg->n_sources, d->cfg->n_objectives, n_kr, d->cfg->n_webhooks);
+    okrd_notify_ready(d);
+}
+
+static int okrd_start(struct okrd *d)
+{
+    struct okrd_err err = { 0 };
+    int r = mkdir_p(d->cfg->daemon.state_dir, 0750);
+    if (r < 0) {
+        log_error("start_failed", "state_dir=%s msg=\"cannot create: %s\"",
+                  d->cfg->daemon.state_dir, strerror(-r));
+        return EXIT_RUNTIME;
+    }
+    if (cli_store_path(d->cfg, d->store_path, sizeof d->store_path))
+        return EXIT_RUNTIME;
+    char q[512];
+    if (store_writer_open(&d->writer, &d->loop, d->store_path, &err) < 0 ||
+        store_open(&d->reader, d->store_path, STORE_READONLY, &err) < 0) {
+        log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
+        return EXIT_RUNTIME;
+    }
+    uv_signal_t *sigs[] = { &d->sig_term, &d->sig_int, &d->sig_hup };
+    int nums[] = { SIGTERM, SIGINT, SIGHUP };
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&d->loop, sigs[i]);
+        sigs[i]->data = d;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec > 0) {
+        uint64_t every_ms = d->watchdog_usec / 2000; /* ping at half the timeout */
+        if (every_ms == 0)
+            every_ms = 1;
+        uv_timer_init(&d->loop, &d->watchdog);
+        d->watchdog.data = d;
+        uv_timer_start(&d->watchdog, on_watchdog, 0, every_ms);
+    } else {
+        d->watchdog_usec = 0;
+    }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct okrd d = { .clock = &okrd_clock_system, .config_path = OKRD_DEFAULT_CONFIG };
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': d.config_path = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "okrd run: unexpected argument \"%s\"\n%s", argv[optind], usage);
+        return EXIT_USAGE;
+    }
+    log_setup(CFG_LOG_INFO);
+    struct cfg_diags diags = { 0 };
+    int rc = cfg_load(d.config_path, 0, &d.cfg, &diags);
+    log_diags(&diags);
+    cfg_diags_free(&diags);
+    if (rc < 0) {
+        log_error("start_failed", "config=%s msg=\"the config has errors\"", d.config_path);
+        return EXIT_BAD_INPUT;
+    }
+    log_set_level(d.cfg->daemon.log_level);
+    uv_loop_init(&d.loop);
+    rc = okrd_start(&d);
+    if (rc == 0) {
+        log_info("started", "version=%s config=%s store=%s", OKRD_VERSION, d.config_path,
+                 d.store_path);
+        okrd_notify_ready(&d);
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+        log_info("stopped", "msg=\"clean shutdown\"");
+    } else {
+        /* Failed before any signal handler or timer existed (okrd_start opens
+         * the store first): only the writer may need closing. */
+        if (d.writer)
+            store_writer_close(d.writer, on_writer_closed, &d);
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+    }
+    store_close(d.reader);
+    if (uv_loop_close(&d.loop) != 0)
+        log_warning("stopped", "msg=\"loop closed with handles still open\"");
+    cfg_free(d.cfg);
+    return rc ? rc : d.exit_code;
+}

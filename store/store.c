@@ -1,0 +1,469 @@
+/*
+ * store.c — opening and closing the SQLite database, its connection
+ * settings, migrations, transactions and the prepared-statement cache.
+ *
+ * Owns the connection lifecycle; the tables' SQL lives with the functions
+ * that use it (store_points.c, store_state.c), the schema in store_schema.c
+ * and the writer thread in store_writer.c.
+ *
+ * Invariants: a read-write open leaves the database at store_schema_version()
+ * or fails without changing it (all pending migrations run in ONE
+ * transaction); a read-only open never creates, writes or migrates anything.
+ *
+ * Why these settings: WAL lets the loop's read-only connection read a
+ * snapshot while the writer thread commits; synchronous=NORMAL skips the
+ * fsync per commit yet survives kill -9 (a power loss may undo the last few
+ * commits); busy_timeout absorbs another process (`okrd ingest`) holding the
+ * write lock for a while. The WAL and its -shm index are kept after the last
+ * connection closes (SQLITE_FCNTL_PERSIST_WAL), so a read-only command run
+ * beside a stopped daemon finds them and need not create them.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+/* Cap on the WAL file kept between checkpoints: a 1M-point transaction
+ * grows it to ~60 MB once; afterwards it is truncated back to this. */
+#define STORE_JOURNAL_SIZE_LIMIT (16 * 1024 * 1024)
+
+/* ---- errors ---- */
+
+int store_code_from_sqlite(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK: return OKRD_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return OKRD_EBUSY;
+    case SQLITE_NOMEM: return OKRD_ENOMEM;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE: return OKRD_EINVAL;
+    default: return OKRD_ESTORE;
+    }
+}
+
+int store_sqlerr(struct store *s, int rc, struct okrd_err *err, const char *fmt, ...)
+{
+    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    if (!msg || !*msg || strcmp(msg, "not an error") == 0)
+        msg = sqlite3_errstr(rc);
+    char action[OKRD_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(action, sizeof action, fmt, ap);
+    va_end(ap);
+    return okrd_err_set(err, store_code_from_sqlite(rc), "store: %s: %s", action, msg);
+}
+
+int store_err_context(struct okrd_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return OKRD_ESTORE;
+    char ctx[OKRD_ERR_MSG_MAX], old[OKRD_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    const char *cause = err->msg;
+    if (strncmp(cause, "store: ", 7) == 0)
+        cause += 7;
+    snprintf(old, sizeof old, "%s", cause);
+    return okrd_err_set(err, err->code, "store: %s: %s", ctx, old);
+}
+
+int store_check_writable(struct store *s, const char *action, struct okrd_err *err)
+{
+    if (!(s->flags & STORE_READONLY))
+        return 0;
+    return okrd_err_set(err, OKRD_EINVAL, "store: %s: %s is open read-only", action, s->path);
+}
+
+const char *store_quote(const char *in, char *buf, size_t size)
+{
+    size_t o = 0, i = 0;
+    if (!in)
+        in = "(null)";
+    for (; in[i] && i < 40 && o + 1 < size; i++) {
+        unsigned char c = (unsigned char)in[i];
+        buf[o++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
+    }
+    if (in[i] && o + 4 < size) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* ---- statement cache ---- */
+
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt_id id, const char *sql,
+                         struct okrd_err *err)
+{
+    if (s->stmts[id])
+        return s->stmts[id];
+    /* PERSISTENT: these live as long as the connection. */
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL);
+    if (rc != SQLITE_OK) {
+        store_sqlerr(s, rc, err, "prepare statement %d", (int)id);
+        sqlite3_finalize(s->stmts[id]);
+        s->stmts[id] = NULL;
+        return NULL;
+    }
+    return s->stmts[id];
+}
+
+void store_stmt_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* Runs a cached statement that returns no rows (BEGIN, COMMIT, ...). */
+static int run_cached(struct store *s, enum store_stmt_id id, const char *sql,
+                      const char *action, struct okrd_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, id, sql, err);
+    if (!st)
+        return err ? err->code : OKRD_ESTORE;
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        ret = store_sqlerr(s, rc, err, "%s", action);
+    store_stmt_done(st);
+    return ret;
+}
+
+/* ---- transactions ---- */
+
+bool store_in_transaction(const struct store *s)
+{
+    return s && s->db && !sqlite3_get_autocommit(s->db);
+}
+
+int store_begin(struct store *s, struct okrd_err *err)
+{
+    int rc = store_check_writable(s, "begin a transaction", err);
+    if (rc)
+        return rc;
+    if (store_in_transaction(s))
+        return okrd_err_set(err, OKRD_EINVAL, "store: begin a transaction: one is already open");
+    /* IMMEDIATE takes the write lock now (waiting up to busy_timeout), so a
+     * transaction never fails half-way for lack of it. */
+    return run_cached(s, STMT_BEGIN, "BEGIN IMMEDIATE", "begin a transaction", err);
+}
+
+int store_commit(struct store *s, struct okrd_err *err)
+{
+    if (!store_in_transaction(s))
+        return okrd_err_set(err, OKRD_EINVAL, "store: commit: no transaction is open");
+    int rc = run_cached(s, STMT_COMMIT, "COMMIT", "commit", err);
+    if (rc) {
+        /* A failed COMMIT may leave the transaction open (e.g. SQLITE_FULL);
+         * undo it so the caller's rule "error = nothing stored" holds. */
+        store_rollback(s);
+    }
+    return rc;
+}
+
+void store_rollback(struct store *s)
+{
+    if (!s || !s->db)
+        return;
+    if (store_in_transaction(s))
+        run_cached(s, STMT_ROLLBACK, "ROLLBACK", "rollback", NULL);
+    /* Metric ids created in the undone transaction no longer exist. */
+    store_metric_map_clear(&s->metrics);
+}
+
+int store_tx_enter(struct store *s, bool *own, struct okrd_err *err)
+{
+    if (!store_in_transaction(s)) {
+        *own = true;
+        return store_begin(s, err);
+    }
+    *own = false;
+    return run_cached(s, STMT_SAVEPOINT, "SAVEPOINT store_call", "open a savepoint", err);
+}
+
+int store_tx_leave(struct store *s, bool own, int rc, struct okrd_err *err)
+{
+    if (rc == 0)
+        return own ? store_commit(s, err)
+                   : run_cached(s, STMT_RELEASE, "RELEASE store_call", "release a savepoint", err);
+    if (own) {
+        store_rollback(s);
+    } else if (store_in_transaction(s)) {
+        /* Undo this call only; the caller's transaction goes on. (Some errors,
+         * e.g. SQLITE_FULL, make SQLite roll back everything itself.) */
+        run_cached(s, STMT_ROLLBACK_TO, "ROLLBACK TO store_call", "rollback to a savepoint", NULL);
+        run_cached(s, STMT_RELEASE, "RELEASE store_call", "release a savepoint", NULL);
+        store_metric_map_clear(&s->metrics);
+    } else {
+        store_metric_map_clear(&s->metrics);
+    }
+    return rc;
+}
+
+/* ---- pragmas and migrations ---- */
+
+static int exec_sql(struct store *s, const char *sql, const char *action, struct okrd_err *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : store_sqlerr(s, rc, err, "%s %s", action, s->path);
+}
+
+static int user_version(struct store *s, int *out, struct okrd_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    int ret = rc == SQLITE_OK ? 0 : store_sqlerr(s, rc, err, "read the schema version of %s", s->path);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int refuse_newer(struct store *s, int v, struct okrd_err *err)
+{
+    return okrd_err_set(err, OKRD_ESTORE,
+                        "store: %s has schema version %d, newer than this okrd knows (%d); "
+                        "it was written by a newer okrd: upgrade okrd",
+                        s->path, v, store_schema_version());
+}
+
+/* Brings a read-write database to store_schema_version() in one
+ * transaction. The version is read again under the write lock, so two
+ * processes opening a new file at once migrate it once. */
+static int migrate(struct store *s, struct okrd_err *err)
+{
+    int v = 0, rc = user_version(s, &v, err);
+    if (rc)
+        return rc;
+    if (v > store_schema_version())
+        return refuse_newer(s, v, err);
+    if (v == store_schema_version())
+        return 0;
+    if ((rc = store_begin(s, err)) != 0)
+        return store_err_context(err, "migrate %s", s->path);
+    if ((rc = user_version(s, &v, err)) != 0)
+        goto fail;
+    if (v > store_schema_version()) {
+        rc = refuse_newer(s, v, err);
+        goto fail;
+    }
+    for (size_t i = 0; i < store_n_migrations; i++) {
+        const struct store_migration *m = &store_migrations[i];
+        if (m->version <= v)
+            continue;
+        int src = sqlite3_exec(s->db, m->sql, NULL, NULL, NULL);
+        if (src != SQLITE_OK) {
+            rc = store_sqlerr(s, src, err, "migrate %s to schema version %d (%s)", s->path,
+                              m->version, m->what);
+            goto fail;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version());
+    if ((rc = exec_sql(s, sql, "set the schema version of", err)) != 0)
+        goto fail;
+    return store_commit(s, err);
+fail:
+    store_rollback(s);
+    return rc;
+}
+
+/* Connection settings; journal_mode=WAL is persistent in the file, the
+ * others are per connection. */
+static int configure_rw(struct store *s, struct okrd_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_OK : SQLITE_ERROR;
+        if (rc != SQLITE_OK) {
+            okrd_err_set(err, OKRD_ESTORE, "store: %s: cannot switch to WAL mode (got %s)",
+                         s->path, mode ? mode : "nothing");
+            sqlite3_finalize(st);
+            return OKRD_ESTORE;
+        }
+    }
+    int ret = rc == SQLITE_OK ? 0 : store_sqlerr(s, rc, err, "switch %s to WAL mode", s->path);
+    sqlite3_finalize(st);
+    if (ret)
+        return ret;
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+             " PRAGMA journal_size_limit = %d;",
+             STORE_JOURNAL_SIZE_LIMIT);
+    if ((ret = exec_sql(s, sql, "configure", err)) != 0)
+        return ret;
+    int persist = 1;
+    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    return 0;
+}
+
+/* A read-only open that must not create PATH-wal/PATH-shm: when neither
+ * exists (no connection has the database open and none left a WAL behind),
+ * the file is complete as it is and is read with immutable=1, which makes
+ * SQLite create nothing. Otherwise a normal read-only open shares the WAL
+ * index with the writer (a -shm we may not write is read as SQLite's
+ * "read-only shm"). A writer starting during an immutable read appends to a
+ * new WAL and leaves the main file alone until its first checkpoint (1000
+ * pages later), far longer than a command's read takes. */
+static bool wal_files_absent(const char *path)
+{
+    char buf[4096];
+    struct stat st;
+    snprintf(buf, sizeof buf, "%s-wal", path);
+    bool no_wal = stat(buf, &st) != 0 || st.st_size == 0;
+    snprintf(buf, sizeof buf, "%s-shm", path);
+    bool no_shm = stat(buf, &st) != 0;
+    return no_wal && no_shm;
+}
+
+/* "file:" + percent-encoded path + query, for SQLITE_OPEN_URI. */
+static char *file_uri(const char *path, const char *query)
+{
+    size_t n = strlen(path);
+    char *uri = malloc(5 + 3 * n + strlen(query) + 1);
+    if (!uri)
+        return NULL;
+    char *o = uri + sprintf(uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("/._-~", *p))
+            *o++ = (char)*p;
+        else
+            o += sprintf(o, "%%%02X", *p);
+    }
+    strcpy(o, query);
+    return uri;
+}
+
+static int open_readonly(struct store *s, struct okrd_err *err)
+{
+    struct stat st;
+    if (stat(s->path, &st) != 0) {
+        if (errno == ENOENT)
+            return okrd_err_set(err, OKRD_ENOTFOUND,
+                                "no store at %s (has `okrd run` or `okrd ingest` created it yet?)",
+                                s->path);
+        return okrd_err_set(err, OKRD_EIO, "store: %s: %s", s->path, strerror(errno));
+    }
+    int rc;
+    if (wal_files_absent(s->path)) {
+        char *uri = file_uri(s->path, "?mode=ro&immutable=1");
+        if (!uri)
+            return okrd_err_set(err, OKRD_ENOMEM, "store: open %s: out of memory", s->path);
+        rc = sqlite3_open_v2(uri, &s->db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+        free(uri);
+    } else {
+        rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    }
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, err, "open %s read-only", s->path);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    int v = 0;
+    if ((rc = user_version(s, &v, err)) != 0)
+        return rc;
+    if (v > store_schema_version())
+        return refuse_newer(s, v, err);
+    if (v < store_schema_version())
+        return okrd_err_set(err, OKRD_ESTORE,
+                            "store: %s has schema version %d, this okrd needs %d; "
+                            "run the daemon (`okrd run`) once to migrate it",
+                            s->path, v, store_schema_version());
+    return 0;
+}
+
+static int open_readwrite(struct store *s, struct okrd_err *err)
+{
+    int rc = sqlite3_open_v2(s->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlerr(s, rc, err, "open %s", s->path);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if ((rc = configure_rw(s, err)) != 0)
+        return rc;
+    return migrate(s, err);
+}
+
+int store_open(struct store **out, const char *path, unsigned flags, struct okrd_err *err)
+{
+    *out = NULL;
+    if (!path || !*path)
+        return okrd_err_set(err, OKRD_EINVAL, "store: open: empty path");
+    struct store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return okrd_err_set(err, OKRD_ENOMEM, "store: open %s: out of memory", path);
+    }
+    s->flags = flags;
+    int rc = (flags & STORE_READONLY) ? open_readonly(s, err) : open_readwrite(s, err);
+    if (rc) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    /* close_v2: never fails for "busy"; statements are all finalized anyway. */
+    sqlite3_close_v2(s->db);
+    store_metric_map_clear(&s->metrics);
+    free(s->metrics.slots);
+    free(s->path);
+    free(s);
+}
+
+int store_path(const char *state_dir, char *buf, size_t size, struct okrd_err *err)
+{
+    if (!state_dir || !*state_dir)
+        return okrd_err_set(err, OKRD_EINVAL, "store: state_dir is empty");
+    size_t n = strlen(state_dir);
+    while (n > 0 && state_dir[n - 1] == '/')
+        n--; /* "/var/lib/okrd/" and "/" give no "//" */
+    int w = snprintf(buf, size, "%.*s/okrd.db", (int)n, state_dir);
+    if (w < 0 || (size_t)w >= size)
+        return okrd_err_set(err, OKRD_ERANGE, "store: state_dir path is too long (%zu bytes)", n);
+    return 0;
+}
+
+int store_data_version(struct store *s, int64_t *out, struct okrd_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_DATA_VERSION, "PRAGMA data_version", err);
+    if (!st)
+        return err ? err->code : OKRD_ESTORE;
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        ret = store_sqlerr(s, rc, err, "read data_version of %s", s->path);
+    store_stmt_done(st);
+    return ret;
+}

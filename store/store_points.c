@@ -1,0 +1,368 @@
+/*
+ * store_points.c — the time series: the metrics and points tables, the
+ * batch upsert and the range reads, and the connection's metric-id cache.
+ *
+ * Invariants: an upsert of N points stores all N or none (input is checked
+ * before the first write, and SQL failures undo the whole call, inside the
+ * caller's transaction through a savepoint); a point with a stored metric+ts
+ * replaces the stored value, so replaying a file is harmless. Metric rows
+ * are never deleted, so a cached name -> id stays true for as long as the
+ * transaction that created it stands (the cache is emptied on rollback).
+ */
+#include "store_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/parse.h"
+
+/* ---- metric-id cache ---- */
+
+/* Metrics are few (hundreds); past this the map is emptied, not grown,
+ * so a store fed millions of distinct ids keeps bounded memory. */
+#define METRIC_MAP_MAX 65536
+
+static uint32_t hash_name(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a: short keys, no need for better */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+void store_metric_map_clear(struct store_metric_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        free(m->slots[i].name);
+        m->slots[i].name = NULL;
+    }
+    m->used = 0;
+}
+
+static struct store_metric_slot *map_find(struct store_metric_map *m, const char *name,
+                                          uint32_t h)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        struct store_metric_slot *e = &m->slots[i];
+        if (!e->name)
+            return NULL;
+        if (e->hash == h && strcmp(e->name, name) == 0)
+            return e;
+    }
+}
+
+static void map_put_slot(struct store_metric_map *m, char *name, uint32_t h, int64_t id)
+{
+    size_t i = h & (m->cap - 1);
+    while (m->slots[i].name)
+        i = (i + 1) & (m->cap - 1);
+    m->slots[i] = (struct store_metric_slot){ name, h, id };
+    m->used++;
+}
+
+/* Best effort: a failed allocation only means the next lookup asks SQLite. */
+static void map_put(struct store_metric_map *m, const char *name, uint32_t h, int64_t id)
+{
+    if ((m->used + 1) * 2 > m->cap) {
+        if (m->cap >= METRIC_MAP_MAX) {
+            store_metric_map_clear(m);
+        } else {
+            size_t ncap = m->cap ? m->cap * 2 : 64;
+            struct store_metric_slot *ns = calloc(ncap, sizeof *ns);
+            if (!ns)
+                return;
+            struct store_metric_map old = *m;
+            m->slots = ns;
+            m->cap = ncap;
+            m->used = 0;
+            for (size_t i = 0; i < old.cap; i++)
+                if (old.slots[i].name)
+                    map_put_slot(m, old.slots[i].name, old.slots[i].hash, old.slots[i].id);
+            free(old.slots);
+        }
+    }
+    char *copy = strdup(name);
+    if (copy)
+        map_put_slot(m, copy, h, id);
+}
+
+/* The id of metric NAME: 0, or OKRD_ENOTFOUND (err untouched) when it is
+ * not stored and !create. With create, an unknown name gets a new row. */
+static int metric_id(struct store *s, const char *name, bool create, int64_t *id,
+                     struct okrd_err *err)
+{
+    uint32_t h = hash_name(name);
+    struct store_metric_slot *e = map_find(&s->metrics, name, h);
+    if (e) {
+        *id = e->id;
+        return 0;
+    }
+    sqlite3_stmt *st = store_stmt(s, STMT_METRIC_ID, "SELECT id FROM metrics WHERE name = ?1", err);
+    if (!st)
+        return err ? err->code : OKRD_ESTORE;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), ret = 0;
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        ret = store_sqlerr(s, rc, err, "look up metric \"%s\"", name);
+    store_stmt_done(st);
+    if (ret)
+        return ret;
+    if (rc == SQLITE_DONE) {
+        if (!create)
+            return OKRD_ENOTFOUND;
+        st = store_stmt(s, STMT_METRIC_INSERT, "INSERT INTO metrics(name) VALUES (?1)", err);
+        if (!st)
+            return err ? err->code : OKRD_ESTORE;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            *id = sqlite3_last_insert_rowid(s->db);
+        else
+            ret = store_sqlerr(s, rc, err, "add metric \"%s\"", name);
+        store_stmt_done(st);
+        if (ret)
+            return ret;
+    }
+    map_put(&s->metrics, name, h, *id);
+    return 0;
+}
+
+/* ---- upsert ---- */
+
+static int check_points(const struct store_point_in *pts, size_t n, struct okrd_err *err)
+{
+    char q[64];
+    for (size_t i = 0; i < n; i++) {
+        const char *m = pts[i].metric;
+        if (!m || !okrd_valid_id(m, strnlen(m, 129)))
+            return okrd_err_set(err, OKRD_EINVAL,
+                                "store: upsert %zu points: point %zu: invalid metric id \"%s\"",
+                                n, i, store_quote(m, q, sizeof q));
+        if (!isfinite(pts[i].value))
+            return okrd_err_set(err, OKRD_EINVAL,
+                                "store: upsert %zu points: point %zu (\"%s\"): value is not finite (%g)",
+                                n, i, m, pts[i].value);
+    }
+    return 0;
+}
+
+static const char SQL_POINT_UPSERT[] =
+    "INSERT INTO points(metric_id, ts, value) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT(metric_id, ts) DO UPDATE SET value = excluded.value";
+
+int store_put_points(struct store *s, const struct store_point_in *pts, size_t n,
+                     struct okrd_err *err)
+{
+    int rc = store_check_writable(s, "upsert points", err);
+    if (rc || n == 0)
+        return rc;
+    if ((rc = check_points(pts, n, err)) != 0)
+        return rc;
+    bool own;
+    if ((rc = store_tx_enter(s, &own, err)) != 0)
+        return store_err_context(err, "upsert %zu points for \"%s\"", n, pts[0].metric);
+
+    sqlite3_stmt *st = store_stmt(s, STMT_POINT_UPSERT, SQL_POINT_UPSERT, err);
+    if (!st)
+        rc = err ? err->code : OKRD_ESTORE;
+    const char *prev = NULL;
+    int64_t id = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        /* Batches usually run one metric at a time: skip the hash then. */
+        if (!prev || (pts[i].metric != prev && strcmp(pts[i].metric, prev) != 0)) {
+            if ((rc = metric_id(s, pts[i].metric, true, &id, err)) != 0) {
+                store_err_context(err, "upsert %zu points for \"%s\"", n, pts[i].metric);
+                break;
+            }
+            prev = pts[i].metric;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, pts[i].ts);
+        sqlite3_bind_double(st, 3, pts[i].value);
+        int src = sqlite3_step(st);
+        if (src != SQLITE_DONE)
+            rc = store_sqlerr(s, src, err, "upsert %zu points for \"%s\"", n, pts[i].metric);
+        sqlite3_reset(st);
+    }
+    store_stmt_done(st);
+    int lrc = store_tx_leave(s, own, rc, err);
+    if (lrc && !rc) /* the COMMIT failed: nothing of the batch is stored */
+        store_err_context(err, "upsert %zu points for \"%s\"", n, pts[0].metric);
+    return lrc;
+}
+
+/* ---- reads ---- */
+
+static int series_push(struct store_series *out, int64_t ts, double v)
+{
+    if (out->n == out->cap) {
+        size_t ncap = out->cap ? out->cap * 2 : 64;
+        struct store_point *np = realloc(out->pts, ncap * sizeof *np);
+        if (!np)
+            return OKRD_ENOMEM;
+        out->pts = np;
+        out->cap = ncap;
+    }
+    out->pts[out->n++] = (struct store_point){ ts, v };
+    return 0;
+}
+
+void store_series_free(struct store_series *s)
+{
+    if (s) {
+        free(s->pts);
+        *s = (struct store_series){ 0 };
+    }
+}
+
+int store_get_series(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
+                     struct store_series *out, struct okrd_err *err)
+{
+    int64_t id;
+    int rc = metric_id(s, metric, false, &id, err);
+    if (rc == OKRD_ENOTFOUND)
+        return 0;
+    if (rc || from_s >= to_s)
+        return rc;
+    sqlite3_stmt *st = store_stmt(s, STMT_SERIES,
+                                  "SELECT ts, value FROM points"
+                                  " WHERE metric_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+                                  err);
+    if (!st)
+        return err ? err->code : OKRD_ESTORE;
+    size_t n0 = out->n;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, from_s);
+    sqlite3_bind_int64(st, 3, to_s);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (series_push(out, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1))) {
+            rc = okrd_err_set(err, OKRD_ENOMEM, "store: read series \"%s\": out of memory", metric);
+            break;
+        }
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = store_sqlerr(s, src, err, "read series \"%s\"", metric);
+    store_stmt_done(st);
+    if (rc)
+        out->n = n0; /* append all or nothing */
+    return rc;
+}
+
+int store_last_point(struct store *s, const char *metric, int64_t at_s, struct store_point *out,
+                     struct okrd_err *err)
+{
+    int64_t id;
+    int rc = metric_id(s, metric, false, &id, err);
+    if (rc == OKRD_ENOTFOUND)
+        return okrd_err_set(err, OKRD_ENOTFOUND, "store: metric \"%s\" has no points", metric);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = store_stmt(s, STMT_LAST_POINT,
+                                  "SELECT ts, value FROM points WHERE metric_id = ?1 AND ts <= ?2"
+                                  " ORDER BY ts DESC LIMIT 1",
+                                  err);
+    if (!st)
+        return err ? err->code : OKRD_ESTORE;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, at_s);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        out->ts = sqlite3_column_int64(st, 0);
+        out->value = sqlite3_column_double(st, 1);
+    } else if (src == SQLITE_DONE) {
+        rc = okrd_err_set(err, OKRD_ENOTFOUND, "store: metric \"%s\" has no point at or before %lld",
+                          metric, (long long)at_s);
+    } else {
+        rc = store_sqlerr(s, src, err, "read the last point of \"%s\"", metric);
+    }
+    store_stmt_done(st);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    /* strcmp compares as unsigned char: SQLite's BINARY collation order. */
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The walks prepare their statement per call instead of using the cache:
+ * they are rare (export, dashboard) and a callback may then call any other
+ * store function on the same connection, even start another walk. */
+static int walk(struct store *s, sqlite3_stmt *st, const char *metric, store_point_cb cb, void *ctx,
+                struct okrd_err *err)
+{
+    int src, rc = 0;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = metric ? metric : (const char *)sqlite3_column_text(st, 2);
+        rc = cb(ctx, name, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
+        if (rc)
+            return rc;
+    }
+    return src == SQLITE_DONE ? 0 : store_sqlerr(s, src, err, "read points");
+}
+
+int store_each_point(struct store *s, const char *const *metrics, size_t n_metrics,
+                     int64_t from_s, int64_t to_s, store_point_cb cb, void *ctx,
+                     struct okrd_err *err)
+{
+    /* CROSS JOIN pins metrics as the outer loop: walked by name through its
+     * UNIQUE index, each metric's points come in ts order from the primary
+     * key, so the result is sorted without a temporary b-tree. */
+    const char *sql = n_metrics == 0
+        ? "SELECT p.ts, p.value, m.name FROM metrics m CROSS JOIN points p ON p.metric_id = m.id"
+          " WHERE p.ts >= ?1 AND p.ts < ?2 ORDER BY m.name, p.ts"
+        : "SELECT p.ts, p.value FROM metrics m CROSS JOIN points p ON p.metric_id = m.id"
+          " WHERE p.ts >= ?1 AND p.ts < ?2 AND m.name = ?3 ORDER BY p.ts";
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return store_sqlerr(s, src, err, "read points");
+    sqlite3_bind_int64(st, 1, from_s);
+    sqlite3_bind_int64(st, 2, to_s);
+    int rc = 0;
+    if (n_metrics == 0) {
+        rc = walk(s, st, NULL, cb, ctx, err);
+    } else {
+        /* One indexed range per requested metric, in byte order. */
+        const char **names = malloc(n_metrics * sizeof *names);
+        if (!names) {
+            sqlite3_finalize(st);
+            return okrd_err_set(err, OKRD_ENOMEM, "store: read points: out of memory");
+        }
+        memcpy(names, metrics, n_metrics * sizeof *names);
+        qsort(names, n_metrics, sizeof *names, cmp_names);
+        for (size_t i = 0; i < n_metrics && !rc; i++) {
+            if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+                continue;
+            sqlite3_bind_text(st, 3, names[i], -1, SQLITE_STATIC);
+            rc = walk(s, st, names[i], cb, ctx, err);
+            sqlite3_reset(st);
+        }
+        free(names);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric), void *ctx,
+                      struct okrd_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, "SELECT name FROM metrics ORDER BY name", -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return store_sqlerr(s, src, err, "list metrics");
+    int rc = 0;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+        rc = cb(ctx, (const char *)sqlite3_column_text(st, 0));
+    if (!rc && src != SQLITE_DONE)
+        rc = store_sqlerr(s, src, err, "list metrics");
+    sqlite3_finalize(st);
+    return rc;
+}

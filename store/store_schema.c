@@ -1,0 +1,102 @@
+/*
+ * store_schema.c — the database schema as data: one entry per migration.
+ *
+ * Owns the CREATE statements; store.c owns running them (all pending ones in
+ * one transaction, then PRAGMA user_version = the last entry's version).
+ * Invariant: entries are never edited once released. A schema change is a
+ * NEW entry appended with version = previous + 1, so any older database can
+ * be brought forward step by step; store_schema_version() is the last one.
+ *
+ * Timestamps are INTEGER UTC Unix seconds; undefined numbers are NULL.
+ */
+#include "store_internal.h"
+
+const struct store_migration store_migrations[] = {
+    { 1, "create the schema",
+      /* Metric ids are interned: points carry an integer, so the hot table
+       * stays narrow and a name is stored once. */
+      "CREATE TABLE metrics ("
+      "  id   INTEGER PRIMARY KEY,"
+      "  name TEXT NOT NULL UNIQUE"
+      ");"
+      /* WITHOUT ROWID: the (metric_id, ts) key IS the row, so a range read
+       * of one metric is one b-tree walk and an upsert touches one tree. */
+      "CREATE TABLE points ("
+      "  metric_id INTEGER NOT NULL REFERENCES metrics(id),"
+      "  ts        INTEGER NOT NULL,"
+      "  value     REAL NOT NULL,"
+      "  PRIMARY KEY (metric_id, ts)"
+      ") WITHOUT ROWID;"
+      "CREATE TABLE source_health ("
+      "  source               TEXT PRIMARY KEY,"
+      "  last_success_at      INTEGER,"          /* NULL = never */
+      "  last_error_at        INTEGER,"          /* NULL = never */
+      "  last_error           TEXT,"             /* NULL = none */
+      "  consecutive_failures INTEGER NOT NULL DEFAULT 0,"
+      "  points_total         INTEGER NOT NULL DEFAULT 0"
+      ") WITHOUT ROWID;"
+      "CREATE TABLE kr_state ("
+      "  kr_id           TEXT PRIMARY KEY,"
+      "  status          TEXT NOT NULL,"
+      "  since           INTEGER NOT NULL,"
+      "  evaluated_at    INTEGER NOT NULL,"
+      "  value           REAL,"                  /* NULL = undefined */
+      "  progress        REAL,"
+      "  expected        REAL,"
+      "  projected_score REAL,"
+      "  score           REAL,"
+      "  stale           INTEGER NOT NULL DEFAULT 0"
+      ") WITHOUT ROWID;"
+      "CREATE TABLE kr_history ("
+      "  kr_id    TEXT NOT NULL,"
+      "  date     TEXT NOT NULL,"                /* YYYY-MM-DD in daemon.timezone */
+      "  status   TEXT NOT NULL,"
+      "  progress REAL,"
+      "  PRIMARY KEY (kr_id, date)"
+      ") WITHOUT ROWID;"
+      /* The alerts outbox (DESIGN section 5): a row is written in the same
+       * transaction as the status change that raised it. seq AUTOINCREMENT
+       * never reuses a number, so creation order survives deletions by
+       * retention; id is the stable event id sent as webhook-id. */
+      "CREATE TABLE outbox ("
+      "  seq          INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  id           TEXT NOT NULL UNIQUE,"
+      "  type         TEXT NOT NULL,"
+      "  objective_id TEXT,"
+      "  kr_id        TEXT,"
+      "  occurred_at  INTEGER NOT NULL,"
+      "  body         TEXT NOT NULL,"
+      "  created_at   INTEGER NOT NULL"
+      ");"
+      "CREATE TABLE deliveries ("
+      "  event_id        TEXT NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,"
+      "  webhook_id      TEXT NOT NULL,"
+      "  state           TEXT NOT NULL DEFAULT 'pending'"
+      "                  CHECK (state IN ('pending', 'delivered', 'dead')),"
+      "  attempts        INTEGER NOT NULL DEFAULT 0,"
+      "  next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+      "  last_error      TEXT,"
+      "  last_status     INTEGER,"
+      "  delivered_at    INTEGER,"
+      "  PRIMARY KEY (event_id, webhook_id)"
+      ") WITHOUT ROWID;"
+      "CREATE INDEX deliveries_by_webhook ON deliveries(webhook_id, state);"
+      "CREATE TABLE ingest_log ("
+      "  id      INTEGER PRIMARY KEY,"
+      "  source  TEXT NOT NULL,"
+      "  name    TEXT NOT NULL,"
+      "  sha256  TEXT NOT NULL,"
+      "  rows    INTEGER NOT NULL,"
+      "  outcome TEXT NOT NULL CHECK (outcome IN ('ingested', 'rejected', 'partial')),"
+      "  at      INTEGER NOT NULL"
+      ");"
+      "CREATE INDEX ingest_log_by_sha256 ON ingest_log(sha256);" },
+    /* { 2, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+};
+
+const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
+
+int store_schema_version(void)
+{
+    return store_migrations[store_n_migrations - 1].version;
+}

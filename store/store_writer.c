@@ -1,0 +1,302 @@
+/*
+ * store_writer.c — the writer thread (DESIGN section 1): one pthread owns
+ * the only read-write connection and runs write jobs one at a time, in the
+ * order they were submitted; the loop hears of each through a uv_async.
+ *
+ * Why a thread rather than STYLE's options (inline small writes, or slices
+ * of a long transaction per loop turn): a 1M-row file or a 10,000-KR
+ * evaluation is one transaction that must neither stall the loop nor make
+ * every other write wait for the loop to come back to it; with all writes on
+ * one connection in FIFO order there is no SQLITE_BUSY between our own
+ * writers and no job can see or undo another's uncommitted rows.
+ *
+ * Threads: the loop thread calls open/submit/pending/close and runs done
+ * callbacks; the writer thread only runs jobs. They share the two queues
+ * under one mutex; the writer sleeps on a condvar when idle (no polling).
+ * Invariants: done callbacks run on the loop, in submission order, exactly
+ * once per accepted job (with OKRD_ECANCELED for jobs close cancelled); the
+ * loop waits for the writer only in close, for the job already running.
+ */
+#include "store_internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wjob {
+    store_job_fn run;
+    store_done_fn done;
+    void *arg;
+    int rc;
+    struct okrd_err err;
+    struct wjob *next;
+};
+
+struct wqueue {
+    struct wjob *head, **tail;
+};
+
+struct store_writer {
+    uv_loop_t *loop;
+    uv_async_t async;        /* writer -> loop: "done has jobs" */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;       /* loop -> writer: "todo has jobs" or "quit" */
+    struct store *db;        /* writer thread only, until joined */
+    struct wqueue todo;      /* under mu */
+    struct wqueue done;      /* under mu */
+    bool quit;               /* under mu: stop after the running job */
+    atomic_bool stop;        /* the same, for store_stop_requested() */
+    bool closing;            /* loop thread only */
+    size_t pending;          /* loop thread only: accepted, done not yet called */
+    void (*on_closed)(void *arg);
+    void *closed_arg;
+};
+
+static void q_init(struct wqueue *q)
+{
+    q->head = NULL;
+    q->tail = &q->head;
+}
+
+static void q_push(struct wqueue *q, struct wjob *j)
+{
+    j->next = NULL;
+    *q->tail = j;
+    q->tail = &j->next;
+}
+
+static struct wjob *q_pop(struct wqueue *q)
+{
+    struct wjob *j = q->head;
+    if (j && !(q->head = j->next))
+        q->tail = &q->head;
+    return j;
+}
+
+static void q_append(struct wqueue *q, struct wqueue *from)
+{
+    if (from->head) {
+        *q->tail = from->head;
+        q->tail = from->tail;
+        q_init(from);
+    }
+}
+
+bool store_stop_requested(const struct store *s)
+{
+    return s && s->stop && atomic_load(s->stop);
+}
+
+/* ---- writer thread ---- */
+
+static void run_job(struct store_writer *w, struct wjob *j)
+{
+    okrd_err_clear(&j->err);
+    j->rc = j->run(w->db, j->arg, &j->err);
+    if (store_in_transaction(w->db)) {
+        store_rollback(w->db);
+        /* Returning 0 with the transaction open would silently drop the
+         * job's writes: say so instead. */
+        if (j->rc == 0)
+            j->rc = okrd_err_set(&j->err, OKRD_EINVAL,
+                                 "store: a writer job returned with its transaction open; "
+                                 "rolled back");
+    }
+    if (j->rc != 0 && j->err.code == 0)
+        okrd_err_set(&j->err, j->rc, "store: a writer job failed (%s)", okrd_err_name(j->rc));
+}
+
+static void *writer_main(void *arg)
+{
+    struct store_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->todo.head && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit)
+            break;
+        struct wjob *j = q_pop(&w->todo);
+        pthread_mutex_unlock(&w->mu);
+        run_job(w, j);
+        pthread_mutex_lock(&w->mu);
+        q_push(&w->done, j);
+        pthread_mutex_unlock(&w->mu);
+        /* Coalescing is fine: the loop drains the whole done queue. */
+        uv_async_send(&w->async);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- loop thread ---- */
+
+static void run_done(struct store_writer *w, struct wjob *list)
+{
+    while (list) {
+        struct wjob *j = list;
+        list = j->next;
+        w->pending--; /* before the callback: the last one sees 0 */
+        if (j->done)
+            j->done(j->arg, j->rc, &j->err);
+        free(j);
+    }
+}
+
+static struct wjob *take_done(struct store_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    struct wjob *list = w->done.head;
+    q_init(&w->done);
+    pthread_mutex_unlock(&w->mu);
+    return list;
+}
+
+static void on_async(uv_async_t *h)
+{
+    struct store_writer *w = h->data;
+    /* A done callback may call store_writer_close: w stays valid until the
+     * async handle's close callback, which runs after this returns. */
+    run_done(w, take_done(w));
+}
+
+static void on_async_closed(uv_handle_t *h)
+{
+    struct store_writer *w = h->data;
+    run_done(w, take_done(w)); /* finished before close, then the cancelled */
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    void (*cb)(void *) = w->on_closed;
+    void *arg = w->closed_arg;
+    free(w);
+    if (cb)
+        cb(arg);
+}
+
+int store_writer_open(struct store_writer **out, uv_loop_t *loop, const char *path,
+                      struct okrd_err *err)
+{
+    *out = NULL;
+    /* The connection is opened here and used on the writer thread; that
+     * hand-over needs a thread-safe SQLite build (Debian's is). */
+    if (!sqlite3_threadsafe())
+        return okrd_err_set(err, OKRD_ESTORE,
+                            "store: start the writer: SQLite was built without thread support");
+    struct store_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return okrd_err_set(err, OKRD_ENOMEM, "store: start the writer: out of memory");
+    int rc = store_open(&w->db, path, 0, err);
+    if (rc)
+        goto fail_open;
+    w->loop = loop;
+    w->db->stop = &w->stop;
+    atomic_init(&w->stop, false);
+    q_init(&w->todo);
+    q_init(&w->done);
+    if (pthread_mutex_init(&w->mu, NULL) != 0) {
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: start the writer: cannot create a mutex");
+        goto fail_mutex;
+    }
+    if (pthread_cond_init(&w->cv, NULL) != 0) {
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: start the writer: cannot create a condvar");
+        goto fail_cond;
+    }
+    /* The thread blocks every signal, so the loop's signal handling sees
+     * them all, whichever thread the kernel picks. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int prc = pthread_create(&w->thread, NULL, writer_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: start the writer thread: %s", strerror(prc));
+        goto fail_thread;
+    }
+    /* After the thread: undoing a started thread is synchronous (it is idle
+     * and has no job), while undoing an initialised uv handle is not. */
+    int urc = uv_async_init(loop, &w->async, on_async);
+    if (urc != 0) {
+        rc = okrd_err_set(err, OKRD_EIO, "store: start the writer: %s", uv_strerror(urc));
+        goto fail_async;
+    }
+    w->async.data = w;
+    *out = w;
+    return 0;
+
+fail_async:
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+fail_thread:
+    pthread_cond_destroy(&w->cv);
+fail_cond:
+    pthread_mutex_destroy(&w->mu);
+fail_mutex:
+    store_close(w->db);
+fail_open:
+    free(w);
+    return rc;
+}
+
+int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done, void *arg)
+{
+    if (!w || w->closing)
+        return OKRD_ECANCELED;
+    if (!run)
+        return OKRD_EINVAL;
+    struct wjob *j = calloc(1, sizeof *j);
+    if (!j)
+        return OKRD_ENOMEM;
+    j->run = run;
+    j->done = done;
+    j->arg = arg;
+    pthread_mutex_lock(&w->mu);
+    q_push(&w->todo, j);
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    w->pending++;
+    return 0;
+}
+
+size_t store_writer_pending(const struct store_writer *w)
+{
+    return w ? w->pending : 0;
+}
+
+void store_writer_close(struct store_writer *w, void (*on_closed)(void *arg), void *arg)
+{
+    if (!w || w->closing)
+        return;
+    w->closing = true;
+    w->on_closed = on_closed;
+    w->closed_arg = arg;
+
+    struct wqueue cancelled;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    atomic_store(&w->stop, true);
+    cancelled = w->todo;
+    if (cancelled.tail == &w->todo.head) /* the tail pointed into w->todo */
+        cancelled.tail = &cancelled.head;
+    q_init(&w->todo);
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+
+    /* The one place the loop waits: for the job already running, if any. */
+    pthread_join(w->thread, NULL);
+    store_close(w->db);
+    w->db = NULL;
+
+    for (struct wjob *j = cancelled.head; j; j = j->next) {
+        j->rc = okrd_err_set(&j->err, OKRD_ECANCELED,
+                             "store: the writer closed before this job ran");
+    }
+    pthread_mutex_lock(&w->mu); /* uncontended now; keeps the rule simple */
+    q_append(&w->done, &cancelled);
+    pthread_mutex_unlock(&w->mu);
+    uv_close((uv_handle_t *)&w->async, on_async_closed);
+}

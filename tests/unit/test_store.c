@@ -1,0 +1,958 @@
+/*
+ * test_store.c — store/: schema and migrations, points, state tables and
+ * the writer thread.
+ *
+ * Each test gets its own temporary state_dir and fresh database, so order
+ * never matters. A few tests look under the hood with sqlite3 directly
+ * (user_version, sqlite_master, NULL columns): that checks the on-disk
+ * format store/ promises; production code outside store/ never does this.
+ * No sleeps outside the writer jobs that are slow on purpose; the writer
+ * tests wait for events (done callbacks, uv_async), never for time.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "testutil.h"
+
+struct fx {
+    char *dir;
+    char path[4096];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = tu_mkdtemp();
+    assert_non_null(f->dir);
+    struct okrd_err err;
+    assert_int_equal(store_path(f->dir, f->path, sizeof f->path, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct store *open_rw(const char *path)
+{
+    struct store *s = NULL;
+    struct okrd_err err = { 0 };
+    int rc = store_open(&s, path, 0, &err);
+    if (rc)
+        fail_msg("store_open %s: %s", path, err.msg);
+    return s;
+}
+
+static struct store *open_ro(const char *path)
+{
+    struct store *s = NULL;
+    struct okrd_err err = { 0 };
+    int rc = store_open(&s, path, STORE_READONLY, &err);
+    if (rc)
+        fail_msg("store_open ro %s: %s", path, err.msg);
+    return s;
+}
+
+static void put(struct store *s, const char *metric, int64_t ts, double v)
+{
+    struct store_point_in p = { metric, ts, v };
+    struct okrd_err err = { 0 };
+    if (store_put_points(s, &p, 1, &err))
+        fail_msg("put: %s", err.msg);
+}
+
+/* ---- raw sqlite3 helpers (test-only) ---- */
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static bool exists(const char *path, const char *suffix)
+{
+    char buf[4200];
+    struct stat st;
+    snprintf(buf, sizeof buf, "%s%s", path, suffix);
+    return stat(buf, &st) == 0;
+}
+
+/* ---- path, open, migrations ---- */
+
+static void test_path(void **state)
+{
+    (void)state;
+    char buf[64];
+    struct okrd_err err;
+    assert_int_equal(store_path("/var/lib/okrd/", buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "/var/lib/okrd/okrd.db");
+    assert_int_equal(store_path("/var/lib/okrd", buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "/var/lib/okrd/okrd.db");
+    assert_int_not_equal(store_path("/a/very/long/state/dir/that/does/not/fit/in/the/buffer", buf,
+                                    16, &err), 0);
+    assert_int_equal(store_path("", buf, sizeof buf, &err), OKRD_EINVAL);
+}
+
+static void test_migrate_empty_file(void **state)
+{
+    struct fx *f = *state;
+    free(tu_write_file(f->dir, "okrd.db", "")); /* an empty file, as touch(1) leaves it */
+    struct store *s = open_rw(f->path);
+    store_close(s);
+    assert_true(store_schema_version() >= 1);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+    static const char *const tables[] = { "metrics", "points", "source_health", "kr_state",
+                                          "kr_history", "outbox", "deliveries", "ingest_log" };
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+                 tables[i]);
+        if (raw_int(f->path, sql) != 1)
+            fail_msg("table %s missing", tables[i]);
+    }
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                      " AND tbl_name = 'ingest_log' AND sql LIKE '%sha256%'"),
+                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('points')"
+                                      " WHERE pk > 0"),
+                     2);
+}
+
+static void test_create_and_reopen(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path); /* no file at all: created */
+    put(s, "dau", 100, 1040);
+    store_close(s);
+    s = open_rw(f->path); /* a second migration would fail on CREATE TABLE */
+    struct store_point p;
+    struct okrd_err err;
+    assert_int_equal(store_last_point(s, "dau", 1000, &p, &err), 0);
+    assert_int_equal(p.ts, 100);
+    assert_true(p.value == 1040);
+    store_close(s);
+    /* The WAL and its index outlive the writer, so read-only commands run
+     * beside a stopped daemon need not create them. */
+    assert_true(exists(f->path, "-wal"));
+    assert_true(exists(f->path, "-shm"));
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM metrics"), 1);
+}
+
+static void test_refuse_newer(void **state)
+{
+    struct fx *f = *state;
+    store_close(open_rw(f->path));
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version() + 1);
+    raw_exec(f->path, sql);
+    struct store *s = NULL;
+    struct okrd_err err = { 0 };
+    assert_int_equal(store_open(&s, f->path, 0, &err), OKRD_ESTORE);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_non_null(strstr(err.msg, f->path));
+    assert_int_equal(store_open(&s, f->path, STORE_READONLY, &err), OKRD_ESTORE);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version() + 1);
+}
+
+static void test_readonly_missing(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = NULL;
+    struct okrd_err err = { 0 };
+    assert_int_equal(store_open(&s, f->path, STORE_READONLY, &err), OKRD_ENOTFOUND);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "no store at"));
+    assert_non_null(strstr(err.msg, f->path));
+    assert_non_null(strstr(err.msg, "okrd run"));
+    assert_int_equal(count_entries(f->dir), 0);
+}
+
+static void test_readonly_old_schema(void **state)
+{
+    struct fx *f = *state;
+    free(tu_write_file(f->dir, "okrd.db", ""));
+    struct store *s = NULL;
+    struct okrd_err err = { 0 };
+    assert_int_equal(store_open(&s, f->path, STORE_READONLY, &err), OKRD_ESTORE);
+    assert_non_null(strstr(err.msg, "okrd run"));
+    assert_int_equal(count_entries(f->dir), 1); /* not migrated, nothing created */
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 0);
+}
+
+static void test_readonly_cannot_write(void **state)
+{
+    struct fx *f = *state;
+    struct store *w = open_rw(f->path);
+    put(w, "dau", 100, 1);
+    store_close(w);
+
+    struct store *s = open_ro(f->path);
+    struct okrd_err err = { 0 };
+    struct store_point_in p = { "dau", 200, 2 };
+    assert_int_not_equal(store_put_points(s, &p, 1, &err), 0);
+    assert_non_null(strstr(err.msg, "read-only"));
+    assert_int_not_equal(store_begin(s, &err), 0);
+    struct store_source_health h = { .consecutive_failures = 1 };
+    assert_int_not_equal(store_put_source_health(s, "prom", &h, &err), 0);
+    struct store_kr_state k = { .status = "on_track" };
+    assert_int_not_equal(store_put_kr_state(s, "dau-up", &k, &err), 0);
+    assert_int_not_equal(store_put_kr_history(s, "dau-up", "2026-11-21", "on_track", 0.5, &err), 0);
+    struct store_point lp;
+    assert_int_equal(store_last_point(s, "dau", 1000, &lp, &err), 0);
+    assert_int_equal(lp.ts, 100);
+    store_close(s);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 1);
+}
+
+/* A database copied without its -wal/-shm (a backup): read-only opens it
+ * and creates neither. */
+static void test_readonly_creates_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct store *w = open_rw(f->path);
+    put(w, "dau", 100, 1);
+    store_close(w);
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s-wal", f->path);
+    unlink(buf);
+    snprintf(buf, sizeof buf, "%s-shm", f->path);
+    unlink(buf);
+    assert_int_equal(count_entries(f->dir), 1);
+    struct store *s = open_ro(f->path);
+    struct store_series ser = { 0 };
+    struct okrd_err err;
+    assert_int_equal(store_get_series(s, "dau", 0, 1000, &ser, &err), 0);
+    assert_int_equal(ser.n, 1);
+    store_series_free(&ser);
+    store_close(s);
+    assert_int_equal(count_entries(f->dir), 1);
+}
+
+/* ---- points ---- */
+
+static void test_upsert_replaces(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    struct store_point_in batch[] = { { "dau", 100, 1 }, { "dau", 100, 2 }, { "mau", 100, 5 } };
+    assert_int_equal(store_put_points(s, batch, 3, &err), 0);
+    struct store_point p;
+    assert_int_equal(store_last_point(s, "dau", 100, &p, &err), 0);
+    assert_true(p.value == 2); /* the last of the batch wins */
+    put(s, "dau", 100, 3);     /* a later batch corrects it */
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(s, "dau", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 1);
+    assert_true(ser.pts[0].value == 3);
+    store_series_free(&ser);
+    assert_int_equal(store_put_points(s, NULL, 0, &err), 0);
+    store_close(s);
+}
+
+static void test_series_range_edges(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    put(s, "dau", 300, 3);
+    put(s, "dau", 100, 1);
+    put(s, "dau", 200, 2);
+    put(s, "dau", -50, -1); /* before 1970 is a timestamp like any other */
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(s, "dau", 100, 300, &ser, &err), 0);
+    assert_int_equal(ser.n, 2); /* [100, 300): 100 in, 300 out */
+    assert_int_equal(ser.pts[0].ts, 100);
+    assert_int_equal(ser.pts[1].ts, 200);
+    /* appends */
+    assert_int_equal(store_get_series(s, "dau", 300, 301, &ser, &err), 0);
+    assert_int_equal(ser.n, 3);
+    assert_int_equal(ser.pts[2].ts, 300);
+    assert_int_equal(store_get_series(s, "dau", 200, 200, &ser, &err), 0);
+    assert_int_equal(store_get_series(s, "nope", 0, 1000, &ser, &err), 0);
+    assert_int_equal(ser.n, 3);
+    store_series_free(&ser);
+    assert_int_equal(store_get_series(s, "dau", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 4);
+    assert_int_equal(ser.pts[0].ts, -50);
+    store_series_free(&ser);
+    store_close(s);
+}
+
+static void test_last_point(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    put(s, "dau", 100, 1);
+    put(s, "dau", 200, 2);
+    put(s, "other", 250, 9);
+    struct store_point p;
+    assert_int_equal(store_last_point(s, "dau", 250, &p, &err), 0);
+    assert_int_equal(p.ts, 200);
+    assert_int_equal(store_last_point(s, "dau", 200, &p, &err), 0); /* ts <= at */
+    assert_int_equal(p.ts, 200);
+    assert_int_equal(store_last_point(s, "dau", 199, &p, &err), 0);
+    assert_int_equal(p.ts, 100);
+    assert_int_equal(store_last_point(s, "dau", 99, &p, &err), OKRD_ENOTFOUND);
+    assert_int_equal(store_last_point(s, "nope", 1000, &p, &err), OKRD_ENOTFOUND);
+    store_close(s);
+}
+
+static int collect_metric(void *ctx, const char *metric)
+{
+    char *buf = ctx;
+    strcat(buf, metric);
+    strcat(buf, " ");
+    return 0;
+}
+
+static void test_bad_point_stores_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err = { 0 };
+    struct store_point_in nan_batch[] = { { "dau", 1, 1 }, { "mau", 2, NAN }, { "dau", 3, 3 } };
+    assert_int_equal(store_put_points(s, nan_batch, 3, &err), OKRD_EINVAL);
+    assert_non_null(strstr(err.msg, "point 1"));
+    assert_non_null(strstr(err.msg, "\"mau\""));
+    struct store_point_in inf_batch[] = { { "dau", 1, 1 }, { "dau", 2, -INFINITY } };
+    assert_int_equal(store_put_points(s, inf_batch, 2, &err), OKRD_EINVAL);
+    assert_non_null(strstr(err.msg, "point 1"));
+    struct store_point_in id_batch[] = { { "dau", 1, 1 }, { "wau", 2, 2 }, { "bad id", 3, 3 } };
+    assert_int_equal(store_put_points(s, id_batch, 3, &err), OKRD_EINVAL);
+    assert_non_null(strstr(err.msg, "point 2"));
+    assert_non_null(strstr(err.msg, "bad id"));
+    struct store_point_in null_batch[] = { { NULL, 1, 1 } };
+    assert_int_equal(store_put_points(s, null_batch, 1, &err), OKRD_EINVAL);
+    char names[256] = "";
+    assert_int_equal(store_each_metric(s, collect_metric, names, &err), 0);
+    assert_string_equal(names, ""); /* not even the metric rows */
+    assert_false(store_in_transaction(s));
+
+    /* Inside the caller's transaction: the bad batch undoes only itself. */
+    assert_int_equal(store_begin(s, &err), 0);
+    put(s, "dau", 10, 10);
+    assert_int_equal(store_put_points(s, id_batch, 3, &err), OKRD_EINVAL);
+    assert_true(store_in_transaction(s));
+    assert_int_equal(store_commit(s, &err), 0);
+    assert_int_equal(store_each_metric(s, collect_metric, names, &err), 0);
+    assert_string_equal(names, "dau ");
+    store_close(s);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 1);
+}
+
+static void test_explicit_rollback(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    assert_false(store_in_transaction(s));
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_true(store_in_transaction(s));
+    assert_int_equal(store_begin(s, &err), OKRD_EINVAL); /* no nesting */
+    put(s, "dau", 100, 1);
+    put(s, "new_metric", 100, 1);
+    store_rollback(s);
+    assert_false(store_in_transaction(s));
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(s, "dau", 0, 1000, &ser, &err), 0);
+    assert_int_equal(ser.n, 0);
+    char names[256] = "";
+    assert_int_equal(store_each_metric(s, collect_metric, names, &err), 0);
+    assert_string_equal(names, "");
+    /* The id cache forgot the rolled-back metric rows: with foreign keys on,
+     * a stale id would fail here. */
+    put(s, "new_metric", 100, 7);
+    struct store_point p;
+    assert_int_equal(store_last_point(s, "new_metric", 100, &p, &err), 0);
+    assert_true(p.value == 7);
+    assert_int_equal(store_commit(s, &err), OKRD_EINVAL); /* none open */
+    store_close(s);
+}
+
+struct walk {
+    char buf[1024];
+    int n, stop_after;
+};
+
+static int collect_point(void *ctx, const char *metric, int64_t ts, double value)
+{
+    struct walk *w = ctx;
+    char line[200];
+    snprintf(line, sizeof line, "%s@%lld=%g ", metric, (long long)ts, value);
+    strcat(w->buf, line);
+    return ++w->n == w->stop_after ? 7 : 0;
+}
+
+static void test_each_point_order(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    /* Byte order: "B" < "a" < "a.b" < "ab" < "b". */
+    struct store_point_in pts[] = {
+        { "b", 20, 1 },   { "ab", 5, 2 }, { "a", 30, 3 }, { "B", 10, 4 },
+        { "a.b", 10, 5 }, { "a", 10, 6 }, { "b", 10, 7 }, { "a", 99, 8 },
+    };
+    assert_int_equal(store_put_points(s, pts, sizeof pts / sizeof *pts, &err), 0);
+    struct walk w = { .stop_after = -1 };
+    assert_int_equal(store_each_point(s, NULL, 0, 0, 99, collect_point, &w, &err), 0);
+    assert_string_equal(w.buf, "B@10=4 a@10=6 a@30=3 a.b@10=5 ab@5=2 b@10=7 b@20=1 ");
+
+    const char *filter[] = { "b", "a", "zzz", "a" };
+    w = (struct walk){ .stop_after = -1 };
+    assert_int_equal(store_each_point(s, filter, 4, 10, 100, collect_point, &w, &err), 0);
+    assert_string_equal(w.buf, "a@10=6 a@30=3 a@99=8 b@10=7 b@20=1 ");
+
+    w = (struct walk){ .stop_after = 2 };
+    assert_int_equal(store_each_point(s, NULL, 0, INT64_MIN, INT64_MAX, collect_point, &w, &err), 7);
+    assert_string_equal(w.buf, "B@10=4 a@10=6 ");
+
+    char names[256] = "";
+    assert_int_equal(store_each_metric(s, collect_metric, names, &err), 0);
+    assert_string_equal(names, "B a a.b ab b ");
+    store_close(s);
+}
+
+static void test_data_version(void **state)
+{
+    struct fx *f = *state;
+    struct store *a = open_rw(f->path);
+    struct store *b = open_ro(f->path);
+    struct okrd_err err;
+    int64_t a0, a1, b0, b1, b2;
+    assert_int_equal(store_data_version(a, &a0, &err), 0);
+    assert_int_equal(store_data_version(b, &b0, &err), 0);
+    assert_int_equal(store_data_version(b, &b1, &err), 0);
+    assert_int_equal(b0, b1);
+    put(a, "dau", 1, 1);
+    assert_int_equal(store_data_version(a, &a1, &err), 0);
+    assert_int_equal(a0, a1); /* own commits do not count */
+    assert_int_equal(store_data_version(b, &b2, &err), 0);
+    assert_int_not_equal(b1, b2);
+    store_close(b);
+    store_close(a);
+}
+
+/* ---- state tables ---- */
+
+static void test_source_health(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    struct store_source_health h, got;
+    assert_int_equal(store_get_source_health(s, "prom", &got, &err), OKRD_ENOTFOUND);
+    h = (struct store_source_health){ .last_success_s = 1700000000, .last_error_s = 1700000100,
+                                      .consecutive_failures = 3, .points_total = 12345 };
+    strcpy(h.last_error, "HTTP 503 from prom");
+    assert_int_equal(store_put_source_health(s, "prom", &h, &err), 0);
+    memset(&got, 0x55, sizeof got);
+    assert_int_equal(store_get_source_health(s, "prom", &got, &err), 0);
+    assert_int_equal(got.last_success_s, 1700000000);
+    assert_int_equal(got.last_error_s, 1700000100);
+    assert_string_equal(got.last_error, "HTTP 503 from prom");
+    assert_int_equal(got.consecutive_failures, 3);
+    assert_int_equal(got.points_total, 12345);
+    h = (struct store_source_health){ .last_success_s = 1700000200, .points_total = 12400 };
+    assert_int_equal(store_put_source_health(s, "prom", &h, &err), 0); /* replaces */
+    assert_int_equal(store_get_source_health(s, "prom", &got, &err), 0);
+    assert_int_equal(got.last_error_s, 0);
+    assert_string_equal(got.last_error, "");
+    assert_int_equal(got.consecutive_failures, 0);
+    assert_int_equal(store_put_source_health(s, "bad id", &h, &err), OKRD_EINVAL);
+    store_close(s);
+    assert_int_equal(raw_int(f->path, "SELECT last_error_at FROM source_health"), -999);
+}
+
+static void test_kr_state(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    struct store_kr_state st = { .status = "no_data", .since_s = 100, .evaluated_at_s = 200,
+                                 .value = NAN, .progress = NAN, .expected = 0.25,
+                                 .projected_score = NAN, .score = NAN, .stale = true };
+    struct store_kr_state got;
+    assert_int_equal(store_get_kr_state(s, "dau-up", &got, &err), OKRD_ENOTFOUND);
+    assert_int_equal(store_put_kr_state(s, "dau-up", &st, &err), 0);
+    assert_int_equal(store_get_kr_state(s, "dau-up", &got, &err), 0);
+    assert_string_equal(got.status, "no_data");
+    assert_int_equal(got.since_s, 100);
+    assert_int_equal(got.evaluated_at_s, 200);
+    assert_true(isnan(got.value) && isnan(got.progress) && isnan(got.projected_score) &&
+                isnan(got.score));
+    assert_true(got.expected == 0.25);
+    assert_true(got.stale);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_state WHERE value IS NULL"
+                                      " AND progress IS NULL AND score IS NULL"),
+                     1);
+    st = (struct store_kr_state){ .status = "off_track", .since_s = 300, .evaluated_at_s = 400,
+                                  .value = 1040, .progress = 0.2, .expected = 0.55,
+                                  .projected_score = 0.36, .score = 0.2 };
+    assert_int_equal(store_put_kr_state(s, "dau-up", &st, &err), 0);
+    assert_int_equal(store_get_kr_state(s, "dau-up", &got, &err), 0);
+    assert_string_equal(got.status, "off_track");
+    assert_true(got.value == 1040 && got.progress == 0.2 && got.projected_score == 0.36);
+    assert_false(got.stale);
+    struct store_kr_state bad = { .status = "" };
+    assert_int_equal(store_put_kr_state(s, "dau-up", &bad, &err), OKRD_EINVAL);
+
+    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-11-21", "at_risk", 0.1, &err), 0);
+    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-11-21", "off_track", NAN, &err), 0);
+    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-11-22", "off_track", 0.2, &err), 0);
+    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-02-30", "off_track", 0.2, &err),
+                     OKRD_EINVAL);
+    store_close(s);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history WHERE date = '2026-11-21'"
+                                      " AND status = 'off_track' AND progress IS NULL"),
+                     1);
+}
+
+static void test_ingest_log(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    const char *h1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const char *h2 = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    bool seen = true;
+    assert_int_equal(store_ingest_seen(s, h1, &seen, &err), 0);
+    assert_false(seen);
+    struct store_ingest in = { "drops", "a.csv", h1, 0, "rejected", 1700000000 };
+    assert_int_equal(store_log_ingest(s, &in, &err), 0);
+    assert_int_equal(store_ingest_seen(s, h1, &seen, &err), 0);
+    assert_false(seen); /* rejected is not "seen": the file is read again if dropped again */
+    in.outcome = "ingested";
+    in.rows = 10;
+    assert_int_equal(store_log_ingest(s, &in, &err), 0);
+    assert_int_equal(store_ingest_seen(s, h1, &seen, &err), 0);
+    assert_true(seen);
+    in = (struct store_ingest){ "drops", "b.csv", h2, 5, "partial", 1700000001 };
+    assert_int_equal(store_log_ingest(s, &in, &err), 0);
+    assert_int_equal(store_ingest_seen(s, h2, &seen, &err), 0);
+    assert_true(seen);
+    in.sha256 = "ABC";
+    assert_int_equal(store_log_ingest(s, &in, &err), OKRD_EINVAL);
+    in.sha256 = h2;
+    in.outcome = "maybe";
+    assert_int_equal(store_log_ingest(s, &in, &err), OKRD_EINVAL);
+    store_close(s);
+}
+
+/* ---- the writer thread ---- */
+
+#define N_JOBS 1000
+
+struct wt {
+    uv_loop_t loop;
+    struct store_writer *w;
+    pthread_t loop_thread;
+    int run_order[N_JOBS], done_order[N_JOBS];
+    int n_run, n_done, n_off_loop;
+    int rcs[N_JOBS];
+    char msgs[8][OKRD_ERR_MSG_MAX];
+    bool closed;
+    atomic_int ticks;
+    uv_timer_t timer;
+    uv_async_t started;
+    size_t big_n;
+    int ticks_seen;
+};
+
+struct wjob_arg {
+    struct wt *t;
+    int i;
+};
+
+static void on_closed(void *arg)
+{
+    struct wt *t = arg;
+    if (!pthread_equal(pthread_self(), t->loop_thread))
+        t->n_off_loop++;
+    t->closed = true;
+}
+
+static void wt_init(struct wt *t, const char *path)
+{
+    memset(t, 0, sizeof *t);
+    t->loop_thread = pthread_self();
+    assert_int_equal(uv_loop_init(&t->loop), 0);
+    struct okrd_err err = { 0 };
+    if (store_writer_open(&t->w, &t->loop, path, &err))
+        fail_msg("store_writer_open: %s", err.msg);
+}
+
+static void wt_finish(struct wt *t)
+{
+    assert_int_equal(uv_run(&t->loop, UV_RUN_DEFAULT), 0);
+    assert_true(t->closed);
+    assert_int_equal(t->n_off_loop, 0);
+    assert_int_equal(uv_loop_close(&t->loop), 0); /* nothing left open */
+}
+
+static int job_put(struct store *s, void *arg, struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    a->t->run_order[a->t->n_run++] = a->i; /* only the writer thread touches n_run */
+    struct store_point_in p = { "seq", a->i, a->i * 0.5 };
+    return store_put_points(s, &p, 1, err);
+}
+
+static void done_record(void *arg, int rc, const struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    struct wt *t = a->t;
+    if (!pthread_equal(pthread_self(), t->loop_thread))
+        t->n_off_loop++;
+    t->rcs[t->n_done] = rc;
+    if (t->n_done < 8)
+        snprintf(t->msgs[t->n_done], sizeof t->msgs[0], "%s", err->msg);
+    t->done_order[t->n_done++] = a->i;
+}
+
+static void done_close_at_end(void *arg, int rc, const struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    done_record(arg, rc, err);
+    if (a->i == N_JOBS - 1) {
+        assert_int_equal(store_writer_pending(a->t->w), 0);
+        store_writer_close(a->t->w, on_closed, a->t);
+    }
+}
+
+static void test_writer_fifo(void **state)
+{
+    struct fx *f = *state;
+    struct wt *t = calloc(1, sizeof *t);
+    static struct wjob_arg args[N_JOBS];
+    wt_init(t, f->path);
+    for (int i = 0; i < N_JOBS; i++) {
+        args[i] = (struct wjob_arg){ t, i };
+        assert_int_equal(store_writer_submit(t->w, job_put, done_close_at_end, &args[i]), 0);
+    }
+    assert_true(store_writer_pending(t->w) > 0);
+    wt_finish(t);
+    assert_int_equal(t->n_done, N_JOBS);
+    assert_int_equal(t->n_run, N_JOBS);
+    for (int i = 0; i < N_JOBS; i++) {
+        assert_int_equal(t->run_order[i], i);
+        assert_int_equal(t->done_order[i], i);
+        assert_int_equal(t->rcs[i], 0);
+    }
+    struct store *s = open_ro(f->path);
+    struct store_series ser = { 0 };
+    struct okrd_err err;
+    assert_int_equal(store_get_series(s, "seq", 0, N_JOBS, &ser, &err), 0);
+    assert_int_equal(ser.n, N_JOBS);
+    store_series_free(&ser);
+    store_close(s);
+    free(t);
+}
+
+static int job_fail_after_write(struct store *s, void *arg, struct okrd_err *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    struct store_point_in p = { "lost", 1, 1 };
+    if ((rc = store_put_points(s, &p, 1, err)))
+        return rc;
+    return okrd_err_set(err, OKRD_EINVAL, "job: the file changed while it was read");
+}
+
+static int job_forget_commit(struct store *s, void *arg, struct okrd_err *err)
+{
+    int rc = store_begin(s, err);
+    struct store_point_in p = { "lost", 2, 2 };
+    return rc ? rc : store_put_points(s, &p, 1, err);
+}
+
+static int job_check_empty(struct store *s, void *arg, struct okrd_err *err)
+{
+    struct store_series ser = { 0 };
+    int rc = store_get_series(s, "lost", INT64_MIN, INT64_MAX, &ser, err);
+    size_t n = ser.n;
+    store_series_free(&ser);
+    if (!rc && n)
+        rc = okrd_err_set(err, OKRD_EINVAL, "found %zu points", n);
+    return rc;
+}
+
+static void done_then_close(void *arg, int rc, const struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    done_record(arg, rc, err);
+    store_writer_close(a->t->w, on_closed, a->t);
+}
+
+static void test_writer_failed_job_rolls_back(void **state)
+{
+    struct fx *f = *state;
+    struct wt *t = calloc(1, sizeof *t);
+    wt_init(t, f->path);
+    struct wjob_arg a[3] = { { t, 0 }, { t, 1 }, { t, 2 } };
+    assert_int_equal(store_writer_submit(t->w, job_fail_after_write, done_record, &a[0]), 0);
+    assert_int_equal(store_writer_submit(t->w, job_forget_commit, done_record, &a[1]), 0);
+    assert_int_equal(store_writer_submit(t->w, job_check_empty, done_then_close, &a[2]), 0);
+    wt_finish(t);
+    assert_int_equal(t->n_done, 3);
+    assert_int_equal(t->rcs[0], OKRD_EINVAL);
+    assert_string_equal(t->msgs[0], "job: the file changed while it was read");
+    assert_int_not_equal(t->rcs[1], 0);
+    assert_non_null(strstr(t->msgs[1], "transaction open"));
+    assert_int_equal(t->rcs[2], 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 0);
+    free(t);
+}
+
+static int job_block_until_stop(struct store *s, void *arg, struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    a->t->run_order[a->t->n_run++] = a->i;
+    uv_async_send(&a->t->started);
+    /* Slow on purpose: runs until close begins. */
+    while (!store_stop_requested(s))
+        usleep(1000);
+    struct store_point_in p = { "kept", 1, 1 };
+    return store_put_points(s, &p, 1, err); /* the running job still completes */
+}
+
+static void on_started(uv_async_t *h)
+{
+    struct wt *t = h->data;
+    store_writer_close(t->w, on_closed, t);
+    assert_int_equal(store_writer_submit(t->w, job_put, done_record, NULL), OKRD_ECANCELED);
+    uv_close((uv_handle_t *)h, NULL);
+}
+
+static void test_writer_close_cancels_queued(void **state)
+{
+    struct fx *f = *state;
+    struct wt *t = calloc(1, sizeof *t);
+    wt_init(t, f->path);
+    assert_int_equal(uv_async_init(&t->loop, &t->started, on_started), 0);
+    t->started.data = t;
+    struct wjob_arg a[6];
+    for (int i = 0; i < 6; i++)
+        a[i] = (struct wjob_arg){ t, i };
+    assert_int_equal(store_writer_submit(t->w, job_block_until_stop, done_record, &a[0]), 0);
+    for (int i = 1; i < 6; i++)
+        assert_int_equal(store_writer_submit(t->w, job_put, done_record, &a[i]), 0);
+    assert_int_equal(store_writer_pending(t->w), 6);
+    wt_finish(t);
+    assert_int_equal(t->n_run, 1); /* only the first ever ran */
+    assert_int_equal(t->n_done, 6);
+    assert_int_equal(t->rcs[0], 0);
+    for (int i = 1; i < 6; i++) {
+        assert_int_equal(t->done_order[i], i);
+        assert_int_equal(t->rcs[i], OKRD_ECANCELED);
+    }
+    assert_non_null(strstr(t->msgs[1], "closed"));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 1);
+    free(t);
+}
+
+#define BIG_N 200000
+
+static void on_tick(uv_timer_t *h)
+{
+    struct wt *t = h->data;
+    atomic_fetch_add(&t->ticks, 1);
+}
+
+static int job_slow_read(struct store *s, void *arg, struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    struct store_series ser = { 0 };
+    int rc = store_get_series(s, "big", INT64_MIN, INT64_MAX, &ser, err);
+    a->t->big_n = ser.n;
+    store_series_free(&ser);
+    /* Slow on purpose: keep running until the loop has ticked a few times.
+     * If the loop were blocked by this job, it would never tick (bounded so
+     * a broken writer fails instead of hanging). */
+    for (int i = 0; i < 20000 && atomic_load(&a->t->ticks) < 3; i++)
+        usleep(1000);
+    a->t->ticks_seen = atomic_load(&a->t->ticks);
+    return rc;
+}
+
+static void done_slow(void *arg, int rc, const struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    done_record(arg, rc, err);
+    uv_timer_stop(&a->t->timer);
+    uv_close((uv_handle_t *)&a->t->timer, NULL);
+    store_writer_close(a->t->w, on_closed, a->t);
+}
+
+static void test_writer_slow_job_leaves_loop_free(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct store_point_in *pts = malloc(BIG_N * sizeof *pts);
+    for (int i = 0; i < BIG_N; i++)
+        pts[i] = (struct store_point_in){ "big", i * 60, i };
+    struct okrd_err err;
+    assert_int_equal(store_put_points(s, pts, BIG_N, &err), 0);
+    free(pts);
+    store_close(s);
+
+    struct wt *t = calloc(1, sizeof *t);
+    wt_init(t, f->path);
+    assert_int_equal(uv_timer_init(&t->loop, &t->timer), 0);
+    t->timer.data = t;
+    assert_int_equal(uv_timer_start(&t->timer, on_tick, 1, 1), 0);
+    struct wjob_arg a = { t, 0 };
+    assert_int_equal(store_writer_submit(t->w, job_slow_read, done_slow, &a), 0);
+    wt_finish(t);
+    assert_int_equal(t->rcs[0], 0);
+    assert_int_equal(t->big_n, BIG_N);
+    assert_true(t->ticks_seen > 0);
+    free(t);
+}
+
+static void test_writer_open_fails_cleanly(void **state)
+{
+    struct fx *f = *state;
+    store_close(open_rw(f->path));
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version() + 1);
+    raw_exec(f->path, sql);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct store_writer *w = NULL;
+    struct okrd_err err = { 0 };
+    assert_int_equal(store_writer_open(&w, &loop, f->path, &err), OKRD_ESTORE);
+    assert_null(w);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* ---- measurement (OKRD_STORE_BENCH=1): not a pass/fail test ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_bench_1m(void **state)
+{
+    struct fx *f = *state;
+    if (!getenv("OKRD_STORE_BENCH"))
+        skip();
+    enum { N = 1000000 };
+    struct store_point_in *pts = malloc(N * sizeof *pts);
+    static char names[10][16];
+    for (int m = 0; m < 10; m++)
+        snprintf(names[m], sizeof names[m], "metric_%d", m);
+    for (int i = 0; i < N; i++) /* 10 metrics x 100,000 minutes, interleaved */
+        pts[i] = (struct store_point_in){ names[i % 10], 1700000000 + (int64_t)(i / 10) * 60, i };
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    double t0 = now_s();
+    assert_int_equal(store_put_points(s, pts, N, &err), 0);
+    double t1 = now_s();
+    assert_int_equal(store_put_points(s, pts, N, &err), 0); /* all replaced */
+    double t2 = now_s();
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(s, "metric_3", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    double t3 = now_s();
+    print_message("bench: upsert 1M new points %.2fs, 1M replacing %.2fs, read 100k %.3fs\n",
+                  t1 - t0, t2 - t1, t3 - t2);
+    assert_int_equal(ser.n, N / 10);
+    store_series_free(&ser);
+    store_close(s);
+    free(pts);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_path),
+        T(test_migrate_empty_file),
+        T(test_create_and_reopen),
+        T(test_refuse_newer),
+        T(test_readonly_missing),
+        T(test_readonly_old_schema),
+        T(test_readonly_cannot_write),
+        T(test_readonly_creates_nothing),
+        T(test_upsert_replaces),
+        T(test_series_range_edges),
+        T(test_last_point),
+        T(test_bad_point_stores_nothing),
+        T(test_explicit_rollback),
+        T(test_each_point_order),
+        T(test_data_version),
+        T(test_source_health),
+        T(test_kr_state),
+        T(test_ingest_log),
+        T(test_writer_fifo),
+        T(test_writer_failed_job_rolls_back),
+        T(test_writer_close_cancels_queued),
+        T(test_writer_slow_job_leaves_loop_free),
+        T(test_writer_open_fails_cleanly),
+        T(test_bench_1m),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
