@@ -4,8 +4,10 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/parse.h"
 #include "store/store.h"
@@ -56,5 +58,23 @@ int cli_parse_time_arg(const char *option, const char *arg, const struct okrd_tz
                         "2026-11-21T10:00:00Z)\n", option, err.msg);
         return EXIT_USAGE;
     }
+    return 0;
+}
+
+int cli_mkdir_p(const char *path, unsigned mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -errno;
     return 0;
 }

@@ -34,6 +34,9 @@ size_t cli_print_diags(const struct cfg_diags *d);
 /* The store path for cfg ("STATE_DIR/okrd.db"). */
 int cli_store_path(const struct cfg *cfg, char *buf, size_t size);
 
+/* mkdir -p PATH (each missing level with MODE); 0 or -errno. */
+int cli_mkdir_p(const char *path, unsigned mode);
+
 /* Parses a --from/--to/--at argument (date or date-time, in tz). Prints a
  * usage error naming OPTION and returns EXIT_USAGE on failure. */
 int cli_parse_time_arg(const char *option, const char *arg, const struct okrd_tz *tz,

@@ -37,24 +37,6 @@ static void log_diags(const struct cfg_diags *diags)
                   "config", "msg=%s", log_quote(q, sizeof q, diags->items[i].text));
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static void on_handle_closed(uv_handle_t *h) { (void)h; }
 
 static void on_writer_closed(void *arg)
@@ -128,7 +110,7 @@ void okrd_reload(struct okrd *d)
 static int okrd_start(struct okrd *d)
 {
     struct okrd_err err = { 0 };
-    int r = mkdir_p(d->cfg->daemon.state_dir, 0750);
+    int r = cli_mkdir_p(d->cfg->daemon.state_dir, 0750);
     if (r < 0) {
         log_error("start_failed", "state_dir=%s msg=\"cannot create: %s\"",
                   d->cfg->daemon.state_dir, strerror(-r));

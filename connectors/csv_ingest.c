@@ -1,0 +1,204 @@
+/*
+ * csv_ingest.c — see csv_ingest.h. Points go to the store in batches of
+ * BATCH inside the file's one transaction: the reader hands out one point at
+ * a time with a metric string valid only during the call, so each batch
+ * copies its metric ids into a small arena.
+ */
+#include "csv_ingest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BATCH 4096
+
+struct batch {
+    struct store *st;
+    struct store_point_in pts[BATCH];
+    char names[BATCH][129];  /* metric ids are at most 128 bytes */
+    size_t n;
+    int64_t stored;
+    struct csv_ingest_result *res;
+    struct okrd_err *err;
+};
+
+static int remember_metric(struct csv_ingest_result *res, const char *metric)
+{
+    /* Files name few metrics; a linear scan over the distinct ones is cheap. */
+    for (size_t i = 0; i < res->n_metrics; i++)
+        if (!strcmp(res->metrics[i], metric))
+            return 0;
+    char **m = realloc(res->metrics, (res->n_metrics + 1) * sizeof *m);
+    if (!m)
+        return OKRD_ENOMEM;
+    res->metrics = m;
+    if (!(m[res->n_metrics] = strdup(metric)))
+        return OKRD_ENOMEM;
+    res->n_metrics++;
+    return 0;
+}
+
+static int flush(struct batch *b)
+{
+    if (b->n == 0)
+        return 0;
+    int rc = store_put_points(b->st, b->pts, b->n, b->err);
+    if (rc < 0)
+        return rc;
+    const char *last = NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        if (last && !strcmp(last, b->pts[i].metric))
+            continue;
+        last = b->pts[i].metric;
+        if ((rc = remember_metric(b->res, last)) < 0)
+            return okrd_err_set(b->err, rc, "out of memory");
+    }
+    b->stored += (int64_t)b->n;
+    b->n = 0;
+    return 0;
+}
+
+static int on_point(void *ctx, const char *metric, int64_t ts, double value)
+{
+    struct batch *b = ctx;
+    size_t len = strlen(metric);
+    if (len >= sizeof b->names[0])
+        len = sizeof b->names[0] - 1; /* the reader validated ids; cannot happen */
+    memcpy(b->names[b->n], metric, len);
+    b->names[b->n][len] = '\0';
+    b->pts[b->n] = (struct store_point_in){ b->names[b->n], ts, value };
+    if (++b->n == BATCH)
+        return flush(b);
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int log_ingest(struct store *w, const struct cfg_source *src, const char *path,
+                      const struct csv_ingest_result *res, int64_t now_s, struct okrd_err *err)
+{
+    struct store_ingest in = {
+        .source = src->id, .name = base_name(path), .sha256 = res->sha256,
+        .rows = res->outcome == CSV_REJECTED ? 0 : res->rep->rows_ok,
+        .outcome = csv_outcome_name(res->outcome), .at_s = now_s,
+    };
+    return store_log_ingest(w, &in, err);
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ino == b->st_ino;
+}
+
+int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *src,
+                    const struct okrd_tz *tz, int64_t now_s, unsigned flags,
+                    struct csv_ingest_result *res, struct okrd_err *err)
+{
+    struct csv_report *rep = res->rep;
+    memset(res, 0, sizeof *res);
+    res->rep = rep;
+    memset(rep, 0, sizeof *rep);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return okrd_err_set(err, OKRD_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat before, after;
+    struct batch *b = NULL;
+    int rc;
+    if (fstat(fd, &before) < 0) {
+        rc = okrd_err_set(err, OKRD_EIO, "%s: cannot stat: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(before.st_mode)) {
+        rc = okrd_err_set(err, OKRD_EINVAL, "%s: not a regular file", path);
+        goto out;
+    }
+    if ((rc = csv_sha256_fd(fd, res->sha256, err)) < 0)
+        goto out;
+    if (!(flags & CSV_INGEST_FORCE)) {
+        bool seen = false;
+        if ((rc = store_ingest_seen(w, res->sha256, &seen, err)) < 0)
+            goto out;
+        if (seen) {
+            res->outcome = CSV_DUPLICATE;
+            goto out;
+        }
+    }
+    if (!(b = malloc(sizeof *b))) {
+        rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    b->st = w;
+    b->n = 0;
+    b->stored = 0;
+    b->res = res;
+    b->err = err;
+    struct csv_reader_opts o = { &src->u.csv, tz };
+    if ((rc = store_begin(w, err)) < 0)
+        goto out;
+    rc = csv_read_fd(fd, &o, on_point, b, rep, err);
+    if (rc == 0)
+        rc = flush(b);
+    bool reject = rc == OKRD_EINVAL ||
+                  (rc == 0 && rep->n_errors_total > 0 &&
+                   src->u.csv.on_error == CFG_ON_ERROR_REJECT_FILE);
+    if (rc < 0 && !reject) {
+        store_rollback(w);
+        goto out;
+    }
+    if (fstat(fd, &after) < 0 || !same_file_state(&before, &after)) {
+        store_rollback(w);
+        rc = okrd_err_set(err, OKRD_EBUSY, "%s: changed while it was read; read again later", path);
+        goto out;
+    }
+    if (reject) {
+        /* Nothing of a rejected file is kept; its log row stands alone. */
+        store_rollback(w);
+        for (size_t i = 0; i < res->n_metrics; i++)
+            free(res->metrics[i]);
+        free(res->metrics);
+        res->metrics = NULL;
+        res->n_metrics = 0;
+        res->outcome = CSV_REJECTED;
+        okrd_err_clear(err);
+        rc = log_ingest(w, src, path, res, now_s, err);
+        goto out;
+    }
+    res->outcome = rep->n_errors_total > 0 ? CSV_PARTIAL : CSV_INGESTED;
+    res->points = b->stored;
+    if ((rc = log_ingest(w, src, path, res, now_s, err)) < 0 ||
+        (rc = store_commit(w, err)) < 0) {
+        store_rollback(w);
+        res->points = 0;
+    }
+out:
+    free(b);
+    close(fd);
+    return rc;
+}
+
+void csv_ingest_result_free(struct csv_ingest_result *res)
+{
+    for (size_t i = 0; i < res->n_metrics; i++)
+        free(res->metrics[i]);
+    free(res->metrics);
+    res->metrics = NULL;
+    res->n_metrics = 0;
+}
+
+const char *csv_outcome_name(enum csv_outcome o)
+{
+    switch (o) {
+    case CSV_INGESTED: return "ingested";
+    case CSV_PARTIAL: return "partial";
+    case CSV_REJECTED: return "rejected";
+    default: return "duplicate";
+    }
+}
