@@ -56,7 +56,8 @@ struct cfg_wide_column {
 struct cfg_csv_dir {
     char *path;               /* absolute after load */
     enum cfg_layout layout;
-    /* long layout: header names; NULL = the defaults of DESIGN section 3 */
+    /* long layout: header names; NULL = the defaults of DESIGN section 3.
+     * col_timestamp is also the wide layout's "columns.timestamp". */
     char *col_metric, *col_timestamp, *col_value;
     /* wide layout: optional header -> metric map; n_wide == 0 = every column */
     struct cfg_wide_column *wide;
@@ -276,7 +277,7 @@ struct cfg_diag {
 struct cfg_diags {
     struct cfg_diag *items;
     size_t n;
-    size_t n_errors;
+    size_t n_errors;          /* every error found, also those the cap left out */
 };
 
 #define CFG_MAX_ERRORS_PER_FILE 20
@@ -298,7 +299,9 @@ enum {
  * by the caller, free with cfg_free). On failure returns OKRD_EINVAL (or
  * OKRD_EIO when PATH cannot be read) and *out is NULL; diags (never NULL)
  * holds every problem found, errors and warnings, in file order. Warnings may
- * be present on success too. */
+ * be present on success too. *diags is overwritten, not appended to: pass a
+ * fresh one (or one already given to cfg_diags_free) and free it with
+ * cfg_diags_free whatever the result. */
 int cfg_load(const char *path, unsigned flags, struct cfg **out, struct cfg_diags *diags);
 
 /* Same, from text in memory (for tests and fuzzing): NAME is used in messages
@@ -315,6 +318,10 @@ const struct cfg_metric *cfg_find_metric(const struct cfg *cfg, const char *id);
 const struct cfg_objective *cfg_find_objective(const struct cfg *cfg, const char *id);
 const struct cfg_key_result *cfg_find_key_result(const struct cfg *cfg, const char *id);
 const struct cfg_webhook *cfg_find_webhook(const struct cfg *cfg, const char *id);
+
+/* Whether A and B configure the same source (every field but positions):
+ * a reload keeps an equal source running and restarts a changed one. */
+bool cfg_source_equal(const struct cfg_source *a, const struct cfg_source *b);
 
 /* Names for enums, as written in the config ("increase", "csv_dir", ...). */
 const char *cfg_direction_name(enum cfg_direction d);

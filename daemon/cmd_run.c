@@ -45,6 +45,14 @@ static void on_writer_closed(void *arg)
     d->writer = NULL;
 }
 
+/* Shutdown, second step: every source has closed (its last write job was
+ * queued), so the writer can finish the running job and stop. */
+static void on_sources_closed(struct okrd *d)
+{
+    if (d->writer)
+        store_writer_close(d->writer, on_writer_closed, d);
+}
+
 static void okrd_stop(struct okrd *d, const char *why)
 {
     if (d->stopping)
@@ -57,8 +65,8 @@ static void okrd_stop(struct okrd *d, const char *why)
     uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
     if (d->watchdog_usec)
         uv_close((uv_handle_t *)&d->watchdog, on_handle_closed);
-    if (d->writer)
-        store_writer_close(d->writer, on_writer_closed, d);
+    eval_stop(d);
+    sources_close_all(d, on_sources_closed);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -93,11 +101,21 @@ void okrd_reload(struct okrd *d)
         return;
     }
     cfg_diags_free(&diags);
+    struct okrd_cfg_hold *hold = okrd_cfg_hold_new(next);
+    if (!hold) {
+        log_error("reload_failed", "msg=\"out of memory; keeping the running config\"");
+        cfg_free(next);
+        okrd_notify_ready(d);
+        return;
+    }
     if (strcmp(next->daemon.state_dir, d->cfg->daemon.state_dir) != 0)
         log_warning("reload", "msg=\"daemon.state_dir changed; the new one is used after a restart\"");
-    struct cfg *old = d->cfg;
+    struct okrd_cfg_hold *old = d->hold;
+    d->hold = hold;
     d->cfg = next;
-    cfg_free(old);
+    sources_reload(d, hold);
+    eval_reload(d);
+    okrd_cfg_hold_unref(old);
     log_set_level(d->cfg->daemon.log_level);
     size_t n_kr = 0;
     for (size_t i = 0; i < d->cfg->n_objectives; i++)
@@ -141,6 +159,11 @@ static int okrd_start(struct okrd *d)
     } else {
         d->watchdog_usec = 0;
     }
+    if (eval_start(d, &err) < 0) {
+        log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
+        return EXIT_RUNTIME;
+    }
+    sources_start_all(d);
     return 0;
 }
 
@@ -174,6 +197,10 @@ int cmd_run(int argc, char **argv)
         log_error("start_failed", "config=%s msg=\"the config has errors\"", d.config_path);
         return EXIT_BAD_INPUT;
     }
+    if (!(d.hold = okrd_cfg_hold_new(d.cfg))) {
+        cfg_free(d.cfg);
+        return EXIT_RUNTIME;
+    }
     log_set_level(d.cfg->daemon.log_level);
     uv_loop_init(&d.loop);
     rc = okrd_start(&d);
@@ -193,6 +220,8 @@ int cmd_run(int argc, char **argv)
     store_close(d.reader);
     if (uv_loop_close(&d.loop) != 0)
         log_warning("stopped", "msg=\"loop closed with handles still open\"");
-    cfg_free(d.cfg);
+    free(d.sources);
+    eval_free(&d);
+    okrd_cfg_hold_unref(d.hold);
     return rc ? rc : d.exit_code;
 }

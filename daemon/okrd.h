@@ -14,15 +14,57 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "store/store.h"
+#include "evaluate.h"
+
+/* A loaded config and how many running parts still point into it: a reload
+ * swaps d->hold, but a source left running (unchanged) keeps pointers into
+ * the config it was started with, which lives until its last holder let go. */
+struct okrd_cfg_hold {
+    struct cfg *cfg;
+    int refs;
+};
+struct okrd_cfg_hold *okrd_cfg_hold_new(struct cfg *cfg);   /* refs = 1 */
+struct okrd_cfg_hold *okrd_cfg_hold_ref(struct okrd_cfg_hold *h);
+void okrd_cfg_hold_unref(struct okrd_cfg_hold *h);          /* frees at 0 */
+
+struct source_slot;
+struct httpc;
+struct eval_job;
+
+/* The evaluation schedule (eval_jobs.c): which key results need a new
+ * evaluation, the job in flight, and the last completed evaluation, which
+ * the API and STATUS= show. */
+struct okrd_eval {
+    uv_timer_t tick;                /* everything, every daemon.evaluate_every */
+    uv_timer_t boundary;            /* right after the next cycle start/end/grade */
+    uv_timer_t version;             /* has another process written the store? */
+    bool *dirty;                    /* per key result of d->cfg, config order */
+    size_t n_dirty;
+    bool all_dirty, check_version;
+    struct eval_job *running;       /* at most one job in flight */
+    int64_t data_version;           /* the writer connection's, as last seen */
+    struct okrd_cfg_hold *last_hold;/* config of `last` */
+    struct eval_snapshot last;      /* last completed evaluation */
+    bool have_last;
+    size_t n_off_track, n_at_risk;
+    bool started;
+};
 
 struct okrd {
     uv_loop_t loop;
     const struct okrd_clock *clock;
     const char *config_path;
-    struct cfg *cfg;                /* the running config; replaced on reload */
+    struct okrd_cfg_hold *hold;     /* the running config; replaced on reload */
+    struct cfg *cfg;                /* == hold->cfg */
+    struct httpc *http;             /* the shared HTTP client */
+    struct source_slot **sources;   /* running sources */
+    size_t n_sources;
+    size_t closing;                 /* sources still closing at shutdown */
+    void (*sources_closed)(struct okrd *d);
     char store_path[4096];          /* fixed at start: a new state_dir needs a restart */
     struct store_writer *writer;    /* the only write connection (its own thread) */
     struct store *reader;           /* the loop's read-only connection */
+    struct okrd_eval eval;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     uint64_t watchdog_usec;         /* 0 = systemd's watchdog is off */
@@ -38,5 +80,25 @@ void okrd_notify_stopping(struct okrd *d);
 
 /* SIGHUP: load and validate the config again; on error keep the old one. */
 void okrd_reload(struct okrd *d);
+
+/* sources.c: start every source of d->hold; on reload start added ones,
+ * stop removed ones, restart changed ones (unchanged ones keep running);
+ * at shutdown stop all, calling done(d) once every one has closed. */
+void sources_start_all(struct okrd *d);
+void sources_reload(struct okrd *d, struct okrd_cfg_hold *next);
+void sources_close_all(struct okrd *d, void (*done)(struct okrd *d));
+size_t sources_running(const struct okrd *d);
+
+/* eval_jobs.c: evaluate after every committed batch (only the key results
+ * whose metrics changed), every evaluate_every, after each cycle boundary and
+ * when another process wrote the store. */
+int eval_start(struct okrd *d, struct okrd_err *err);
+void eval_reload(struct okrd *d);
+void eval_stop(struct okrd *d);
+void eval_free(struct okrd *d);
+
+/* The hooks connectors call (sources.c hands them out in struct conn_env). */
+void okrd_on_points_committed(struct okrd *d, const char *source_id,
+                              const char *const *metrics, size_t n_metrics, int64_t n_points);
 
 #endif

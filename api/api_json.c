@@ -1,0 +1,79 @@
+/*
+ * api_json.c — see api_json.h. Owns the JSON shape of objectives and key
+ * results; nothing else in okrd builds these objects.
+ */
+#include "api_json.h"
+
+#include <math.h>
+
+#include "common/parse.h"
+
+json_t *api_json_number(double v)
+{
+    if (isnan(v) || isinf(v))
+        return json_null();
+    /* Integral values as integers: a metric of 1040 users reads 1040. */
+    if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+static json_t *time_or_null(int64_t ts)
+{
+    if (ts == OKR_NO_TS)
+        return json_null();
+    char buf[32];
+    okrd_format_utc(ts, buf, sizeof buf);
+    return json_string(buf);
+}
+
+json_t *api_json_key_result(const struct eval_snapshot *s, size_t i)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    const struct okr_result *r = &s->results[i];
+    const char *prev = s->previous_status ? s->previous_status[i] : NULL;
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:b, "
+        "s:{s:s, s:s}, s:o, s:o}",
+        "id", kr->id, "title", kr->title, "metric", kr->metric,
+        "direction", cfg_direction_name(kr->direction),
+        "baseline", api_json_number(r->baseline), "target", api_json_number(r->target),
+        "value", api_json_number(r->value), "progress", api_json_number(r->progress),
+        "expected", api_json_number(r->expected),
+        "projected_score", api_json_number(r->projected_score),
+        "status", okr_status_name(r->status),
+        "previous_status", prev ? json_string(prev) : json_null(),
+        "stale", s->stale[i],
+        "cycle", "start", kr->objective->cycle.start_date, "end", kr->objective->cycle.end_date,
+        "last_point_at", time_or_null(r->last_point_at),
+        "score", api_json_number(r->score));
+}
+
+json_t *api_json_objectives(const struct eval_snapshot *s)
+{
+    const struct cfg *cfg = s->cfg;
+    json_t *objs = json_array();
+    size_t k = 0;
+    for (size_t o = 0; o < cfg->n_objectives; o++) {
+        const struct cfg_objective *obj = &cfg->objectives[o];
+        const struct okr_objective_result *r = &s->objs[o];
+        json_t *krs = json_array();
+        for (size_t j = 0; j < obj->n_key_results; j++, k++)
+            json_array_append_new(krs, api_json_key_result(s, k));
+        json_array_append_new(objs, json_pack(
+            "{s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "id", obj->id, "title", obj->title,
+            "parent", obj->parent_id ? json_string(obj->parent_id) : json_null(),
+            "score", api_json_number(r->score),
+            "projected_score", api_json_number(r->projected_score),
+            "status", okr_status_name(r->status), "key_results", krs));
+    }
+    char at[32];
+    okrd_format_utc(s->at_s, at, sizeof at);
+    return json_pack("{s:s, s:o}", "at", at, "objectives", objs);
+}
+
+char *api_json_dump(const json_t *doc, bool pretty)
+{
+    return json_dumps(doc, JSON_REAL_PRECISION(15) | (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
+                               JSON_PRESERVE_ORDER);
+}

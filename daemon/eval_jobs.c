@@ -1,0 +1,399 @@
+/*
+ * eval_jobs.c — when the daemon evaluates, and the evaluation job itself.
+ *
+ * Deciding: key results are marked dirty when a batch touching their metric
+ * (or a ratio input) commits, all of them every daemon.evaluate_every (pace
+ * moves with time even without data), right after the next cycle boundary,
+ * and when the writer connection's PRAGMA data_version says another process
+ * (`okrd ingest`) wrote. At most one job is in flight; marks made meanwhile
+ * are picked up when it completes, so bursts coalesce.
+ *
+ * Doing: the job runs on the store's writer thread (DESIGN section 1): it
+ * reads the series, evaluates, and in ONE transaction writes each key
+ * result's state (status, since when, values), its history row for the day,
+ * and hands every evaluation to alerts_on_kr_change (which writes outbox rows
+ * in that same transaction). The loop only receives the finished snapshot.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/alerts.h"
+#include "common/parse.h"
+#include "log.h"
+#include "okrd.h"
+
+#define VERSION_CHECK_MS 10000 /* another process's writes show within 10 s */
+
+struct change {
+    size_t index;
+    enum okr_status from;      /* OKR_N_STATUSES: no stored state before */
+};
+
+struct eval_job {
+    struct okrd *d;
+    struct okrd_cfg_hold *hold;
+    int64_t now_s;
+    bool *select;               /* NULL: every key result */
+    bool check_version;
+    int64_t data_version;       /* in: last seen; out: now */
+    struct eval_snapshot snap;
+    struct eval_scratch scratch;
+    struct change *changes;
+    size_t n_changes;
+    char (*prev)[16];           /* previous stored status per key result */
+    bool evaluated;
+};
+
+static void job_free(struct eval_job *j)
+{
+    okrd_cfg_hold_unref(j->hold);
+    eval_snapshot_free(&j->snap);
+    eval_scratch_free(&j->scratch);
+    free(j->select);
+    free(j->changes);
+    free(j->prev);
+    free(j);
+}
+
+static void fill_state(struct store_kr_state *st, const struct okr_result *r, bool stale,
+                       int64_t since_s, int64_t now_s)
+{
+    memset(st, 0, sizeof *st);
+    snprintf(st->status, sizeof st->status, "%s", okr_status_name(r->status));
+    st->since_s = since_s;
+    st->evaluated_at_s = now_s;
+    st->value = r->value;
+    st->progress = r->progress;
+    st->expected = r->expected;
+    st->projected_score = r->projected_score;
+    st->score = r->score;
+    st->stale = stale;
+}
+
+/* Writer thread. */
+static int job_run(struct store *w, void *arg, struct okrd_err *err)
+{
+    struct eval_job *j = arg;
+    if (j->check_version) {
+        int64_t v;
+        int rc = store_data_version(w, &v, err);
+        if (rc < 0)
+            return rc;
+        if (v != j->data_version && j->data_version != 0) {
+            free(j->select); /* someone else wrote: evaluate everything */
+            j->select = NULL;
+        } else if (j->select) {
+            bool any = false;
+            for (size_t i = 0; i < j->snap.n_krs && !any; i++)
+                any = j->select[i];
+            if (!any) {
+                j->data_version = v;
+                return 0;
+            }
+        }
+        j->data_version = v;
+    }
+    j->evaluated = true;
+    int rc = store_begin(w, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = eval_compute(w, &j->snap, j->now_s, j->select, &j->scratch, err)) < 0)
+        return rc;
+    char date[16];
+    okrd_format_date(j->now_s, j->hold->cfg->daemon.tz, date, sizeof date);
+    for (size_t i = 0; i < j->snap.n_krs; i++) {
+        if (j->select && !j->select[i])
+            continue;
+        const struct cfg_key_result *kr = j->snap.krs[i];
+        const struct okr_result *r = &j->snap.results[i];
+        struct store_kr_state before, after;
+        rc = store_get_kr_state(w, kr->id, &before, err);
+        if (rc < 0 && rc != OKRD_ENOTFOUND)
+            return rc;
+        bool had = rc == 0;
+        const char *name = okr_status_name(r->status);
+        bool changed = !had || strcmp(before.status, name) != 0;
+        fill_state(&after, r, j->snap.stale[i], changed ? j->now_s : before.since_s, j->now_s);
+        if (had)
+            snprintf(j->prev[i], sizeof j->prev[i], "%s", changed ? before.status : "");
+        if (changed) {
+            enum okr_status from = OKR_N_STATUSES;
+            if (had)
+                okr_status_parse(before.status, &from);
+            j->changes[j->n_changes++] = (struct change){ i, from };
+        }
+        if ((rc = alerts_on_kr_change(w, j->hold->cfg, kr, had ? &before : NULL, r,
+                                      j->snap.stale[i], j->now_s, err)) < 0 ||
+            (rc = store_put_kr_state(w, kr->id, &after, err)) < 0 ||
+            (rc = store_put_kr_history(w, kr->id, date, name, r->progress, err)) < 0)
+            return okrd_err_prefix(err, "key result \"%s\"", kr->id);
+    }
+    return store_commit(w, err);
+}
+
+static void kick(struct okrd *d);
+
+static void count_statuses(struct okrd *d)
+{
+    size_t off = 0, risk = 0;
+    for (size_t i = 0; i < d->eval.last.n_krs; i++) {
+        off += d->eval.last.results[i].status == OKR_OFF_TRACK;
+        risk += d->eval.last.results[i].status == OKR_AT_RISK;
+    }
+    bool changed = off != d->eval.n_off_track || risk != d->eval.n_at_risk;
+    d->eval.n_off_track = off;
+    d->eval.n_at_risk = risk;
+    if (changed)
+        okrd_notify_status(d);
+}
+
+/* Loop thread. */
+static void job_done(void *arg, int rc, const struct okrd_err *err)
+{
+    struct eval_job *j = arg;
+    struct okrd *d = j->d;
+    d->eval.running = NULL;
+    if (rc == OKRD_ECANCELED || d->stopping) {
+        job_free(j);
+        return;
+    }
+    if (j->check_version)
+        d->eval.data_version = j->data_version;
+    if (rc < 0) {
+        char q[512];
+        log_error("evaluate_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
+        /* The marks were consumed; the next tick evaluates everything again. */
+    } else if (j->evaluated && j->hold == d->hold) {
+        for (size_t c = 0; c < j->n_changes; c++) {
+            size_t i = j->changes[c].index;
+            log_info("kr_status", "key_result=%s objective=%s from=%s to=%s",
+                     j->snap.krs[i]->id, j->snap.krs[i]->objective->id,
+                     j->changes[c].from == OKR_N_STATUSES ? "none"
+                                                          : okr_status_name(j->changes[c].from),
+                     okr_status_name(j->snap.results[i].status));
+        }
+        /* The job's snapshot becomes the daemon's view. */
+        struct eval_snapshot old = d->eval.last;
+        struct okrd_cfg_hold *old_hold = d->eval.last_hold;
+        d->eval.last = j->snap;
+        d->eval.last_hold = okrd_cfg_hold_ref(j->hold);
+        d->eval.have_last = true;
+        memset(&j->snap, 0, sizeof j->snap);
+        if (old_hold) {
+            eval_snapshot_free(&old);
+            okrd_cfg_hold_unref(old_hold);
+        }
+        count_statuses(d);
+    } else if (j->evaluated) {
+        d->eval.all_dirty = true; /* evaluated an old config: again, on the new one */
+    }
+    job_free(j);
+    kick(d);
+}
+
+static bool anything_to_do(const struct okrd *d)
+{
+    if (d->eval.all_dirty || d->eval.check_version)
+        return true;
+    for (size_t i = 0; i < d->eval.n_dirty; i++)
+        if (d->eval.dirty[i])
+            return true;
+    return false;
+}
+
+static void kick(struct okrd *d)
+{
+    if (d->stopping || d->eval.running || !d->writer || !anything_to_do(d))
+        return;
+    struct eval_job *j = calloc(1, sizeof *j);
+    if (!j || eval_snapshot_init(&j->snap, d->cfg) < 0) {
+        free(j);
+        log_error("evaluate_failed", "msg=\"out of memory\"");
+        return;
+    }
+    size_t n = j->snap.n_krs;
+    j->d = d;
+    j->hold = okrd_cfg_hold_ref(d->hold);
+    j->now_s = okrd_clock_now_s(d->clock);
+    j->check_version = d->eval.check_version;
+    j->data_version = d->eval.data_version;
+    j->changes = calloc(n ? n : 1, sizeof *j->changes);
+    j->prev = calloc(n ? n : 1, sizeof *j->prev);
+    if (!d->eval.all_dirty) {
+        j->select = calloc(n ? n : 1, sizeof *j->select);
+        if (j->select && d->eval.n_dirty == n)
+            memcpy(j->select, d->eval.dirty, n * sizeof *j->select);
+    }
+    if (!j->changes || !j->prev || (!d->eval.all_dirty && !j->select)) {
+        job_free(j);
+        log_error("evaluate_failed", "msg=\"out of memory\"");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        j->snap.previous_status[i] = j->prev[i][0] ? j->prev[i] : NULL;
+    /* Key results not selected keep their last results, so the roll-up of
+     * an incremental evaluation still sees every key result. */
+    if (d->eval.have_last && d->eval.last_hold == d->hold) {
+        memcpy(j->snap.results, d->eval.last.results, n * sizeof *j->snap.results);
+        memcpy(j->snap.stale, d->eval.last.stale, n * sizeof *j->snap.stale);
+    } else if (j->select) {
+        free(j->select); /* nothing to keep from: evaluate everything */
+        j->select = NULL;
+    }
+    d->eval.all_dirty = false;
+    d->eval.check_version = false;
+    if (d->eval.dirty)
+        memset(d->eval.dirty, 0, d->eval.n_dirty * sizeof *d->eval.dirty);
+    if (store_writer_submit(d->writer, job_run, job_done, j) < 0) {
+        job_free(j);
+        return;
+    }
+    d->eval.running = j;
+}
+
+void okrd_on_points_committed(struct okrd *d, const char *source_id, const char *const *metrics,
+                              size_t n_metrics, int64_t n_points)
+{
+    log_debug("points_committed", "source=%s points=%lld metrics=%zu", source_id,
+              (long long)n_points, n_metrics);
+    size_t k = 0;
+    for (size_t o = 0; o < d->cfg->n_objectives; o++) {
+        const struct cfg_objective *obj = &d->cfg->objectives[o];
+        for (size_t j = 0; j < obj->n_key_results && k < d->eval.n_dirty; j++, k++) {
+            const char *m = obj->key_results[j].metric;
+            const struct cfg_metric *cm = cfg_find_metric(d->cfg, m);
+            for (size_t i = 0; i < n_metrics && !d->eval.dirty[k]; i++)
+                d->eval.dirty[k] = !strcmp(metrics[i], m) ||
+                                   (cm && cm->ratio_num && (!strcmp(metrics[i], cm->ratio_num) ||
+                                                           !strcmp(metrics[i], cm->ratio_den)));
+        }
+    }
+    kick(d);
+}
+
+/* The next instant after now at which some key result's rules change on
+ * their own: a cycle's start, its end, and its end plus grade_after. */
+static int64_t next_boundary_s(const struct cfg *cfg, int64_t now_s)
+{
+    int64_t next = INT64_MAX;
+    for (size_t o = 0; o < cfg->n_objectives; o++) {
+        const struct cfg_cycle *c = &cfg->objectives[o].cycle;
+        int64_t cand[] = { c->start_s, c->end_s, c->end_s + cfg->alerts.grade_after_ms / 1000 };
+        for (size_t i = 0; i < 3; i++)
+            if (cand[i] > now_s && cand[i] < next)
+                next = cand[i];
+    }
+    return next;
+}
+
+static void on_boundary(uv_timer_t *t);
+
+static void arm_boundary(struct okrd *d)
+{
+    int64_t now = okrd_clock_now_s(d->clock);
+    int64_t next = next_boundary_s(d->cfg, now);
+    uv_timer_stop(&d->eval.boundary);
+    if (next == INT64_MAX)
+        return;
+    uint64_t delay_ms = (uint64_t)(next - now) * 1000 + 1000; /* just past it */
+    uv_timer_start(&d->eval.boundary, on_boundary, delay_ms, 0);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct okrd *d = t->data;
+    d->eval.all_dirty = true;
+    kick(d);
+}
+
+static void on_boundary(uv_timer_t *t)
+{
+    struct okrd *d = t->data;
+    d->eval.all_dirty = true;
+    kick(d);
+    arm_boundary(d);
+}
+
+static void on_version(uv_timer_t *t)
+{
+    struct okrd *d = t->data;
+    d->eval.check_version = true;
+    kick(d);
+}
+
+static int alloc_dirty(struct okrd *d)
+{
+    size_t n = 0;
+    for (size_t o = 0; o < d->cfg->n_objectives; o++)
+        n += d->cfg->objectives[o].n_key_results;
+    bool *dirty = calloc(n ? n : 1, sizeof *dirty);
+    if (!dirty)
+        return OKRD_ENOMEM;
+    free(d->eval.dirty);
+    d->eval.dirty = dirty;
+    d->eval.n_dirty = n;
+    return 0;
+}
+
+static void start_tick(struct okrd *d)
+{
+    uint64_t every = (uint64_t)d->cfg->daemon.evaluate_every_ms;
+    if (every == 0)
+        every = 60000;
+    uv_timer_start(&d->eval.tick, on_tick, every, every);
+}
+
+int eval_start(struct okrd *d, struct okrd_err *err)
+{
+    if (alloc_dirty(d) < 0)
+        return okrd_err_set(err, OKRD_ENOMEM, "evaluator: out of memory");
+    uv_timer_init(&d->loop, &d->eval.tick);
+    uv_timer_init(&d->loop, &d->eval.boundary);
+    uv_timer_init(&d->loop, &d->eval.version);
+    d->eval.tick.data = d->eval.boundary.data = d->eval.version.data = d;
+    d->eval.started = true;
+    start_tick(d);
+    uv_timer_start(&d->eval.version, on_version, VERSION_CHECK_MS, VERSION_CHECK_MS);
+    arm_boundary(d);
+    d->eval.all_dirty = true; /* the first evaluation, right away */
+    d->eval.check_version = true;
+    kick(d);
+    return 0;
+}
+
+void eval_reload(struct okrd *d)
+{
+    if (alloc_dirty(d) < 0) {
+        log_error("evaluate_failed", "msg=\"out of memory\"");
+        return;
+    }
+    start_tick(d);
+    arm_boundary(d);
+    d->eval.all_dirty = true;
+    kick(d);
+}
+
+static void on_closed(uv_handle_t *h) { (void)h; }
+
+void eval_stop(struct okrd *d)
+{
+    if (!d->eval.started)
+        return;
+    d->eval.started = false;
+    uv_close((uv_handle_t *)&d->eval.tick, on_closed);
+    uv_close((uv_handle_t *)&d->eval.boundary, on_closed);
+    uv_close((uv_handle_t *)&d->eval.version, on_closed);
+}
+
+/* After the loop ended (cmd_run.c): the last snapshot and marks. */
+void eval_free(struct okrd *d)
+{
+    free(d->eval.dirty);
+    d->eval.dirty = NULL;
+    if (d->eval.last_hold) {
+        eval_snapshot_free(&d->eval.last);
+        okrd_cfg_hold_unref(d->eval.last_hold);
+        d->eval.last_hold = NULL;
+    }
+}

@@ -1,0 +1,186 @@
+/*
+ * evaluate.c — see evaluate.h. The series of a key result is read from a
+ * lookback before its window (so `last`, rolling windows, the auto baseline
+ * at s − 1 s, the trend's days and the share of days all have their points)
+ * up to t, plus the newest point before that range, which is all okr/ needs
+ * to see of the older history.
+ */
+#include "evaluate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_S 86400
+
+int eval_snapshot_init(struct eval_snapshot *s, const struct cfg *cfg)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    for (size_t o = 0; o < cfg->n_objectives; o++)
+        s->n_krs += cfg->objectives[o].n_key_results;
+    size_t n = s->n_krs ? s->n_krs : 1;
+    s->krs = calloc(n, sizeof *s->krs);
+    s->results = calloc(n, sizeof *s->results);
+    s->stale = calloc(n, sizeof *s->stale);
+    s->previous_status = calloc(n, sizeof *s->previous_status);
+    s->objs = calloc(cfg->n_objectives ? cfg->n_objectives : 1, sizeof *s->objs);
+    if (!s->krs || !s->results || !s->stale || !s->previous_status || !s->objs) {
+        eval_snapshot_free(s);
+        return OKRD_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t o = 0; o < cfg->n_objectives; o++)
+        for (size_t j = 0; j < cfg->objectives[o].n_key_results; j++, k++) {
+            s->krs[k] = &cfg->objectives[o].key_results[j];
+            struct okr_result *r = &s->results[k];
+            r->status = OKR_NO_DATA;
+            r->value = r->baseline = r->target = r->progress = r->expected = NAN;
+            r->projected_score = r->score = NAN;
+            r->last_point_at = OKR_NO_TS;
+        }
+    return 0;
+}
+
+void eval_snapshot_free(struct eval_snapshot *s)
+{
+    free(s->krs);
+    free(s->results);
+    free(s->stale);
+    free(s->previous_status);
+    free(s->objs);
+    memset(s, 0, sizeof *s);
+}
+
+void eval_scratch_free(struct eval_scratch *x)
+{
+    store_series_free(&x->a);
+    store_series_free(&x->b);
+    free(x->ts);
+    free(x->v);
+    memset(x, 0, sizeof *x);
+}
+
+int64_t eval_stale_after_s(const struct cfg *cfg, const char *metric)
+{
+    const struct cfg_metric *m = cfg_find_metric(cfg, metric);
+    int64_t interval_ms = 0;
+    for (size_t i = 0; i < cfg->n_sources && !interval_ms; i++) {
+        const struct cfg_source *src = &cfg->sources[i];
+        if (src->type == CFG_SRC_HTTP_JSON) {
+            for (size_t e = 0; e < src->u.http.n_extract; e++)
+                if (!strcmp(src->u.http.extract[e].metric, metric))
+                    interval_ms = src->u.http.interval_ms;
+        } else if (src->type == CFG_SRC_PROMETHEUS) {
+            for (size_t q = 0; q < src->u.prom.n_queries; q++)
+                if (!strcmp(src->u.prom.queries[q].metric, metric))
+                    interval_ms = src->u.prom.interval_ms;
+        }
+    }
+    return okr_stale_after_s(m ? m->stale_after_ms : 0, interval_ms);
+}
+
+/* Reads METRIC's points in [from, to) into *out, preceded by the newest
+ * point before `from` (if any). */
+static int load(struct store *st, const char *metric, int64_t from, int64_t to,
+                struct store_series *out, struct okrd_err *err)
+{
+    out->n = 0;
+    struct store_point before;
+    int rc = store_last_point(st, metric, from - 1, &before, err);
+    if (rc == 0)
+        rc = store_get_series(st, metric, before.ts, before.ts + 1, out, err);
+    if (rc < 0 && rc != OKRD_ENOTFOUND)
+        return rc;
+    return store_get_series(st, metric, from, to, out, err);
+}
+
+static int grow(struct eval_scratch *x, size_t n)
+{
+    if (n <= x->cap)
+        return 0;
+    size_t cap = n < 64 ? 64 : n;
+    int64_t *ts = realloc(x->ts, cap * sizeof *ts);
+    if (!ts)
+        return OKRD_ENOMEM;
+    x->ts = ts;
+    double *v = realloc(x->v, cap * sizeof *v);
+    if (!v)
+        return OKRD_ENOMEM;
+    x->v = v;
+    x->cap = cap;
+    return 0;
+}
+
+/* The earliest instant the evaluation of KR at t looks at. */
+static int64_t lookback_from(const struct cfg_key_result *kr, int64_t t)
+{
+    int64_t s = kr->objective->cycle.start_s;
+    int64_t from = s < t ? s : t;
+    int64_t trend_from = t - kr->trend_window_ms / 1000 - 2 * DAY_S;
+    if (kr->projection == CFG_PROJ_TREND && trend_from < from)
+        from = trend_from;
+    if (!kr->aggregate.window_cycle && kr->aggregate.fn != CFG_AGG_LAST)
+        from -= kr->aggregate.window_ms / 1000 + 1;
+    return from - DAY_S;
+}
+
+static int eval_one(struct store *st, struct eval_snapshot *s, size_t i, int64_t t,
+                    struct eval_scratch *x, struct okrd_err *err)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    const struct cfg_metric *m = cfg_find_metric(s->cfg, kr->metric);
+    int64_t from = lookback_from(kr, t), to = t + 1;
+    struct okr_series series;
+    int rc;
+    if (m && m->ratio_num) {
+        if ((rc = load(st, m->ratio_num, from, to, &x->a, err)) < 0 ||
+            (rc = load(st, m->ratio_den, from, to, &x->b, err)) < 0)
+            return rc;
+        if (grow(x, x->a.n + x->b.n) < 0)
+            return okrd_err_set(err, OKRD_ENOMEM, "out of memory");
+        /* num in x->ts/v[0..], den after it */
+        int64_t *dts = x->ts + x->a.n;
+        double *dv = x->v + x->a.n;
+        for (size_t k = 0; k < x->a.n; k++) {
+            x->ts[k] = x->a.pts[k].ts;
+            x->v[k] = x->a.pts[k].value;
+        }
+        for (size_t k = 0; k < x->b.n; k++) {
+            dts[k] = x->b.pts[k].ts;
+            dv[k] = x->b.pts[k].value;
+        }
+        struct okr_series num = { x->ts, x->v, x->a.n }, den = { dts, dv, x->b.n };
+        size_t n = okr_ratio_series(&num, &den, m->scale, x->ts, x->v);
+        series = (struct okr_series){ x->ts, x->v, n };
+    } else {
+        if ((rc = load(st, kr->metric, from, to, &x->a, err)) < 0)
+            return rc;
+        if (grow(x, x->a.n) < 0)
+            return okrd_err_set(err, OKRD_ENOMEM, "out of memory");
+        for (size_t k = 0; k < x->a.n; k++) {
+            x->ts[k] = x->a.pts[k].ts;
+            x->v[k] = x->a.pts[k].value;
+        }
+        series = (struct okr_series){ x->ts, x->v, x->a.n };
+    }
+    okr_evaluate(kr, &series, s->cfg->daemon.tz, t, &s->results[i]);
+    s->stale[i] = okr_is_stale(s->results[i].last_point_at, eval_stale_after_s(s->cfg, kr->metric), t);
+    return 0;
+}
+
+int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const bool *select,
+                 struct eval_scratch *x, struct okrd_err *err)
+{
+    s->at_s = at_s;
+    for (size_t i = 0; i < s->n_krs; i++) {
+        if (select && !select[i])
+            continue;
+        int rc = eval_one(st, s, i, at_s, x, err);
+        if (rc < 0)
+            return okrd_err_prefix(err, "evaluate key result \"%s\"", s->krs[i]->id);
+    }
+    return okr_rollup_cfg(s->cfg->objectives, s->cfg->n_objectives, s->results, s->objs) < 0
+               ? okrd_err_set(err, OKRD_EINVAL, "objective roll-up failed (parent cycle)")
+               : 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * evaluate.h — turning stored points into key-result states (DESIGN
+ * section 4 via okr/): reading each key result's series from a store
+ * (ratio metrics from their inputs), evaluating them at one instant, and
+ * rolling objectives up. Used by `okrd status` (read-only, at --at) and by
+ * the daemon's evaluation jobs on the writer thread.
+ */
+#ifndef OKRD_EVALUATE_H
+#define OKRD_EVALUATE_H
+
+#include <stdbool.h>
+
+#include "api/api_json.h"
+#include "config/config.h"
+#include "store/store.h"
+
+/* Sizes S for CFG (every array n_krs / n_objectives long, zeroed: every key
+ * result no_data until evaluated). Returns 0 or OKRD_ENOMEM. */
+int eval_snapshot_init(struct eval_snapshot *s, const struct cfg *cfg);
+void eval_snapshot_free(struct eval_snapshot *s);
+
+/* Scratch buffers for reading series; reused across key results. */
+struct eval_scratch {
+    struct store_series a, b;
+    int64_t *ts;
+    double *v;
+    size_t cap;
+};
+void eval_scratch_free(struct eval_scratch *x);
+
+/* Evaluates the key results with select[i] (all when select is NULL) at
+ * AT_S from the points in ST, then rolls up every objective. */
+int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const bool *select,
+                 struct eval_scratch *x, struct okrd_err *err);
+
+/* The stale_after, in seconds, for METRIC: its own stale_after, else 3x the
+ * interval of the polled source that produces it, else 2 days. */
+int64_t eval_stale_after_s(const struct cfg *cfg, const char *metric);
+
+#endif
