@@ -45,13 +45,19 @@ static void on_writer_closed(void *arg)
     d->writer = NULL;
 }
 
-/* Shutdown, second step: every source has closed (its last write job was
- * queued), so the writer can finish the running job and stop. */
-static void on_sources_closed(struct okrd *d)
+/* Shutdown runs as a chain of steps, each starting when the one before has
+ * closed: API (no new requests) -> sources (no new points; their last write
+ * jobs are queued) -> alerts (in-flight deliveries get up to 5 s) -> the
+ * store writer (finishes the running job; its transaction commits or rolls
+ * back whole) -> the HTTP client. */
+static void stop_writer(struct okrd *d)
 {
     if (d->writer)
         store_writer_close(d->writer, on_writer_closed, d);
 }
+
+static void stop_alerts(struct okrd *d) { okrd_alerts_stop(d, stop_writer); }
+static void stop_sources(struct okrd *d) { sources_close_all(d, stop_alerts); }
 
 static void okrd_stop(struct okrd *d, const char *why)
 {
@@ -66,7 +72,7 @@ static void okrd_stop(struct okrd *d, const char *why)
     if (d->watchdog_usec)
         uv_close((uv_handle_t *)&d->watchdog, on_handle_closed);
     eval_stop(d);
-    sources_close_all(d, on_sources_closed);
+    okrd_api_stop(d, stop_sources);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -115,6 +121,8 @@ void okrd_reload(struct okrd *d)
     d->cfg = next;
     sources_reload(d, hold);
     eval_reload(d);
+    okrd_api_reload(d);
+    okrd_alerts_reload(d);
     okrd_cfg_hold_unref(old);
     log_set_level(d->cfg->daemon.log_level);
     size_t n_kr = 0;
@@ -160,6 +168,10 @@ static int okrd_start(struct okrd *d)
         d->watchdog_usec = 0;
     }
     if (eval_start(d, &err) < 0) {
+        log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
+        return EXIT_RUNTIME;
+    }
+    if (okrd_alerts_start(d, &err) < 0 || okrd_api_start(d, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }

@@ -29,6 +29,8 @@ void okrd_cfg_hold_unref(struct okrd_cfg_hold *h);          /* frees at 0 */
 
 struct source_slot;
 struct httpc;
+struct api_server;
+struct alerts_sender;
 struct eval_job;
 
 /* The evaluation schedule (eval_jobs.c): which key results need a new
@@ -65,6 +67,8 @@ struct okrd {
     struct store_writer *writer;    /* the only write connection (its own thread) */
     struct store *reader;           /* the loop's read-only connection */
     struct okrd_eval eval;
+    struct api_server *api;         /* the local HTTP API (http_api.c) */
+    struct alerts_sender *alerts;   /* webhook deliveries (alerts_run.c) */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     uint64_t watchdog_usec;         /* 0 = systemd's watchdog is off */
@@ -96,6 +100,20 @@ int eval_start(struct okrd *d, struct okrd_err *err);
 void eval_reload(struct okrd *d);
 void eval_stop(struct okrd *d);
 void eval_free(struct okrd *d);
+
+/* http_api.c: the local HTTP API on daemon.listen (DESIGN section 6).
+ * stop: no new connections; done(d) once every handle is closed. */
+int okrd_api_start(struct okrd *d, struct okrd_err *err);
+void okrd_api_reload(struct okrd *d);
+void okrd_api_stop(struct okrd *d, void (*done)(struct okrd *d));
+
+/* alerts_run.c: delivering the outbox to webhooks (DESIGN section 5).
+ * kick: an evaluation committed new outbox rows. stop: no new attempts;
+ * in-flight deliveries get up to 5 s; done(d) when all is closed. */
+int okrd_alerts_start(struct okrd *d, struct okrd_err *err);
+void okrd_alerts_reload(struct okrd *d);
+void okrd_alerts_kick(struct okrd *d);
+void okrd_alerts_stop(struct okrd *d, void (*done)(struct okrd *d));
 
 /* The hooks connectors call (sources.c hands them out in struct conn_env). */
 void okrd_on_points_committed(struct okrd *d, const char *source_id,

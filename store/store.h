@@ -152,6 +152,14 @@ int store_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state
 int store_put_kr_history(struct store *s, const char *kr_id, const char *date /* YYYY-MM-DD */,
                          const char *status, double progress, struct okrd_err *err);
 
+/* Calls cb for each history row of KR_ID with from_date <= date < to_date
+ * (YYYY-MM-DD; NULL = unbounded), oldest first; progress NaN = undefined.
+ * A non-zero return from cb stops the walk and is returned. */
+int store_each_kr_history(struct store *s, const char *kr_id, const char *from_date,
+                          const char *to_date,
+                          int (*cb)(void *ctx, const char *date, const char *status, double progress),
+                          void *ctx, struct okrd_err *err);
+
 /* ---- the writer thread ---- */
 
 struct store_writer;

@@ -39,6 +39,7 @@ enum store_stmt_id {
     STMT_KR_STATE_PUT,
     STMT_KR_STATE_GET,
     STMT_KR_HISTORY_PUT,
+    STMT_KR_HISTORY_GET,
     STMT_COUNT
 };
 

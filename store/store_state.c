@@ -274,3 +274,29 @@ int store_put_kr_history(struct store *s, const char *kr_id, const char *date,
     bind_real(st, 4, progress);
     return step_write(s, st, err, "record history of key result", kr_id);
 }
+
+int store_each_kr_history(struct store *s, const char *kr_id, const char *from_date,
+                          const char *to_date,
+                          int (*cb)(void *ctx, const char *date, const char *status, double progress),
+                          void *ctx, struct okrd_err *err)
+{
+    STMT_OR_FAIL(st, s, STMT_KR_HISTORY_GET,
+                 "SELECT date, status, progress FROM kr_history"
+                 " WHERE kr_id = ?1 AND date >= ?2 AND date < ?3 ORDER BY date",
+                 err);
+    sqlite3_bind_text(st, 1, kr_id ? kr_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from_date ? from_date : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, to_date ? to_date : "9999-99-99", -1, SQLITE_STATIC);
+    int src, rc = 0;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        char date[16], status[16];
+        copy_text(st, 0, date, sizeof date);
+        copy_text(st, 1, status, sizeof status);
+        if ((rc = cb(ctx, date, status, column_real(st, 2))) != 0)
+            break;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = store_sqlerr(s, src, err, "read history of key result \"%s\"", kr_id);
+    store_stmt_done(st);
+    return rc;
+}
