@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "cli.h"
@@ -69,6 +70,8 @@ static void okrd_stop(struct okrd *d, const char *why)
     uv_close((uv_handle_t *)&d->sig_term, on_handle_closed);
     uv_close((uv_handle_t *)&d->sig_int, on_handle_closed);
     uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
+    if (d->stall_s)
+        uv_close((uv_handle_t *)&d->sig_stall, on_handle_closed);
     if (d->watchdog_usec)
         uv_close((uv_handle_t *)&d->watchdog, on_handle_closed);
     eval_stop(d);
@@ -82,6 +85,20 @@ static void on_signal(uv_signal_t *h, int signum)
         okrd_reload(d);
     else
         okrd_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* The test-only fault switch: with OKRD_TEST_STALL_ON_SIGUSR1=SECONDS in the
+ * environment, SIGUSR1 blocks the loop for that long, as a wedged loop would,
+ * so a test can watch the watchdog pings stop (and systemd would restart
+ * us). Off unless the variable is set; never set it in production. */
+static void on_stall(uv_signal_t *h, int signum)
+{
+    struct okrd *d = h->data;
+    (void)signum;
+    log_warning("stall", "seconds=%u msg=\"test fault switch: blocking the loop\"", d->stall_s);
+    struct timespec ts = { (time_t)d->stall_s, 0 };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -156,6 +173,13 @@ static int okrd_start(struct okrd *d)
         uv_signal_init(&d->loop, sigs[i]);
         sigs[i]->data = d;
         uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    const char *stall = getenv("OKRD_TEST_STALL_ON_SIGUSR1");
+    if (stall && atoi(stall) > 0) {
+        d->stall_s = (unsigned)atoi(stall);
+        uv_signal_init(&d->loop, &d->sig_stall);
+        d->sig_stall.data = d;
+        uv_signal_start(&d->sig_stall, on_stall, SIGUSR1);
     }
     if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec > 0) {
         uint64_t every_ms = d->watchdog_usec / 2000; /* ping at half the timeout */

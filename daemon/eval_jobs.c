@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alerts/alerts.h"
 #include "common/parse.h"
@@ -43,6 +44,8 @@ struct eval_job {
     size_t n_changes;
     char (*prev)[16];           /* previous stored status per key result */
     bool evaluated;
+    size_t n_selected;
+    double took_ms;             /* the job's own run time, for the log */
 };
 
 static void job_free(struct eval_job *j)
@@ -95,6 +98,10 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
         j->data_version = v;
     }
     j->evaluated = true;
+    /* Timed for the log only (a slow evaluation is worth a warning); no
+     * decision depends on it, so the monotonic clock is read here directly. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = store_begin(w, err);
     if (rc < 0)
         return rc;
@@ -123,13 +130,17 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
                 okr_status_parse(before.status, &from);
             j->changes[j->n_changes++] = (struct change){ i, from };
         }
+        j->n_selected++;
         if ((rc = alerts_on_kr_change(w, j->hold->cfg, kr, had ? &before : NULL, r,
                                       j->snap.stale[i], j->now_s, err)) < 0 ||
             (rc = store_put_kr_state(w, kr->id, &after, err)) < 0 ||
             (rc = store_put_kr_history(w, kr->id, date, name, r->progress, err)) < 0)
             return okrd_err_prefix(err, "key result \"%s\"", kr->id);
     }
-    return store_commit(w, err);
+    rc = store_commit(w, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    j->took_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    return rc;
 }
 
 static void kick(struct okrd *d);
@@ -165,6 +176,9 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
         log_error("evaluate_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
         /* The marks were consumed; the next tick evaluates everything again. */
     } else if (j->evaluated && j->hold == d->hold) {
+        log_event(j->took_ms > 1000 ? CFG_LOG_WARNING : CFG_LOG_DEBUG, "evaluated",
+                  "key_results=%zu changed=%zu ms=%.1f%s", j->n_selected, j->n_changes, j->took_ms,
+                  j->took_ms > 1000 ? " msg=\"slow evaluation\"" : "");
         for (size_t c = 0; c < j->n_changes; c++) {
             size_t i = j->changes[c].index;
             log_info("kr_status", "key_result=%s objective=%s from=%s to=%s",

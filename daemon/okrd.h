@@ -70,6 +70,8 @@ struct okrd {
     struct api_server *api;         /* the local HTTP API (http_api.c) */
     struct alerts_sender *alerts;   /* webhook deliveries (alerts_run.c) */
     uv_signal_t sig_term, sig_int, sig_hup;
+    uv_signal_t sig_stall;          /* test-only fault switch, see cmd_run.c */
+    unsigned stall_s;               /* 0 = the switch is off */
     uv_timer_t watchdog;
     uint64_t watchdog_usec;         /* 0 = systemd's watchdog is off */
     bool stopping;

@@ -91,6 +91,7 @@ class NotifySocket:
             except socket.timeout:
                 continue
             msg = dict(line.split("=", 1) for line in data.split("\n") if "=" in line)
+            msg["_t"] = time.monotonic()  # arrival time, for tests of intervals
             self.messages.append(msg)
             if pred(msg):
                 return msg

@@ -76,6 +76,50 @@ def test_sigint_and_no_watchdog(args, wd):
         notify.close()
 
 
+def test_watchdog_stops_when_loop_stalls(args, wd):
+    """The watchdog is fed from a loop timer: a loop blocked on purpose (the
+    test-only fault switch) stops the pings, so systemd would restart it."""
+    cfg = wd.config(base_config(wd))
+    notify = NotifySocket(os.path.join(wd.path, "notify.sock"))
+    d = Daemon(args.okrd, cfg, env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000",
+                                     "OKRD_TEST_STALL_ON_SIGUSR1": "2"})
+    try:
+        notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
+        notify.wait_for(lambda m: m.get("WATCHDOG") == "1", "WATCHDOG=1")
+        d.signal(signal.SIGUSR1)
+        d.wait_log("event=stall")
+        before = notify.wait_for(lambda m: m.get("WATCHDOG") == "1", "a ping")
+        after = notify.wait_for(lambda m: m.get("WATCHDOG") == "1", "pings again after the stall")
+        pings = [m["_t"] for m in notify.messages if m.get("WATCHDOG") == "1"]
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        check(max(gaps) >= 1.5, f"no ping while the loop was blocked for 2 s (pings every 0.1 s); "
+                                f"largest gap {max(gaps):.2f}s")
+        check(after["_t"] >= before["_t"], "pings resume")
+        code, _ = d.stop()
+        check(code == 0, f"exit 0 after a stall: {code}")
+    finally:
+        d.kill()
+        notify.close()
+
+
+def test_log_level_on_reload(args, wd):
+    cfg_doc = base_config(wd)
+    cfg = wd.config(cfg_doc)
+    d = Daemon(args.okrd, cfg)
+    try:
+        d.wait_log("event=started")
+        check("level=debug" not in d.log(), "no debug lines at log_level info")
+        cfg_doc["daemon"]["log_level"] = "debug"
+        wd.config(cfg_doc)
+        d.signal(signal.SIGHUP)
+        d.wait_log("event=reloaded")
+        d.wait_log(["level=debug", "event=evaluated"])
+        code, _ = d.stop()
+        check(code == 0, f"exit 0: {code}")
+    finally:
+        d.kill()
+
+
 def test_bad_config_refused(args, wd):
     cfg = wd.file("okrd.json", '{"daemon": {"listen": ""},\n "objectivs": []}\n')
     r = run(args.okrd, "run", "-c", cfg)
@@ -113,5 +157,6 @@ def test_state_dir_not_creatable(args, wd):
 
 
 if __name__ == "__main__":
-    main([test_lifecycle, test_sigint_and_no_watchdog, test_bad_config_refused, test_usage,
+    main([test_lifecycle, test_sigint_and_no_watchdog, test_watchdog_stops_when_loop_stalls,
+          test_log_level_on_reload, test_bad_config_refused, test_usage,
           test_state_dir_not_creatable])
