@@ -143,5 +143,35 @@ def test_daemon_evaluates(args, wd):
         d.kill()
 
 
+def test_check_lints(args, wd):
+    """okrd check warns about OKR practice (DESIGN section 4) and still exits 0."""
+    def kr_(i, metric="dau"):
+        return {"id": f"k{i}", "title": f"Key result {i}", "metric": metric,
+                "direction": "increase", "baseline": 0, "target": 10}
+    cfg = wd.config({
+        "daemon": {"state_dir": os.path.join(wd.path, "state"), "listen": ""},
+        "sources": [{"id": "drops", "type": "csv_dir", "path": os.path.join(wd.path, "inbox")}],
+        "objectives": [
+            {"id": "lonely", "title": "One key result", "cycle": "2026-Q4", "key_results": [kr_(1)]},
+            {"id": "crowded", "title": "Six key results", "cycle": "2026-Q4",
+             "key_results": [kr_(i) for i in range(2, 8)]},
+            {"id": "forever", "title": "A long cycle", "cycle": {"start": "2026-01-01", "end": "2027-06-30"},
+             "key_results": [kr_(8, "shipped"), kr_(9)]}]})
+    rows = "".join(f"shipped,2026-10-{d:02d},{d % 2}\n" for d in range(1, 20))
+    run(args.okrd, "ingest", "-c", cfg, "--source", "drops", wd.file("s.csv", "metric,date,value\n" + rows))
+    r = run(args.okrd, "check", "-c", cfg)
+    check(r.returncode == 0, f"lints are warnings, exit 0: {r.returncode} {r.stderr}")
+    warnings = [l for l in r.stderr.splitlines() if ": warning: " in l]
+    for needle in ("lonely", "crowded", "forever", "k8"):
+        check(any(needle in w for w in warnings), f"a warning about {needle}:\n{r.stderr}")
+    check(all(w.split(":")[1].isdigit() for w in warnings), f"warnings carry FILE:LINE:COL: {warnings}")
+    # A config that deserves none gets none.
+    good = wd.config({"daemon": {"state_dir": os.path.join(wd.path, "state2"), "listen": ""},
+                      "objectives": [{"id": "ok", "title": "Fine", "cycle": "2026-Q4",
+                                      "key_results": [kr_(1), kr_(2), kr_(3)]}]}, "good.json")
+    r = run(args.okrd, "check", "-c", good)
+    check(r.returncode == 0 and "warning" not in r.stderr, f"no lint on a good config: {r.stderr}")
+
+
 if __name__ == "__main__":
-    main([test_status_json_contract, test_status_table, test_daemon_evaluates])
+    main([test_status_json_contract, test_status_table, test_daemon_evaluates, test_check_lints])
