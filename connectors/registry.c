@@ -4,7 +4,11 @@
  */
 #include "conn.h"
 
+extern const struct conn_type conn_http_json, conn_prometheus;
+
 static const struct conn_type *const registry[] = {
+    &conn_http_json,
+    &conn_prometheus,
     NULL, /* keeps the array non-empty; types go above this line */
 };
 

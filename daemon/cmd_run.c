@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "cli.h"
+#include "connectors/httpc.h"
 #include "log.h"
 #include "okrd.h"
 
@@ -40,10 +41,18 @@ static void log_diags(const struct cfg_diags *diags)
 
 static void on_handle_closed(uv_handle_t *h) { (void)h; }
 
+static void on_http_closed(void *arg)
+{
+    struct okrd *d = arg;
+    d->http = NULL;
+}
+
 static void on_writer_closed(void *arg)
 {
     struct okrd *d = arg;
     d->writer = NULL;
+    /* Last: nothing is left that could start a request. */
+    httpc_close(d->http, on_http_closed, d);
 }
 
 /* Shutdown runs as a chain of steps, each starting when the one before has
@@ -65,7 +74,7 @@ static void okrd_stop(struct okrd *d, const char *why)
     if (d->stopping)
         return;
     d->stopping = true;
-    log_info("stopping", "signal=%s", why);
+    log_info("stopping", "reason=%s", why);
     okrd_notify_stopping(d);
     uv_close((uv_handle_t *)&d->sig_term, on_handle_closed);
     uv_close((uv_handle_t *)&d->sig_int, on_handle_closed);
@@ -191,6 +200,10 @@ static int okrd_start(struct okrd *d)
     } else {
         d->watchdog_usec = 0;
     }
+    if (httpc_open(&d->http, &d->loop, d->clock, d->cfg->daemon.http_max_connections, &err) < 0) {
+        log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
+        return EXIT_RUNTIME;
+    }
     if (eval_start(d, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
@@ -247,9 +260,12 @@ int cmd_run(int argc, char **argv)
         uv_run(&d.loop, UV_RUN_DEFAULT);
         log_info("stopped", "msg=\"clean shutdown\"");
     } else {
-        /* Failed before any signal handler or timer existed (okrd_start opens
-         * the store first): only the writer may need closing. */
-        if (d.writer)
+        /* Failed half-way: once the signal handlers exist, the normal
+         * shutdown chain closes whatever was started (each step copes with
+         * a part that never started); before that only the writer is open. */
+        if (d.sig_term.data)
+            okrd_stop(&d, "start_failed");
+        else if (d.writer)
             store_writer_close(d.writer, on_writer_closed, &d);
         uv_run(&d.loop, UV_RUN_DEFAULT);
     }
