@@ -5,10 +5,12 @@
 #include "conn.h"
 
 extern const struct conn_type conn_http_json, conn_prometheus;
+extern const struct conn_type conn_csv_dir;
 
 static const struct conn_type *const registry[] = {
     &conn_http_json,
     &conn_prometheus,
+    &conn_csv_dir,
     NULL, /* keeps the array non-empty; types go above this line */
 };
 

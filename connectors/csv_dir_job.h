@@ -1,0 +1,77 @@
+/*
+ * csv_dir_job.h — one inbox file as a job of the store's writer thread, and
+ * what to say about its outcome.
+ *
+ * The job does everything that touches the file, off the loop: hash, read
+ * and commit through csv_ingest_file (the same code as `okrd ingest`), the
+ * source's health record, then the move to archive/ or rejected/ and the
+ * report beside it. The move comes after the commit, so a crash in between
+ * leaves the file in the inbox, where its sha256 makes it a duplicate.
+ *
+ * conn_csv_dir.c fills the inputs on the loop, submits csv_dir_job_run with
+ * store_writer_submit, and reads the results in its done callback (the
+ * writer thread is finished with the job by then). csv_dir_job_message is a
+ * pure function of those results.
+ */
+#ifndef OKRD_CSV_DIR_JOB_H
+#define OKRD_CSV_DIR_JOB_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/okrd_err.h"
+#include "config/config.h"
+#include "connectors/csv_ingest.h"
+#include "store/store.h"
+
+enum csv_dir_end {
+    CSV_DIR_DONE,    /* an outcome was decided: ingested, partial, rejected, duplicate */
+    CSV_DIR_RETRY,   /* it changed while it was read: nothing stored, read again later */
+    CSV_DIR_GONE,    /* it vanished or is no longer a regular file: forget it */
+    CSV_DIR_FAILED,  /* the store failed: nothing stored, the file stays; a rescan retries */
+};
+
+struct csv_dir_job {
+    void *owner;                    /* the loop side's; untouched by the job */
+    /* inputs: SRC and TZ must outlive the job */
+    const struct cfg_source *src;
+    const struct okrd_tz *tz;
+    int64_t now_s;
+    char name[NAME_MAX + 1];        /* the file, inside src->u.csv.path */
+    /* results */
+    enum csv_dir_end end;
+    struct csv_ingest_result res;   /* res.metrics: freed by csv_dir_job_free */
+    const char *subdir;             /* where it went: CSV_INBOX_ARCHIVE, _REJECTED, or NULL */
+    char final[NAME_MAX + 8];       /* its name there (NAME or NAME.N) */
+    char report[PATH_MAX];          /* the report written, "" = none */
+    char problem[OKRD_ERR_MSG_MAX]; /* why it failed, was not moved, or is read again */
+    bool replaced;                  /* a new file took its name while it was read: not moved */
+    bool health_known, health_ok;   /* the health record was updated: */
+    struct store_source_health health;
+    struct csv_report rep;
+};
+
+/* A zeroed job (about 30 KiB, so on the heap) with its inputs; NULL when out
+ * of memory. */
+struct csv_dir_job *csv_dir_job_new(void *owner, const struct cfg_source *src,
+                                    const struct okrd_tz *tz, int64_t now_s, const char *name);
+void csv_dir_job_free(struct csv_dir_job *j);
+
+/* The store_job_fn (writer thread). Always returns 0: every outcome is in
+ * the job's results. */
+int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err);
+
+/* The first reason of a report, as one line: "row 3, column 2: \"abc\": not
+ * a number", or the file-level problem. */
+void csv_dir_first_error(const struct csv_report *rep, char *buf, size_t size);
+
+/* What to log about a CSV_DIR_DONE job: its level, event name
+ * ("file_ingested", "file_partial", "file_rejected", "file_duplicate") and
+ * message into MSG. quiet_duplicate: a duplicate that could not be moved
+ * again (the inbox is known to be failing) is only a debug line. */
+void csv_dir_job_message(const struct csv_dir_job *j, bool quiet_duplicate,
+                         enum cfg_log_level *level, const char **event, char *msg,
+                         size_t size);
+
+#endif
