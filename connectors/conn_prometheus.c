@@ -65,8 +65,10 @@ static void fail(struct prom *p, const struct pq *q, const char *kind, const cha
         return;
     p->failed = true;
     p->failed_at = idx;
-    snprintf(p->res.kind, sizeof p->res.kind, "%s: %s", q->q->metric, kind);
-    snprintf(p->res.reason, sizeof p->res.reason, "query \"%s\": %s", q->q->metric, reason);
+    /* Long metric ids or reasons are cut to fit: a log line, not data. */
+    if (snprintf(p->res.kind, sizeof p->res.kind, "%s: %s", q->q->metric, kind) < 0 ||
+        snprintf(p->res.reason, sizeof p->res.reason, "query \"%s\": %s", q->q->metric, reason) < 0)
+        p->res.reason[0] = '\0';
 }
 
 /* A skipped result: reported when it starts, and when it ends. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,11 +26,37 @@ struct batch {
     struct okrd_err *err;
 };
 
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Adds METRIC to the distinct metric ids of the file. Called once per point
+ * of a changing metric, so a long file interleaving 100 metrics must not
+ * scan the list each time: an open-addressing index keeps it O(1). */
 static int remember_metric(struct csv_ingest_result *res, const char *metric)
 {
-    /* Files name few metrics; a linear scan over the distinct ones is cheap. */
-    for (size_t i = 0; i < res->n_metrics; i++)
-        if (!strcmp(res->metrics[i], metric))
+    if (res->n_metrics * 2 >= res->n_slots) {
+        size_t n = res->n_slots ? res->n_slots * 2 : 64;
+        size_t *slots = calloc(n, sizeof *slots);
+        if (!slots)
+            return OKRD_ENOMEM;
+        for (size_t i = 0; i < res->n_metrics; i++) {
+            size_t k = name_hash(res->metrics[i]) & (n - 1);
+            while (slots[k])
+                k = (k + 1) & (n - 1);
+            slots[k] = i + 1;
+        }
+        free(res->slots);
+        res->slots = slots;
+        res->n_slots = n;
+    }
+    size_t k = name_hash(metric) & (res->n_slots - 1);
+    for (; res->slots[k]; k = (k + 1) & (res->n_slots - 1))
+        if (!strcmp(res->metrics[res->slots[k] - 1], metric))
             return 0;
     char **m = realloc(res->metrics, (res->n_metrics + 1) * sizeof *m);
     if (!m)
@@ -37,7 +64,7 @@ static int remember_metric(struct csv_ingest_result *res, const char *metric)
     res->metrics = m;
     if (!(m[res->n_metrics] = strdup(metric)))
         return OKRD_ENOMEM;
-    res->n_metrics++;
+    res->slots[k] = ++res->n_metrics;
     return 0;
 }
 
@@ -161,11 +188,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
     if (reject) {
         /* Nothing of a rejected file is kept; its log row stands alone. */
         store_rollback(w);
-        for (size_t i = 0; i < res->n_metrics; i++)
-            free(res->metrics[i]);
-        free(res->metrics);
-        res->metrics = NULL;
-        res->n_metrics = 0;
+        csv_ingest_result_free(res);
         res->outcome = CSV_REJECTED;
         okrd_err_clear(err);
         rc = log_ingest(w, src, path, res, now_s, err);
@@ -189,8 +212,11 @@ void csv_ingest_result_free(struct csv_ingest_result *res)
     for (size_t i = 0; i < res->n_metrics; i++)
         free(res->metrics[i]);
     free(res->metrics);
+    free(res->slots);
     res->metrics = NULL;
     res->n_metrics = 0;
+    res->slots = NULL;
+    res->n_slots = 0;
 }
 
 const char *csv_outcome_name(enum csv_outcome o)

@@ -46,6 +46,9 @@ struct csv_ingest_result {
      * owned by the result, freed by csv_ingest_result_free. */
     char **metrics;
     size_t n_metrics;
+    /* private: an open-addressing index over metrics (slot = index + 1) */
+    size_t *slots;
+    size_t n_slots;
 };
 
 void csv_ingest_result_free(struct csv_ingest_result *res);

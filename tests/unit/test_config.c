@@ -76,7 +76,7 @@ static const char *find_diag(const struct cfg_diags *d, const char *needle)
 static bool has_diag_at(const struct cfg_diags *d, const char *file, int line, int col,
                         const char *path, const char *msg)
 {
-    char prefix[512];
+    char prefix[8192]; /* file paths in tests can be long */
     for (size_t i = 0; i < d->n; i++) {
         const char *t = d->items[i].text;
         if (!strstr(t, msg))
