@@ -1,16 +1,533 @@
 /*
- * alerts_run.c — starts, reloads and stops webhook delivery for the daemon.
- * Delivery lands with the alerts issue; until then the outbox stays empty
- * (alerts_on_kr_change raises no event) and there is nothing to send.
+ * alerts_run.c — delivering the outbox to webhooks (DESIGN section 5), on
+ * the loop: one sender per configured webhook, each sending its oldest
+ * pending delivery, one at a time, through the shared HTTP client's webhook
+ * class. What an answer means is decided by alerts_judge (alerts/), the
+ * result is recorded by a writer job, and only then is the next delivery of
+ * that webhook read — so a crash between an answer and its record resends
+ * that one event (at least once), never skips one.
+ *
+ * Each webhook is its own chain of (read -> wait until due -> send ->
+ * record), so a webhook that is down or slow never delays another. Also
+ * here: source.failing/recovered (a writer job per health change), the
+ * weekly digest timer, and housekeeping (retention; retiring deliveries of
+ * webhooks removed from the config).
+ *
+ * Logs name webhooks by id, never by URL: the URL is a secret.
  */
-#include "okrd.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
+#include "alerts_run.h"
+#include "connectors/httpc.h"
+#include "log.h"
+
+static void pump(struct hook *h);
+static void on_due(uv_timer_t *t);
+static void maybe_finish(struct alerts_sender *a);
+
+static struct httpc *http_of(struct alerts_sender *a) { return a->d->http ? a->d->http : a->own_http; }
+
+static double jitter01(struct alerts_sender *a)
 {
-    (void)d; (void)err;
+    /* xorshift64*: spreading retries needs no cryptographic randomness. */
+    a->rng ^= a->rng >> 12;
+    a->rng ^= a->rng << 25;
+    a->rng ^= a->rng >> 27;
+    return (double)((a->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static void sender_free(struct alerts_sender *a)
+{
+    for (size_t i = 0; i < a->n_hooks; i++) {
+        free(a->hooks[i]->id);
+        free(a->hooks[i]->url);
+        free(a->hooks[i]->body);
+        free(a->hooks[i]);
+    }
+    for (size_t i = 0; i < a->n_srcs; i++)
+        free(a->srcs[i].id);
+    free(a->srcs);
+    free(a->hooks);
+    free(a);
+}
+
+/* ---- writer jobs ---- */
+
+static int job_run(struct store *w, void *arg, struct okrd_err *err)
+{
+    struct job *j = arg;
+    return j->run(w, j, err);
+}
+
+static void job_done(void *arg, int rc, const struct okrd_err *err)
+{
+    struct job *j = arg;
+    struct alerts_sender *a = j->a;
+    a->jobs--;
+    if (!a->finished && j->done)
+        j->done(j, rc, err);
+    okrd_cfg_hold_unref(j->hold);
+    free(j->body);
+    free(j);
+    if (a->finished) {
+        if (a->jobs == 0)
+            sender_free(a);
+    } else {
+        maybe_finish(a);
+    }
+}
+
+int alerts_submit(struct alerts_sender *a, struct job *j)
+{
+    j->a = a;
+    if (!a->d->writer || store_writer_submit(a->d->writer, job_run, job_done, j) < 0) {
+        okrd_cfg_hold_unref(j->hold);
+        free(j->body);
+        free(j);
+        return -1;
+    }
+    a->jobs++;
     return 0;
 }
 
-void okrd_alerts_reload(struct okrd *d) { (void)d; }
-void okrd_alerts_kick(struct okrd *d) { (void)d; }
-void okrd_alerts_stop(struct okrd *d, void (*done)(struct okrd *d)) { done(d); }
+/* ---- one webhook's chain ---- */
+
+static int record_run(struct store *w, struct job *j, struct okrd_err *err)
+{
+    return store_update_delivery(w, &j->row, err);
+}
+
+static void record_done(struct job *j, int rc, const struct okrd_err *err)
+{
+    struct hook *h = j->h;
+    h->phase = IDLE;
+    if (rc < 0 && rc != OKRD_ECANCELED) {
+        char q[512];
+        log_error("webhook_record_failed", "webhook=%s event=%s msg=%s", h->id, j->row.event_id,
+                  log_quote(q, sizeof q, err->msg));
+        /* The answer is lost, so the event is sent again, a little later. */
+        if (!h->a->stopping && !h->removed) {
+            h->phase = WAITING;
+            uv_timer_start(&h->timer, on_due, STORE_RETRY_MS, 0);
+        }
+        return;
+    }
+    if (!h->a->stopping)
+        pump(h);
+}
+
+static void record(struct hook *h, enum alerts_verdict v)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        h->phase = IDLE;
+        return;
+    }
+    j->h = h;
+    j->row = h->cur;
+    j->verdict = v;
+    j->run = record_run;
+    j->done = record_done;
+    h->phase = WRITING;
+    if (alerts_submit(h->a, j) < 0)
+        h->phase = IDLE;
+}
+
+static void log_answer(struct hook *h, enum alerts_verdict v, int64_t now_ms)
+{
+    const struct store_delivery *c = &h->cur;
+    char q[512];
+    switch (v) {
+    case ALERTS_DELIVERED:
+        log_info("webhook_delivered", "webhook=%s event=%s type=%s status=%d attempts=%d",
+                 h->id, c->event_id, c->type, c->last_status, c->attempts);
+        if (h->failing)
+            log_info("webhook_recovered", "webhook=%s msg=\"delivering again\"", h->id);
+        h->failing = false;
+        break;
+    case ALERTS_NEXT_PART:
+        log_debug("webhook_part_delivered", "webhook=%s event=%s part=%d of=%d", h->id,
+                  c->event_id, c->parts_done, h->n_parts);
+        break;
+    case ALERTS_RETRY:
+        /* A repeating failure is logged when it starts; each retry at debug. */
+        log_event(h->failing ? CFG_LOG_DEBUG : CFG_LOG_WARNING, "webhook_failed",
+                  "webhook=%s event=%s type=%s attempts=%d retry_in_ms=%lld error=%s", h->id,
+                  c->event_id, c->type, c->attempts,
+                  (long long)(c->next_attempt_s * 1000 - now_ms), log_quote(q, sizeof q, c->last_error));
+        h->failing = true;
+        break;
+    case ALERTS_DEAD:
+        log_error("webhook_dead_letter", "webhook=%s event=%s type=%s attempts=%d error=%s",
+                  h->id, c->event_id, c->type, c->attempts, log_quote(q, sizeof q, c->last_error));
+        break;
+    case ALERTS_GONE:
+        log_error("webhook_disabled",
+                  "webhook=%s event=%s msg=\"answered 410 Gone: event dead-lettered, webhook "
+                  "disabled until the next reload or restart\"", h->id, c->event_id);
+        break;
+    }
+}
+
+static void on_answer(void *arg, const struct httpc_response *r)
+{
+    struct hook *h = arg;
+    struct alerts_sender *a = h->a;
+    h->req = NULL;
+    int64_t now_ms = okrd_clock_now_ms(a->d->clock);
+    struct alerts_answer ans = {
+        .transport_ok = r->result == HTTPC_OK, .status = r->status,
+        .transport_error = r->error, .retry_after_ms = -1, .body = r->body,
+    };
+    int64_t ra;
+    if (r->retry_after && httpc_parse_retry_after(r->retry_after, now_ms / 1000, &ra) == 0)
+        ans.retry_after_ms = ra;
+    enum alerts_verdict v = alerts_judge(&h->cur, h->n_parts, &ans, h->max_age_ms, now_ms,
+                                         jitter01(a));
+    log_answer(h, v, now_ms);
+    if (v == ALERTS_GONE)
+        h->disabled = true;
+    record(h, v);
+}
+
+static void send_current(struct hook *h, int64_t now_ms)
+{
+    char *payload = NULL;
+    const char *body = h->body;
+    h->n_parts = 1;
+    if (h->format == CFG_WEBHOOK_SLACK) {
+        if (alerts_slack_render(h->body, h->cur.parts_done, &payload, &h->n_parts) < 0) {
+            snprintf(h->cur.state, sizeof h->cur.state, "dead");
+            snprintf(h->cur.last_error, sizeof h->cur.last_error,
+                     "cannot render the event for Slack");
+            log_answer(h, ALERTS_DEAD, now_ms);
+            record(h, ALERTS_DEAD);
+            return;
+        }
+        body = payload;
+    }
+    /* Later parts of a split digest get ids of their own, so a receiver
+     * that de-duplicates by webhook-id keeps them all. */
+    char id[80], hid[96], hts[64], hsig[96];
+    if (h->cur.parts_done > 0)
+        snprintf(id, sizeof id, "%s.p%d", h->cur.event_id, h->cur.parts_done + 1);
+    else
+        snprintf(id, sizeof id, "%s", h->cur.event_id);
+    int64_t ts = now_ms / 1000;
+    snprintf(hid, sizeof hid, "webhook-id: %s", id);
+    snprintf(hts, sizeof hts, "webhook-timestamp: %lld", (long long)ts);
+    const char *headers[6] = { "Content-Type: application/json", "User-Agent: okrd/" OKRD_VERSION,
+                               hid, hts };
+    size_t nh = 4;
+    if (h->key_len) {
+        char sig[ALERTS_SIGNATURE_MAX];
+        alerts_sign(h->key, h->key_len, id, ts, body, strlen(body), sig);
+        snprintf(hsig, sizeof hsig, "webhook-signature: %s", sig);
+        headers[nh++] = hsig;
+    }
+    struct httpc_request req = {
+        .cls = HTTPC_WEBHOOK, .method = "POST", .url = h->url, .headers = headers,
+        .n_headers = nh, .body = body, .body_len = strlen(body), .timeout_ms = h->timeout_ms,
+        .max_bytes = 65536, .done = on_answer, .arg = h,
+    };
+    struct okrd_err err = { 0 };
+    h->phase = SENDING;
+    if (httpc_request(http_of(h->a), &req, &h->req, &err) < 0) {
+        /* Only when the client is closing (shutdown): nothing to record. */
+        h->phase = IDLE;
+        h->req = NULL;
+    }
+    free(payload);
+}
+
+static void on_due(uv_timer_t *t)
+{
+    struct hook *h = t->data;
+    if (h->phase == WAITING)
+        h->phase = IDLE;
+    pump(h);
+}
+
+static void pump(struct hook *h)
+{
+    struct alerts_sender *a = h->a;
+    if (a->stopping || h->disabled || h->removed || h->phase == SENDING || h->phase == WRITING)
+        return;
+    uv_timer_stop(&h->timer);
+    h->phase = IDLE;
+    free(h->body);
+    h->body = NULL;
+    struct okrd_err err = { 0 };
+    int rc = store_next_delivery(a->d->reader, h->id, &h->cur, &h->body, &err);
+    if (rc == OKRD_ENOTFOUND)
+        return;
+    if (rc < 0) {
+        char q[512];
+        log_error("webhook_read_failed", "webhook=%s msg=%s", h->id, log_quote(q, sizeof q, err.msg));
+        h->phase = WAITING;
+        uv_timer_start(&h->timer, on_due, STORE_RETRY_MS, 0);
+        return;
+    }
+    int64_t now_ms = okrd_clock_now_ms(a->d->clock);
+    if (alerts_expired(&h->cur, h->max_age_ms, now_ms / 1000)) {
+        size_t n = strlen(h->cur.last_error);
+        snprintf(h->cur.last_error + n, sizeof h->cur.last_error - n, "%s(max_age reached)",
+                 n ? " " : "");
+        snprintf(h->cur.state, sizeof h->cur.state, "dead");
+        log_answer(h, ALERTS_DEAD, now_ms);
+        record(h, ALERTS_DEAD);
+        return;
+    }
+    int64_t due_ms = h->cur.next_attempt_s * 1000;
+    if (due_ms > now_ms) {
+        h->phase = WAITING;
+        uv_timer_start(&h->timer, on_due, (uint64_t)(due_ms - now_ms), 0);
+        return;
+    }
+    send_current(h, now_ms);
+}
+
+/* ---- the set of webhooks ---- */
+
+static void on_hook_closed(uv_handle_t *t)
+{
+    struct hook *h = t->data;
+    struct alerts_sender *a = h->a;
+    h->closed = true;
+    a->open_handles--;
+    maybe_finish(a);
+}
+
+static void copy_config(struct hook *h, const struct cfg_webhook *w)
+{
+    free(h->url);
+    h->url = strdup(w->url ? w->url : "");
+    h->format = w->format;
+    h->timeout_ms = w->timeout_ms > 0 ? w->timeout_ms : 10000;
+    h->max_age_ms = w->max_age_ms > 0 ? w->max_age_ms : 72LL * 3600 * 1000;
+    h->key_len = 0;
+    if (w->secret && alerts_secret_key(w->secret, h->key, &h->key_len) < 0) {
+        h->key_len = 0; /* config/ validated it; never sign with half a key */
+        log_error("webhook_secret_invalid", "webhook=%s msg=\"secret is not whsec_<base64>; sending unsigned\"",
+                  w->id);
+    }
+    h->disabled = false;
+}
+
+static void sync_hooks(struct alerts_sender *a, const struct cfg *cfg)
+{
+    for (size_t i = 0; i < a->n_hooks; i++) {
+        struct hook *h = a->hooks[i];
+        const struct cfg_webhook *w = cfg_find_webhook(cfg, h->id);
+        if (h->removed)
+            continue;
+        if (w) {
+            copy_config(h, w);
+            continue;
+        }
+        h->removed = true;
+        if (h->req) {
+            httpc_cancel(h->req);
+            h->req = NULL;
+            h->phase = IDLE;
+        }
+        uv_timer_stop(&h->timer);
+        uv_close((uv_handle_t *)&h->timer, on_hook_closed);
+    }
+    for (size_t i = 0; i < cfg->n_webhooks; i++) {
+        const struct cfg_webhook *w = &cfg->webhooks[i];
+        bool have = false;
+        for (size_t k = 0; k < a->n_hooks && !have; k++)
+            have = !a->hooks[k]->removed && !strcmp(a->hooks[k]->id, w->id);
+        if (have)
+            continue;
+        struct hook *h = calloc(1, sizeof *h);
+        struct hook **grown = realloc(a->hooks, (a->n_hooks + 1) * sizeof *grown);
+        if (grown)
+            a->hooks = grown;
+        if (!h || !grown || !(h->id = strdup(w->id))) {
+            free(h);
+            log_error("webhook_failed", "webhook=%s msg=\"out of memory\"", w->id);
+            continue;
+        }
+        h->a = a;
+        copy_config(h, w);
+        uv_timer_init(&a->d->loop, &h->timer);
+        h->timer.data = h;
+        a->open_handles++;
+        a->hooks[a->n_hooks++] = h;
+    }
+}
+
+void alerts_pump_all(struct alerts_sender *a)
+{
+    for (size_t i = 0; i < a->n_hooks; i++)
+        pump(a->hooks[i]);
+}
+
+
+/* Anything new in the outbox since the last look? One cheap read instead
+ * of one per webhook after every evaluation. */
+void alerts_kick_if_new(struct alerts_sender *a)
+{
+    int64_t seq = 0;
+    struct okrd_err err = { 0 };
+    if (store_outbox_last_seq(a->d->reader, &seq, &err) == 0 && seq == a->last_seq)
+        return;
+    a->last_seq = seq;
+    alerts_pump_all(a);
+}
+
+/* ---- lifecycle ---- */
+
+static void on_own_http_closed(void *arg)
+{
+    struct alerts_sender *a = arg;
+    struct okrd *d = a->d;
+    void (*done)(struct okrd *) = a->stop_done;
+    a->own_http = NULL;
+    d->alerts = NULL;
+    a->finished = true;
+    if (a->jobs == 0)
+        sender_free(a);
+    if (done)
+        done(d);
+}
+
+static void on_handle_closed(uv_handle_t *t)
+{
+    struct alerts_sender *a = t->data;
+    a->open_handles--;
+    maybe_finish(a);
+}
+
+static bool in_flight(const struct alerts_sender *a)
+{
+    for (size_t i = 0; i < a->n_hooks; i++)
+        if (a->hooks[i]->phase == SENDING || a->hooks[i]->phase == WRITING)
+            return true;
+    return a->jobs > 0;
+}
+
+static bool closing_started(const struct alerts_sender *a)
+{
+    return uv_is_closing((const uv_handle_t *)&a->stop_timer);
+}
+
+/* Closes every handle once nothing is in flight (or the grace ran out);
+ * the last close ends the stop. */
+static void maybe_finish(struct alerts_sender *a)
+{
+    if (!a->stopping || a->finished)
+        return;
+    if (!closing_started(a)) {
+        if (in_flight(a) && uv_is_active((uv_handle_t *)&a->stop_timer))
+            return;
+        uv_close((uv_handle_t *)&a->stop_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&a->digest, on_handle_closed);
+        uv_close((uv_handle_t *)&a->housekeeping, on_handle_closed);
+        for (size_t i = 0; i < a->n_hooks; i++) {
+            struct hook *h = a->hooks[i];
+            if (h->req) {
+                httpc_cancel(h->req); /* the grace ran out: sent again after restart */
+                h->req = NULL;
+            }
+            if (!h->closed && !uv_is_closing((uv_handle_t *)&h->timer))
+                uv_close((uv_handle_t *)&h->timer, on_hook_closed);
+        }
+        return;
+    }
+    if (a->open_handles > 0)
+        return;
+    if (a->own_http) {
+        struct httpc *own = a->own_http;
+        httpc_close(own, on_own_http_closed, a);
+        return;
+    }
+    on_own_http_closed(a);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+    struct alerts_sender *a = t->data;
+    uv_timer_stop(t);
+    if (in_flight(a))
+        log_warning("stopping", "msg=\"webhook deliveries still in flight after 5 s; they are sent again after restart\"");
+    maybe_finish(a);
+}
+
+int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
+{
+    struct alerts_sender *a = calloc(1, sizeof *a);
+    if (!a)
+        return okrd_err_set(err, OKRD_ENOMEM, "alerts: out of memory");
+    a->d = d;
+    a->rng = (uint64_t)okrd_clock_now_ms(d->clock) * 2654435761u ^ (uint64_t)getpid() << 32 ^ 1;
+    a->last_seq = -1;
+    if (!d->http && d->cfg->n_webhooks > 0) {
+        /* The daemon shares one client when it has sources that need it;
+         * without one, the webhooks get a client of their own. */
+        int rc = httpc_open(&a->own_http, &d->loop, d->clock, 1, err);
+        if (rc < 0) {
+            free(a);
+            return okrd_err_prefix(err, "alerts");
+        }
+    }
+    uv_timer_init(&d->loop, &a->digest);
+    uv_timer_init(&d->loop, &a->housekeeping);
+    uv_timer_init(&d->loop, &a->stop_timer);
+    a->digest.data = a->housekeeping.data = a->stop_timer.data = a;
+    a->open_handles = 3;
+    d->alerts = a;
+    sync_hooks(a, d->cfg);
+    alerts_housekeeping(a);
+    uv_timer_start(&a->housekeeping, alerts_on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+    alerts_arm_digest(a);
+    alerts_kick_if_new(a);
+    return 0;
+}
+
+void okrd_alerts_reload(struct okrd *d)
+{
+    struct alerts_sender *a = d->alerts;
+    if (!a || a->stopping)
+        return;
+    if (!http_of(a) && d->cfg->n_webhooks > 0) {
+        struct okrd_err err = { 0 };
+        if (httpc_open(&a->own_http, &d->loop, d->clock, 1, &err) < 0) {
+            char q[512];
+            log_error("alerts_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
+        }
+    }
+    sync_hooks(a, d->cfg); /* a 410-disabled webhook is enabled again */
+    alerts_housekeeping(a);
+    alerts_arm_digest(a);
+    alerts_pump_all(a);
+}
+
+void okrd_alerts_kick(struct okrd *d)
+{
+    if (d->alerts && !d->alerts->stopping)
+        alerts_kick_if_new(d->alerts);
+}
+
+void okrd_alerts_stop(struct okrd *d, void (*done)(struct okrd *d))
+{
+    struct alerts_sender *a = d->alerts;
+    if (!a) {
+        done(d);
+        return;
+    }
+    a->stopping = true;
+    a->stop_done = done;
+    uv_timer_stop(&a->digest);
+    uv_timer_stop(&a->housekeeping);
+    for (size_t i = 0; i < a->n_hooks; i++)
+        if (!a->hooks[i]->closed && !a->hooks[i]->removed)
+            uv_timer_stop(&a->hooks[i]->timer);
+    if (in_flight(a))
+        uv_timer_start(&a->stop_timer, on_grace_over, STOP_GRACE_MS, 0);
+    maybe_finish(a);
+}

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/parse.h"
 #include "evaluate.h"
+#include "okrd.h"
 
 static const char usage[] =
     "usage: okrd status [-c FILE] [--at DATE] [--json]\n"
@@ -194,6 +195,7 @@ int cmd_status(int argc, char **argv)
     if (cfg->n_objectives == 0)
         printf("no objectives configured in %s\n", path);
     print_tree(&snap, first, NULL, 0, &sty, idw);
+    status_print_deliveries(st);
 out:
     free(first);
     eval_scratch_free(&scratch);

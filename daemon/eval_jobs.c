@@ -199,6 +199,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
             okrd_cfg_hold_unref(old_hold);
         }
         count_statuses(d);
+        okrd_alerts_kick(d); /* the evaluation may have written outbox rows */
     } else if (j->evaluated) {
         d->eval.all_dirty = true; /* evaluated an old config: again, on the new one */
     }

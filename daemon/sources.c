@@ -66,9 +66,10 @@ static void env_committed(void *ctx, const char *source_id, const char *const *m
 static void env_health(void *ctx, const char *source_id, bool ok,
                        const struct store_source_health *h)
 {
-    (void)ctx;
+    struct okrd *d = ctx;
     log_debug("source_health", "source=%s ok=%d consecutive_failures=%d", source_id, ok,
               h->consecutive_failures);
+    okrd_alerts_source_health(d, source_id, ok, h); /* source.failing / source.recovered */
 }
 
 static void start_one(struct okrd *d, const struct cfg_source *src)

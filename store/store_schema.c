@@ -91,7 +91,41 @@ const struct store_migration store_migrations[] = {
       "  at      INTEGER NOT NULL"
       ");"
       "CREATE INDEX ingest_log_by_sha256 ON ingest_log(sha256);" },
-    /* { 2, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 2, "alert rule state and delivery bookkeeping",
+      /* seq on deliveries: "the oldest pending delivery of webhook W" is one
+       * index probe instead of a join and a sort. refusals counts answers
+       * 400/413/422 (three dead-letter early); parts_done is how many Slack
+       * messages of a split digest were already accepted. */
+      "ALTER TABLE deliveries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE deliveries ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE deliveries ADD COLUMN parts_done INTEGER NOT NULL DEFAULT 0;"
+      "UPDATE deliveries SET seq = (SELECT seq FROM outbox WHERE outbox.id = deliveries.event_id);"
+      "CREATE INDEX deliveries_queue ON deliveries(webhook_id, state, seq);"
+      "CREATE INDEX deliveries_by_state ON deliveries(state, seq);"
+      "CREATE INDEX outbox_by_created ON outbox(created_at);"
+      /* What the alert rules remember per key result: the status they
+       * settled on, a different one waiting out alerts.for, the repeat
+       * clock, and the cycle of the last kr.achieved. */
+      "CREATE TABLE alert_kr ("
+      "  kr_id           TEXT PRIMARY KEY,"
+      "  announced       TEXT NOT NULL,"         /* '' = none yet */
+      "  previous        TEXT NOT NULL DEFAULT '',"
+      "  candidate       TEXT NOT NULL DEFAULT '',"
+      "  candidate_since INTEGER NOT NULL DEFAULT 0,"
+      "  last_sent       INTEGER NOT NULL DEFAULT 0,"
+      "  achieved_cycle  INTEGER NOT NULL DEFAULT 0,"
+      "  stale           INTEGER NOT NULL DEFAULT 0"
+      ") WITHOUT ROWID;"
+      "CREATE TABLE alert_source ("
+      "  source  TEXT PRIMARY KEY,"
+      "  failing INTEGER NOT NULL,"
+      "  since   INTEGER NOT NULL"
+      ") WITHOUT ROWID;"
+      "CREATE TABLE alert_meta ("
+      "  key   TEXT PRIMARY KEY,"
+      "  value INTEGER NOT NULL"
+      ") WITHOUT ROWID;" },
+    /* { 3, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

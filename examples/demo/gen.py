@@ -13,6 +13,11 @@ section 4 (about half the cycle gone):
   csat           on_track   at least 8/10 held on most days
   p95-latency    at_risk    at most 300 ms, now 310 ms (within the 5% margin)
 
+The config also has a webhook pointing at examples/receiver.py on
+127.0.0.1:9471 (scripts/demo starts it) with alerts.for "0s", so the
+off-track and at-risk alerts arrive, signed and verified, within seconds of
+starting the demo.
+
 Standard library only; no network.
 """
 import datetime as dt
@@ -20,6 +25,9 @@ import json
 import os
 import random
 import sys
+
+# A demo-only secret (the Standard Webhooks spec's example key): never reuse it.
+DEMO_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def main():
@@ -102,6 +110,10 @@ def main():
                   "metric": "p95_latency_ms", "direction": "at_most", "target": 300},
              ]},
         ],
+        # scripts/demo runs examples/receiver.py with this secret on this port.
+        "webhooks": [{"id": "demo-receiver", "url": "http://127.0.0.1:9471/",
+                      "secret": DEMO_SECRET}],
+        "alerts": {"for": "0s"},
     }
     with open(os.path.join(out, "okrd.json"), "w") as f:
         json.dump(config, f, indent=2)

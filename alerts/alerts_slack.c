@@ -1,0 +1,310 @@
+/*
+ * alerts_slack.c — `format: "slack"` bodies: {"text": summary, "blocks":
+ * [...]} for Slack-compatible incoming webhooks, rendered from the stored
+ * json body of an event.
+ *
+ * Rendering at send time from the stored body (not storing a second body)
+ * keeps one body per event; it is deterministic, so every retry still sends
+ * the same bytes. Slack's limits: at most 50 blocks a message (a digest with
+ * more is split into several messages, sent in order), 3000 characters of
+ * section text, 150 of header text, and mrkdwn needs &, <, > escaped.
+ */
+#include "alerts.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECTION_MAX 3000
+#define HEADER_MAX 150
+
+/* Appends s to a growing buffer, escaped for mrkdwn when esc. */
+struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, bool esc)
+{
+    for (; s && *s && !b->oom; s++) {
+        const char *rep = NULL;
+        if (esc && *s == '&')
+            rep = "&amp;";
+        else if (esc && *s == '<')
+            rep = "&lt;";
+        else if (esc && *s == '>')
+            rep = "&gt;";
+        size_t need = rep ? strlen(rep) : 1;
+        if (b->n + need + 1 > b->cap) {
+            size_t cap = b->cap ? b->cap * 2 : 256;
+            while (cap < b->n + need + 1)
+                cap *= 2;
+            char *p = realloc(b->p, cap);
+            if (!p) {
+                b->oom = true;
+                return;
+            }
+            b->p = p;
+            b->cap = cap;
+        }
+        memcpy(b->p + b->n, rep ? rep : s, need);
+        b->n += need;
+        b->p[b->n] = '\0';
+    }
+}
+
+/* A JSON string of at most MAX characters (code points), "…" when cut. */
+static json_t *text_max(const char *s, size_t max)
+{
+    size_t chars = 0, i = 0, cut = 0;
+    for (; s[i]; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            if (chars == max - 1)
+                cut = i;
+            chars++;
+        }
+    }
+    if (chars <= max)
+        return json_string(s);
+    char *t = malloc(cut + 4);
+    if (!t)
+        return NULL;
+    memcpy(t, s, cut);
+    memcpy(t + cut, "\xe2\x80\xa6", 4);
+    json_t *j = json_string(t);
+    free(t);
+    return j;
+}
+
+static json_t *section(const char *mrkdwn)
+{
+    return json_pack("{s:s, s:{s:s, s:o}}", "type", "section", "text", "type", "mrkdwn", "text",
+                     text_max(mrkdwn, SECTION_MAX));
+}
+
+static json_t *header(const char *plain)
+{
+    return json_pack("{s:s, s:{s:s, s:o}}", "type", "header", "text", "type", "plain_text",
+                     "text", text_max(plain, HEADER_MAX));
+}
+
+static json_t *context(const char *mrkdwn)
+{
+    return json_pack("{s:s, s:[{s:s, s:o}]}", "type", "context", "elements", "type", "mrkdwn",
+                     "text", text_max(mrkdwn, SECTION_MAX));
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static double num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* "█████░░░░░ 50%" — ten cells, the share clamped to [0, 1]. */
+static void bar(char *buf, size_t size, double v)
+{
+    int full = isnan(v) ? 0 : (int)floor((v < 0 ? 0 : v > 1 ? 1 : v) * 10 + 0.5);
+    size_t o = 0;
+    for (int i = 0; i < 10 && o + 4 < size; i++) {
+        const char *c = i < full ? "\xe2\x96\x88" : "\xe2\x96\x91";
+        memcpy(buf + o, c, 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    if (isnan(v))
+        snprintf(buf + o, size - o, " n/a");
+    else
+        snprintf(buf + o, size - o, " %.0f%%", v * 100);
+}
+
+static void pct(char *buf, size_t size, double v)
+{
+    if (isnan(v))
+        snprintf(buf, size, "n/a");
+    else
+        snprintf(buf, size, "%.0f%%", v * 100);
+}
+
+static void words(char *buf, size_t size, const char *status)
+{
+    snprintf(buf, size, "%s", status);
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+}
+
+/* mrkdwn of "*bold*" + escaped text pieces, into a fresh string. */
+static char *mk(const char *const *parts, const bool *esc, size_t n)
+{
+    struct sbuf b = { 0 };
+    for (size_t i = 0; i < n; i++)
+        sb_add(&b, parts[i], esc[i]);
+    if (b.oom || !b.p) {
+        free(b.p);
+        return b.oom ? NULL : strdup("");
+    }
+    return b.p;
+}
+
+static void add_block(json_t *blocks, json_t *b)
+{
+    if (b)
+        json_array_append_new(blocks, b);
+}
+
+static void kr_blocks(json_t *doc, json_t *blocks)
+{
+    json_t *k = json_object_get(doc, "key_result"), *obj = json_object_get(doc, "objective");
+    char st[24], head[512], p[64], x[16], ps[16], v[32], t[32];
+    words(st, sizeof st, str(doc, "type") + 3);
+    if (!strcmp(str(doc, "type"), "kr.back_on_track"))
+        snprintf(st, sizeof st, "back on track");
+    st[0] = (char)toupper((unsigned char)st[0]);
+    snprintf(head, sizeof head, "%s: %s", st, str(k, "title"));
+    add_block(blocks, header(head));
+    char *sum = mk((const char *[]){ str(doc, "summary") }, (bool[]){ true }, 1);
+    if (sum)
+        add_block(blocks, section(sum));
+    free(sum);
+    bar(p, sizeof p, num(k, "progress"));
+    pct(x, sizeof x, num(k, "expected"));
+    alerts_fmt_num(ps, sizeof ps, num(k, "projected_score"));
+    alerts_fmt_num(v, sizeof v, num(k, "value"));
+    alerts_fmt_num(t, sizeof t, num(k, "target"));
+    char f1[96], f2[48], f3[48], f4[96];
+    snprintf(f1, sizeof f1, "*Progress*\n%s", p);
+    snprintf(f2, sizeof f2, "*Expected*\n%s", x);
+    snprintf(f3, sizeof f3, "*Projected score*\n%s", ps);
+    snprintf(f4, sizeof f4, "*Value / target*\n%s / %s", v, t);
+    add_block(blocks, json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+                                "type", "section", "fields", "type", "mrkdwn", "text", f1, "type",
+                                "mrkdwn", "text", f2, "type", "mrkdwn", "text", f3, "type",
+                                "mrkdwn", "text", f4));
+    json_t *cycle = json_object_get(k, "cycle");
+    char *ctx = mk((const char *[]){ "Objective: ", str(obj, "title"), " \xc2\xb7 cycle ",
+                                     str(cycle, "start"), " to ", str(cycle, "end"), " \xc2\xb7 ",
+                                     str(doc, "occurred_at") },
+                   (bool[]){ false, true, false, true, false, true, false, true }, 8);
+    if (ctx)
+        add_block(blocks, context(ctx));
+    free(ctx);
+}
+
+static void source_blocks(json_t *doc, json_t *blocks)
+{
+    json_t *src = json_object_get(doc, "source");
+    char head[256];
+    snprintf(head, sizeof head, "Source %s: %s",
+             !strcmp(str(doc, "type"), "source.failing") ? "failing" : "recovered",
+             str(src, "id"));
+    add_block(blocks, header(head));
+    char *sum = mk((const char *[]){ str(doc, "summary") }, (bool[]){ true }, 1);
+    if (sum)
+        add_block(blocks, section(sum));
+    free(sum);
+}
+
+static void digest_blocks(json_t *doc, json_t *blocks)
+{
+    add_block(blocks, header("Weekly OKR digest"));
+    char *sum = mk((const char *[]){ str(doc, "summary") }, (bool[]){ true }, 1);
+    if (sum)
+        add_block(blocks, section(sum));
+    free(sum);
+    size_t i, j;
+    json_t *o, *k;
+    json_array_foreach(json_object_get(doc, "objectives"), i, o) {
+        char sc[16], ps[16], st[24];
+        alerts_fmt_num(sc, sizeof sc, num(o, "score"));
+        alerts_fmt_num(ps, sizeof ps, num(o, "projected_score"));
+        words(st, sizeof st, str(o, "status"));
+        char *t = mk((const char *[]){ "*", str(o, "title"), "* \xe2\x80\x94 score ", sc,
+                                       " \xc2\xb7 projected ", ps, " \xc2\xb7 ", st },
+                     (bool[]){ false, true, false, false, false, false, false, false }, 8);
+        if (t)
+            add_block(blocks, section(t));
+        free(t);
+        json_array_foreach(json_object_get(o, "key_results"), j, k) {
+            char b[64], x[16], kps[24], kst[24], was[48] = "", grade[32] = "";
+            bar(b, sizeof b, num(k, "progress"));
+            pct(x, sizeof x, num(k, "expected"));
+            alerts_fmt_num(kps, sizeof kps, num(k, "projected_score"));
+            words(kst, sizeof kst, str(k, "status"));
+            const char *ago = str(k, "week_ago_status");
+            if (*ago && strcmp(ago, str(k, "status"))) {
+                char aw[24];
+                words(aw, sizeof aw, ago);
+                snprintf(was, sizeof was, " (was %s)", aw);
+            }
+            if (json_is_number(json_object_get(k, "grade")))
+                snprintf(grade, sizeof grade, " \xc2\xb7 final grade %.2f", num(k, "grade"));
+            char *line = mk((const char *[]){ "`", b, "` ", str(k, "title"), " \xc2\xb7 expected ",
+                                              x, " \xc2\xb7 projected ", kps, " \xc2\xb7 *", kst,
+                                              "*", was, grade },
+                            (bool[]){ false, false, false, true, false, false, false, false,
+                                      false, false, false, false, false },
+                            13);
+            if (line)
+                add_block(blocks, section(line));
+            free(line);
+        }
+    }
+    json_t *n;
+    json_array_foreach(json_object_get(doc, "notes"), i, n) {
+        char *t = mk((const char *[]){ json_string_value(n) }, (bool[]){ true }, 1);
+        if (t)
+            add_block(blocks, context(t));
+        free(t);
+    }
+}
+
+int alerts_slack_render(const char *body, int part, char **out, int *n_parts)
+{
+    *out = NULL;
+    *n_parts = 1;
+    json_t *doc = json_loads(body, 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return OKRD_EINVAL;
+    }
+    const char *type = str(doc, "type");
+    json_t *blocks = json_array();
+    if (!strncmp(type, "kr.", 3))
+        kr_blocks(doc, blocks);
+    else if (!strncmp(type, "source.", 7))
+        source_blocks(doc, blocks);
+    else if (!strcmp(type, "digest.weekly"))
+        digest_blocks(doc, blocks);
+    size_t n = json_array_size(blocks);
+    int parts = n == 0 ? 1 : (int)((n + ALERTS_SLACK_MAX_BLOCKS - 1) / ALERTS_SLACK_MAX_BLOCKS);
+    *n_parts = parts;
+    if (part < 0 || part >= parts)
+        part = parts - 1;
+    json_t *mine = json_array();
+    for (size_t i = (size_t)part * ALERTS_SLACK_MAX_BLOCKS;
+         i < n && i < (size_t)(part + 1) * ALERTS_SLACK_MAX_BLOCKS; i++)
+        json_array_append(mine, json_array_get(blocks, i));
+    char text[1024];
+    if (parts > 1 && part > 0)
+        snprintf(text, sizeof text, "%.900s (continued, %d of %d)", str(doc, "summary"), part + 1,
+                 parts);
+    else
+        snprintf(text, sizeof text, "%s", str(doc, "summary"));
+    json_t *msg = json_pack("{s:o, s:o}", "text", text_max(text, 4000), "blocks", mine);
+    json_decref(blocks);
+    json_decref(doc);
+    if (!msg)
+        return OKRD_ENOMEM;
+    *out = api_json_dump(msg, false);
+    json_decref(msg);
+    return *out ? 0 : OKRD_ENOMEM;
+}

@@ -1,0 +1,242 @@
+/*
+ * alerts_side.c — the alerts' writer jobs beside delivery: source.failing /
+ * source.recovered when a source's health changes, the weekly digest at
+ * alerts.digest.every in daemon.timezone, and housekeeping (retention,
+ * deliveries of webhooks removed from the config).
+ *
+ * Each raises its event in a writer job (the rows commit together with the
+ * rules' memory: a source's failing flag, the digest's last slot), then
+ * kicks the senders.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts_run.h"
+#include "common/parse.h"
+#include "log.h"
+
+/* ---- housekeeping: retention, removed webhooks ---- */
+
+static int house_run(struct store *w, struct job *j, struct okrd_err *err)
+{
+    const struct cfg *cfg = j->hold->cfg;
+    const char **ids = calloc(cfg->n_webhooks + 1, sizeof *ids);
+    if (!ids)
+        return okrd_err_set(err, OKRD_ENOMEM, "alerts: housekeeping: out of memory");
+    for (size_t i = 0; i < cfg->n_webhooks; i++)
+        ids[i] = cfg->webhooks[i].id;
+    int64_t retired = 0, pruned = 0;
+    int rc = store_retire_deliveries(w, ids, cfg->n_webhooks,
+                                     "the webhook was removed from the config", &retired, err);
+    free(ids);
+    if (rc == 0 && cfg->alerts.retention_ms > 0)
+        rc = store_outbox_prune(w, j->now_s - cfg->alerts.retention_ms / 1000, &pruned, err);
+    j->n_events = (int)(retired + pruned);
+    if (rc == 0 && (retired || pruned))
+        log_info("outbox_housekeeping", "retired=%lld pruned=%lld", (long long)retired,
+                 (long long)pruned);
+    return rc;
+}
+
+static void house_done(struct job *j, int rc, const struct okrd_err *err)
+{
+    char q[512];
+    if (rc < 0 && rc != OKRD_ECANCELED)
+        log_error("outbox_housekeeping_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
+}
+
+void alerts_housekeeping(struct alerts_sender *a)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->hold = okrd_cfg_hold_ref(a->d->hold);
+    j->now_s = okrd_clock_now_s(a->d->clock);
+    j->run = house_run;
+    j->done = house_done;
+    alerts_submit(a, j);
+}
+
+void alerts_on_housekeeping(uv_timer_t *t) { alerts_housekeeping(t->data); }
+
+
+/* ---- source health ---- */
+
+static int health_run(struct store *w, struct job *j, struct okrd_err *err)
+{
+    int rc = alerts_on_source_health(w, j->hold->cfg, j->src_id, j->ok, &j->health, j->now_s,
+                                     &j->n_events, err);
+    if (rc < 0)
+        return rc;
+    struct store_alert_source st = { 0 };
+    rc = store_get_alert_source(w, j->src_id, &st, err);
+    j->failing_now = rc == 0 && st.failing;
+    return rc == OKRD_ENOTFOUND ? 0 : rc;
+}
+
+static struct src_state *find_src(struct alerts_sender *a, const char *id)
+{
+    for (size_t i = 0; i < a->n_srcs; i++)
+        if (!strcmp(a->srcs[i].id, id))
+            return &a->srcs[i];
+    struct src_state *grown = realloc(a->srcs, (a->n_srcs + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    a->srcs = grown;
+    struct src_state *s = &a->srcs[a->n_srcs];
+    memset(s, 0, sizeof *s);
+    if (!(s->id = strdup(id)))
+        return NULL;
+    a->n_srcs++;
+    return s;
+}
+
+static void health_done(struct job *j, int rc, const struct okrd_err *err)
+{
+    struct alerts_sender *a = j->a;
+    struct src_state *s = find_src(a, j->src_id);
+    if (s)
+        s->busy = false;
+    if (rc < 0) {
+        char q[512];
+        if (rc != OKRD_ECANCELED)
+            log_error("source_alert_failed", "source=%s msg=%s", j->src_id,
+                      log_quote(q, sizeof q, err->msg));
+        return;
+    }
+    if (s)
+        s->known = j->failing_now ? SRC_FAILING : SRC_OK;
+    if (j->n_events > 0) {
+        log_info("source_alert", "source=%s event=%s", j->src_id,
+                 j->failing_now ? "source.failing" : "source.recovered");
+        alerts_kick_if_new(a);
+    }
+}
+
+void okrd_alerts_source_health(struct okrd *d, const char *source_id, bool ok,
+                               const struct store_source_health *h)
+{
+    struct alerts_sender *a = d->alerts;
+    if (!a || a->stopping)
+        return;
+    struct src_state *s = find_src(a, source_id);
+    if (!s || s->busy)
+        return; /* the next report tries again */
+    /* Most reports change nothing: a success of a healthy source needs no job. */
+    if (ok && s->known == SRC_OK)
+        return;
+    if (!ok && s->known == SRC_FAILING)
+        return;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->hold = okrd_cfg_hold_ref(d->hold);
+    snprintf(j->src_id, sizeof j->src_id, "%s", source_id);
+    j->ok = ok;
+    j->health = *h;
+    j->now_s = okrd_clock_now_s(d->clock);
+    j->run = health_run;
+    j->done = health_done;
+    if (alerts_submit(a, j) == 0)
+        s->busy = true;
+}
+
+/* ---- the weekly digest ---- */
+
+static int digest_run(struct store *w, struct job *j, struct okrd_err *err)
+{
+    return alerts_add_digest(w, j->hold->cfg, j->event_id, j->body, j->now_s, j->slot_s,
+                             &j->n_events, err);
+}
+
+static void digest_done(struct job *j, int rc, const struct okrd_err *err)
+{
+    char q[512];
+    if (rc < 0) {
+        if (rc != OKRD_ECANCELED)
+            log_error("digest_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
+        return;
+    }
+    if (j->n_events > 0) {
+        log_info("digest", "event=%s", j->event_id);
+        alerts_kick_if_new(j->a);
+    }
+}
+
+struct ago_ctx {
+    char status[16];
+};
+
+static int first_status(void *ctx, const char *date, const char *status, double progress)
+{
+    (void)date;
+    (void)progress;
+    struct ago_ctx *c = ctx;
+    snprintf(c->status, sizeof c->status, "%s", status);
+    return 1; /* the first row of the week is enough */
+}
+
+/* Builds the digest from the last evaluation (its numbers are at its time)
+ * and each key result's status a week before, from the daily history. */
+static void send_digest(struct alerts_sender *a, int64_t slot_s)
+{
+    struct okrd *d = a->d;
+    if (!d->eval.have_last) {
+        log_warning("digest_skipped", "msg=\"no evaluation yet\"");
+        return;
+    }
+    const struct eval_snapshot *s = &d->eval.last;
+    int64_t from_s = s->at_s - 7 * 86400;
+    char from_date[16];
+    okrd_format_date(from_s, s->cfg->daemon.tz, from_date, sizeof from_date);
+    struct ago_ctx *ago = calloc(s->n_krs + 1, sizeof *ago);
+    const char **ago_p = calloc(s->n_krs + 1, sizeof *ago_p);
+    struct job *j = calloc(1, sizeof *j);
+    if (!ago || !ago_p || !j) {
+        free(ago);
+        free(ago_p);
+        free(j);
+        log_error("digest_failed", "msg=\"out of memory\"");
+        return;
+    }
+    for (size_t i = 0; i < s->n_krs; i++) {
+        struct okrd_err err = { 0 };
+        store_each_kr_history(d->reader, s->krs[i]->id, from_date, NULL, first_status, &ago[i], &err);
+        ago_p[i] = ago[i].status[0] ? ago[i].status : NULL;
+    }
+    alerts_new_event_id(okrd_clock_now_ms(d->clock), j->event_id, sizeof j->event_id);
+    j->body = alerts_digest_body(s, ago_p, j->event_id, from_s);
+    free(ago);
+    free(ago_p);
+    if (!j->body) {
+        free(j);
+        log_error("digest_failed", "msg=\"out of memory\"");
+        return;
+    }
+    j->hold = okrd_cfg_hold_ref(d->hold);
+    j->now_s = s->at_s;
+    j->slot_s = slot_s;
+    j->run = digest_run;
+    j->done = digest_done;
+    alerts_submit(a, j);
+}
+
+void alerts_on_digest(uv_timer_t *t)
+{
+    struct alerts_sender *a = t->data;
+    send_digest(a, a->digest_slot_s);
+    alerts_arm_digest(a);
+}
+
+void alerts_arm_digest(struct alerts_sender *a)
+{
+    const struct cfg *cfg = a->d->cfg;
+    uv_timer_stop(&a->digest);
+    if (!cfg->alerts.has_digest)
+        return;
+    int64_t now_ms = okrd_clock_now_ms(a->d->clock);
+    int64_t next = alerts_next_digest_s(cfg->alerts.digest_weekday, cfg->alerts.digest_minute,
+                                        cfg->daemon.tz, now_ms / 1000);
+    a->digest_slot_s = next;
+    uv_timer_start(&a->digest, alerts_on_digest, (uint64_t)(next * 1000 - now_ms), 0);
+}

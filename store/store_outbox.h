@@ -1,0 +1,132 @@
+/*
+ * store_outbox.h — the alerts outbox (DESIGN section 5): events, their
+ * deliveries to each webhook, and the small state the alert rules keep per
+ * key result and per source so that a restart neither loses nor repeats an
+ * alert.
+ *
+ * An event row and its delivery rows are written in ONE call
+ * (store_outbox_add), inside the caller's transaction when one is open (the
+ * evaluation's), so a crash can neither lose nor invent an alert. Rows are
+ * ordered by the outbox's AUTOINCREMENT seq: per webhook, the oldest pending
+ * delivery is the one to send next.
+ *
+ * Times are UTC Unix seconds, 0 = never/none.
+ */
+#ifndef OKRD_STORE_OUTBOX_H
+#define OKRD_STORE_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* ---- events ---- */
+
+struct store_event {
+    const char *id;            /* "evt_<ULID>", unique; the webhook-id header */
+    const char *type;          /* "kr.off_track", "digest.weekly", ... */
+    const char *objective_id;  /* NULL when the event has none */
+    const char *kr_id;         /* NULL when the event has none */
+    int64_t occurred_at_s;     /* the evaluation time t that raised it */
+    int64_t created_at_s;
+    const char *body;          /* the JSON body, built once, sent verbatim */
+};
+
+/* Writes the event and one pending delivery per webhook id (none is fine:
+ * the event is then kept for the record only). All or nothing; inside an
+ * open transaction it commits with it. */
+int store_outbox_add(struct store *s, const struct store_event *ev,
+                     const char *const *webhook_ids, size_t n_webhooks, struct okrd_err *err);
+
+/* The highest outbox seq written (0 when empty): cheap "anything new?". */
+int store_outbox_last_seq(struct store *s, int64_t *out, struct okrd_err *err);
+
+/* ---- deliveries ---- */
+
+struct store_delivery {
+    char event_id[64];
+    char type[32];
+    char webhook_id[132];
+    char state[12];            /* "pending", "delivered", "dead" */
+    int attempts;              /* HTTP attempts made so far */
+    int refusals;              /* answers 400/413/422 so far */
+    int parts_done;            /* Slack messages of a split digest already sent */
+    int64_t next_attempt_s;    /* not before this time (0 = at once) */
+    int last_status;           /* last HTTP status, 0 = none (network error / never) */
+    char last_error[256];      /* "" = none */
+    int64_t occurred_at_s;
+    int64_t created_at_s;
+    int64_t delivered_at_s;    /* 0 = not delivered */
+    char objective_id[132];    /* "" = none */
+    char kr_id[132];           /* "" = none */
+    int64_t seq;               /* creation order */
+};
+
+/* Calls cb for each delivery in STATE ("pending", "dead", "delivered";
+ * NULL = all), oldest event first (then by webhook id). A non-zero return
+ * from cb stops the walk and is returned. For `okrd status` and the API. */
+int store_each_delivery(struct store *s, const char *state,
+                        int (*cb)(void *ctx, const struct store_delivery *d), void *ctx,
+                        struct okrd_err *err);
+
+/* The oldest pending delivery of WEBHOOK_ID: 0 with *out and *body (the
+ * event's body, malloc'd, the caller frees), or OKRD_ENOTFOUND. */
+int store_next_delivery(struct store *s, const char *webhook_id, struct store_delivery *out,
+                        char **body, struct okrd_err *err);
+
+/* What an attempt changed: the delivery row of (event, webhook) gets these
+ * fields (state, attempts, refusals, parts_done, next_attempt_s,
+ * last_status, last_error, delivered_at_s). */
+int store_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err);
+
+/* Pending deliveries of webhooks no longer configured become dead with
+ * WHY as their last error; KEEP are the configured ids. *n_out = rows changed. */
+int store_retire_deliveries(struct store *s, const char *const *keep, size_t n_keep,
+                            const char *why, int64_t *n_out, struct okrd_err *err);
+
+/* Counts per state, over every webhook (webhook_id NULL) or one. */
+struct store_delivery_counts {
+    int64_t pending, delivered, dead;
+    int64_t retries;           /* attempts beyond the first, summed */
+};
+int store_delivery_counts(struct store *s, const char *webhook_id,
+                          struct store_delivery_counts *out, struct okrd_err *err);
+
+/* Retention: deletes events created before BEFORE_S that have no pending
+ * delivery (their deliveries go with them). *n_out = events deleted. */
+int store_outbox_prune(struct store *s, int64_t before_s, int64_t *n_out, struct okrd_err *err);
+
+/* ---- alert rule state ---- */
+
+/* Per key result, what the rules remember between evaluations (and across
+ * restarts). Statuses are okr_status_name() strings; "" = none. */
+struct store_alert_kr {
+    char announced[16];        /* the status the rules last settled on */
+    char previous[16];         /* the one before it (previous_status of repeats) */
+    char candidate[16];        /* a different status seen, not yet held `for` */
+    int64_t candidate_since_s;
+    int64_t last_sent_s;       /* last at_risk/off_track event (repeat clock) */
+    int64_t achieved_cycle_s;  /* cycle start of the last kr.achieved, 0 = none */
+    bool stale;                /* the stale flag as last announced */
+};
+int store_get_alert_kr(struct store *s, const char *kr_id, struct store_alert_kr *out,
+                       struct okrd_err *err);  /* OKRD_ENOTFOUND when none */
+int store_put_alert_kr(struct store *s, const char *kr_id, const struct store_alert_kr *in,
+                       struct okrd_err *err);
+
+/* Per source: whether source.failing was announced (and not yet recovered). */
+struct store_alert_source {
+    bool failing;
+    int64_t since_s;
+};
+int store_get_alert_source(struct store *s, const char *source, struct store_alert_source *out,
+                           struct okrd_err *err);  /* OKRD_ENOTFOUND when none */
+int store_put_alert_source(struct store *s, const char *source,
+                           const struct store_alert_source *in, struct okrd_err *err);
+
+/* A named integer (e.g. "digest_last": the last weekly digest's time). */
+int store_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err);
+int store_put_alert_meta(struct store *s, const char *key, int64_t value, struct okrd_err *err);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * test_alerts.c — alerts/: the transition rules driven through a table of
+ * evaluations with a fake clock (for, repeat, restarts, flapping, achieved
+ * once per cycle, final grades, stale), Standard Webhooks signing against
+ * the spec's published test vector, the retry schedule and what each answer
+ * means, Slack splitting, the digest schedule, and the writer-thread seam
+ * against a real store (the event row commits with the state, or not at all).
+ *
+ * Every case is named after a real situation; the name is in every failure.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/alerts.h"
+#include "common/parse.h"
+#include "store/store_outbox.h"
+#include "testutil.h"
+
+#define M 60
+#define H 3600
+#define D 86400
+#define T0 1795000000 /* 2026-11-19, a Thursday */
+
+/* ---- rules ---- */
+
+struct step {
+    int64_t t;                  /* seconds after T0 */
+    enum okr_status st;
+    bool stale, final;
+    enum alerts_event want1, want2;
+};
+
+struct rules_case {
+    const char *name;
+    const char *stored;         /* status stored before the first step (NULL = never) */
+    int64_t for_s, repeat_s;
+    struct step steps[12];
+    size_t n;
+};
+
+#define NONE ALERTS_EV_NONE
+#define S(t_, st_, w_) { (t_), (st_), false, false, (w_), NONE }
+
+static const struct rules_case rules_cases[] = {
+    { "dau falls off track and holds for an hour", "on_track", H, 7 * D,
+      { S(0, OKR_OFF_TRACK, NONE), S(30 * M, OKR_OFF_TRACK, NONE),
+        S(H - 1, OKR_OFF_TRACK, NONE), S(H, OKR_OFF_TRACK, ALERTS_KR_OFF_TRACK),
+        S(H + M, OKR_OFF_TRACK, NONE) }, 5 },
+    { "churn flaps around the at_risk threshold", "on_track", H, 7 * D,
+      { S(0, OKR_AT_RISK, NONE), S(20 * M, OKR_ON_TRACK, NONE), S(40 * M, OKR_AT_RISK, NONE),
+        S(90 * M, OKR_ON_TRACK, NONE), S(100 * M, OKR_AT_RISK, NONE),
+        S(150 * M, OKR_OFF_TRACK, NONE), S(200 * M, OKR_AT_RISK, NONE),
+        S(260 * M, OKR_AT_RISK, ALERTS_KR_AT_RISK) }, 8 },
+    { "for 0s alerts at once", "on_track", 0, 7 * D,
+      { S(0, OKR_OFF_TRACK, ALERTS_KR_OFF_TRACK), S(M, OKR_OFF_TRACK, NONE),
+        S(2 * M, OKR_ON_TRACK, ALERTS_KR_BACK_ON_TRACK) }, 3 },
+    { "off track repeats every 7 days while it stays", "off_track", H, 7 * D,
+      { S(0, OKR_OFF_TRACK, NONE), S(7 * D - 1, OKR_OFF_TRACK, NONE),
+        S(7 * D, OKR_OFF_TRACK, ALERTS_KR_OFF_TRACK), S(7 * D + M, OKR_OFF_TRACK, NONE),
+        S(14 * D, OKR_OFF_TRACK, ALERTS_KR_OFF_TRACK) }, 5 },
+    { "a restart on an off-track key result does not re-alert", "off_track", 0, 7 * D,
+      { S(0, OKR_OFF_TRACK, NONE), S(M, OKR_OFF_TRACK, NONE) }, 2 },
+    { "a restart finds a different status: alerts", "on_track", 0, 7 * D,
+      { S(0, OKR_AT_RISK, ALERTS_KR_AT_RISK) }, 1 },
+    { "first evaluation ever, off track", NULL, 0, 7 * D,
+      { S(0, OKR_OFF_TRACK, ALERTS_KR_OFF_TRACK) }, 1 },
+    { "first evaluation ever, on track, is quiet", NULL, 0, 7 * D,
+      { S(0, OKR_ON_TRACK, NONE), S(M, OKR_AT_RISK, ALERTS_KR_AT_RISK) }, 2 },
+    { "leaving no_data and pending is quiet", "no_data", 0, 7 * D,
+      { S(0, OKR_PENDING, NONE), S(M, OKR_ON_TRACK, NONE), S(2 * M, OKR_NO_DATA, NONE),
+        S(3 * M, OKR_ON_TRACK, NONE) }, 4 },
+    { "pending straight to off track alerts", "pending", 0, 7 * D,
+      { S(0, OKR_OFF_TRACK, ALERTS_KR_OFF_TRACK) }, 1 },
+    { "back on track only from at_risk/off_track", "at_risk", 0, 7 * D,
+      { S(0, OKR_ON_TRACK, ALERTS_KR_BACK_ON_TRACK), S(M, OKR_NO_DATA, NONE),
+        S(2 * M, OKR_ON_TRACK, NONE) }, 3 },
+    { "a no_data gap shorter than `for` does not end off track", "off_track", H, 7 * D,
+      { S(0, OKR_NO_DATA, NONE), S(30 * M, OKR_OFF_TRACK, NONE), S(2 * H, OKR_OFF_TRACK, NONE) },
+      3 },
+    { "achieved is sent once per cycle", "on_track", 0, 7 * D,
+      { S(0, OKR_ACHIEVED, ALERTS_KR_ACHIEVED), S(D, OKR_ON_TRACK, NONE),
+        S(2 * D, OKR_ACHIEVED, NONE) }, 3 },
+    { "at risk to off track to at risk: each alerts", "at_risk", 0, 7 * D,
+      { S(0, OKR_OFF_TRACK, ALERTS_KR_OFF_TRACK), S(M, OKR_AT_RISK, ALERTS_KR_AT_RISK) }, 2 },
+    { "stale then fresh, with the status unchanged", "on_track", H, 7 * D,
+      { { 0, OKR_ON_TRACK, true, false, ALERTS_KR_STALE, NONE },
+        { M, OKR_ON_TRACK, true, false, NONE, NONE },
+        { 2 * M, OKR_ON_TRACK, false, false, ALERTS_KR_FRESH, NONE } }, 3 },
+    { "off track and stale in one evaluation", "on_track", 0, 7 * D,
+      { { 0, OKR_OFF_TRACK, true, false, ALERTS_KR_OFF_TRACK, ALERTS_KR_STALE } }, 1 },
+};
+
+static void run_rules_case(const struct rules_case *c)
+{
+    /* The cycle ends far after the steps: finals are a case of their own. */
+    struct alerts_rules r = { c->for_s, c->repeat_s, D };
+    struct alerts_kr_memory m;
+    alerts_kr_memory_init(&m, c->stored, false, T0 - 30 * D, T0);
+    for (size_t i = 0; i < c->n; i++) {
+        const struct step *s = &c->steps[i];
+        struct alerts_kr_now now = { s->st, s->final, s->stale, T0 - 30 * D, T0 + 60 * D };
+        struct alerts_raised out[2];
+        /* Through the stored row each time: what a restart would read back. */
+        struct store_alert_kr row;
+        alerts_kr_memory_to_row(&m, &row);
+        alerts_kr_memory_from_row(&m, &row);
+        size_t n = alerts_kr_step(&m, &r, &now, T0 + s->t, out);
+        enum alerts_event got1 = n > 0 ? out[0].type : NONE, got2 = n > 1 ? out[1].type : NONE;
+        if (got1 != s->want1 || got2 != s->want2)
+            fail_msg("%s, step %zu (t=+%llds, %s): got [%s, %s], want [%s, %s]", c->name, i,
+                     (long long)s->t, okr_status_name(s->st), alerts_event_name(got1),
+                     alerts_event_name(got2), alerts_event_name(s->want1),
+                     alerts_event_name(s->want2));
+    }
+}
+
+static void test_rules_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof rules_cases / sizeof *rules_cases; i++)
+        run_rules_case(&rules_cases[i]);
+}
+
+static void test_rules_previous_status(void **state)
+{
+    (void)state;
+    struct alerts_rules r = { 0, 7 * D, D };
+    struct alerts_kr_memory m;
+    alerts_kr_memory_init(&m, "at_risk", false, T0, T0);
+    struct alerts_kr_now now = { OKR_OFF_TRACK, false, false, T0, T0 + 90 * D };
+    struct alerts_raised out[2];
+    assert_int_equal(alerts_kr_step(&m, &r, &now, T0, out), 1);
+    assert_int_equal(out[0].previous, OKR_AT_RISK);
+    /* The repeat a week later names the same previous status. */
+    assert_int_equal(alerts_kr_step(&m, &r, &now, T0 + 7 * D, out), 1);
+    assert_int_equal(out[0].type, ALERTS_KR_OFF_TRACK);
+    assert_int_equal(out[0].previous, OKR_AT_RISK);
+}
+
+static void test_rules_final_waits_grade_after(void **state)
+{
+    (void)state;
+    int64_t end = T0;
+    struct alerts_rules r = { H, 7 * D, D };
+    struct alerts_kr_memory m;
+    alerts_kr_memory_init(&m, "off_track", false, end - 90 * D, end - H);
+    struct alerts_kr_now now = { OKR_MISSED, true, false, end - 90 * D, end };
+    struct alerts_raised out[2];
+    assert_int_equal(alerts_kr_step(&m, &r, &now, end + M, out), 0);
+    assert_int_equal(alerts_kr_step(&m, &r, &now, end + 2 * H, out), 0); /* held, not graded */
+    assert_int_equal(alerts_kr_step(&m, &r, &now, end + D - 1, out), 0);
+    assert_int_equal(alerts_kr_step(&m, &r, &now, end + D, out), 1);
+    assert_int_equal(out[0].type, ALERTS_KR_MISSED);
+    assert_int_equal(alerts_kr_step(&m, &r, &now, end + 2 * D, out), 0);
+}
+
+static void test_rules_achieved_new_cycle(void **state)
+{
+    (void)state;
+    struct alerts_rules r = { 0, 7 * D, D };
+    struct alerts_kr_memory m;
+    alerts_kr_memory_init(&m, "achieved", false, T0, T0); /* stored achieved: had its moment */
+    struct alerts_raised out[2];
+    struct alerts_kr_now on = { OKR_ON_TRACK, false, false, T0, T0 + 90 * D };
+    struct alerts_kr_now ach = { OKR_ACHIEVED, false, false, T0, T0 + 90 * D };
+    assert_int_equal(alerts_kr_step(&m, &r, &on, T0 + D, out), 0);
+    assert_int_equal(alerts_kr_step(&m, &r, &ach, T0 + 2 * D, out), 0);
+    /* The config moves to the next quarter: achieved may be sent again. */
+    struct alerts_kr_now on2 = { OKR_ON_TRACK, false, false, T0 + 90 * D, T0 + 180 * D };
+    struct alerts_kr_now ach2 = { OKR_ACHIEVED, false, false, T0 + 90 * D, T0 + 180 * D };
+    assert_int_equal(alerts_kr_step(&m, &r, &on2, T0 + 100 * D, out), 0);
+    assert_int_equal(alerts_kr_step(&m, &r, &ach2, T0 + 101 * D, out), 1);
+    assert_int_equal(out[0].type, ALERTS_KR_ACHIEVED);
+}
+
+static void test_source_step(void **state)
+{
+    (void)state;
+    bool failing = false;
+    assert_int_equal(alerts_source_step(&failing, false, 1, 3), NONE);
+    assert_int_equal(alerts_source_step(&failing, false, 2, 3), NONE);
+    assert_int_equal(alerts_source_step(&failing, false, 3, 3), ALERTS_SOURCE_FAILING);
+    assert_int_equal(alerts_source_step(&failing, false, 4, 3), NONE);
+    assert_int_equal(alerts_source_step(&failing, true, 0, 3), ALERTS_SOURCE_RECOVERED);
+    assert_int_equal(alerts_source_step(&failing, true, 0, 3), NONE);
+}
+
+/* ---- signing ---- */
+
+static void test_sign_spec_vector(void **state)
+{
+    (void)state;
+    /* The Standard Webhooks specification's published test vector. */
+    unsigned char key[ALERTS_KEY_MAX];
+    size_t len = 0;
+    assert_int_equal(alerts_secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, &len), 0);
+    assert_int_equal(len, 24);
+    const char *body = "{\"test\": 2432232314}";
+    char sig[ALERTS_SIGNATURE_MAX];
+    assert_int_equal(alerts_sign(key, len, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body,
+                                 strlen(body), sig), 0);
+    assert_string_equal(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /* The prefix is optional, as in the reference libraries. */
+    size_t len2 = 0;
+    unsigned char key2[ALERTS_KEY_MAX];
+    assert_int_equal(alerts_secret_key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key2, &len2), 0);
+    assert_memory_equal(key, key2, len);
+    /* A different timestamp signs differently: each retry is signed afresh. */
+    char sig2[ALERTS_SIGNATURE_MAX];
+    alerts_sign(key, len, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331, body, strlen(body), sig2);
+    assert_string_not_equal(sig, sig2);
+    assert_int_equal(alerts_secret_key("whsec_not*base64", key, &len), OKRD_EINVAL);
+    assert_int_equal(alerts_secret_key("whsec_", key, &len), OKRD_EINVAL);
+}
+
+/* ---- retries ---- */
+
+static void test_retry_schedule(void **state)
+{
+    (void)state;
+    static const struct { int n; int64_t mid_ms; } table[] = {
+        { 1, 5000 }, { 2, 10000 }, { 3, 20000 }, { 4, 40000 }, { 5, 80000 },
+        { 10, 2560000 }, { 11, 3600000 }, { 40, 3600000 },
+    };
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+        int64_t lo = alerts_retry_delay_ms(table[i].n, 0.0);
+        int64_t mid = alerts_retry_delay_ms(table[i].n, 0.5);
+        int64_t hi = alerts_retry_delay_ms(table[i].n, 0.999999);
+        if (mid != table[i].mid_ms && table[i].mid_ms < ALERTS_RETRY_CAP_MS)
+            fail_msg("retry %d: %lld ms, want %lld", table[i].n, (long long)mid,
+                     (long long)table[i].mid_ms);
+        if (table[i].mid_ms < ALERTS_RETRY_CAP_MS &&
+            (lo != table[i].mid_ms * 8 / 10 || hi < table[i].mid_ms * 119 / 100))
+            fail_msg("retry %d: jitter range %lld..%lld", table[i].n, (long long)lo, (long long)hi);
+        if (hi > ALERTS_RETRY_CAP_MS)
+            fail_msg("retry %d: %lld ms is past the 1 h cap", table[i].n, (long long)hi);
+    }
+}
+
+static struct store_delivery pending_row(int64_t created_s)
+{
+    struct store_delivery d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.state, sizeof d.state, "pending");
+    snprintf(d.event_id, sizeof d.event_id, "evt_1");
+    d.created_at_s = created_s;
+    return d;
+}
+
+static void test_judge(void **state)
+{
+    (void)state;
+    int64_t now = (int64_t)T0 * 1000, age = 72LL * H * 1000;
+    struct store_delivery d = pending_row(T0);
+    struct alerts_answer a503 = { true, 503, NULL, -1, "busy" };
+    assert_int_equal(alerts_judge(&d, 1, &a503, age, now, 0.5), ALERTS_RETRY);
+    assert_int_equal(d.next_attempt_s, T0 + 5);
+    assert_string_equal(d.last_error, "HTTP 503: busy");
+    assert_int_equal(alerts_judge(&d, 1, &a503, age, now + 5000, 0.5), ALERTS_RETRY);
+    assert_int_equal(d.next_attempt_s, T0 + 15);
+    /* A longer Retry-After wins; a shorter one does not. */
+    struct alerts_answer a429 = { true, 429, NULL, 60000, NULL };
+    assert_int_equal(alerts_judge(&d, 1, &a429, age, now + 15000, 0.5), ALERTS_RETRY);
+    assert_int_equal(d.next_attempt_s, T0 + 75);
+    struct alerts_answer net = { false, 0, "connect: Connection refused", -1, NULL };
+    assert_int_equal(alerts_judge(&d, 1, &net, age, now + 75000, 0.5), ALERTS_RETRY);
+    assert_string_equal(d.last_error, "connect: Connection refused");
+    assert_int_equal(d.last_status, 0);
+    struct alerts_answer ok = { true, 204, NULL, -1, NULL };
+    assert_int_equal(alerts_judge(&d, 1, &ok, age, now + 200000, 0.5), ALERTS_DELIVERED);
+    assert_string_equal(d.state, "delivered");
+    assert_int_equal(d.attempts, 5);
+
+    /* Three refusals dead-letter early; two do not. */
+    d = pending_row(T0);
+    struct alerts_answer a400 = { true, 400, NULL, -1, NULL }, a422 = { true, 422, NULL, -1, NULL };
+    assert_int_equal(alerts_judge(&d, 1, &a400, age, now, 0.5), ALERTS_RETRY);
+    assert_int_equal(alerts_judge(&d, 1, &a503, age, now, 0.5), ALERTS_RETRY);
+    assert_int_equal(alerts_judge(&d, 1, &a422, age, now, 0.5), ALERTS_RETRY);
+    assert_int_equal(alerts_judge(&d, 1, &a400, age, now, 0.5), ALERTS_DEAD);
+    assert_string_equal(d.state, "dead");
+
+    /* 410 at once. */
+    d = pending_row(T0);
+    struct alerts_answer a410 = { true, 410, NULL, -1, NULL };
+    assert_int_equal(alerts_judge(&d, 1, &a410, age, now, 0.5), ALERTS_GONE);
+    assert_string_equal(d.state, "dead");
+
+    /* A retry that would fall past max_age dead-letters now. */
+    d = pending_row(T0 - 72 * H + 3);
+    assert_int_equal(alerts_judge(&d, 1, &a503, age, now, 0.5), ALERTS_DEAD);
+    assert_non_null(strstr(d.last_error, "max_age"));
+    assert_true(alerts_expired(&d, age, T0 + 3));
+    assert_false(alerts_expired(&d, age, T0 + 2));
+
+    /* Parts of a split digest. */
+    d = pending_row(T0);
+    assert_int_equal(alerts_judge(&d, 3, &ok, age, now, 0.5), ALERTS_NEXT_PART);
+    assert_int_equal(alerts_judge(&d, 3, &a503, age, now, 0.5), ALERTS_RETRY);
+    assert_int_equal(d.next_attempt_s, T0 + 5); /* the first failure of this event */
+    assert_int_equal(alerts_judge(&d, 3, &ok, age, now, 0.5), ALERTS_NEXT_PART);
+    assert_int_equal(alerts_judge(&d, 3, &ok, age, now, 0.5), ALERTS_DELIVERED);
+    assert_int_equal(d.parts_done, 3);
+}
+
+static void test_event_ids(void **state)
+{
+    (void)state;
+    char a[40], b[40];
+    alerts_new_event_id(1795000000000, a, sizeof a);
+    alerts_new_event_id(1795000000000, b, sizeof b);
+    assert_int_equal(strlen(a), 30);
+    assert_memory_equal(a, "evt_", 4);
+    assert_string_not_equal(a, b);
+    assert_memory_equal(a, b, 14); /* same millisecond, same time part */
+}
+
+/* ---- filters ---- */
+
+static void test_webhook_filters(void **state)
+{
+    (void)state;
+    char *ev[] = { "kr.off_track", "source.failing" };
+    char *obj[] = { "engagement" };
+    struct cfg_webhook all = { 0 }, some = { .events = ev, .n_events = 2, .objectives = obj,
+                                             .n_objectives = 1 };
+    assert_true(alerts_webhook_wants(&all, "kr.at_risk", "x"));
+    assert_true(alerts_webhook_wants(&some, "kr.off_track", "engagement"));
+    assert_false(alerts_webhook_wants(&some, "kr.off_track", "customers"));
+    assert_false(alerts_webhook_wants(&some, "kr.at_risk", "engagement"));
+    assert_true(alerts_webhook_wants(&some, "source.failing", NULL));
+}
+
+/* ---- bodies, Slack, digest schedule ---- */
+
+static const char cfg_text[] =
+    "{\"daemon\": {\"state_dir\": \"/tmp/x\", \"listen\": \"\"},"
+    " \"objectives\": [{\"id\": \"engagement\", \"title\": \"Improve user engagement\","
+    "   \"cycle\": {\"start\": \"2026-10-01\", \"end\": \"2026-12-31\"},"
+    "   \"key_results\": [{\"id\": \"dau-up\", \"title\": \"Increase daily active users by 20%\","
+    "     \"metric\": \"dau\", \"direction\": \"increase\", \"baseline\": 1000, \"target\": 1200},"
+    "    {\"id\": \"csat\", \"title\": \"Keep CSAT <at> 8 & up\", \"metric\": \"csat\","
+    "     \"direction\": \"at_least\", \"target\": 8}]},"
+    "  {\"id\": \"customers\", \"title\": \"Keep customers\", \"cycle\": \"2026-Q4\","
+    "   \"key_results\": []}],"
+    " \"webhooks\": [{\"id\": \"all\", \"url\": \"http://127.0.0.1:1/\"},"
+    "   {\"id\": \"growth\", \"url\": \"http://127.0.0.1:1/\", \"format\": \"slack\","
+    "    \"events\": [\"kr.off_track\"], \"objectives\": [\"engagement\"]},"
+    "   {\"id\": \"other\", \"url\": \"http://127.0.0.1:1/\", \"objectives\": [\"customers\"]}],"
+    " \"alerts\": {\"for\": \"0s\"}}";
+
+static struct cfg *load_cfg(void)
+{
+    struct cfg *cfg = NULL;
+    struct cfg_diags diags = { 0 };
+    int rc = cfg_load_string(cfg_text, strlen(cfg_text), "test.json", CFG_NO_SECRETS, &cfg, &diags);
+    for (size_t i = 0; rc < 0 && i < diags.n; i++)
+        print_error("%s\n", diags.items[i].text);
+    cfg_diags_free(&diags);
+    assert_int_equal(rc, 0);
+    return cfg;
+}
+
+static struct okr_result design_result(void)
+{
+    /* DESIGN section 5's example: 1040 of 1000 -> 1200, 55% of the cycle gone. */
+    struct okr_result r = { .status = OKR_OFF_TRACK, .value = 1040, .baseline = 1000,
+                            .target = 1200, .progress = 0.2, .expected = 0.55,
+                            .projected_score = 0.2 / 0.55, .score = 0.2,
+                            .last_point_at = 1795219200 };
+    return r;
+}
+
+static void test_kr_body(void **state)
+{
+    (void)state;
+    struct cfg *cfg = load_cfg();
+    const struct cfg_key_result *kr = cfg_find_key_result(cfg, "dau-up");
+    struct okr_result r = design_result();
+    char *body = alerts_kr_body("evt_X", ALERTS_KR_OFF_TRACK, 1795341600, kr, &r, false, OKR_AT_RISK);
+    assert_non_null(body);
+    json_t *doc = json_loads(body, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "type")), "kr.off_track");
+    assert_string_equal(json_string_value(json_object_get(doc, "occurred_at")), "2026-11-22T10:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(doc, "summary")),
+                        "Increase daily active users by 20% is off track: 20% done with 55% of "
+                        "the cycle gone; at this pace it ends at 36% of target.");
+    json_t *k = json_object_get(doc, "key_result");
+    assert_null(json_object_get(k, "score"));
+    assert_string_equal(json_string_value(json_object_get(k, "previous_status")), "at_risk");
+    assert_int_equal(json_integer_value(json_object_get(k, "value")), 1040);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "objective"), "title")),
+                        "Improve user engagement");
+    /* Slack: the same summary as text, a header, the numbers, escaped mrkdwn. */
+    char *slack = NULL;
+    int parts = 0;
+    assert_int_equal(alerts_slack_render(body, 0, &slack, &parts), 0);
+    assert_int_equal(parts, 1);
+    json_t *sd = json_loads(slack, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(sd, "text")),
+                        json_string_value(json_object_get(doc, "summary")));
+    assert_int_equal(json_array_size(json_object_get(sd, "blocks")), 4);
+    char *again = NULL;
+    assert_int_equal(alerts_slack_render(body, 0, &again, &parts), 0);
+    assert_string_equal(slack, again); /* deterministic: retries send the same bytes */
+    free(again);
+    json_decref(sd);
+    free(slack);
+    json_decref(doc);
+    free(body);
+
+    /* A level key result's sentence, and mrkdwn escaping of its title. */
+    const struct cfg_key_result *cs = cfg_find_key_result(cfg, "csat");
+    struct okr_result rl = { .status = OKR_AT_RISK, .value = 7.8, .target = 8, .progress = NAN,
+                             .expected = NAN, .projected_score = 0.85, .score = 0.85,
+                             .last_point_at = OKR_NO_TS };
+    char sum[512];
+    alerts_kr_summary(sum, sizeof sum, ALERTS_KR_AT_RISK, cs, &rl);
+    assert_string_equal(sum, "Keep CSAT <at> 8 & up is at risk: the value is 7.8 against a target "
+                             "of at least 8; the target was met on 85% of days so far.");
+    body = alerts_kr_body("evt_Y", ALERTS_KR_AT_RISK, 1795255200, cs, &rl, true, ALERTS_NO_STATUS);
+    assert_int_equal(alerts_slack_render(body, 0, &slack, &parts), 0);
+    assert_non_null(strstr(slack, "Keep CSAT &lt;at&gt; 8 &amp; up"));
+    free(slack);
+    free(body);
+    cfg_free(cfg);
+}
+
+static void test_digest_split(void **state)
+{
+    (void)state;
+    struct cfg *cfg = load_cfg();
+    /* 60 key results: more blocks than one Slack message may hold. */
+    enum { N = 60 };
+    const struct cfg_key_result *krs[N];
+    struct okr_result res[N];
+    bool stale[N] = { 0 };
+    const char *ago[N];
+    struct okr_objective_result objs[1] = { { .status = OKR_AT_RISK, .score = 0.4,
+                                              .projected_score = 0.8 } };
+    struct cfg_objective obj = cfg->objectives[0];
+    struct cfg_key_result *many = calloc(N, sizeof *many);
+    for (size_t i = 0; i < N; i++) {
+        many[i] = cfg->objectives[0].key_results[0];
+        krs[i] = &many[i];
+        res[i] = design_result();
+        ago[i] = i % 2 ? "at_risk" : "off_track";
+    }
+    obj.key_results = many;
+    obj.n_key_results = N;
+    struct cfg fake = *cfg;
+    fake.objectives = &obj;
+    fake.n_objectives = 1;
+    struct eval_snapshot s = { .cfg = &fake, .at_s = 1795255200, .n_krs = N, .krs = krs,
+                               .results = res, .stale = stale, .objs = objs };
+    char *body = alerts_digest_body(&s, ago, "evt_D", 1795255200 - 7 * D);
+    assert_non_null(body);
+    json_t *doc = json_loads(body, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(doc, "changes")), N / 2);
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "summary")), "60 key results"));
+    json_decref(doc);
+    int parts = 0, total = 0;
+    char *msg = NULL;
+    assert_int_equal(alerts_slack_render(body, 0, &msg, &parts), 0);
+    assert_true(parts >= 2);
+    free(msg);
+    for (int p = 0; p < parts; p++) {
+        int n2;
+        assert_int_equal(alerts_slack_render(body, p, &msg, &n2), 0);
+        json_t *m = json_loads(msg, 0, NULL);
+        size_t nb = json_array_size(json_object_get(m, "blocks"));
+        if (nb == 0 || nb > ALERTS_SLACK_MAX_BLOCKS)
+            fail_msg("part %d has %zu blocks", p, nb);
+        total += (int)nb;
+        json_decref(m);
+        free(msg);
+    }
+    assert_int_equal(total, 2 + 1 + N); /* header, summary, objective, one per key result */
+    free(body);
+    free(many);
+    cfg_free(cfg);
+}
+
+static void test_next_digest(void **state)
+{
+    (void)state;
+    /* T0 is Thursday 2026-11-19 06:13:20 UTC; "monday 09:00" is 2026-11-23 09:00. */
+    int64_t want = (okrd_days_from_civil(2026, 11, 23) * D) + 9 * H;
+    assert_int_equal(alerts_next_digest_s(1, 9 * 60, NULL, T0), want);
+    assert_int_equal(alerts_next_digest_s(1, 9 * 60, NULL, want - 1), want);
+    assert_int_equal(alerts_next_digest_s(1, 9 * 60, NULL, want), want + 7 * D);
+    /* Thursday 07:00 is later the same day. */
+    assert_int_equal(alerts_next_digest_s(4, 7 * 60, NULL, T0),
+                     okrd_days_from_civil(2026, 11, 19) * D + 7 * H);
+    struct okrd_tz *tz = NULL;
+    struct okrd_err err;
+    if (okrd_tz_open(&tz, "Europe/Berlin", &err) == 0) {
+        /* 09:00 in Berlin in November (UTC+1) is 08:00 UTC. */
+        assert_int_equal(alerts_next_digest_s(1, 9 * 60, tz, T0), want - H);
+        okrd_tz_close(tz);
+    }
+}
+
+/* ---- the seam against a real store ---- */
+
+static void test_seam_with_store(void **state)
+{
+    (void)state;
+    struct cfg *cfg = load_cfg();
+    char *dir = tu_mkdtemp(), path[4096];
+    struct okrd_err err;
+    struct store *s = NULL;
+    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
+    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    const struct cfg_key_result *kr = cfg_find_key_result(cfg, "dau-up");
+    struct okr_result r = design_result();
+    struct store_kr_state before = { .status = "on_track" };
+
+    /* Rolled back with the evaluation: no event, no memory. */
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &before, &r, false, T0, &err), 0);
+    store_rollback(s);
+    int64_t seq = -1;
+    assert_int_equal(store_outbox_last_seq(s, &seq, &err), 0);
+    assert_int_equal(seq, 0);
+
+    /* Committed: one event, routed to "all" and "growth" but not "other". */
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &before, &r, false, T0, &err), 0);
+    assert_int_equal(store_commit(s, &err), 0);
+    struct store_delivery_counts c;
+    assert_int_equal(store_delivery_counts(s, NULL, &c, &err), 0);
+    assert_int_equal(c.pending, 2);
+    struct store_delivery d;
+    char *body = NULL;
+    assert_int_equal(store_next_delivery(s, "other", &d, &body, &err), OKRD_ENOTFOUND);
+    assert_int_equal(store_next_delivery(s, "growth", &d, &body, &err), 0);
+    assert_string_equal(d.type, "kr.off_track");
+    assert_string_equal(d.kr_id, "dau-up");
+    assert_non_null(strstr(body, d.event_id));
+    free(body);
+
+    /* The next evaluation (a restart reads the same rows) raises nothing. */
+    struct store_kr_state after = { .status = "off_track" };
+    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &after, &r, false, T0 + 60, &err), 0);
+    assert_int_equal(store_outbox_last_seq(s, &seq, &err), 0);
+    assert_int_equal(seq, 1);
+
+    /* An answer recorded; a dead row never comes back to pending. */
+    struct alerts_answer a410 = { true, 410, NULL, -1, NULL };
+    alerts_judge(&d, 1, &a410, 72LL * H * 1000, (int64_t)T0 * 1000, 0.5);
+    assert_int_equal(store_update_delivery(s, &d, &err), 0);
+    snprintf(d.state, sizeof d.state, "pending");
+    assert_int_equal(store_update_delivery(s, &d, &err), 0);
+    assert_int_equal(store_delivery_counts(s, "growth", &c, &err), 0);
+    assert_int_equal(c.dead, 1);
+    assert_int_equal(c.pending, 0);
+
+    /* Source health and the digest slot. */
+    struct store_source_health h = { .consecutive_failures = 3, .last_error = "HTTP 503" };
+    int n = 0;
+    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", false, &h, T0, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", false, &h, T0, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(alerts_add_digest(s, cfg, "evt_D1", "{}", T0, T0, &n, &err), 0);
+    assert_int_equal(alerts_add_digest(s, cfg, "evt_D2", "{}", T0, T0, &n, &err), 0);
+    assert_int_equal(n, 0); /* the same slot once */
+
+    /* Retention keeps pending events. */
+    int64_t pruned = -1;
+    assert_int_equal(store_outbox_prune(s, T0 + 1, &pruned, &err), 0);
+    assert_int_equal(pruned, 1); /* only the digest: it went to no webhook */
+    store_close(s);
+    tu_rm_rf(dir);
+    free(dir);
+    cfg_free(cfg);
+}
+
+#define BODY_TESTS                                                                              \
+    cmocka_unit_test(test_kr_body), cmocka_unit_test(test_digest_split),                        \
+        cmocka_unit_test(test_next_digest), cmocka_unit_test(test_seam_with_store),
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules_table),
+        cmocka_unit_test(test_rules_previous_status),
+        cmocka_unit_test(test_rules_final_waits_grade_after),
+        cmocka_unit_test(test_rules_achieved_new_cycle),
+        cmocka_unit_test(test_source_step),
+        cmocka_unit_test(test_sign_spec_vector),
+        cmocka_unit_test(test_retry_schedule),
+        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_event_ids),
+        cmocka_unit_test(test_webhook_filters),
+        BODY_TESTS
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
