@@ -1,20 +1,74 @@
 /*
- * http_api.c — starts, reloads and stops the local HTTP API for the daemon.
- * The API itself (api/) lands with the API issue; until then okrd serves
- * nothing on daemon.listen and says so once at start-up.
+ * http_api.c — starts, reloads and stops the local HTTP API (api/) for the
+ * daemon: hands it the loop, the clock, the store's two connections, the
+ * last evaluation and the hook a committed push calls, and turns its
+ * reports into log lines. api/ never sees struct okrd.
  */
+#include <stdlib.h>
+
+#include "api/api.h"
 #include "log.h"
 #include "okrd.h"
 
+static const struct eval_snapshot *last_snapshot(void *ctx)
+{
+    struct okrd *d = ctx;
+    return d->eval.have_last ? &d->eval.last : NULL;
+}
+
+static void on_committed(void *ctx, const char *source_id, const char *const *metrics,
+                         size_t n_metrics, int64_t n_points)
+{
+    okrd_on_points_committed(ctx, source_id, metrics, n_metrics, n_points);
+}
+
+static void report(void *ctx, enum cfg_log_level level, const char *event, const char *msg)
+{
+    (void)ctx;
+    char q[1024];
+    log_event(level, event, "msg=%s", log_quote(q, sizeof q, msg));
+}
+
 int okrd_api_start(struct okrd *d, struct okrd_err *err)
 {
-    (void)err;
-    if (d->cfg->daemon.listen[0])
-        log_info("api", "listen=%s msg=\"the HTTP API is not part of this build yet\"",
-                 d->cfg->daemon.listen);
+    struct api_env env = {
+        .loop = &d->loop, .clock = d->clock, .reader = d->reader, .writer = d->writer,
+        .snapshot = last_snapshot, .on_points_committed = on_committed, .report = report, .ctx = d,
+    };
+    int rc = api_server_start(&d->api, d->cfg, &env, err);
+    if (rc < 0)
+        return okrd_err_prefix(err, "api");
+    if (d->api)
+        log_info("api_listening", "address=%s token=%s", api_server_address(d->api),
+                 d->cfg->daemon.api_token ? "set" : "none");
+    else
+        log_info("api_off", "msg=\"daemon.listen is empty\"");
     return 0;
 }
 
-void okrd_api_reload(struct okrd *d) { (void)d; }
+void okrd_api_reload(struct okrd *d) { api_server_reload(d->api, d->cfg); }
 
-void okrd_api_stop(struct okrd *d, void (*done)(struct okrd *d)) { done(d); }
+struct api_stop {
+    struct okrd *d;
+    void (*done)(struct okrd *d);
+};
+
+static void on_api_closed(void *arg)
+{
+    struct api_stop st = *(struct api_stop *)arg;
+    free(arg);
+    st.d->api = NULL;
+    st.done(st.d);
+}
+
+void okrd_api_stop(struct okrd *d, void (*done)(struct okrd *d))
+{
+    struct api_stop *st = malloc(sizeof *st);
+    if (!st) { /* cannot wait for it: drop the API with the process */
+        log_error("api_stop", "msg=\"out of memory\"");
+        done(d);
+        return;
+    }
+    *st = (struct api_stop){ d, done };
+    api_server_close(d->api, on_api_closed, st);
+}

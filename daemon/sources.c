@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "connectors/conn.h"
 #include "connectors/httpc.h"
 #include "log.h"
@@ -60,13 +61,16 @@ static void env_report(void *ctx, enum cfg_log_level level, const char *source_i
 static void env_committed(void *ctx, const char *source_id, const char *const *metrics,
                           size_t n_metrics, int64_t n_points)
 {
-    okrd_on_points_committed(ctx, source_id, metrics, n_metrics, n_points);
+    struct okrd *d = ctx;
+    api_note_points(d->api, source_id, n_points); /* okrd_points_ingested_total */
+    okrd_on_points_committed(d, source_id, metrics, n_metrics, n_points);
 }
 
 static void env_health(void *ctx, const char *source_id, bool ok,
                        const struct store_source_health *h)
 {
     struct okrd *d = ctx;
+    api_note_health(d->api, source_id, ok); /* okrd_source_up */
     log_debug("source_health", "source=%s ok=%d consecutive_failures=%d", source_id, ok,
               h->consecutive_failures);
     okrd_alerts_source_health(d, source_id, ok, h); /* source.failing / source.recovered */

@@ -1,0 +1,101 @@
+/*
+ * api.h — okrd's local HTTP server (DESIGN section 6): the JSON API,
+ * Prometheus /metrics, push ingestion (POST /api/v1/points) and the
+ * dashboard at /.
+ *
+ * libmicrohttpd runs on the daemon's libuv loop with no thread of its own:
+ * its epoll fd sits under a uv_poll_t and its next timeout under a
+ * uv_timer_t; every event runs MHD_run once. Answers are built on the loop
+ * from the last evaluation (a struct eval_snapshot the daemon hands out) and
+ * small reads on the loop's read-only store connection. A push is validated
+ * on the loop, stored by one write job on the store's writer thread, and
+ * answered after that job committed (the connection is suspended meanwhile).
+ *
+ * api/ knows nothing of daemon/: the daemon fills a struct api_env with the
+ * few things the server needs, and tells it about sources and deliveries
+ * through the api_note_* functions. Files: api_server.c (MHD on libuv,
+ * listening, limits, counters), api_routes.c (paths, methods, auth, the
+ * read endpoints), api_push.c (push), api_series.c (series and pace of a key
+ * result), api_metrics.c (the exposition writer), api_dashboard.c (HTML and
+ * SVG), api_buf.c (a growable text buffer), api_json.c (objectives).
+ */
+#ifndef OKRD_API_H
+#define OKRD_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "api/api_json.h"
+#include "common/clock.h"
+#include "common/okrd_err.h"
+#include "config/config.h"
+#include "store/store.h"
+
+struct api_server;
+
+/* What the daemon hands the server; everything outlives the server. */
+struct api_env {
+    uv_loop_t *loop;
+    const struct okrd_clock *clock;
+    struct store *reader;            /* the loop's read-only connection */
+    struct store_writer *writer;     /* push batches are write jobs here */
+    /* The last completed evaluation, or NULL before the first one. The
+     * snapshot (and its cfg) stay valid until control returns to the loop. */
+    const struct eval_snapshot *(*snapshot)(void *ctx);
+    /* A push batch committed (loop thread): the same hook as a source's. */
+    void (*on_points_committed)(void *ctx, const char *source_id, const char *const *metrics,
+                                size_t n_metrics, int64_t n_points);
+    /* Something worth a log line (loop thread); never contains a secret. */
+    void (*report)(void *ctx, enum cfg_log_level level, const char *event, const char *msg);
+    void *ctx;
+};
+
+/* Limits (docs/api.md explains each). */
+#define API_MAX_CONNECTIONS 256        /* at once; more are refused at accept */
+#define API_PER_IP_CONNECTIONS 32      /* per client address, non-loopback listens only */
+#define API_CONNECTION_TIMEOUT_S 30    /* an idle (or silent) connection is closed */
+#define API_MAX_HEADER_BYTES 32768     /* request line + headers (MHD's per-connection pool) */
+#define API_MAX_BODY_BYTES (1 << 20)   /* POST /api/v1/points */
+
+/* Starts the server on cfg->daemon.listen ("" = off: returns 0 and *out
+ * NULL). Fails (OKRD_EINVAL) for a non-loopback address without api_token,
+ * and (OKRD_EIO) when the address cannot be bound, with the reason in err.
+ * CFG must stay valid until api_server_reload swaps it or close. The caller
+ * owns *out until api_server_close. */
+int api_server_start(struct api_server **out, const struct cfg *cfg, const struct api_env *env,
+                     struct okrd_err *err);
+
+/* A reloaded config: takes the new token, sources and webhooks at once. A
+ * changed listen address needs a restart (reported); a non-loopback listen
+ * keeps the old token when the new config has none. CFG replaces the old
+ * one before the old one is freed. NULL server: no-op. */
+void api_server_reload(struct api_server *s, const struct cfg *cfg);
+
+/* Stops accepting, lets pushes in flight finish and answer (their write
+ * jobs complete before the daemon closes the writer), closes everything and
+ * runs on_closed(arg) on the loop; s is freed then. NULL s: on_closed runs
+ * at once. */
+void api_server_close(struct api_server *s, void (*on_closed)(void *arg), void *arg);
+
+/* ---- what the daemon tells the server (for /metrics) ---- */
+
+/* A source committed N points (push counts itself as source "push"). */
+void api_note_points(struct api_server *s, const char *source_id, int64_t n);
+/* A source's health after a poll: ok = it succeeded (okrd_source_up). */
+void api_note_health(struct api_server *s, const char *source_id, bool ok);
+
+/* For the alerts code: each delivery attempt's outcome to WEBHOOK_ID, and
+ * the number of outbox rows still to deliver. Until alerts call these,
+ * /metrics shows 0 for every configured webhook. */
+enum api_delivery_result { API_DELIVERED, API_RETRIED, API_DEAD };
+void api_note_delivery(struct api_server *s, const char *webhook_id,
+                       enum api_delivery_result result);
+void api_note_outbox_pending(struct api_server *s, int64_t pending);
+
+/* The address actually listened on ("127.0.0.1:9470", "unix:/run/x.sock"),
+ * for the start-up log line. */
+const char *api_server_address(const struct api_server *s);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * api_internal.h — what the files of api/ share and nothing outside api/
+ * (but its unit test) uses: the text buffer, the server's state, and the
+ * pure builders behind each endpoint (exposition, dashboard, push parsing,
+ * series and pace), which take plain data so tests can feed them tables.
+ */
+#ifndef OKRD_API_INTERNAL_H
+#define OKRD_API_INTERNAL_H
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include "api/api.h"
+
+/* ---- a growable text buffer (api_buf.c) ----
+ * An allocation failure sets `failed` and later writes do nothing, so a
+ * builder writes everything and checks once at the end. */
+struct api_buf {
+    char *p;        /* NUL-terminated when not failed */
+    size_t n, cap;
+    bool failed;
+};
+void api_buf_put(struct api_buf *b, const char *s, size_t n);
+void api_buf_puts(struct api_buf *b, const char *s);
+void api_buf_printf(struct api_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s with & < > " ' as entities: safe in element text and quoted attributes. */
+void api_buf_html(struct api_buf *b, const char *s);
+/* s as a Prometheus label value: \ " and newline escaped (format 0.0.4). */
+void api_buf_prom_label(struct api_buf *b, const char *s);
+/* A double in the shortest form that reads back exactly (finite only). */
+void api_buf_double(struct api_buf *b, double v);
+void api_buf_free(struct api_buf *b);
+
+/* ---- numbers for people (api_dashboard.c) ---- */
+/* 950, 12.5, 0.25, 1.2k, 45k, 1.2M, 3.4B, -1.2k; "–" for NaN. size >= 32. */
+void api_human_number(double v, char *buf, size_t size);
+/* A share as a percentage: 0.45 -> "45%", 1.234 -> "123%", 0.005 -> "0.5%";
+ * "–" for NaN. size >= 32. */
+void api_human_percent(double share, char *buf, size_t size);
+
+/* ---- /metrics (api_metrics.c) ---- */
+struct api_source_stat {
+    char id[136];
+    int64_t points;       /* committed since start */
+    int up;               /* 1 up, 0 failing, -1 not known yet */
+    bool configured;      /* in the running config (or "push") */
+};
+struct api_webhook_stat {
+    char id[136];
+    int64_t count[3];     /* by enum api_delivery_result */
+    bool configured;
+};
+/* Process figures; NaN = could not be read (omitted). */
+struct api_process {
+    double resident_bytes, virtual_bytes, cpu_seconds, start_time_s, open_fds, max_fds;
+};
+struct api_metrics_in {
+    const struct eval_snapshot *snap;     /* NULL before the first evaluation */
+    const struct api_source_stat *sources;
+    size_t n_sources;
+    const struct api_webhook_stat *webhooks;
+    size_t n_webhooks;
+    int64_t outbox_pending;
+    const struct api_process *process;    /* NULL: no process figures */
+};
+/* The whole exposition (text format 0.0.4) into b: the key-result
+ * families (api_metrics_write_krs, which depend on the snapshot only), then
+ * the rest (api_metrics_write_rest). */
+void api_metrics_write(struct api_buf *b, const struct api_metrics_in *in);
+void api_metrics_write_krs(struct api_buf *b, const struct eval_snapshot *snap);
+void api_metrics_write_rest(struct api_buf *b, const struct api_metrics_in *in);
+/* Reads /proc/self (start_time_s is the caller's, read once). */
+void api_process_read(struct api_process *p, double start_time_s);
+/* The process's start time from /proc/self/stat and /proc/stat; NaN if unknown. */
+double api_process_start_time(void);
+
+/* ---- series and pace of one key result (api_series.c) ---- */
+struct api_pair {
+    int64_t ts;
+    double v;
+};
+struct api_kr_series {
+    struct api_pair *pts;   /* v(t) at each point's timestamp in [from, to) */
+    size_t n;
+    struct api_pair pace[64]; /* expected value: vertices of the pace line */
+    size_t n_pace;
+};
+/* The expected-value line of KR (baseline and target from R) over
+ * [from, to] clamped to the cycle: its vertices (start, milestones, end);
+ * at_least/at_most: the target level. None while b or T is undefined. */
+void api_pace_line(const struct cfg_key_result *kr, const struct okr_result *r, int64_t from,
+                   int64_t to, struct api_kr_series *out);
+/* Reads KR's metric (a ratio metric's inputs) from ST and fills out->pts with
+ * v(t) at each point stamped in [from, to), and the pace line. Fails with
+ * OKRD_ERANGE when more than max_points fall in the range. */
+int api_series_load(struct store *st, const struct cfg *cfg, const struct cfg_key_result *kr,
+                    const struct okr_result *r, int64_t from, int64_t to, size_t max_points,
+                    struct api_kr_series *out, struct okrd_err *err);
+void api_series_free(struct api_kr_series *s);
+#define API_SERIES_MAX_POINTS 200000
+/* A chunked push body over the limit is read and dropped up to this much
+ * (so the client gets its 413), then the connection is closed. */
+#define API_MAX_DISCARD_BYTES (16u << 20)
+
+/* ---- the dashboard (api_dashboard.c) ---- */
+/* One key result's burn-up chart as inline SVG. */
+void api_chart_svg(struct api_buf *b, const struct cfg_key_result *kr, const struct okr_result *r,
+                   const struct api_kr_series *series, int64_t now_s);
+/* The page: SERIES has snap->n_krs entries (NULL entries or a NULL array:
+ * no points). SNAP NULL: a page saying the first evaluation is pending. */
+void api_dashboard_write(struct api_buf *b, const struct eval_snapshot *snap,
+                         const struct api_kr_series *const *series, int64_t now_s);
+/* "on track" for OKR_ON_TRACK, ... */
+const char *api_status_label(enum okr_status st);
+
+/* ---- push (api_push.c) ---- */
+struct api_push_batch {
+    struct store_point_in *pts;
+    size_t n;
+    const char **metrics;   /* distinct metric ids, sorted */
+    size_t n_metrics;
+    void *doc;              /* the parsed JSON: owns the metric strings */
+};
+struct api_push_error {
+    long index;             /* 0-based point, or -1 for the whole body */
+    char error[32];         /* short code */
+    char detail[256];
+};
+/* Validates a push body WHOLE: a JSON array of {"metric", "timestamp",
+ * "value"} objects (nothing else), metric ids valid, timestamps as in
+ * http_json (strings in tz or numbers), values finite JSON numbers.
+ * 0 and *out (free with api_push_batch_free), or OKRD_EINVAL with *e. */
+int api_push_parse(const char *body, size_t n, const struct okrd_tz *tz,
+                   struct api_push_batch *out, struct api_push_error *e);
+void api_push_batch_free(struct api_push_batch *b);
+
+/* Constant-time equality of a presented token and the configured one. */
+bool api_token_equal(const char *given, size_t given_len, const char *want);
+
+/* ---- the last rendering of an evaluation (api_cache.c) ---- */
+struct api_cache {
+    const struct cfg *cfg;
+    int64_t at_s;
+    size_t n_krs, n_objs;
+    struct okr_result *results;
+    bool *stale;
+    struct okr_objective_result *objs;
+    char (*prev)[16];
+    char *text;            /* NULL = empty */
+    size_t len;
+};
+/* A malloc'd copy of the cached text (*len its length) when S is the
+ * evaluation it was rendered from, else NULL. */
+char *api_cache_copy(const struct api_cache *c, const struct eval_snapshot *s, size_t *len);
+/* Remembers TEXT (copied) as the rendering of S. */
+void api_cache_put(struct api_cache *c, const struct eval_snapshot *s, const char *text, size_t len);
+void api_cache_free(struct api_cache *c);
+
+/* ---- the server's state (api_server.c) ---- */
+struct api_request;
+
+struct api_server {
+    struct api_env env;
+    const struct cfg *cfg;           /* the running config (reloads swap it) */
+    struct MHD_Daemon *mhd;
+    uv_poll_t poll;                  /* MHD's epoll fd */
+    uv_timer_t timer;                /* MHD's next timeout */
+    uv_timer_t grace;                /* at close: bounds the wait for answers */
+    int open_handles;
+    bool closing, finished;
+    void (*on_closed)(void *arg);
+    void *on_closed_arg;
+    char address[256];
+    char listen[256];                /* as configured at start */
+    bool loopback;                   /* loopback or a unix socket: no token for reads */
+    char *token;                     /* NULL = none configured */
+    char unix_path[108];             /* "" unless listening on a unix socket */
+    dev_t unix_dev;
+    ino_t unix_ino;
+    double start_time_s;
+    struct api_source_stat *sources;
+    size_t n_sources;
+    struct api_webhook_stat *webhooks;
+    size_t n_webhooks;
+    int64_t outbox_pending;
+    size_t pushes_in_flight;
+    struct api_cache objectives_json;  /* GET /api/v1/objectives */
+    struct api_cache kr_metrics;       /* the key-result families of /metrics */
+};
+
+/* Per-request state (one per MHD request, freed when it completes). */
+struct api_request {
+    struct api_server *srv;
+    struct MHD_Connection *conn;
+    int route;
+    char id[132];          /* the key result id in the path, if any */
+    struct api_buf body;
+    bool too_big;
+    size_t discarded;      /* body bytes dropped after too_big */
+    bool started;          /* the body phase began */
+    bool suspended, answered;
+    unsigned status;       /* the push's answer, once its job finished */
+    char *answer;          /* JSON, malloc'd */
+};
+
+/* The access handler (api_routes.c) MHD calls for every request. */
+enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                           const char *method, const char *version, const char *upload_data,
+                           size_t *upload_data_size, void **req_cls);
+
+/* Responses (api_server.c). Each takes BODY (malloc'd; NULL = empty) and
+ * queues it; the return value is what the handler returns to MHD. */
+enum MHD_Result api_respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                            char *body, size_t len, const char *const *headers);
+enum MHD_Result api_respond_json(struct MHD_Connection *conn, unsigned status, json_t *doc,
+                                 const char *const *headers);
+/* DOC (consumed) as compact JSON plus a newline, malloc'd; NULL on failure. */
+char *api_json_dump_doc(json_t *doc);
+/* {"error": CODE, "detail": DETAIL}, plus "index" when index >= 0. */
+char *api_error_body(const char *code, const char *detail, long index);
+enum MHD_Result api_respond_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                  const char *const *headers, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+void api_report(struct api_server *s, enum cfg_log_level level, const char *event,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Push (api_push.c): called with the whole body; answers now (4xx) or
+ * suspends the connection until the write job is done. */
+enum MHD_Result api_push_submit(struct api_request *rq);
+/* Run MHD again soon (after a resume). */
+void api_server_kick(struct api_server *s);
+/* A push finished: the server may complete a pending close. */
+void api_server_push_done(struct api_server *s);
+
+#endif

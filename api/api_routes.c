@@ -1,0 +1,517 @@
+/*
+ * api_routes.c — which path is which endpoint, which methods it takes, who
+ * may call it, and the read endpoints of DESIGN section 6 (push lives in
+ * api_push.c). Order of checks: unknown path 404, wrong method 405 with
+ * Allow, missing or wrong token 401 (403 for a push when no token is
+ * configured at all), then the endpoint. Every error body is
+ * {"error": "<code>", "detail": "<what and why>"}.
+ *
+ * Reads come from the daemon's last evaluation (the snapshot) and the
+ * loop's read-only store connection: small indexed reads, no write, no wait.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api_internal.h"
+#include "common/parse.h"
+#include "store/store_outbox.h"
+
+enum route {
+    R_NONE,
+    R_ROOT,
+    R_HEALTHZ,
+    R_METRICS,
+    R_OBJECTIVES,
+    R_KR,
+    R_KR_SERIES,
+    R_DELIVERIES,
+    R_POINTS,
+};
+
+#define KR_PREFIX "/api/v1/key-results/"
+#define MAX_DELIVERIES 1000
+
+static const char *const no_store[] = { "Cache-Control", "no-store", NULL };
+
+static enum route match(const char *url, char *id, size_t id_size)
+{
+    static const struct {
+        const char *path;
+        enum route r;
+    } fixed[] = {
+        { "/", R_ROOT }, { "/healthz", R_HEALTHZ }, { "/metrics", R_METRICS },
+        { "/api/v1/objectives", R_OBJECTIVES }, { "/api/v1/deliveries", R_DELIVERIES },
+        { "/api/v1/points", R_POINTS },
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (!strcmp(url, fixed[i].path))
+            return fixed[i].r;
+    if (strncmp(url, KR_PREFIX, strlen(KR_PREFIX)) != 0)
+        return R_NONE;
+    const char *p = url + strlen(KR_PREFIX);
+    const char *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    if (!okrd_valid_id(p, n) || n >= id_size)
+        return R_NONE;
+    memcpy(id, p, n);
+    id[n] = '\0';
+    if (!slash)
+        return R_KR;
+    return !strcmp(slash, "/series") ? R_KR_SERIES : R_NONE;
+}
+
+static bool is_get(const char *m) { return !strcmp(m, "GET") || !strcmp(m, "HEAD"); }
+
+/* The bearer token of the request, or NULL; *len its length. */
+static const char *bearer(struct MHD_Connection *conn, size_t *len)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    size_t n = strlen(h);
+    while (n > 0 && h[n - 1] == ' ')
+        n--;
+    *len = n;
+    return n ? h : NULL;
+}
+
+static enum MHD_Result unauthorized(struct MHD_Connection *conn, bool presented)
+{
+    const char *hdr[] = { MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                          presented ? "Bearer realm=\"okrd\", error=\"invalid_token\""
+                                    : "Bearer realm=\"okrd\"",
+                          NULL };
+    return api_respond_error(conn, MHD_HTTP_UNAUTHORIZED, presented ? "bad_token" : "no_token", hdr,
+                             presented ? "the bearer token is not daemon.api_token"
+                                       : "this endpoint needs \"Authorization: Bearer <daemon.api_token>\"");
+}
+
+static const struct eval_snapshot *snapshot(struct api_server *s)
+{
+    return s->env.snapshot ? s->env.snapshot(s->env.ctx) : NULL;
+}
+
+static enum MHD_Result not_ready(struct MHD_Connection *conn)
+{
+    const char *hdr[] = { "Retry-After", "1", "Cache-Control", "no-store", NULL };
+    return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", hdr,
+                             "the first evaluation has not finished yet; try again in a moment");
+}
+
+static long find_kr(const struct eval_snapshot *snap, const char *id)
+{
+    for (size_t i = 0; i < snap->n_krs; i++)
+        if (!strcmp(snap->krs[i]->id, id))
+            return (long)i;
+    return -1;
+}
+
+static enum MHD_Result no_such_kr(struct MHD_Connection *conn, const char *id)
+{
+    return api_respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+                             "no key result \"%s\" in the running config", id);
+}
+
+/* ---- endpoints ---- */
+
+static enum MHD_Result get_metrics(struct api_server *s, struct MHD_Connection *conn)
+{
+    struct api_process proc;
+    api_process_read(&proc, s->start_time_s);
+    int64_t pending = s->outbox_pending;
+    struct store_delivery_counts counts;
+    struct okrd_err err = { 0 };
+    if (s->env.reader && store_delivery_counts(s->env.reader, NULL, &counts, &err) == 0)
+        pending = counts.pending;
+    struct api_metrics_in in = {
+        .snap = snapshot(s), .sources = s->sources, .n_sources = s->n_sources,
+        .webhooks = s->webhooks, .n_webhooks = s->n_webhooks, .outbox_pending = pending,
+        .process = &proc,
+    };
+    struct api_buf b = { 0 };
+    size_t n = 0;
+    char *krs = api_cache_copy(&s->kr_metrics, in.snap, &n);
+    if (krs) {
+        b.p = krs;
+        b.n = n;
+        b.cap = n + 1;
+    } else {
+        api_metrics_write_krs(&b, in.snap);
+        if (in.snap && !b.failed)
+            api_cache_put(&s->kr_metrics, in.snap, b.p, b.n);
+    }
+    api_metrics_write_rest(&b, &in);
+    if (b.failed) {
+        api_buf_free(&b);
+        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", NULL,
+                                 "no memory for the exposition");
+    }
+    return api_respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n,
+                       no_store);
+}
+
+static enum MHD_Result get_kr(struct api_server *s, struct MHD_Connection *conn, const char *id)
+{
+    const struct eval_snapshot *snap = snapshot(s);
+    if (!snap)
+        return not_ready(conn);
+    long i = find_kr(snap, id);
+    if (i < 0)
+        return no_such_kr(conn, id);
+    return api_respond_json(conn, MHD_HTTP_OK, api_json_key_result(snap, (size_t)i), no_store);
+}
+
+/* ?NAME= as an instant (date or date-time in daemon.timezone); *out kept
+ * when absent or empty. */
+static int query_time(struct api_server *s, struct MHD_Connection *conn, const char *name,
+                      int64_t *out, struct okrd_err *err)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    if (!v || !*v)
+        return 0;
+    int rc = okrd_parse_timestamp(v, strlen(v), s->cfg->daemon.tz, OKRD_TS_AUTO, out, err);
+    return rc < 0 ? okrd_err_prefix(err, "?%s=", name) : 0;
+}
+
+struct history_ctx {
+    json_t *arr;
+};
+
+static int on_history(void *ctx, const char *date, const char *status, double progress)
+{
+    struct history_ctx *h = ctx;
+    json_array_append_new(h->arr, json_pack("{s:s, s:s, s:o}", "date", date, "status", status,
+                                            "progress", api_json_number(progress)));
+    return 0;
+}
+
+/* The day after DATE ("YYYY-MM-DD"), into out (size >= 11). */
+static void next_day(const char *date, char *out, size_t size)
+{
+    int64_t y;
+    int m, d;
+    if (okrd_parse_date(date, strlen(date), &y, &m, &d, NULL) < 0) {
+        snprintf(out, size, "%s", date);
+        return;
+    }
+    okrd_civil_from_days(okrd_days_from_civil(y, m, d) + 1, &y, &m, &d);
+    snprintf(out, size, "%04d-%02d-%02d", (int)y, m, d);
+}
+
+static enum MHD_Result get_series(struct api_server *s, struct MHD_Connection *conn, const char *id)
+{
+    const struct eval_snapshot *snap = snapshot(s);
+    if (!snap)
+        return not_ready(conn);
+    long i = find_kr(snap, id);
+    if (i < 0)
+        return no_such_kr(conn, id);
+    const struct cfg_key_result *kr = snap->krs[i];
+    int64_t from = kr->objective->cycle.start_s, to = kr->objective->cycle.end_s;
+    struct okrd_err err = { 0 };
+    if (query_time(s, conn, "from", &from, &err) < 0 || query_time(s, conn, "to", &to, &err) < 0)
+        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL, "%s", err.msg);
+    if (from >= to)
+        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL,
+                                 "?from= must be before ?to= (from is inclusive, to exclusive)");
+    struct api_kr_series se;
+    int rc = api_series_load(s->env.reader, snap->cfg, kr, &snap->results[i], from, to,
+                             API_SERIES_MAX_POINTS, &se, &err);
+    if (rc == OKRD_ERANGE)
+        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "range_too_large", NULL, "%s", err.msg);
+    if (rc < 0)
+        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", NULL, "%s",
+                                 err.msg);
+    json_t *points = json_array(), *pace = json_array();
+    char ts[32];
+    for (size_t k = 0; k < se.n; k++) {
+        okrd_format_utc(se.pts[k].ts, ts, sizeof ts);
+        json_array_append_new(points, json_pack("{s:s, s:o}", "timestamp", ts, "value",
+                                                api_json_number(se.pts[k].v)));
+    }
+    for (size_t k = 0; k < se.n_pace; k++) {
+        okrd_format_utc(se.pace[k].ts, ts, sizeof ts);
+        json_array_append_new(pace, json_pack("{s:s, s:o}", "timestamp", ts, "expected_value",
+                                              api_json_number(se.pace[k].v)));
+    }
+    api_series_free(&se);
+    char from_date[16], last_date[16], to_date[16];
+    okrd_format_date(from, s->cfg->daemon.tz, from_date, sizeof from_date);
+    okrd_format_date(to - 1, s->cfg->daemon.tz, last_date, sizeof last_date);
+    next_day(last_date, to_date, sizeof to_date);
+    struct history_ctx h = { json_array() };
+    rc = store_each_kr_history(s->env.reader, kr->id, from_date, to_date, on_history, &h, &err);
+    if (rc < 0) {
+        json_decref(points);
+        json_decref(pace);
+        json_decref(h.arr);
+        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", NULL, "%s",
+                                 err.msg);
+    }
+    return api_respond_json(conn, MHD_HTTP_OK,
+                            json_pack("{s:o, s:o, s:o}", "points", points, "pace", pace, "history",
+                                      h.arr),
+                            no_store);
+}
+
+struct deliveries_ctx {
+    json_t *arr;
+    size_t n;
+    bool truncated;
+};
+
+static json_t *time_or_null(int64_t t)
+{
+    if (t <= 0)
+        return json_null();
+    char buf[32];
+    okrd_format_utc(t, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static json_t *str_or_null(const char *s) { return s[0] ? json_string(s) : json_null(); }
+
+static int on_delivery(void *ctx, const struct store_delivery *d)
+{
+    struct deliveries_ctx *c = ctx;
+    if (c->n++ >= MAX_DELIVERIES) {
+        c->truncated = true;
+        return 1;
+    }
+    json_array_append_new(c->arr, json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "event_id", d->event_id, "type", d->type, "webhook", d->webhook_id, "state", d->state,
+        "objective", str_or_null(d->objective_id), "key_result", str_or_null(d->kr_id),
+        "attempts", d->attempts,
+        "last_status", d->last_status ? json_integer(d->last_status) : json_null(),
+        "last_error", str_or_null(d->last_error),
+        "next_attempt_at", strcmp(d->state, "pending") ? json_null() : time_or_null(d->next_attempt_s),
+        "occurred_at", time_or_null(d->occurred_at_s), "created_at", time_or_null(d->created_at_s),
+        "delivered_at", time_or_null(d->delivered_at_s)));
+    return 0;
+}
+
+static enum MHD_Result get_deliveries(struct api_server *s, struct MHD_Connection *conn)
+{
+    const char *state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+    if (state && !*state)
+        state = NULL;
+    if (state && strcmp(state, "pending") && strcmp(state, "dead") && strcmp(state, "delivered"))
+        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL,
+                                 "?state= must be pending, dead or delivered (or absent: all)");
+    struct deliveries_ctx c = { json_array(), 0, false };
+    struct okrd_err err = { 0 };
+    int rc = store_each_delivery(s->env.reader, state, on_delivery, &c, &err);
+    if (rc < 0) {
+        json_decref(c.arr);
+        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", NULL, "%s",
+                                 err.msg);
+    }
+    json_t *doc = json_pack("{s:o}", "deliveries", c.arr);
+    if (c.truncated)
+        json_object_set_new(doc, "truncated", json_true());
+    return api_respond_json(conn, MHD_HTTP_OK, doc, no_store);
+}
+
+static enum MHD_Result get_dashboard(struct api_server *s, struct MHD_Connection *conn)
+{
+    const struct eval_snapshot *snap = snapshot(s);
+    struct api_kr_series *all = NULL;
+    const struct api_kr_series **ptrs = NULL;
+    if (snap && snap->n_krs) {
+        all = calloc(snap->n_krs, sizeof *all);
+        ptrs = calloc(snap->n_krs, sizeof *ptrs);
+    }
+    for (size_t i = 0; all && ptrs && i < snap->n_krs; i++) {
+        const struct cfg_cycle *c = &snap->krs[i]->objective->cycle;
+        struct okrd_err err = { 0 };
+        /* A key result whose series cannot be read still gets its card. */
+        if (api_series_load(s->env.reader, snap->cfg, snap->krs[i], &snap->results[i], c->start_s,
+                            c->end_s, API_SERIES_MAX_POINTS, &all[i], &err) == 0)
+            ptrs[i] = &all[i];
+        else
+            api_report(s, CFG_LOG_DEBUG, "api_dashboard", "key result \"%s\": %s",
+                       snap->krs[i]->id, err.msg);
+    }
+    struct api_buf b = { 0 };
+    api_dashboard_write(&b, snap, ptrs, okrd_clock_now_s(s->env.clock));
+    for (size_t i = 0; all && i < snap->n_krs; i++)
+        api_series_free(&all[i]);
+    free(all);
+    free(ptrs);
+    if (b.failed) {
+        api_buf_free(&b);
+        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", NULL,
+                                 "no memory for the dashboard");
+    }
+    /* Self-contained by design: forbid every external load outright. */
+    static const char *const hdr[] = {
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'",
+        "Cache-Control", "no-store", "Referrer-Policy", "no-referrer", NULL,
+    };
+    return api_respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", b.p, b.n, hdr);
+}
+
+static enum MHD_Result get_objectives(struct api_server *s, struct MHD_Connection *conn)
+{
+    const struct eval_snapshot *snap = snapshot(s);
+    if (!snap)
+        return not_ready(conn);
+    size_t n = 0;
+    char *text = api_cache_copy(&s->objectives_json, snap, &n);
+    if (!text) {
+        char *doc = api_json_dump_doc(api_json_objectives(snap));
+        if (!doc)
+            return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", NULL,
+                                     "no memory for the answer");
+        n = strlen(doc);
+        api_cache_put(&s->objectives_json, snap, doc, n);
+        text = doc;
+    }
+    return api_respond(conn, MHD_HTTP_OK, "application/json", text, n, no_store);
+}
+
+static enum MHD_Result answer_get(struct api_server *s, struct MHD_Connection *conn, enum route r,
+                                  const char *id)
+{
+    switch (r) {
+    case R_HEALTHZ:
+        return api_respond_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), no_store);
+    case R_METRICS: return get_metrics(s, conn);
+    case R_OBJECTIVES: return get_objectives(s, conn);
+    case R_KR: return get_kr(s, conn, id);
+    case R_KR_SERIES: return get_series(s, conn, id);
+    case R_DELIVERIES: return get_deliveries(s, conn);
+    case R_ROOT: return get_dashboard(s, conn);
+    default: return MHD_NO;
+    }
+}
+
+/* ---- the access handler ---- */
+
+/* Everything but a push body: answered once the whole request is in, so
+ * the connection stays open for the next request (MHD closes one answered
+ * before its request was complete). */
+static enum MHD_Result answer(struct api_server *s, struct api_request *rq, const char *url,
+                              const char *method)
+{
+    struct MHD_Connection *conn = rq->conn;
+    enum route r = rq->route;
+    if (s->closing)
+        return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
+                                 "okrd is stopping");
+    if (r == R_NONE) {
+        char q[OKRD_QUOTE_MAX];
+        okrd_quote(url, strlen(url), q, sizeof q);
+        return api_respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+                                 "no endpoint at %s; see GET / and /api/v1/objectives", q);
+    }
+    const char *allow = r == R_POINTS ? "POST" : "GET, HEAD";
+    if (r == R_POINTS || !is_get(method)) { /* a push that is no POST, or a write elsewhere */
+        const char *hdr[] = { MHD_HTTP_HEADER_ALLOW, allow, NULL };
+        char q[OKRD_QUOTE_MAX];
+        okrd_quote(method, strlen(method), q, sizeof q);
+        return api_respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", hdr,
+                                 "%s is not allowed here; use %s", q, allow);
+    }
+    size_t tlen = 0;
+    const char *tok = bearer(conn, &tlen);
+    if (!s->loopback && r != R_HEALTHZ && (!tok || !api_token_equal(tok, tlen, s->token)))
+        return unauthorized(conn, tok != NULL);
+    return answer_get(s, conn, r, rq->id);
+}
+
+/* A push's checks before its body is read: a refused push is answered at
+ * once and its body never buffered. 0 = go on and read the body. */
+static enum MHD_Result push_first(struct api_server *s, struct api_request *rq, bool *go_on)
+{
+    struct MHD_Connection *conn = rq->conn;
+    *go_on = false;
+    if (s->closing)
+        return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
+                                 "okrd is stopping");
+    if (!s->token)
+        return api_respond_error(conn, MHD_HTTP_FORBIDDEN, "push_disabled", NULL,
+                                 "daemon.api_token is not set, so okrd accepts no pushes: "
+                                 "set it (e.g. \"${cred:api-token}\") and send it as a bearer token");
+    size_t tlen = 0;
+    const char *tok = bearer(conn, &tlen);
+    if (!tok || !api_token_equal(tok, tlen, s->token))
+        return unauthorized(conn, tok != NULL);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY_BYTES) {
+        rq->too_big = true;
+        return api_push_submit(rq);
+    }
+    *go_on = true;
+    return MHD_YES;
+}
+
+enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                           const char *method, const char *version, const char *upload_data,
+                           size_t *upload_data_size, void **req_cls)
+{
+    (void)version;
+    struct api_server *s = cls;
+    struct api_request *rq = *req_cls;
+    if (!rq) { /* the headers are in */
+        if (!(rq = calloc(1, sizeof *rq)))
+            return MHD_NO;
+        rq->srv = s;
+        rq->conn = conn;
+        rq->route = match(url, rq->id, sizeof rq->id);
+        *req_cls = rq;
+        if (rq->route == R_POINTS && !strcmp(method, "POST")) {
+            bool go_on;
+            enum MHD_Result ret = push_first(s, rq, &go_on);
+            if (!go_on)
+                rq->started = true;
+            return ret;
+        }
+        return MHD_YES;
+    }
+    if (rq->route != R_POINTS || strcmp(method, "POST") != 0) {
+        if (*upload_data_size) { /* a body nobody asked for: dropped */
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return answer(s, rq, url, method);
+    }
+    if (rq->answered) { /* a push, resumed after its write job */
+        char *text = rq->answer;
+        rq->answer = NULL;
+        rq->answered = false;
+        return api_respond(conn, rq->status, "application/json", text, text ? strlen(text) : 0,
+                           no_store);
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->started)
+            return MHD_YES; /* answered already; the rest is dropped */
+        if (rq->too_big || rq->body.n + n > API_MAX_BODY_BYTES) {
+            /* No Content-Length (chunked): found out while reading. MHD
+             * cannot answer mid-body, so the rest is read and dropped and
+             * the 413 comes at the end; past API_MAX_DISCARD_BYTES the
+             * connection is simply closed. */
+            rq->too_big = true;
+            api_buf_free(&rq->body);
+            rq->discarded += n;
+            return rq->discarded > API_MAX_DISCARD_BYTES ? MHD_NO : MHD_YES;
+        }
+        api_buf_put(&rq->body, upload_data, n);
+        return rq->body.failed ? MHD_NO : MHD_YES;
+    }
+    if (rq->started)
+        return MHD_YES;
+    rq->started = true;
+    return api_push_submit(rq);
+}

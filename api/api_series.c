@@ -1,0 +1,155 @@
+/*
+ * api_series.c — one key result's series as the API and the dashboard show
+ * it: the value v(t) (the key result's aggregate, so a sum over the cycle
+ * reads as a burn-up) at each stored point's timestamp, and the pace line
+ * of expected values from the baseline to the target.
+ *
+ * The points are read through the loop's read-only connection: a lookback
+ * before `from` (the aggregate's window, the cycle start for a cycle sum)
+ * plus the newest point before that, which is all okr/ needs of older data.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+
+#define DAY_S 86400
+
+static double expected_value(const struct cfg_key_result *kr, const struct okr_result *r, int64_t t)
+{
+    if (kr->direction == CFG_DIR_AT_LEAST || kr->direction == CFG_DIR_AT_MOST)
+        return r->target;
+    double x = pace_expected_progress(&kr->objective->cycle, kr->milestones, kr->n_milestones, t);
+    return r->baseline + x * (r->target - r->baseline);
+}
+
+void api_pace_line(const struct cfg_key_result *kr, const struct okr_result *r, int64_t from,
+                   int64_t to, struct api_kr_series *out)
+{
+    out->n_pace = 0;
+    const struct cfg_cycle *c = &kr->objective->cycle;
+    bool level = kr->direction == CFG_DIR_AT_LEAST || kr->direction == CFG_DIR_AT_MOST;
+    if (isnan(r->target) || (!level && isnan(r->baseline)))
+        return;
+    int64_t a = from > c->start_s ? from : c->start_s;
+    int64_t z = to < c->end_s ? to : c->end_s;
+    if (a > z)
+        return;
+    size_t cap = sizeof out->pace / sizeof *out->pace;
+    out->pace[out->n_pace++] = (struct api_pair){ a, expected_value(kr, r, a) };
+    /* The line is piecewise linear: its vertices are the milestones. */
+    for (size_t i = 0; !level && i < kr->n_milestones && out->n_pace < cap - 1; i++) {
+        int64_t t = kr->milestones[i].at_s;
+        if (t > a && t < z && t > out->pace[out->n_pace - 1].ts)
+            out->pace[out->n_pace++] = (struct api_pair){ t, expected_value(kr, r, t) };
+    }
+    if (z > a)
+        out->pace[out->n_pace++] = (struct api_pair){ z, expected_value(kr, r, z) };
+}
+
+/* Appends METRIC's newest point before FROM and its points in [from, to). */
+static int load(struct store *st, const char *metric, int64_t from, int64_t to,
+                struct store_series *out, struct okrd_err *err)
+{
+    out->n = 0;
+    struct store_point before;
+    int rc = store_last_point(st, metric, from - 1, &before, err);
+    if (rc == 0)
+        rc = store_get_series(st, metric, before.ts, before.ts + 1, out, err);
+    if (rc < 0 && rc != OKRD_ENOTFOUND)
+        return rc;
+    return store_get_series(st, metric, from, to, out, err);
+}
+
+static int split(const struct store_series *s, int64_t **ts, double **v, size_t extra)
+{
+    *ts = malloc((s->n + extra + 1) * sizeof **ts);
+    *v = malloc((s->n + extra + 1) * sizeof **v);
+    if (!*ts || !*v)
+        return OKRD_ENOMEM;
+    for (size_t i = 0; i < s->n; i++) {
+        (*ts)[i] = s->pts[i].ts;
+        (*v)[i] = s->pts[i].value;
+    }
+    return 0;
+}
+
+int api_series_load(struct store *st, const struct cfg *cfg, const struct cfg_key_result *kr,
+                    const struct okr_result *r, int64_t from, int64_t to, size_t max_points,
+                    struct api_kr_series *out, struct okrd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    api_pace_line(kr, r, from, to, out);
+    if (from >= to)
+        return 0;
+    /* v(t) at a point may look back over its window, or to the cycle start. */
+    int64_t lookback = from;
+    if (kr->aggregate.fn != CFG_AGG_LAST) {
+        if (kr->aggregate.window_cycle)
+            lookback = kr->objective->cycle.start_s < from ? kr->objective->cycle.start_s : from;
+        else
+            lookback = from - kr->aggregate.window_ms / 1000 - 1;
+    }
+    lookback -= DAY_S;
+    const struct cfg_metric *m = cfg_find_metric(cfg, kr->metric);
+    struct store_series a = { 0 }, b = { 0 };
+    int64_t *ts = NULL, *dts = NULL;
+    double *v = NULL, *dv = NULL;
+    int rc;
+    size_t n;
+    if (m && m->ratio_num) {
+        if ((rc = load(st, m->ratio_num, lookback, to, &a, err)) < 0 ||
+            (rc = load(st, m->ratio_den, lookback, to, &b, err)) < 0)
+            goto out;
+        if ((rc = split(&a, &ts, &v, 0)) < 0 || (rc = split(&b, &dts, &dv, 0)) < 0)
+            goto oom;
+        struct okr_series num = { ts, v, a.n }, den = { dts, dv, b.n };
+        n = okr_ratio_series(&num, &den, m->scale, ts, v);
+    } else {
+        if ((rc = load(st, kr->metric, lookback, to, &a, err)) < 0)
+            goto out;
+        if ((rc = split(&a, &ts, &v, 0)) < 0)
+            goto oom;
+        n = a.n;
+    }
+    struct okr_series series = { ts, v, n };
+    size_t first = okr_series_lower(&series, from);
+    if (n - first > max_points) {
+        rc = okrd_err_set(err, OKRD_ERANGE,
+                          "%zu points fall in the range, more than %zu: ask for a shorter one",
+                          n - first, max_points);
+        goto out;
+    }
+    out->pts = malloc((n - first + 1) * sizeof *out->pts);
+    if (!out->pts)
+        goto oom;
+    for (size_t i = first; i < n; i++) {
+        double val;
+        /* At a point's own timestamp v is defined for every aggregate; be
+         * safe anyway and skip an undefined one rather than show a zero. */
+        if (okr_value_at(kr, &series, ts[i], &val))
+            out->pts[out->n++] = (struct api_pair){ ts[i], val };
+    }
+    rc = 0;
+    goto out;
+oom:
+    rc = okrd_err_set(err, OKRD_ENOMEM, "out of memory reading the series of \"%s\"", kr->id);
+out:
+    store_series_free(&a);
+    store_series_free(&b);
+    free(ts);
+    free(v);
+    free(dts);
+    free(dv);
+    if (rc < 0)
+        api_series_free(out);
+    return rc;
+}
+
+void api_series_free(struct api_kr_series *s)
+{
+    free(s->pts);
+    s->pts = NULL;
+    s->n = 0;
+}
