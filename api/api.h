@@ -87,8 +87,8 @@ void api_note_points(struct api_server *s, const char *source_id, int64_t n);
 void api_note_health(struct api_server *s, const char *source_id, bool ok);
 
 /* For the alerts code: each delivery attempt's outcome to WEBHOOK_ID, and
- * the number of outbox rows still to deliver. Until alerts call these,
- * /metrics shows 0 for every configured webhook. */
+ * the number of outbox rows still to deliver. daemon/alerts_run.c counts
+ * each answer; a configured webhook with none yet shows 0. */
 enum api_delivery_result { API_DELIVERED, API_RETRIED, API_DEAD };
 void api_note_delivery(struct api_server *s, const char *webhook_id,
                        enum api_delivery_result result);

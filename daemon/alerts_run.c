@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "alerts_run.h"
+#include "api/api.h"
 #include "connectors/httpc.h"
 #include "log.h"
 
@@ -27,7 +28,9 @@ static void pump(struct hook *h);
 static void on_due(uv_timer_t *t);
 static void maybe_finish(struct alerts_sender *a);
 
-static struct httpc *http_of(struct alerts_sender *a) { return a->d->http ? a->d->http : a->own_http; }
+/* The daemon's shared client (cmd_run.c opens it before alerts start and
+ * closes it after they stopped); webhooks use its own connection pool. */
+static struct httpc *http_of(struct alerts_sender *a) { return a->d->http; }
 
 static double jitter01(struct alerts_sender *a)
 {
@@ -135,10 +138,18 @@ static void record(struct hook *h, enum alerts_verdict v)
         h->phase = IDLE;
 }
 
+/* Logs an answer and counts it for okrd_webhook_deliveries_total. */
 static void log_answer(struct hook *h, enum alerts_verdict v, int64_t now_ms)
 {
     const struct store_delivery *c = &h->cur;
     char q[512];
+    struct api_server *api = h->a->d->api;
+    if (v == ALERTS_DELIVERED)
+        api_note_delivery(api, h->id, API_DELIVERED);
+    else if (v == ALERTS_RETRY)
+        api_note_delivery(api, h->id, API_RETRIED);
+    else if (v == ALERTS_DEAD || v == ALERTS_GONE)
+        api_note_delivery(api, h->id, API_DEAD);
     switch (v) {
     case ALERTS_DELIVERED:
         log_info("webhook_delivered", "webhook=%s event=%s type=%s status=%d attempts=%d",
@@ -382,12 +393,10 @@ void alerts_kick_if_new(struct alerts_sender *a)
 
 /* ---- lifecycle ---- */
 
-static void on_own_http_closed(void *arg)
+static void finish(struct alerts_sender *a)
 {
-    struct alerts_sender *a = arg;
     struct okrd *d = a->d;
     void (*done)(struct okrd *) = a->stop_done;
-    a->own_http = NULL;
     d->alerts = NULL;
     a->finished = true;
     if (a->jobs == 0)
@@ -441,12 +450,7 @@ static void maybe_finish(struct alerts_sender *a)
     }
     if (a->open_handles > 0)
         return;
-    if (a->own_http) {
-        struct httpc *own = a->own_http;
-        httpc_close(own, on_own_http_closed, a);
-        return;
-    }
-    on_own_http_closed(a);
+    finish(a);
 }
 
 static void on_grace_over(uv_timer_t *t)
@@ -466,15 +470,6 @@ int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
     a->d = d;
     a->rng = (uint64_t)okrd_clock_now_ms(d->clock) * 2654435761u ^ (uint64_t)getpid() << 32 ^ 1;
     a->last_seq = -1;
-    if (!d->http && d->cfg->n_webhooks > 0) {
-        /* The daemon shares one client when it has sources that need it;
-         * without one, the webhooks get a client of their own. */
-        int rc = httpc_open(&a->own_http, &d->loop, d->clock, 1, err);
-        if (rc < 0) {
-            free(a);
-            return okrd_err_prefix(err, "alerts");
-        }
-    }
     uv_timer_init(&d->loop, &a->digest);
     uv_timer_init(&d->loop, &a->housekeeping);
     uv_timer_init(&d->loop, &a->stop_timer);
@@ -494,13 +489,6 @@ void okrd_alerts_reload(struct okrd *d)
     struct alerts_sender *a = d->alerts;
     if (!a || a->stopping)
         return;
-    if (!http_of(a) && d->cfg->n_webhooks > 0) {
-        struct okrd_err err = { 0 };
-        if (httpc_open(&a->own_http, &d->loop, d->clock, 1, &err) < 0) {
-            char q[512];
-            log_error("alerts_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
-        }
-    }
     sync_hooks(a, d->cfg); /* a 410-disabled webhook is enabled again */
     alerts_housekeeping(a);
     alerts_arm_digest(a);

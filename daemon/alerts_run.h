@@ -49,7 +49,6 @@ struct src_state {
 
 struct alerts_sender {
     struct okrd *d;
-    struct httpc *own_http;        /* only when the daemon has no shared client */
     struct hook **hooks;
     size_t n_hooks;
     struct src_state *srcs;

@@ -18,6 +18,9 @@ alerts.for is "0s" and every wait is for an event with a deadline.
 import datetime as dt
 import json
 import os
+import urllib.request
+import socket
+import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +28,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from okrdtest import Daemon, TestFailure, check, main, run
+from okrdtest import Daemon, TestFailure, check, main, run, skip
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # Values of the key result "dau-up" (1000 -> 1200, about half the cycle gone):
@@ -87,11 +90,11 @@ class Receiver:
         self.server.server_close()
 
 
-def config(wd, webhooks, **alerts):
+def config(wd, webhooks, listen="", **alerts):
     today = dt.date.today()
     start, end = today - dt.timedelta(days=45), today + dt.timedelta(days=44)
     return wd.config({
-        "daemon": {"state_dir": os.path.join(wd.path, "state"), "listen": ""},
+        "daemon": {"state_dir": os.path.join(wd.path, "state"), "listen": listen},
         "sources": [{"id": "drops", "type": "csv_dir", "path": os.path.join(wd.path, "inbox")}],
         "objectives": [{"id": "growth", "title": "Grow", "cycle": {"start": start.isoformat(),
                                                                    "end": end.isoformat()},
@@ -172,18 +175,17 @@ def test_signatures_verify_with_standardwebhooks(args, wd):
         check(reqs[0]["headers"]["content-type"] == "application/json", "JSON content type")
         check("score" not in body["key_result"], "the webhook key_result has no score")
         check("is off track" in body["summary"], f"summary: {body['summary']}")
-        results = node_verify(args, wd, reqs)
-        if results is None:
-            print("skip: node or the standardwebhooks package is missing (scripts/test installs it); signatures not checked with standardwebhooks")
-        else:
-            check(results == ["ok"] * len(reqs), f"standardwebhooks verify: {results}")
-        # A tampered body must fail: the check can tell good from bad.
-        bad = [dict(reqs[0], body=reqs[0]["body"].replace("off", "0ff"))]
-        if results is not None:
-            check(node_verify(args, wd, bad)[0].startswith("FAIL"), "a tampered body fails")
         preqs = plain.wait(lambda r: len(r) >= 2, "both events unsigned")
         check("webhook-signature" not in preqs[0]["headers"], "no secret: unsigned")
         check(preqs[0]["id"] == reqs[0]["id"], "one event id for every webhook")
+        results = node_verify(args, wd, reqs)
+        if results is None:
+            skip("node or the standardwebhooks package is missing (scripts/test installs it); "
+                 "the other checks passed")
+        check(results == ["ok"] * len(reqs), f"standardwebhooks verify: {results}")
+        # A tampered body must fail: the check can tell good from bad.
+        bad = [dict(reqs[0], body=reqs[0]["body"].replace("off", "0ff"))]
+        check(node_verify(args, wd, bad)[0].startswith("FAIL"), "a tampered body fails")
     finally:
         d.kill()
         signed.close()
@@ -193,7 +195,10 @@ def test_signatures_verify_with_standardwebhooks(args, wd):
 def test_down_then_up_in_order_once(args, wd):
     state = {"up": False}
     rec = Receiver(lambda n, req: (204, {}) if state["up"] else (503, {}))
-    cfg = config(wd, [{"id": "r", "url": rec.url, "secret": SECRET}])
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    cfg = config(wd, [{"id": "r", "url": rec.url, "secret": SECRET}], listen=f"127.0.0.1:{port}")
     drops = Drops(wd)
     drops.put(OFF)
     d = Daemon(args.okrd, cfg)
@@ -214,6 +219,18 @@ def test_down_then_up_in_order_once(args, wd):
         check(types(ok) == ["kr.off_track", "kr.back_on_track", "kr.off_track"],
               f"in order of creation: {types(ok)}")
         check(len({r["id"] for r in ok}) == 3, f"each id once: {[r['id'] for r in ok]}")
+        # /metrics counts every answer per webhook.
+        end = time.monotonic() + 15
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+                text = resp.read().decode()
+            delivered = re.search(r'okrd_webhook_deliveries_total\{webhook="r",result="delivered"\} (\d+)', text)
+            retried = re.search(r'okrd_webhook_deliveries_total\{webhook="r",result="retried"\} (\d+)', text)
+            if delivered and int(delivered.group(1)) == 3 or time.monotonic() > end:
+                break
+            time.sleep(0.1)  # polling a counter with a deadline, not waiting for time to pass
+        check(delivered and int(delivered.group(1)) == 3, f"3 delivered counted: {delivered}")
+        check(retried and int(retried.group(1)) >= 2, f"the retries counted: {retried}")
         code, _ = d.stop()
         check(code == 0, f"clean exit: {code}")
     finally:
@@ -224,7 +241,10 @@ def test_down_then_up_in_order_once(args, wd):
 def test_sigkill_with_pending_events(args, wd):
     state = {"up": False}
     rec = Receiver(lambda n, req: (204, {}) if state["up"] else (500, {}))
-    cfg = config(wd, [{"id": "r", "url": rec.url, "secret": SECRET}])
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    cfg = config(wd, [{"id": "r", "url": rec.url, "secret": SECRET}], listen=f"127.0.0.1:{port}")
     drops = Drops(wd)
     drops.put(OFF)
     d = Daemon(args.okrd, cfg)
@@ -288,7 +308,10 @@ def test_410_disables_400_retried(args, wd):
 def test_429_retry_after(args, wd):
     answers = [(429, {"Retry-After": "3"}), (429, {"Retry-After": "13"}), (204, {})]
     rec = Receiver(lambda n, req: answers[min(n, 2)])
-    cfg = config(wd, [{"id": "r", "url": rec.url, "secret": SECRET}])
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    cfg = config(wd, [{"id": "r", "url": rec.url, "secret": SECRET}], listen=f"127.0.0.1:{port}")
     drops = Drops(wd)
     drops.put(OFF)
     d = Daemon(args.okrd, cfg)
