@@ -10,17 +10,24 @@
 #include <systemd/sd-daemon.h>
 
 #include "okrd.h"
+#include "store/store_outbox.h"
 
+/* What `systemctl status` shows: sources up of configured, key results off
+ * track and at risk, webhook deliveries waiting. */
 static void status_text(const struct okrd *d, char *buf, size_t size)
 {
     const struct cfg *c = d->cfg;
     size_t n_kr = 0;
     for (size_t i = 0; i < c->n_objectives; i++)
         n_kr += c->objectives[i].n_key_results;
-    snprintf(buf, size, "%zu sources, %zu objectives, %zu key results, %zu webhooks; "
-                        "%zu store jobs queued",
-             c->n_sources, c->n_objectives, n_kr, c->n_webhooks,
-             d->writer ? store_writer_pending(d->writer) : 0);
+    struct store_delivery_counts dc = { 0 };
+    struct okrd_err err;
+    if (!d->reader || store_delivery_counts(d->reader, NULL, &dc, &err) < 0)
+        dc.pending = 0;
+    snprintf(buf, size, "sources %zu/%zu up; %zu objectives, %zu key results: %zu off track, "
+                        "%zu at risk; %lld deliveries pending",
+             sources_up(d), c->n_sources, c->n_objectives, n_kr, d->eval.n_off_track,
+             d->eval.n_at_risk, (long long)dc.pending);
 }
 
 void okrd_notify_ready(struct okrd *d)

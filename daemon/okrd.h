@@ -94,6 +94,8 @@ void sources_start_all(struct okrd *d);
 void sources_reload(struct okrd *d, struct okrd_cfg_hold *next);
 void sources_close_all(struct okrd *d, void (*done)(struct okrd *d));
 size_t sources_running(const struct okrd *d);
+/* Running sources whose last attempt did not fail. */
+size_t sources_up(const struct okrd *d);
 
 /* eval_jobs.c: evaluate after every committed batch (only the key results
  * whose metrics changed), every evaluate_every, after each cycle boundary and

@@ -23,6 +23,7 @@ struct source_slot {
     const struct conn_type *type;
     struct conn *conn;
     struct conn_env env;
+    bool down;                 /* its last attempt failed (STATUS= counts it) */
     void (*after_close)(struct source_slot *s);
 };
 
@@ -71,6 +72,11 @@ static void env_health(void *ctx, const char *source_id, bool ok,
 {
     struct okrd *d = ctx;
     api_note_health(d->api, source_id, ok); /* okrd_source_up */
+    for (size_t i = 0; i < d->n_sources; i++)
+        if (!strcmp(d->sources[i]->src->id, source_id) && d->sources[i]->down == ok) {
+            d->sources[i]->down = !ok;
+            okrd_notify_status(d);
+        }
     log_debug("source_health", "source=%s ok=%d consecutive_failures=%d", source_id, ok,
               h->consecutive_failures);
     okrd_alerts_source_health(d, source_id, ok, h); /* source.failing / source.recovered */
@@ -188,4 +194,12 @@ void sources_close_all(struct okrd *d, void (*done)(struct okrd *d))
 size_t sources_running(const struct okrd *d)
 {
     return d->n_sources;
+}
+
+size_t sources_up(const struct okrd *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_sources; i++)
+        n += !d->sources[i]->down;
+    return n;
 }

@@ -24,7 +24,10 @@ def test_lifecycle(args, wd):
     d = Daemon(args.okrd, cfg, env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"})
     try:
         ready = notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
-        check("1 objectives" in ready.get("STATUS", ""), f"STATUS names the counts: {ready}")
+        status = ready.get("STATUS", "")
+        for part in ("sources 0/0 up", "1 objectives", "1 key results", "off track", "at risk",
+                     "deliveries pending"):
+            check(part in status, f"STATUS= says {part!r}: {status}")
         check(os.path.exists(os.path.join(wd.path, "state", "okrd.db")),
               "the store exists once READY=1 is sent")
         # The watchdog is fed from a loop timer at half of WATCHDOG_USEC.
