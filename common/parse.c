@@ -105,6 +105,15 @@ size_t okrd_utf8_len(const char *s, size_t n)
     return len;
 }
 
+const char *okrd_lq(struct okrd_lazy_quote *q)
+{
+    if (!q->done) {
+        okrd_quote(q->s, q->n, q->buf, sizeof q->buf);
+        q->done = true;
+    }
+    return q->buf;
+}
+
 void okrd_quote(const char *s, size_t n, char *buf, size_t size)
 {
     /* Build into a local buffer that always fits, then copy (truncating). */

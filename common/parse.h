@@ -135,6 +135,23 @@ size_t okrd_utf8_len(const char *s, size_t n);
 #define OKRD_QUOTE_MAX 176
 void okrd_quote(const char *s, size_t n, char *buf, size_t size);
 
+/* The same quote, made only when an error message needs it: a parser holds
+ * one per call and okrd_lq() quotes on first use, so a good value (the hot
+ * path of a 1M-row CSV file) never pays for formatting a message. */
+struct okrd_lazy_quote {
+    const char *s;
+    size_t n;
+    bool done;
+    char buf[OKRD_QUOTE_MAX];
+};
+static inline void okrd_lazy_quote_init(struct okrd_lazy_quote *q, const char *s, size_t n)
+{
+    q->s = s;
+    q->n = n;
+    q->done = false;
+}
+const char *okrd_lq(struct okrd_lazy_quote *q);
+
 /* ---- identifiers ---- */
 
 /* Metric ids and every other id in okrd: [A-Za-z0-9_.:-]{1,128}. */

@@ -69,12 +69,12 @@ static size_t digit_run(const char *s, size_t n, size_t i)
 int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
                       double *out, struct okrd_err *err)
 {
-    char q[OKRD_QUOTE_MAX];
-    okrd_quote(s, n, q, sizeof q);
+    struct okrd_lazy_quote lq, *q = &lq;
+    okrd_lazy_quote_init(q, s, n);
     char dec = fmt ? fmt->decimal : '.';
     const char *strip = fmt && fmt->strip ? fmt->strip : "";
     if (dec != '.' && dec != ',')
-        return okrd_err_set(err, OKRD_EINVAL, "%s: the decimal separator must be \".\" or \",\"", q);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: the decimal separator must be \".\" or \",\"", okrd_lq(q));
 
     /* 1. Remove strip characters (whole UTF-8 characters: "€" is 3 bytes). */
     char t[NUM_MAX];
@@ -88,7 +88,7 @@ int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
             stripped = true;
         } else {
             if (tn + cl > sizeof t)
-                return okrd_err_set(err, OKRD_EINVAL, "%s: too long for a number", q);
+                return okrd_err_set(err, OKRD_EINVAL, "%s: too long for a number", okrd_lq(q));
             memcpy(t + tn, s + i, cl);
             tn += cl;
         }
@@ -101,7 +101,7 @@ int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
         tn--;
     if (a == tn)
         return okrd_err_set(err, OKRD_EINVAL, stripped ? "%s: no number left after removing the strip characters"
-                                                       : "%s: empty value", q);
+                                                       : "%s: empty value", okrd_lq(q));
 
     /* 2. Check the grammar and build an ASCII copy for strtod. */
     char c[NUM_MAX + 2];
@@ -109,7 +109,7 @@ int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
     if (t[i] == '+' || t[i] == '-')
         c[cn++] = t[i++];
     if (i < tn && strchr("nNiI", t[i]))
-        return okrd_err_set(err, OKRD_EINVAL, "%s: not a finite number (NaN and Inf are not values)", q);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: not a finite number (NaN and Inf are not values)", okrd_lq(q));
     size_t run = digit_run(t, tn, i), int_digits = run;
     memcpy(c + cn, t + i, run);
     cn += run;
@@ -131,28 +131,28 @@ int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
             int_digits += 3;
         }
         if (i < tn && group_sep_len(t + i, tn - i, dec))
-            return okrd_err_set(err, OKRD_EINVAL, "%s: mixed thousands separators", q);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: mixed thousands separators", okrd_lq(q));
     }
     size_t frac_digits = 0;
     if (i < tn && t[i] == dec) {
         i++;
         frac_digits = digit_run(t, tn, i);
         if (frac_digits == 0)
-            return okrd_err_set(err, OKRD_EINVAL, "%s: expected digits after the decimal separator \"%c\"", q, dec);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: expected digits after the decimal separator \"%c\"", okrd_lq(q), dec);
         c[cn++] = '.';
         memcpy(c + cn, t + i, frac_digits);
         cn += frac_digits;
         i += frac_digits;
     }
     if (int_digits + frac_digits == 0)
-        return okrd_err_set(err, OKRD_EINVAL, "%s: not a number", q);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: not a number", okrd_lq(q));
     if (i < tn && (t[i] == 'e' || t[i] == 'E')) {
         c[cn++] = t[i++];
         if (i < tn && (t[i] == '+' || t[i] == '-'))
             c[cn++] = t[i++];
         run = digit_run(t, tn, i);
         if (run == 0)
-            return okrd_err_set(err, OKRD_EINVAL, "%s: expected digits in the exponent", q);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: expected digits in the exponent", okrd_lq(q));
         memcpy(c + cn, t + i, run);
         cn += run;
         i += run;
@@ -163,7 +163,7 @@ int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
             goto misplaced;
         char rest[OKRD_QUOTE_MAX];
         okrd_quote(t + i, tn - i, rest, sizeof rest);
-        return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected %s after the number%s", q, rest,
+        return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected %s after the number%s", okrd_lq(q), rest,
                             strip[0] ? "" : " (is a \"strip\" setting missing?)");
     }
     c[cn] = '\0';
@@ -171,14 +171,14 @@ int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
     /* 3. strtod on the C-locale copy (see the top of the file). */
     double v = strtod(c, NULL);
     if (!isfinite(v))
-        return okrd_err_set(err, OKRD_ERANGE, "%s: out of range for a number", q);
+        return okrd_err_set(err, OKRD_ERANGE, "%s: out of range for a number", okrd_lq(q));
     *out = v;
     return 0;
 
 misplaced:
     return okrd_err_set(err, OKRD_EINVAL,
                         "%s: misplaced thousands separator (groups of three digits; the decimal separator is \"%c\")",
-                        q, dec);
+                        okrd_lq(q), dec);
 }
 
 void okrd_format_double(double v, char *buf, size_t size)

@@ -51,35 +51,35 @@ static bool read_digits(const char *s, size_t n, size_t *i, int min, int max, in
     return k >= min;
 }
 
-static int check_ymd(const char *q, int64_t y, int m, int d, struct okrd_err *err)
+static int check_ymd(struct okrd_lazy_quote *q, int64_t y, int m, int d, struct okrd_err *err)
 {
     if (m < 1 || m > 12)
-        return okrd_err_set(err, OKRD_EINVAL, "%s: no such month (%d)", q, m);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: no such month (%d)", okrd_lq(q), m);
     int dim = okrd_days_in_month(y, m);
     if (d < 1 || d > dim)
         return okrd_err_set(err, OKRD_EINVAL, "%s: no such day (%s %lld has %d days)",
-                            q, month_names[m - 1], (long long)y, dim);
+                            okrd_lq(q), month_names[m - 1], (long long)y, dim);
     return 0;
 }
 
-static int check_hms(const char *q, int h, int mi, int sec, struct okrd_err *err)
+static int check_hms(struct okrd_lazy_quote *q, int h, int mi, int sec, struct okrd_err *err)
 {
     /* :60 is a leap second; POSIX time has none, so it reads as :59. */
     if (h > 23 || mi > 59 || sec > 60)
-        return okrd_err_set(err, OKRD_EINVAL, "%s: no such time of day (%02d:%02d:%02d)", q, h, mi, sec);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: no such time of day (%02d:%02d:%02d)", okrd_lq(q), h, mi, sec);
     return 0;
 }
 
-static int finish(const char *q, int64_t ts, int64_t *out_s, struct okrd_err *err)
+static int finish(struct okrd_lazy_quote *q, int64_t ts, int64_t *out_s, struct okrd_err *err)
 {
     if (ts < TS_MIN || ts > TS_MAX)
-        return okrd_err_set(err, OKRD_ERANGE, "%s: out of range (years 0000 to 9999)", q);
+        return okrd_err_set(err, OKRD_ERANGE, "%s: out of range (years 0000 to 9999)", okrd_lq(q));
     *out_s = ts;
     return 0;
 }
 
 /* Wall-clock y-m-d h:mi:sec in tz (or at a fixed offset when has_off). */
-static int wall_to_utc(const char *q, int64_t y, int m, int d, int h, int mi, int sec,
+static int wall_to_utc(struct okrd_lazy_quote *q, int64_t y, int m, int d, int h, int mi, int sec,
                        bool has_off, int32_t off, const struct okrd_tz *tz,
                        int64_t *out_s, struct okrd_err *err)
 {
@@ -137,7 +137,7 @@ static bool has_shape(const char *s, size_t n, const char *shape)
 }
 
 /* "YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|±HH[:]MM]" */
-static int parse_iso(const char *q, const char *s, size_t n, const struct okrd_tz *tz,
+static int parse_iso(struct okrd_lazy_quote *q, const char *s, size_t n, const struct okrd_tz *tz,
                      int64_t *out_s, struct okrd_err *err)
 {
     int64_t y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
@@ -148,62 +148,62 @@ static int parse_iso(const char *q, const char *s, size_t n, const struct okrd_t
     size_t i = 10;
     if (i < n) {
         if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
-            return okrd_err_set(err, OKRD_EINVAL, "%s: expected \"T\" or a space after the date", q);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: expected \"T\" or a space after the date", okrd_lq(q));
         i++;
         if (!read_digits(s, n, &i, 2, 2, &h) || i >= n || s[i] != ':' ||
             (i++, !read_digits(s, n, &i, 2, 2, &mi)))
-            return okrd_err_set(err, OKRD_EINVAL, "%s: expected a time HH:MM[:SS] after the date", q);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: expected a time HH:MM[:SS] after the date", okrd_lq(q));
         if (i < n && s[i] == ':') {
             i++;
             if (!read_digits(s, n, &i, 2, 2, &sec))
-                return okrd_err_set(err, OKRD_EINVAL, "%s: expected seconds SS after HH:MM:", q);
+                return okrd_err_set(err, OKRD_EINVAL, "%s: expected seconds SS after HH:MM:", okrd_lq(q));
             if (i < n && (s[i] == '.' || s[i] == ',')) {
                 /* Fractions are floored to the second: the digits are skipped. */
                 size_t f0 = ++i;
                 while (i < n && is_digit(s[i]))
                     i++;
                 if (i == f0)
-                    return okrd_err_set(err, OKRD_EINVAL, "%s: expected digits after the decimal point", q);
+                    return okrd_err_set(err, OKRD_EINVAL, "%s: expected digits after the decimal point", okrd_lq(q));
             }
         }
         if (i < n) {
             has_off = read_offset(s, n, &i, &off);
             if (!has_off)
                 return okrd_err_set(err, OKRD_EINVAL,
-                                    "%s: expected \"Z\" or an offset like \"+02:00\" after the time", q);
+                                    "%s: expected \"Z\" or an offset like \"+02:00\" after the time", okrd_lq(q));
         }
         if (i < n)
-            return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected text after the offset", q);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected text after the offset", okrd_lq(q));
     }
     return wall_to_utc(q, y, m, d, h, mi, sec, has_off, off, tz, out_s, err);
 }
 
 /* "DD.MM.YYYY[ HH:MM[:SS]]", day and month with one or two digits. */
-static int parse_dmy(const char *q, const char *s, size_t n, const struct okrd_tz *tz,
+static int parse_dmy(struct okrd_lazy_quote *q, const char *s, size_t n, const struct okrd_tz *tz,
                      int64_t *out_s, struct okrd_err *err)
 {
     size_t i = 0;
     int d, m, y, h = 0, mi = 0, sec = 0;
     if (!read_digits(s, n, &i, 1, 2, &d) || i >= n || s[i++] != '.' ||
         !read_digits(s, n, &i, 1, 2, &m) || i >= n || s[i++] != '.')
-        return okrd_err_set(err, OKRD_EINVAL, "%s: expected a date DD.MM.YYYY", q);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: expected a date DD.MM.YYYY", okrd_lq(q));
     size_t y0 = i;
     if (!read_digits(s, n, &i, 4, 4, &y) || i != y0 + 4 || (i < n && is_digit(s[i])))
-        return okrd_err_set(err, OKRD_EINVAL, "%s: expected a date DD.MM.YYYY", q);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: expected a date DD.MM.YYYY", okrd_lq(q));
     if (i < n) {
         if (s[i] != ' ')
-            return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected text after the date", q);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected text after the date", okrd_lq(q));
         i++;
         if (!read_digits(s, n, &i, 1, 2, &h) || i >= n || s[i] != ':' ||
             (i++, !read_digits(s, n, &i, 2, 2, &mi)) ||
             (i < n && (s[i] != ':' || (i++, !read_digits(s, n, &i, 2, 2, &sec)))) || i < n)
-            return okrd_err_set(err, OKRD_EINVAL, "%s: expected a time HH:MM[:SS] after the date", q);
+            return okrd_err_set(err, OKRD_EINVAL, "%s: expected a time HH:MM[:SS] after the date", okrd_lq(q));
     }
     return wall_to_utc(q, y, m, d, h, mi, sec, false, 0, tz, out_s, err);
 }
 
 /* [+-]digits[.digits] as Unix seconds or milliseconds, floored to the second. */
-static int parse_unix(const char *q, const char *s, size_t n, enum okrd_ts_unit unit,
+static int parse_unix(struct okrd_lazy_quote *q, const char *s, size_t n, enum okrd_ts_unit unit,
                       int64_t *out_s, struct okrd_err *err)
 {
     size_t i = 0;
@@ -214,7 +214,7 @@ static int parse_unix(const char *q, const char *s, size_t n, enum okrd_ts_unit 
     int64_t mag = 0;
     for (; i < n && is_digit(s[i]); i++) {
         if (__builtin_mul_overflow(mag, 10, &mag) || __builtin_add_overflow(mag, s[i] - '0', &mag))
-            return okrd_err_set(err, OKRD_ERANGE, "%s: out of range (years 0000 to 9999)", q);
+            return okrd_err_set(err, OKRD_ERANGE, "%s: out of range (years 0000 to 9999)", okrd_lq(q));
     }
     if (i == d0)
         goto bad;
@@ -236,7 +236,7 @@ static int parse_unix(const char *q, const char *s, size_t n, enum okrd_ts_unit 
 bad:
     return okrd_err_set(err, OKRD_EINVAL,
                         "%s: not a timestamp (expected YYYY-MM-DD[THH:MM:SS][Z|+HH:MM], "
-                        "YYYYMMDD, DD.MM.YYYY or Unix seconds)", q);
+                        "YYYYMMDD, DD.MM.YYYY or Unix seconds)", okrd_lq(q));
 }
 
 int okrd_parse_timestamp(const char *s, size_t n, const struct okrd_tz *tz,
@@ -246,10 +246,10 @@ int okrd_parse_timestamp(const char *s, size_t n, const struct okrd_tz *tz,
         s++, n--;
     while (n && is_space(s[n - 1]))
         n--;
-    char q[OKRD_QUOTE_MAX];
-    okrd_quote(s, n, q, sizeof q);
+    struct okrd_lazy_quote lq, *q = &lq;
+    okrd_lazy_quote_init(q, s, n);
     if (n == 0)
-        return okrd_err_set(err, OKRD_EINVAL, "%s: empty timestamp", q);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: empty timestamp", okrd_lq(q));
     if (has_shape(s, n, "dddd-dd-dd"))
         return parse_iso(q, s, n, tz, out_s, err);
     size_t dot = 0;
@@ -348,9 +348,9 @@ static bool read_conv(char c, const char *s, size_t n, size_t *i, struct fmt_fie
 
 int okrd_check_timestamp_fmt(const char *fmt, struct okrd_err *err)
 {
-    char q[OKRD_QUOTE_MAX];
+    struct okrd_lazy_quote lq, *q = &lq;
     size_t n = fmt ? strlen(fmt) : 0;
-    okrd_quote(fmt ? fmt : "", n, q, sizeof q);
+    okrd_lazy_quote_init(q, fmt ? fmt : "", n);
     bool year = false;
     for (size_t i = 0; i < n; i++) {
         if (fmt[i] != '%')
@@ -359,11 +359,11 @@ int okrd_check_timestamp_fmt(const char *fmt, struct okrd_err *err)
         if (c == '\0' || !strchr(fmt_known, c))
             return okrd_err_set(err, OKRD_EINVAL,
                                 "timestamp format %s: unknown directive \"%%%c\" (use %%Y %%m %%d %%H %%M %%S "
-                                "%%y %%b %%e %%j %%z %%F %%T %%%%)", q, c >= 0x20 && c < 0x7F ? c : '?');
+                                "%%y %%b %%e %%j %%z %%F %%T %%%%)", okrd_lq(q), c >= 0x20 && c < 0x7F ? c : '?');
         year |= c == 'Y' || c == 'y' || c == 'F';
     }
     if (!year)
-        return okrd_err_set(err, OKRD_EINVAL, "timestamp format %s: has no year (%%Y, %%y or %%F)", q);
+        return okrd_err_set(err, OKRD_EINVAL, "timestamp format %s: has no year (%%Y, %%y or %%F)", okrd_lq(q));
     return 0;
 }
 
@@ -377,9 +377,9 @@ int okrd_parse_timestamp_fmt(const char *s, size_t n, const char *fmt,
         s++, n--;
     while (n && is_space(s[n - 1]))
         n--;
-    char q[OKRD_QUOTE_MAX], fq[OKRD_QUOTE_MAX];
-    okrd_quote(s, n, q, sizeof q);
-    okrd_quote(fmt, strlen(fmt), fq, sizeof fq);
+    struct okrd_lazy_quote lq, lfq, *q = &lq, *fq = &lfq;
+    okrd_lazy_quote_init(q, s, n);
+    okrd_lazy_quote_init(fq, fmt, strlen(fmt));
     struct fmt_fields f = { .m = 1, .d = 1 };
     size_t i = 0;
     for (const char *p = fmt; *p; p++) {
@@ -397,19 +397,19 @@ int okrd_parse_timestamp_fmt(const char *s, size_t n, const char *fmt,
             char rest[OKRD_QUOTE_MAX];
             okrd_quote(s + at, n - at, rest, sizeof rest);
             return okrd_err_set(err, OKRD_EINVAL, "%s: does not match format %s at %s (expected %s%c%s)",
-                                q, fq, rest, directive ? "%" : "\"", want, directive ? "" : "\"");
+                                okrd_lq(q), okrd_lq(fq), rest, directive ? "%" : "\"", want, directive ? "" : "\"");
         }
     }
     if (i < n) {
         char rest[OKRD_QUOTE_MAX];
         okrd_quote(s + i, n - i, rest, sizeof rest);
-        return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected %s after format %s", q, rest, fq);
+        return okrd_err_set(err, OKRD_EINVAL, "%s: unexpected %s after format %s", okrd_lq(q), rest, okrd_lq(fq));
     }
     if (f.has_yday) {
         int ylen = 365 + (okrd_days_in_month(f.y, 2) == 29);
         if (f.yday > ylen)
             return okrd_err_set(err, OKRD_EINVAL, "%s: no such day of year (%lld has %d days)",
-                                q, (long long)f.y, ylen);
+                                okrd_lq(q), (long long)f.y, ylen);
         int64_t y;
         okrd_civil_from_days(okrd_days_from_civil(f.y, 1, 1) + f.yday - 1, &y, &f.m, &f.d);
     }
