@@ -250,7 +250,7 @@ enum MHD_Result api_push_submit(struct api_request *rq)
                            sizeof "{\"stored\":0}\n" - 1, NULL);
     }
     j->rq = rq;
-    if (!s->env.writer || store_writer_submit(s->env.writer, job_run, job_done, j) < 0) {
+    if (!s->env.writer || store_writer_submit_small(s->env.writer, job_run, job_done, j) < 0) {
         api_push_batch_free(&j->batch);
         free(j);
         return api_respond_error(rq->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,

@@ -321,7 +321,7 @@ void conn_poll_finish(struct conn *c, struct conn_poll_result *res)
     memset(&res->pts, 0, sizeof res->pts);
     j->now_s = okrd_clock_now_s(c->env->clock);
     c->phase = STORING;
-    if (store_writer_submit(c->env->writer, job_run, job_done, j) < 0) {
+    if (store_writer_submit_small(c->env->writer, job_run, job_done, j) < 0) {
         c->phase = IDLE; /* the writer is closing: okrd is stopping */
         http_points_free(&j->res.pts);
         free(j);

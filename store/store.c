@@ -147,6 +147,8 @@ static int run_cached(struct store *s, enum store_stmt_id id, const char *sql,
 
 bool store_in_transaction(const struct store *s)
 {
+    if (s && s->grouped)
+        return s->job_open; /* the job's own view: its savepoint */
     return s && s->db && !sqlite3_get_autocommit(s->db);
 }
 
@@ -157,6 +159,11 @@ int store_begin(struct store *s, struct okrd_err *err)
         return rc;
     if (store_in_transaction(s))
         return okrd_err_set(err, OKRD_EINVAL, "store: begin a transaction: one is already open");
+    if (s->grouped) {
+        rc = run_cached(s, STMT_JOB_SAVEPOINT, "SAVEPOINT job", "begin a transaction", err);
+        s->job_open = rc == 0;
+        return rc;
+    }
     /* IMMEDIATE takes the write lock now (waiting up to busy_timeout), so a
      * transaction never fails half-way for lack of it. */
     return run_cached(s, STMT_BEGIN, "BEGIN IMMEDIATE", "begin a transaction", err);
@@ -166,6 +173,15 @@ int store_commit(struct store *s, struct okrd_err *err)
 {
     if (!store_in_transaction(s))
         return okrd_err_set(err, OKRD_EINVAL, "store: commit: no transaction is open");
+    if (s->grouped) {
+        /* Durable only when the writer commits the group; the job's done
+         * callback waits for that. */
+        int rc = run_cached(s, STMT_JOB_RELEASE, "RELEASE job", "commit", err);
+        if (rc)
+            store_rollback(s);
+        s->job_open = false;
+        return rc;
+    }
     int rc = run_cached(s, STMT_COMMIT, "COMMIT", "commit", err);
     if (rc) {
         /* A failed COMMIT may leave the transaction open (e.g. SQLITE_FULL);
@@ -179,10 +195,46 @@ void store_rollback(struct store *s)
 {
     if (!s || !s->db)
         return;
+    if (s->grouped) {
+        /* Undo this job only; the jobs before it in the group keep theirs.
+         * (If SQLite already rolled the group back, these fail harmlessly
+         * and the writer sees the group is gone.) */
+        if (s->job_open) {
+            run_cached(s, STMT_JOB_ROLLBACK_TO, "ROLLBACK TO job", "rollback", NULL);
+            run_cached(s, STMT_JOB_RELEASE, "RELEASE job", "rollback", NULL);
+        }
+        s->job_open = false;
+        store_metric_map_clear(&s->metrics);
+        return;
+    }
     if (store_in_transaction(s))
         run_cached(s, STMT_ROLLBACK, "ROLLBACK", "rollback", NULL);
     /* Metric ids created in the undone transaction no longer exist. */
     store_metric_map_clear(&s->metrics);
+}
+
+int store_group_begin(struct store *s, struct okrd_err *err)
+{
+    int rc = run_cached(s, STMT_BEGIN, "BEGIN IMMEDIATE", "begin a group of small jobs", err);
+    s->grouped = rc == 0;
+    s->job_open = false;
+    return rc;
+}
+
+bool store_group_intact(const struct store *s)
+{
+    return s->db && !sqlite3_get_autocommit(s->db);
+}
+
+int store_group_commit(struct store *s, struct okrd_err *err)
+{
+    s->grouped = false;
+    s->job_open = false;
+    if (!store_group_intact(s))
+        return okrd_err_set(err, OKRD_ESTORE,
+                            "store: the shared transaction of a group of small jobs was rolled "
+                            "back by SQLite");
+    return store_commit(s, err);
 }
 
 int store_tx_enter(struct store *s, bool *own, struct okrd_err *err)

@@ -182,6 +182,16 @@ int store_writer_open(struct store_writer **out, uv_loop_t *loop, const char *pa
 int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done,
                         void *arg);
 
+/* The same for a small job with no effect outside the store (a poll's
+ * points and health, a push): the writer may run it in one transaction
+ * together with other small jobs queued right behind it, each in a savepoint
+ * of its own, so one job's rollback never touches another's rows. Its done
+ * callback runs only after that shared COMMIT (and reports its failure if
+ * the COMMIT failed). A job that moves files or otherwise acts outside the
+ * store after its commit must use store_writer_submit. */
+int store_writer_submit_small(struct store_writer *w, store_job_fn run, store_done_fn done,
+                              void *arg);
+
 /* Jobs queued and not yet finished (including the running one). Counted
  * until the job's done callback runs, so it is 0 inside the last one. */
 size_t store_writer_pending(const struct store_writer *w);

@@ -26,6 +26,9 @@ enum store_stmt_id {
     STMT_SAVEPOINT,
     STMT_RELEASE,
     STMT_ROLLBACK_TO,
+    STMT_JOB_SAVEPOINT,
+    STMT_JOB_RELEASE,
+    STMT_JOB_ROLLBACK_TO,
     STMT_DATA_VERSION,
     STMT_METRIC_ID,
     STMT_METRIC_INSERT,
@@ -78,7 +81,19 @@ struct store {
     /* Set by the writer thread's owner once store_writer_close began; NULL
      * on every store that is not a writer's connection. */
     const atomic_bool *stop;
+    /* Group commit (store_writer.c): the writer holds one transaction open
+     * around several small jobs; each job's store_begin/commit/rollback is
+     * then a savepoint of its own, and job_open says whether it is open. */
+    bool grouped;
+    bool job_open;
 };
+
+/* The writer's side of group commit: BEGIN IMMEDIATE and enter group mode;
+ * whether SQLite still has the group's transaction open (some errors roll
+ * it back whole); leave group mode and COMMIT (rolling back on failure). */
+int store_group_begin(struct store *s, struct okrd_err *err);
+bool store_group_intact(const struct store *s);
+int store_group_commit(struct store *s, struct okrd_err *err);
 
 /* The cached statement ID, prepared from SQL on first use. NULL with err
  * filled on failure. The caller must reset it (store_stmt_done) after use. */

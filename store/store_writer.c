@@ -28,6 +28,7 @@ struct wjob {
     store_job_fn run;
     store_done_fn done;
     void *arg;
+    bool small;              /* may share a transaction (submit_small) */
     int rc;
     struct okrd_err err;
     struct wjob *next;
@@ -108,6 +109,41 @@ static void run_job(struct store_writer *w, struct wjob *j)
         okrd_err_set(&j->err, j->rc, "store: a writer job failed (%s)", okrd_err_name(j->rc));
 }
 
+/* Group commit: small jobs queued back to back run in ONE transaction, each
+ * in a savepoint of its own (so one job's rollback never touches another's
+ * rows), and their done callbacks are posted only after the shared COMMIT.
+ * 1,000 sources answering at once then cost a few commits, not 1,000. If
+ * SQLite rolls the whole group back (e.g. disk full), or the COMMIT fails,
+ * every job of the group that had succeeded reports that failure: nothing
+ * is ever reported stored that was not committed. */
+#define GROUP_MAX 256
+
+static void run_group(struct store_writer *w, struct wjob *first)
+{
+    struct okrd_err gerr = { 0 };
+    if (store_group_begin(w->db, &gerr) < 0) {
+        for (struct wjob *j = first; j; j = j->next)
+            run_job(w, j); /* could not group: each alone */
+        return;
+    }
+    struct wjob *j = first;
+    for (; j; j = j->next) {
+        run_job(w, j);
+        if (!store_group_intact(w->db)) {
+            j = j->next;
+            break;
+        }
+    }
+    int rc = store_group_commit(w->db, &gerr);
+    for (struct wjob *k = first; k != j; k = k->next)
+        if (rc < 0 && k->rc == 0) {
+            k->rc = rc;
+            k->err = gerr;
+        }
+    for (; j; j = j->next)
+        run_job(w, j); /* after a broken group: the rest each alone */
+}
+
 static void *writer_main(void *arg)
 {
     struct store_writer *w = arg;
@@ -118,6 +154,21 @@ static void *writer_main(void *arg)
         if (w->quit)
             break;
         struct wjob *j = q_pop(&w->todo);
+        if (j->small && w->todo.head && w->todo.head->small) {
+            struct wqueue group;
+            q_init(&group);
+            q_push(&group, j);
+            for (int n = 1; n < GROUP_MAX && w->todo.head && w->todo.head->small; n++)
+                q_push(&group, q_pop(&w->todo));
+            pthread_mutex_unlock(&w->mu);
+            run_group(w, group.head);
+            pthread_mutex_lock(&w->mu);
+            q_append(&w->done, &group);
+            pthread_mutex_unlock(&w->mu);
+            uv_async_send(&w->async);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
         pthread_mutex_unlock(&w->mu);
         run_job(w, j);
         pthread_mutex_lock(&w->mu);
@@ -242,7 +293,8 @@ fail_open:
     return rc;
 }
 
-int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done, void *arg)
+static int submit(struct store_writer *w, store_job_fn run, store_done_fn done, void *arg,
+                  bool small)
 {
     if (!w || w->closing)
         return OKRD_ECANCELED;
@@ -254,12 +306,24 @@ int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn 
     j->run = run;
     j->done = done;
     j->arg = arg;
+    j->small = small;
     pthread_mutex_lock(&w->mu);
     q_push(&w->todo, j);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     w->pending++;
     return 0;
+}
+
+int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done, void *arg)
+{
+    return submit(w, run, done, arg, false);
+}
+
+int store_writer_submit_small(struct store_writer *w, store_job_fn run, store_done_fn done,
+                              void *arg)
+{
+    return submit(w, run, done, arg, true);
 }
 
 size_t store_writer_pending(const struct store_writer *w)

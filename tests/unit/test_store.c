@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_internal.h" /* the group-commit test looks at s->grouped */
 #include "testutil.h"
 
 struct fx {
@@ -763,6 +765,90 @@ static void test_writer_failed_job_rolls_back(void **state)
     free(t);
 }
 
+/* ---- group commit of small jobs ---- */
+
+#define N_SMALL 300
+
+struct group_t {
+    struct wt t;
+    sem_t go;
+    atomic_int saw_group; /* small jobs that ran inside a shared transaction */
+};
+
+static int job_wait_go(struct store *s, void *arg, struct okrd_err *err)
+{
+    (void)s; (void)err;
+    struct group_t *g = arg;
+    while (sem_wait(&g->go) < 0)
+        ;
+    return 0;
+}
+
+static int job_small(struct store *s, void *arg, struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    struct group_t *g = (struct group_t *)a->t;
+    if (s->grouped)
+        atomic_fetch_add(&g->saw_group, 1);
+    a->t->run_order[a->t->n_run++] = a->i;
+    switch (a->i % 10) {
+    case 3: return job_fail_after_write(s, arg, err);   /* its rows undone, others kept */
+    case 7: return job_forget_commit(s, arg, err);      /* rolled back to its savepoint */
+    default: {
+        int rc = store_begin(s, err);
+        struct store_point_in p = { "small", a->i, a->i };
+        if (!rc && !(rc = store_put_points(s, &p, 1, err)))
+            rc = store_commit(s, err);
+        return rc;
+    }
+    }
+}
+
+static void done_small(void *arg, int rc, const struct okrd_err *err)
+{
+    struct wjob_arg *a = arg;
+    done_record(arg, rc, err);
+    if (a->i == N_SMALL - 1)
+        store_writer_close(a->t->w, on_closed, a->t);
+}
+
+static void test_writer_group_commit(void **state)
+{
+    struct fx *f = *state;
+    struct group_t *g = calloc(1, sizeof *g);
+    static struct wjob_arg args[N_SMALL];
+    sem_init(&g->go, 0, 0);
+    wt_init(&g->t, f->path);
+    /* A normal job holds the writer until every small job is queued behind
+     * it, so they meet in the queue and run as groups. */
+    assert_int_equal(store_writer_submit(g->t.w, job_wait_go, NULL, g), 0);
+    for (int i = 0; i < N_SMALL; i++) {
+        args[i] = (struct wjob_arg){ &g->t, i };
+        assert_int_equal(store_writer_submit_small(g->t.w, job_small, done_small, &args[i]), 0);
+    }
+    sem_post(&g->go);
+    wt_finish(&g->t);
+    assert_int_equal(g->t.n_done, N_SMALL);
+    int stored = 0;
+    for (int i = 0; i < N_SMALL; i++) {
+        assert_int_equal(g->t.done_order[i], i); /* FIFO, group or not */
+        assert_int_equal(g->t.run_order[i], i);
+        if (i % 10 == 3 || i % 10 == 7) {
+            assert_int_not_equal(g->t.rcs[i], 0);
+        } else {
+            assert_int_equal(g->t.rcs[i], 0);
+            stored++;
+        }
+    }
+    assert_int_equal(atomic_load(&g->saw_group), N_SMALL); /* all ran grouped */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points p JOIN metrics m ON m.id = p.metric_id"
+                                      " WHERE m.name = 'small'"), stored);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points p JOIN metrics m ON m.id = p.metric_id"
+                                      " WHERE m.name = 'lost'"), 0);
+    sem_destroy(&g->go);
+    free(g);
+}
+
 static int job_block_until_stop(struct store *s, void *arg, struct okrd_err *err)
 {
     struct wjob_arg *a = arg;
@@ -948,6 +1034,7 @@ int main(void)
         T(test_ingest_log),
         T(test_writer_fifo),
         T(test_writer_failed_job_rolls_back),
+        T(test_writer_group_commit),
         T(test_writer_close_cancels_queued),
         T(test_writer_slow_job_leaves_loop_free),
         T(test_writer_open_fails_cleanly),
