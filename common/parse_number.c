@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Longer number texts (after strip) are junk, not numbers. */
 #define NUM_MAX 256
@@ -56,6 +57,18 @@ static size_t group_sep_len(const char *s, size_t n, char decimal)
     if (n >= 3 && memcmp(s, "\xE2\x80\xAF", 3) == 0)
         return 3;
     return 0;
+}
+
+/* Exactly "nan", "inf" or "infinity", any case: what strtod would take for
+ * a non-finite value. Other words starting with n or i ("n/a", "none") are
+ * just not numbers, and are told so. */
+static bool is_nan_or_inf(const char *s, size_t n)
+{
+    static const char *const words[] = { "nan", "inf", "infinity" };
+    for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+        if (n == strlen(words[k]) && strncasecmp(s, words[k], n) == 0)
+            return true;
+    return false;
 }
 
 static size_t digit_run(const char *s, size_t n, size_t i)
@@ -108,7 +121,7 @@ int okrd_parse_number(const char *s, size_t n, const struct okrd_numfmt *fmt,
     size_t cn = 0, i = a;
     if (t[i] == '+' || t[i] == '-')
         c[cn++] = t[i++];
-    if (i < tn && strchr("nNiI", t[i]))
+    if (is_nan_or_inf(t + i, tn - i))
         return okrd_err_set(err, OKRD_EINVAL, "%s: not a finite number (NaN and Inf are not values)", okrd_lq(q));
     size_t run = digit_run(t, tn, i), int_digits = run;
     memcpy(c + cn, t + i, run);

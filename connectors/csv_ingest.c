@@ -102,6 +102,23 @@ static int on_point(void *ctx, const char *metric, int64_t ts, double value)
     return 0;
 }
 
+struct progress {
+    csv_ingest_progress_cb cb;
+    void *ctx;
+    const char *path;
+    int64_t total, next; /* the next call is due at offset `next` */
+};
+
+static void on_progress(void *ctx, int64_t offset)
+{
+    struct progress *p = ctx;
+    if (offset < p->next && offset < p->total)
+        return;
+    p->cb(p->ctx, p->path, offset, p->total);
+    int64_t step = p->total / 100 > 0 ? p->total / 100 : 1;
+    p->next = offset + step;
+}
+
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -130,8 +147,12 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
                     struct csv_ingest_result *res, struct okrd_err *err)
 {
     struct csv_report *rep = res->rep;
+    csv_ingest_progress_cb progress = res->progress;
+    void *progress_ctx = res->progress_ctx;
     memset(res, 0, sizeof *res);
     res->rep = rep;
+    res->progress = progress;
+    res->progress_ctx = progress_ctx;
     memset(rep, 0, sizeof *rep);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -167,7 +188,12 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
     b->stored = 0;
     b->res = res;
     b->err = err;
-    struct csv_reader_opts o = { &src->u.csv, tz };
+    struct progress prog = { progress, progress_ctx, path, (int64_t)before.st_size, 0 };
+    struct csv_reader_opts o = { .cfg = &src->u.csv, .tz = tz };
+    if (progress) {
+        o.progress = on_progress;
+        o.progress_ctx = &prog;
+    }
     if ((rc = store_begin(w, err)) < 0)
         goto out;
     rc = csv_read_fd(fd, &o, on_point, b, rep, err);

@@ -37,7 +37,19 @@ enum csv_outcome {
     CSV_DUPLICATE,  /* already ingested (same sha256); nothing read */
 };
 
+/* Progress while PATH is read: DONE of TOTAL bytes (TOTAL = the file's size
+ * when it was opened; DONE == TOTAL once at the end of a file read whole). */
+typedef void (*csv_ingest_progress_cb)(void *ctx, const char *path, int64_t done, int64_t total);
+
 struct csv_ingest_result {
+    /* in, optional (kept by csv_ingest_file, which clears the rest): called
+     * when the read has advanced by at least 1% of the file since the last
+     * call, so at most ~100 times per file whatever its size; the callback
+     * decides what to show and how often (`okrd ingest`'s terminal line).
+     * NULL = none. */
+    csv_ingest_progress_cb progress;
+    void *progress_ctx;
+
     enum csv_outcome outcome;
     char sha256[65];
     int64_t points;          /* points stored (0 unless ingested/partial) */

@@ -18,6 +18,15 @@
  * line is complete, to find the delimiter (a `sep=X` line wins, else the most
  * frequent of , ; TAB outside quotes in the header line) and which line is
  * the `sep=` line; then the held bytes are replayed and the rest streams.
+ *
+ * Binary files: a text file never holds a NUL byte. We hold at least the
+ * first CSV_TEXT_PROBE bytes before replaying, so a NUL there (a PNG, a gzip
+ * or zip archive, an .xlsx, UTF-16 text) rejects the file as "not a text
+ * file" before its first line is taken for a header; a NUL further on is
+ * caught line by line as the bytes stream. Either way it is a file error
+ * (OKRD_EINVAL), so even on_error "skip_row" keeps nothing of such a file.
+ * Only the fixed-size probe is checked early, never "whatever this chunk
+ * held", so the report does not depend on how the bytes were split.
  */
 #include "csv_read_int.h"
 
@@ -113,6 +122,21 @@ static void feed_parser(struct csv_reader *r, const char *s, size_t n)
 
 /* ---- physical lines ---- */
 
+/* The physical line (1-based) of byte P[N], counted as stream() counts. */
+static int64_t line_of(const char *p, size_t n, int64_t first)
+{
+    int64_t line = first;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '\n' ? i == 0 || p[i - 1] != '\r' : p[i] == '\r')
+            line++;
+    return line;
+}
+
+static void nul_error(struct csv_reader *r, int64_t line)
+{
+    csv_file_error(r, line, "", "not a text file: NUL byte at line %lld", (long long)line);
+}
+
 static const char *find_eol(const char *s, size_t n)
 {
     const char *lf = memchr(s, '\n', n);
@@ -147,6 +171,10 @@ static void stream(struct csv_reader *r, const char *buf, size_t len)
         size_t window = len - i < CSV_CHUNK ? len - i : CSV_CHUNK;
         const char *eol = find_eol(buf + i, window);
         size_t end = eol ? (size_t)(eol - buf) + 1 : i + window;
+        if (memchr(buf + i, '\0', end - i)) {
+            nul_error(r, r->line);
+            return;
+        }
         if (!r->in_comment)
             feed_parser(r, buf + i, end - i);
         if (eol) {
@@ -264,6 +292,13 @@ static bool sniff(struct csv_reader *r, const char *p, size_t len, bool eof)
     }
 }
 
+/* A UTF-16 byte-order mark (Excel's "Unicode Text"): worth its own words,
+ * since the NUL bytes of UTF-16 would only say "not a text file". */
+static bool is_utf16(const char *p, size_t len)
+{
+    return len >= 2 && ((p[0] == '\xFF' && p[1] == '\xFE') || (p[0] == '\xFE' && p[1] == '\xFF'));
+}
+
 /* Ends sniffing: sets the delimiter and replays the held bytes P[0..LEN). */
 static void end_sniffing(struct csv_reader *r, const char *p, size_t len)
 {
@@ -271,8 +306,15 @@ static void end_sniffing(struct csv_reader *r, const char *p, size_t len)
     if (!r->delim)
         r->delim = ',';
     csv_set_delim(&r->parser, r->delim);
+    size_t probe = len < CSV_TEXT_PROBE ? len : CSV_TEXT_PROBE;
+    const char *nul = probe ? memchr(p, '\0', probe) : NULL; /* p is NULL for no bytes */
+    if (is_utf16(p, len))
+        csv_file_error(r, 1, "", "not UTF-8: the file is UTF-16 (it starts with a UTF-16 "
+                       "byte-order mark); save it as UTF-8, in Excel as \"CSV UTF-8\"");
+    else if (nul)
+        nul_error(r, line_of(p, (size_t)(nul - p), 1));
     size_t skip = len >= 3 && memcmp(p, utf8_bom, 3) == 0 ? 3 : 0;
-    if (len > skip)
+    if (!r->status && len > skip)
         stream(r, p + skip, len - skip);
     free(r->pre);
     r->pre = NULL;
@@ -347,13 +389,15 @@ int csv_reader_feed(struct csv_reader *r, const char *buf, size_t len, struct ok
         return r->status ? fail(r, err) : 0;
     }
     /* Sniff the caller's bytes in place while nothing is held, so a buffer
-     * that holds the header line is never copied. */
+     * that holds the header line and the text probe is never copied. */
     bool held = r->pre_len > 0;
     if (held && hold(r, buf, len) != 0)
         return fail(r, err);
     const char *p = held ? r->pre : buf;
     size_t n = held ? r->pre_len : len;
-    if (sniff(r, p, n, false))
+    if (!r->sniffed)
+        r->sniffed = sniff(r, p, n, false);
+    if (r->sniffed && n >= CSV_TEXT_PROBE)
         end_sniffing(r, p, n);
     else if (!held && hold(r, buf, len) != 0)
         return fail(r, err);
@@ -363,7 +407,7 @@ int csv_reader_feed(struct csv_reader *r, const char *buf, size_t len, struct ok
 int csv_reader_finish(struct csv_reader *r, struct okrd_err *err)
 {
     if (!r->status && r->sniffing) {
-        if (r->pre_len)
+        if (r->pre_len && !r->sniffed)
             sniff(r, r->pre, r->pre_len, true);
         end_sniffing(r, r->pre, r->pre_len);
     }
@@ -413,6 +457,8 @@ int csv_read_fd(int fd, const struct csv_reader_opts *o, csv_point_cb cb, void *
         return okrd_err_set(err, OKRD_ENOMEM, "csv: out of memory");
     struct csv_reader *r;
     int rc = csv_reader_new(&r, o, cb, ctx, rep, err);
+    off_t start = o->progress ? lseek(fd, 0, SEEK_CUR) : 0;
+    int64_t offset = start > 0 ? (int64_t)start : 0; /* a pipe has no offset: count from 0 */
     while (!rc) {
         ssize_t n = read(fd, buf, CSV_CHUNK);
         if (n < 0 && errno == EINTR)
@@ -426,6 +472,9 @@ int csv_read_fd(int fd, const struct csv_reader_opts *o, csv_point_cb cb, void *
             break;
         }
         rc = csv_reader_feed(r, buf, (size_t)n, err);
+        offset += n;
+        if (o->progress)
+            o->progress(o->progress_ctx, offset);
     }
     csv_reader_free(r);
     free(buf);

@@ -29,9 +29,16 @@
 #include "../common/tz.h"
 #include "../config/config.h"
 
+/* csv_read_fd's progress: OFFSET is the file offset read up to (the
+ * reader's position, as lseek(fd, 0, SEEK_CUR) would say). */
+typedef void (*csv_progress_cb)(void *ctx, int64_t offset);
+
 struct csv_reader_opts {
     const struct cfg_csv_dir *cfg; /* format options; must outlive the reader */
     const struct okrd_tz *tz;      /* zone of timestamps without one; NULL = UTC */
+    /* Optional, csv_read_fd only: called after every read(2) that got bytes. */
+    csv_progress_cb progress;
+    void *progress_ctx;
 };
 
 /* Called once per point, in file order. METRIC is NUL-terminated and valid
@@ -63,10 +70,12 @@ struct csv_report {
     struct csv_row_error errors[CSV_MAX_LISTED_ERRORS];
     size_t n_errors;      /* listed, <= CSV_MAX_LISTED_ERRORS */
     int64_t n_errors_total; /* found, including those not listed */
-    /* A file-level problem (empty, header-only, a missing column, a record
-     * over the size limit), "" when none. It is also listed in errors[] as a
-     * whole-row error at the header's line (line 1 for an empty file), so
-     * the JSON report needs no extra key. */
+    /* A file-level problem (empty, header-only, a missing or duplicated
+     * column, a record over the size limit, a NUL byte: not a text file), ""
+     * when none. It is also listed in errors[], as a whole-row error at the
+     * header's line (line 1 for an empty file; a NUL byte's own line), or
+     * at its column for a duplicated column name, so the JSON report needs
+     * no extra key. */
     char file_error[256];
 };
 

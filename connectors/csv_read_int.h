@@ -19,6 +19,11 @@
 #define CSV_FIELDS_MAX 65536u /* Excel stops at 16384 columns */
 /* The header line must be complete within this many bytes for sniffing. */
 #define CSV_SNIFF_MAX (1u << 20)
+/* A NUL byte within the file's first CSV_TEXT_PROBE bytes (or anywhere before
+ * its header ends) makes it "not a text file" before its header is judged,
+ * as git and grep tell binary files (they look at the first 8000 bytes): a
+ * PNG or gzip file is then named for what it is, not for a missing column. */
+#define CSV_TEXT_PROBE 8000u
 
 struct csv_field {
     size_t off, len;          /* into csv_reader.row; text is NUL-terminated */
@@ -43,6 +48,7 @@ struct csv_reader {
 
     /* sniffing: bytes are held back until the delimiter is known */
     bool sniffing;
+    bool sniffed;             /* the delimiter is known; still holding up to CSV_TEXT_PROBE */
     char *pre;
     size_t pre_len, pre_cap, pre_scan;
     int64_t pre_line;
@@ -90,6 +96,9 @@ void csv_report_add(struct csv_report *rep, int64_t row, int column,
  * OKRD_EINVAL and r->err = the same text. */
 void csv_file_error(struct csv_reader *r, int64_t row, const char *value, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same, listed at COLUMN (1-based) when one column is to blame. */
+void csv_file_error_at(struct csv_reader *r, int64_t row, int column, const char *value,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Copies at most size-1 bytes of s[0..n) into dst as valid UTF-8: never cuts
  * a character, replaces invalid bytes and NULs with '?'. */
 void csv_utf8_copy(char *dst, size_t size, const char *s, size_t n);

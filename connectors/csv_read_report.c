@@ -55,20 +55,35 @@ void csv_report_add(struct csv_report *rep, int64_t row, int column,
     csv_utf8_copy(e->reason, sizeof e->reason, reason, strlen(reason));
 }
 
-void csv_file_error(struct csv_reader *r, int64_t row, const char *value, const char *fmt, ...)
+static void file_verror(struct csv_reader *r, int64_t row, int column, const char *value,
+                        const char *fmt, va_list ap)
 {
     char reason[256], text[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    csv_report_add(r->rep, row, CSV_WHOLE_ROW, value, strlen(value), reason);
+    csv_report_add(r->rep, row, column, value, strlen(value), reason);
     if (*value)
         snprintf(text, sizeof text, "line %lld: %s (%s)", (long long)row, reason, value);
     else
         snprintf(text, sizeof text, "line %lld: %s", (long long)row, reason);
     csv_utf8_copy(r->rep->file_error, sizeof r->rep->file_error, text, strlen(text));
     r->status = okrd_err_set(&r->err, OKRD_EINVAL, "%s", r->rep->file_error);
+}
+
+void csv_file_error(struct csv_reader *r, int64_t row, const char *value, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    file_verror(r, row, CSV_WHOLE_ROW, value, fmt, ap);
+    va_end(ap);
+}
+
+void csv_file_error_at(struct csv_reader *r, int64_t row, int column, const char *value,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    file_verror(r, row, column, value, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- the JSON report ---- */

@@ -6,6 +6,14 @@
  * cell is in skip_rows_matching), or checked cell by cell. A row's points go
  * to the callback only when the whole row is good, so a row either counts in
  * rows_ok with all its points or has errors and gives none.
+ *
+ * A column name the reader needs must be unambiguous: two columns that
+ * match it at the same step (both exactly, or, with no exact match, both
+ * case-insensitively) reject the file, naming both columns, rather than
+ * silently reading one of them ("metric,date,value,value": which value?).
+ * Duplicated names of columns the reader ignores are fine. In the wide
+ * layout without columns.metrics every column is read, so no two may share
+ * a name.
  */
 #include "csv_read_int.h"
 
@@ -29,16 +37,44 @@ static size_t cell_len(const struct csv_reader *r, size_t i)
     return r->fields[i].len;
 }
 
-/* Header names match exactly, then case-insensitively (first match wins). */
-static size_t find_column(const struct csv_reader *r, const char *name)
+static void duplicate_error(struct csv_reader *r, size_t first, size_t second, const char *name)
+{
+    char a[OKRD_QUOTE_MAX], b[OKRD_QUOTE_MAX], want[OKRD_QUOTE_MAX];
+    okrd_quote(cell(r, first), cell_len(r, first), a, sizeof a);
+    okrd_quote(cell(r, second), cell_len(r, second), b, sizeof b);
+    okrd_quote(name, strlen(name), want, sizeof want);
+    char value[64];
+    csv_utf8_copy(value, sizeof value, cell(r, second), cell_len(r, second));
+    if (strcmp(a, b) == 0)
+        csv_file_error_at(r, r->header_line, (int)second + 1, value,
+                          "duplicate column name: columns %zu and %zu are both %s",
+                          first + 1, second + 1, a);
+    else
+        csv_file_error_at(r, r->header_line, (int)second + 1, value,
+                          "duplicate column name: columns %zu (%s) and %zu (%s) both match %s",
+                          first + 1, a, second + 1, b, want);
+}
+
+/* Header names match exactly, then case-insensitively. Two columns matching
+ * at the same step are a file error (NO_COLUMN returned, r->status set). */
+static size_t find_column(struct csv_reader *r, const char *name)
 {
     size_t n = strlen(name);
-    for (size_t i = 0; i < r->n_fields; i++)
-        if (cell_len(r, i) == n && memcmp(cell(r, i), name, n) == 0)
-            return i;
-    for (size_t i = 0; i < r->n_fields; i++)
-        if (cell_len(r, i) == n && strncasecmp(cell(r, i), name, n) == 0)
-            return i;
+    for (int exact = 1; exact >= 0; exact--) {
+        size_t found = NO_COLUMN;
+        for (size_t i = 0; i < r->n_fields; i++) {
+            if (cell_len(r, i) != n || (exact ? memcmp(cell(r, i), name, n)
+                                              : strncasecmp(cell(r, i), name, n)) != 0)
+                continue;
+            if (found != NO_COLUMN) {
+                duplicate_error(r, found, i, name);
+                return NO_COLUMN;
+            }
+            found = i;
+        }
+        if (found != NO_COLUMN)
+            return found;
+    }
     return NO_COLUMN;
 }
 
@@ -77,7 +113,7 @@ static bool find_ts_column(struct csv_reader *r)
 {
     if (r->cfg->col_timestamp) {
         r->col_ts = find_column(r, r->cfg->col_timestamp);
-        if (r->col_ts == NO_COLUMN)
+        if (r->col_ts == NO_COLUMN && !r->status)
             header_error(r, "the header has no timestamp column \"%s\"",
                          r->cfg->col_timestamp);
         return r->col_ts != NO_COLUMN;
@@ -86,6 +122,8 @@ static bool find_ts_column(struct csv_reader *r)
         r->col_ts = find_column(r, default_ts_names[k]);
         if (r->col_ts != NO_COLUMN)
             return true;
+        if (r->status)
+            return false;
     }
     header_error(r, "the header has no timestamp column (none of timestamp, date, time, day)");
     return false;
@@ -102,6 +140,39 @@ static bool add_wide(struct csv_reader *r, size_t col, const char *metric)
     return true;
 }
 
+static int by_metric_then_column(const void *a, const void *b)
+{
+    const struct csv_wide_col *x = a, *y = b;
+    int c = strcmp(x->metric, y->metric);
+    return c ? c : (x->col > y->col) - (x->col < y->col);
+}
+
+/* Two metric columns with the same name (every column read, no map): sort
+ * a copy by name, so a 16,384-column header costs n log n, not n^2, and
+ * name the pair whose second column comes first in the file. */
+static void check_wide_duplicates(struct csv_reader *r)
+{
+    struct csv_wide_col *s = malloc(r->n_wide * sizeof *s);
+    if (!s) {
+        r->status = okrd_err_set(&r->err, OKRD_ENOMEM, "csv: out of memory");
+        return;
+    }
+    memcpy(s, r->wide, r->n_wide * sizeof *s);
+    qsort(s, r->n_wide, sizeof *s, by_metric_then_column);
+    size_t first = NO_COLUMN, second = NO_COLUMN;
+    for (size_t k = 1; k < r->n_wide; k++) {
+        bool same = strcmp(s[k - 1].metric, s[k].metric) == 0;
+        bool group_start = k == 1 || strcmp(s[k - 2].metric, s[k - 1].metric) != 0;
+        if (same && group_start && (second == NO_COLUMN || s[k].col < second)) {
+            first = s[k - 1].col;
+            second = s[k].col;
+        }
+    }
+    free(s);
+    if (second != NO_COLUMN)
+        duplicate_error(r, first, second, cell(r, first));
+}
+
 static void setup_wide(struct csv_reader *r)
 {
     const struct cfg_csv_dir *c = r->cfg;
@@ -116,6 +187,8 @@ static void setup_wide(struct csv_reader *r)
     if (c->n_wide) { /* columns.metrics: only the mapped columns, all required */
         for (size_t k = 0; k < c->n_wide; k++) {
             size_t col = find_column(r, c->wide[k].header);
+            if (r->status)
+                return;
             if (col == NO_COLUMN) {
                 header_error(r, "the header has no column \"%s\" (columns.metrics)",
                              c->wide[k].header);
@@ -139,6 +212,8 @@ static void setup_wide(struct csv_reader *r)
     }
     if (r->n_wide == 0)
         header_error(r, "no metric columns besides the timestamp");
+    else
+        check_wide_duplicates(r);
 }
 
 static void setup_header(struct csv_reader *r)
@@ -160,12 +235,14 @@ static void setup_header(struct csv_reader *r)
     const char *metric = c->col_metric ? c->col_metric : "metric";
     const char *value = c->col_value ? c->col_value : "value";
     r->col_metric = find_column(r, metric);
+    if (r->status)
+        return;
     if (r->col_metric == NO_COLUMN) {
         header_error(r, "the header has no metric column \"%s\"", metric);
         return;
     }
     r->col_value = find_column(r, value);
-    if (r->col_value == NO_COLUMN)
+    if (r->col_value == NO_COLUMN && !r->status)
         header_error(r, "the header has no value column \"%s\"", value);
 }
 
@@ -243,6 +320,34 @@ static bool deliver(struct csv_reader *r, const char *metric, int64_t ts, double
     return true;
 }
 
+/* Why S[0..N) is no metric id ([A-Za-z0-9_.:-]{1,128}), in words a person
+ * can act on: how long it is, or which character is wrong and where. Ids are
+ * ASCII, so the bytes before the first bad one are characters too. */
+static void id_problem(const char *s, size_t n, char *buf, size_t size)
+{
+    if (n > 128) {
+        snprintf(buf, size, "not a valid metric id: %zu bytes long, at most 128", n);
+        return;
+    }
+    size_t i = 0;
+    while (i < n && okrd_valid_id(s + i, 1))
+        i++;
+    if (i == n) { /* every character allowed: cannot happen for 1..128 of them */
+        snprintf(buf, size, "not a valid metric id");
+        return;
+    }
+    size_t k = okrd_utf8_len(s + i, n - i);
+    if (k == 0 && (unsigned char)s[i] >= 0x80) {
+        snprintf(buf, size, "not a valid metric id: invalid UTF-8 (byte 0x%02X at position %zu)",
+                 (unsigned char)s[i], i + 1);
+        return;
+    }
+    char q[16]; /* one character, quoted and perhaps escaped: at most 8 bytes */
+    okrd_quote(s + i, k ? k : 1, q, sizeof q);
+    snprintf(buf, size, "not a valid metric id: %s at position %zu "
+             "(allowed: A-Z a-z 0-9 _ . : -)", q, i + 1);
+}
+
 static void long_row(struct csv_reader *r)
 {
     bool ok = true;
@@ -252,7 +357,9 @@ static void long_row(struct csv_reader *r)
         cell_error(r, r->col_metric, "empty metric id");
         ok = false;
     } else if (!okrd_valid_id(metric, mn)) {
-        cell_error(r, r->col_metric, "not a valid metric id ([A-Za-z0-9_.:-]{1,128})");
+        char why[160];
+        id_problem(metric, mn, why, sizeof why);
+        cell_error(r, r->col_metric, why);
         ok = false;
     }
     int64_t ts;

@@ -6,11 +6,19 @@
  * request). One summary line per file on stdout; row errors on stderr as
  * FILE:ROW:COLUMN: reason, like a compiler, so editors can jump to them.
  * Exit 1 if any file was rejected or unreadable.
+ *
+ * A file over PROGRESS_MIN_BYTES read with stderr on a terminal gets a
+ * progress line, "\rFILE: 42% (12.3 of 29.8 MB)", redrawn at most every
+ * PROGRESS_REDRAW_MS and ended before the file's errors and summary; logs
+ * and pipes never see it (a pile of \r-lines helps nobody there).
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/clock.h"
@@ -26,6 +34,49 @@ static const char usage[] =
     "FILE:ROW:COLUMN: reason. Files are not moved. A running daemon notices the\n"
     "new points within a minute.\n"
     "exit codes: 0 all stored, 1 a file was rejected or unreadable, 2 usage, 3 store failure\n";
+
+#define PROGRESS_MIN_BYTES 10000000 /* "over 10 MB" (issue 5); MB = 10^6 bytes as printed */
+#define PROGRESS_REDRAW_MS 250
+
+struct progress_line {
+    bool tty;            /* stderr is a terminal */
+    bool drawn;          /* a line is on the screen, not yet ended */
+    int64_t last_ms;     /* when it was last drawn (monotonic) */
+};
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* csv_ingest calls this at most once per 1% of the file; the clock keeps a
+ * fast disk from flickering the line 100 times a second. The end is always
+ * drawn, so the line that stays shows 100% (or where a bad file stopped). */
+static void on_progress(void *ctx, const char *path, int64_t done, int64_t total)
+{
+    struct progress_line *p = ctx;
+    if (!p->tty || total <= PROGRESS_MIN_BYTES)
+        return;
+    int64_t now = monotonic_ms();
+    if (p->drawn && done < total && now - p->last_ms < PROGRESS_REDRAW_MS)
+        return;
+    if (done > total)
+        done = total; /* the file grew; csv_ingest will say it changed */
+    fprintf(stderr, "\r%s: %d%% (%.1f of %.1f MB)", path, (int)(done * 100 / total),
+            (double)done / 1e6, (double)total / 1e6);
+    fflush(stderr);
+    p->drawn = true;
+    p->last_ms = now;
+}
+
+static void end_progress(struct progress_line *p)
+{
+    if (p->drawn)
+        fputc('\n', stderr);
+    p->drawn = false;
+}
 
 static void print_errors(const char *path, const struct csv_report *rep)
 {
@@ -99,10 +150,14 @@ int cmd_ingest(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto out;
     }
+    struct progress_line line = { .tty = isatty(STDERR_FILENO) == 1 };
     for (int i = optind; i < argc; i++) {
-        struct csv_ingest_result res = { .rep = rep };
+        struct csv_ingest_result res = {
+            .rep = rep, .progress = on_progress, .progress_ctx = &line,
+        };
         r = csv_ingest_file(st, argv[i], src, cfg->daemon.tz,
                             okrd_clock_now_s(&okrd_clock_system), CSV_INGEST_FORCE, &res, &err);
+        end_progress(&line);
         if (r == OKRD_ESTORE) {
             fprintf(stderr, "okrd ingest: %s\n", err.msg);
             rc = EXIT_RUNTIME;

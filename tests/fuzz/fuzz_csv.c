@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(rep != NULL);
     const char *s = (const char *)data;
     for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
-        struct csv_reader_opts o = { &cfgs[i], NULL };
+        struct csv_reader_opts o = { .cfg = &cfgs[i] };
         uint64_t whole = run(&o, s, size, size, 0, rep);
         size_t split = size ? data[0] % (size + 1) : 0;
         check(run(&o, s, size, split, 0, rep) == whole);

@@ -1,14 +1,17 @@
 /*
  * test_connectors.c — the connectors module: the csv_dir reader.
  *
- * One table of real-world files (GA4, German Excel, Google Sheets, warehouse
- * exports, okrd's own export...), each read in one piece, then again split at
+ * One table (csv_read_cases.inc) of real-world files (GA4, German Excel,
+ * Google Sheets, warehouse exports, okrd's own export...) and bad ones
+ * (ragged rows, duplicate columns, binary, UTF-16, invalid UTF-8...), each
+ * read in one piece, then again split at
  * every byte and in chunks of 1..16 bytes, which must give the very same
  * points and report. Expected points are "metric,UTC time,value" lines;
  * expected errors are "row|column|value|reason" lines, where a reason written
  * {ts:TEXT} or {num:TEXT} stands for the message common/parse.c gives for
  * TEXT, so these tests pin the reader's row/column bookkeeping, not another
- * module's wording.
+ * module's wording. The files of tests/fixtures/csv/ are read in
+ * test_csv_fixtures.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +30,9 @@
 #include "connectors/csv_read.h"
 #include "common/parse.h"
 #include "testutil.h"
+
+/* connectors/csv_read_int.h's CSV_TEXT_PROBE, which the tests must outrun */
+#define CSV_TEXT_PROBE_FOR_TESTS 8000
 
 /* ---- a growable string ---- */
 
@@ -61,273 +67,7 @@ static const char *sb_str(struct sbuf *b)
     return b->s;
 }
 
-/* ---- the table ---- */
-
-struct csv_case {
-    const char *name;
-    const char *input;
-    /* options (zero = default) */
-    enum cfg_layout layout;
-    char delimiter, decimal;
-    const char *strip;
-    const char *skip[3];
-    const char *ts_format;
-    const char *tz;
-    const char *col_metric, *col_ts, *col_value;
-    const char *wide_map[4][2]; /* header -> metric */
-    /* expected */
-    int rc;
-    const char *points;
-    const char *errors;
-    int64_t rows_read, rows_ok;
-};
-
-static const struct csv_case cases[] = {
-    { .name = "GA4 export: # comment block, YYYYMMDD dates, mapped wide columns",
-      .input = "# ----------------------------------------\n"
-               "# Pages and screens: Page path and screen class\n"
-               "# Account: Example\n"
-               "# Property: Example - GA4\n"
-               "# ----------------------------------------\n"
-               "#\n"
-               "# Start date: 20261101\n"
-               "# End date: 20261103\n"
-               "Date,Active users,Views\n"
-               "20261101,1234,5678\n"
-               "20261102,1301,5902\n"
-               "20261103,1299,6010\n"
-               "\n"
-               "# ----------------------------------------\n",
-      .layout = CFG_LAYOUT_WIDE,
-      .wide_map = { { "Active users", "active_users" }, { "Views", "views" } },
-      .points = "active_users,2026-11-01T00:00:00Z,1234\nviews,2026-11-01T00:00:00Z,5678\n"
-                "active_users,2026-11-02T00:00:00Z,1301\nviews,2026-11-02T00:00:00Z,5902\n"
-                "active_users,2026-11-03T00:00:00Z,1299\nviews,2026-11-03T00:00:00Z,6010\n",
-      .errors = "", .rows_read = 3, .rows_ok = 3 },
-
-    { .name = "Excel German: BOM, sep=; line, CRLF, 1.234,5, DD.MM.YYYY in Berlin",
-      .input = "\xEF\xBB\xBFsep=;\r\n"
-               "Datum;Umsatz;Nutzer\r\n"
-               "01.11.2026;1.234,5;17\r\n"
-               "02.11.2026;-12,25;1.018\r\n"
-               "03.11.2026;abc;19\r\n",
-      .layout = CFG_LAYOUT_WIDE, .decimal = ',', .tz = "Europe/Berlin", .col_ts = "Datum",
-      .points = "Umsatz,2026-10-31T23:00:00Z,1234.5\nNutzer,2026-10-31T23:00:00Z,17\n"
-                "Umsatz,2026-11-01T23:00:00Z,-12.25\nNutzer,2026-11-01T23:00:00Z,1018\n",
-      .errors = "5|2|abc|{num:abc}\n", .rows_read = 3, .rows_ok = 2 },
-
-    { .name = "Google Sheets: quoted \"1,234.50\" with decimal '.'",
-      .input = "date,metric,value\n"
-               "2026-11-01,revenue,\"1,234.50\"\n"
-               "2026-11-02,revenue,\"12,001\"\n",
-      .points = "revenue,2026-11-01T00:00:00Z,1234.5\nrevenue,2026-11-02T00:00:00Z,12001\n",
-      .errors = "", .rows_read = 2, .rows_ok = 2 },
-
-    { .name = "warehouse export: ISO date-times with Z, offsets, fractions",
-      .input = "metric,timestamp,value\n"
-               "latency_p95,2026-11-21T10:00:00Z,123.4\n"
-               "latency_p95,2026-11-21T12:30:00+02:00,99\n"
-               "latency_p95,2026-11-21 10:00:00.250-05:00,7\n"
-               "latency_p95,2026-11-21T08:00:00,1e3\n",
-      .points = "latency_p95,2026-11-21T10:00:00Z,123.4\nlatency_p95,2026-11-21T10:30:00Z,99\n"
-                "latency_p95,2026-11-21T15:00:00Z,7\nlatency_p95,2026-11-21T08:00:00Z,1000\n",
-      .errors = "", .rows_read = 4, .rows_ok = 4 },
-
-    { .name = "Unix seconds and milliseconds",
-      .input = "time,metric,value\n1795219200,dau,1\n1795219200000,dau,2\n1795222800,dau,3\n",
-      .points = "dau,2026-11-21T00:00:00Z,1\ndau,2026-11-21T00:00:00Z,2\ndau,2026-11-21T01:00:00Z,3\n",
-      .errors = "", .rows_read = 3, .rows_ok = 3 },
-
-    { .name = "wide layout, mapped subset, empty cells are no points",
-      .input = "day,signups,churned,notes\n"
-               "2026-11-01,10,,hello\n"
-               "2026-11-02,,3,world\n"
-               "2026-11-03,,,\n",
-      .layout = CFG_LAYOUT_WIDE,
-      .wide_map = { { "signups", "signups" }, { "churned", "churn_count" } },
-      .points = "signups,2026-11-01T00:00:00Z,10\nchurn_count,2026-11-02T00:00:00Z,3\n",
-      .errors = "", .rows_read = 3, .rows_ok = 3 },
-
-    { .name = "wide layout, every other column a metric",
-      .input = "date,dau,wau,\n2026-11-01,5,30,\n",
-      .layout = CFG_LAYOUT_WIDE,
-      .points = "dau,2026-11-01T00:00:00Z,5\nwau,2026-11-01T00:00:00Z,30\n",
-      .errors = "", .rows_read = 1, .rows_ok = 1 },
-
-    { .name = "Grand total row skipped, not an error",
-      .input = "date,metric,value\n2026-11-01,dau,5\n2026-11-02,dau,6\nGrand total,,11\n",
-      .skip = { "Totals", "Grand total" },
-      .points = "dau,2026-11-01T00:00:00Z,5\ndau,2026-11-02T00:00:00Z,6\n",
-      .errors = "", .rows_read = 2, .rows_ok = 2 },
-
-    { .name = "quoted delimiters, newlines and a '#' line inside quotes keep row numbers",
-      .input = "metric,date,value,note\n"
-               "dau,2026-11-01,5,\"a, b\"\n"
-               "dau,2026-11-02,6,\"line one\n"
-               "line two\n"
-               "# not a comment\n"
-               "\"\n"
-               "# a real comment\n"
-               "dau,2026-11-03,x,\"say \"\"hi\"\"\"\n"
-               "dau,2026-11-04,8,\"\r\n\"\n",
-      .points = "dau,2026-11-01T00:00:00Z,5\ndau,2026-11-02T00:00:00Z,6\n"
-                "dau,2026-11-04T00:00:00Z,8\n",
-      .errors = "8|3|x|{num:x}\n", .rows_read = 4, .rows_ok = 3 },
-
-    { .name = "no final newline",
-      .input = "metric,date,value\ndau,2026-11-01,5",
-      .points = "dau,2026-11-01T00:00:00Z,5\n", .errors = "", .rows_read = 1, .rows_ok = 1 },
-
-    { .name = "blank lines and trailing blank lines",
-      .input = "metric,date,value\r\n\r\ndau,2026-11-01,5\r\n\r\n\r\n   \r\n,,\r\n",
-      .points = "dau,2026-11-01T00:00:00Z,5\n", .errors = "", .rows_read = 1, .rows_ok = 1 },
-
-    { .name = "tab delimiter detected from the header",
-      .input = "date\tmetric\tvalue\n2026-11-01\tdau\t1,234.5\n2026-11-02\tdau\t\"7\"\n",
-      .points = "dau,2026-11-01T00:00:00Z,1234.5\ndau,2026-11-02T00:00:00Z,7\n",
-      .errors = "", .rows_read = 2, .rows_ok = 2 },
-
-    { .name = "semicolon detected from the header, comma decimal",
-      .input = "date;metric;value\n2026-11-01;dau;1 234,5\n",
-      .decimal = ',',
-      .points = "dau,2026-11-01T00:00:00Z,1234.5\n", .errors = "", .rows_read = 1, .rows_ok = 1 },
-
-    { .name = "strip % and currency signs",
-      .input = "date,metric,value\n"
-               "2026-11-01,conversion,12.5%\n"
-               "2026-11-01,revenue,\"\xE2\x82\xAC""1,234.00\"\n"
-               "2026-11-01,arpu,\xE2\x82\xAC 7\n",
-      .strip = "%$\xE2\x82\xAC\xC2\xA3 ",
-      .points = "conversion,2026-11-01T00:00:00Z,12.5\nrevenue,2026-11-01T00:00:00Z,1234\n"
-                "arpu,2026-11-01T00:00:00Z,7\n",
-      .errors = "", .rows_read = 3, .rows_ok = 3 },
-
-    { .name = "header names: exact first, then case-insensitive",
-      .input = "Metric,DATE,VALUE,value\ndau,2026-11-01,1,2\n",
-      .points = "dau,2026-11-01T00:00:00Z,2\n", .errors = "", .rows_read = 1, .rows_ok = 1 },
-
-    { .name = "configured columns",
-      .input = "when,kpi,amount\n2026-11-01,dau,3\n",
-      .col_metric = "KPI", .col_ts = "when", .col_value = "amount",
-      .points = "dau,2026-11-01T00:00:00Z,3\n", .errors = "", .rows_read = 1, .rows_ok = 1 },
-
-    { .name = "explicit timestamp_format %d/%m/%Y %H:%M in Europe/Berlin",
-      .input = "date,metric,value\n21/11/2026 10:30,dau,3\n01/07/2026 10:30,dau,4\n2026-11-21,dau,5\n",
-      .ts_format = "%d/%m/%Y %H:%M", .tz = "Europe/Berlin",
-      .points = "dau,2026-11-21T09:30:00Z,3\ndau,2026-07-01T08:30:00Z,4\n",
-      .errors = "4|1|2026-11-21|{ts:2026-11-21}\n", .rows_read = 3, .rows_ok = 2 },
-
-    { .name = "Europe/Berlin for times without a zone, not for those with one",
-      .input = "date,metric,value\n2026-07-01,dau,1\n2026-12-01 12:00:00,dau,2\n"
-               "2026-07-01T00:00:00Z,dau,3\n",
-      .tz = "Europe/Berlin",
-      .points = "dau,2026-06-30T22:00:00Z,1\ndau,2026-12-01T11:00:00Z,2\n"
-                "dau,2026-07-01T00:00:00Z,3\n",
-      .errors = "", .rows_read = 3, .rows_ok = 3 },
-
-    { .name = "old Mac CR line ends count as lines",
-      .input = "metric,date,value\rdau,2026-11-01,5\r#c\rdau,2026-11-02,y\r",
-      .points = "dau,2026-11-01T00:00:00Z,5\n", .errors = "4|3|y|{num:y}\n",
-      .rows_read = 2, .rows_ok = 1 },
-
-    { .name = "okrd export format reads back exactly",
-      .input = "metric,timestamp,value\n"
-               "dau,2026-11-21T00:00:00Z,1040\n"
-               "ratio,2026-11-21T00:00:00Z,0.1\n"
-               "big,2026-11-22T00:00:00Z,1e+21\n"
-               "neg,2026-11-22T00:00:00Z,-3.25\n"
-               "tiny,2026-11-22T00:00:00Z,5e-324\n"
-               "max,2026-11-22T00:00:00Z,1.7976931348623157e+308\n"
-               "sum,2026-11-22T00:00:00Z,0.30000000000000004\n"
-               "third,2026-11-22T00:00:00Z,0.3333333333333333\n",
-      .points = "dau,2026-11-21T00:00:00Z,1040\nratio,2026-11-21T00:00:00Z,0.1\n"
-                "big,2026-11-22T00:00:00Z,1e+21\nneg,2026-11-22T00:00:00Z,-3.25\n"
-                "tiny,2026-11-22T00:00:00Z,5e-324\n"
-                "max,2026-11-22T00:00:00Z,1.7976931348623157e+308\n"
-                "sum,2026-11-22T00:00:00Z,0.30000000000000004\n"
-                "third,2026-11-22T00:00:00Z,0.3333333333333333\n",
-      .errors = "", .rows_read = 8, .rows_ok = 8 },
-
-    { .name = "a configured delimiter beats the sep= line, which is still skipped",
-      .input = "sep=,\nmetric;date;value\ndau;2026-11-01;5\n", .delimiter = ';',
-      .points = "dau,2026-11-01T00:00:00Z,5\n", .errors = "", .rows_read = 1, .rows_ok = 1 },
-
-    { .name = "quoted \"sep=;\" line after comments; row numbers count it",
-      .input = "# exported\n\"sep=;\"\nmetric;date;value\ndau;2026-11-01;x\n",
-      .points = "", .errors = "4|3|x|{num:x}\n", .rows_read = 1, .rows_ok = 0 },
-
-    /* ---- row errors ---- */
-    { .name = "a bad number",
-      .input = "metric,date,value\ndau,2026-11-01,12abc\ndau,2026-11-02,4\n",
-      .points = "dau,2026-11-02T00:00:00Z,4\n", .errors = "2|3|12abc|{num:12abc}\n",
-      .rows_read = 2, .rows_ok = 1 },
-
-    { .name = "an impossible date",
-      .input = "metric,date,value\ndau,2026-02-30,1\n",
-      .points = "", .errors = "2|2|2026-02-30|{ts:2026-02-30}\n", .rows_read = 1, .rows_ok = 0 },
-
-    { .name = "NaN and Inf",
-      .input = "metric,date,value\ndau,2026-11-01,NaN\ndau,2026-11-02,-Inf\n",
-      .points = "", .errors = "2|3|NaN|{num:NaN}\n3|3|-Inf|{num:-Inf}\n",
-      .rows_read = 2, .rows_ok = 0 },
-
-    { .name = "empty value, empty timestamp, bad metric id: every error of a row",
-      .input = "metric,date,value\ndau,2026-11-01,\n,,5\nDaily Users,2026-11-01,5\n",
-      .points = "",
-      .errors = "2|3||empty value\n3|1||empty metric id\n3|2||empty timestamp\n"
-                "4|1|Daily Users|not a valid metric id ([A-Za-z0-9_.:-]{1,128})\n",
-      .rows_read = 3, .rows_ok = 0 },
-
-    { .name = "too few and too many fields; extra empty ones are fine",
-      .input = "metric,date,value\ndau,2026-11-01\ndau,2026-11-02,1,2\ndau,2026-11-03,3,,\n",
-      .points = "dau,2026-11-03T00:00:00Z,3\n",
-      .errors = "2|0|dau,2026-11-01|the row has 2 fields, the header has 3\n"
-                "3|0|dau,2026-11-02,1,2|the row has 4 fields, the header has 3\n",
-      .rows_read = 3, .rows_ok = 1 },
-
-    { .name = "a quoted field left open at the end of the file",
-      .input = "metric,date,value\ndau,2026-11-01,1\ndau,2026-11-02,\"2\n",
-      .points = "dau,2026-11-01T00:00:00Z,1\n",
-      .errors = "3|3|2\n|a quoted field is not closed before the end of the file\n",
-      .rows_read = 2, .rows_ok = 1 },
-
-    /* ---- file errors ---- */
-    { .name = "missing value column",
-      .input = "metric,date,amount\ndau,2026-11-01,5\n", .rc = OKRD_EINVAL,
-      .points = "", .errors = "1|0|metric,date,amount|the header has no value column \"value\"\n" },
-
-    { .name = "missing timestamp column",
-      .input = "# x\nmetric;when;value\ndau;2026-11-01;5\n", .rc = OKRD_EINVAL,
-      .points = "",
-      .errors = "2|0|metric;when;value|the header has no timestamp column "
-                "(none of timestamp, date, time, day)\n" },
-
-    { .name = "missing mapped wide column",
-      .input = "date,a\n2026-11-01,1\n", .layout = CFG_LAYOUT_WIDE,
-      .wide_map = { { "a", "a" }, { "b", "b" } }, .rc = OKRD_EINVAL, .points = "",
-      .errors = "1|0|date,a|the header has no column \"b\" (columns.metrics)\n" },
-
-    { .name = "wide header that is no metric id",
-      .input = "date,Page Views\n2026-11-01,1\n", .layout = CFG_LAYOUT_WIDE,
-      .rc = OKRD_EINVAL, .points = "",
-      .errors = "1|0|date,Page Views|column 2's header is not a valid metric id "
-                "([A-Za-z0-9_.:-]{1,128}); map it with columns.metrics\n" },
-
-    { .name = "empty file", .input = "", .rc = OKRD_EINVAL, .points = "",
-      .errors = "1|0||the file is empty: no header line\n" },
-
-    { .name = "only a BOM, comments and blank lines",
-      .input = "\xEF\xBB\xBF# nothing here\r\n\r\n", .rc = OKRD_EINVAL, .points = "",
-      .errors = "1|0||the file is empty: no header line\n" },
-
-    { .name = "header only",
-      .input = "\n#c\nmetric,date,value\n\n", .rc = OKRD_EINVAL, .points = "",
-      .errors = "3|0||no data rows after the header\n" },
-
-    { .name = "header and skipped rows only",
-      .input = "date,metric,value\nTotals,,1\n", .skip = { "Totals" }, .rc = OKRD_EINVAL,
-      .points = "", .errors = "1|0||no data rows after the header (1 skipped by skip_rows_matching)\n" },
-};
+#include "csv_read_cases.inc"
 
 /* ---- running a case ---- */
 
@@ -484,7 +224,7 @@ static void test_table(void **state)
         const struct csv_case *c = &cases[i];
         struct opts_holder h;
         make_opts(c, &h);
-        size_t len = strlen(c->input);
+        size_t len = c->len ? c->len : strlen(c->input);
         struct run whole;
         run_case(&h, c->input, len, len, 0, &whole);
 
@@ -735,51 +475,95 @@ static void test_sha256(void **state)
     free(dir);
 }
 
-static void test_fixture_files(void **state)
+/* A NUL byte past the text probe is found as the bytes stream: the rows
+ * before it were read (and their points handed out: the caller rolls back on
+ * OKRD_EINVAL, whatever on_error says), the same at every split. */
+static void test_nul_after_probe(void **state)
 {
     (void)state;
-    /* tests/data/csv/: the same kinds of files as real exports, read from disk */
-    const char *data = getenv("OKRD_TEST_DATA");
-    if (!data)
-        skip();
-    static const struct { const char *file; int64_t rows, ok, points; } files[] = {
-        { "ga4_export.csv", 7, 7, 14 },
-        { "excel_de.csv", 4, 4, 8 },
-    };
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/csv/%s", data, files[i].file);
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            fail_msg("%s: cannot open", path);
-        struct csv_case c = { .name = files[i].file, .layout = CFG_LAYOUT_WIDE };
-        if (i == 0) {
-            c.wide_map[0][0] = "Active users";
-            c.wide_map[0][1] = "active_users";
-            c.wide_map[1][0] = "New users";
-            c.wide_map[1][1] = "new_users";
-        } else {
-            c.decimal = ',';
-            c.tz = "Europe/Berlin";
-            c.col_ts = "Datum";
-            c.skip[0] = "Summe";
-        }
-        struct opts_holder h;
-        make_opts(&c, &h);
-        struct csv_report *rep = malloc(sizeof *rep);
-        struct okrd_err err;
-        struct sbuf got = { 0 };
-        int rc = csv_read_fd(fd, &h.o, collect, &got, rep, &err);
-        close(fd);
-        if (rc || rep->rows_read != files[i].rows || rep->rows_ok != files[i].ok ||
-            rep->points != files[i].points)
-            fail_msg("%s: rc %d read %lld ok %lld points %lld (%s)", path, rc,
-                     (long long)rep->rows_read, (long long)rep->rows_ok,
-                     (long long)rep->points, rep->n_errors ? rep->errors[0].reason : "");
-        free(got.s);
-        free(rep);
-        okrd_tz_close(h.tz);
+    struct sbuf in = { 0 };
+    sb_add(&in, "metric,date,value\n");
+    for (int i = 0; i < 500; i++)
+        sb_add(&in, "dau,2026-11-01,1\n");
+    sb_add(&in, "dau,2026-11-02,2");
+    size_t nul_at = in.len;
+    sb_add(&in, "X\ndau,2026-11-03,3\n");
+    in.s[nul_at] = '\0';
+    assert_true(nul_at > CSV_TEXT_PROBE_FOR_TESTS);
+    struct opts_holder h;
+    make_opts(&plain, &h);
+    static const size_t splits[] = { 0, 1, 8000, 8001, 8500, 8517, 8518, 8530 };
+    static const size_t chunks[] = { 1, 7, 4096, 65536 };
+    for (size_t k = 0; k < 8 + 4; k++) {
+        struct run r;
+        if (k < 8)
+            run_case(&h, in.s, in.len, splits[k] < in.len ? splits[k] : in.len, 0, &r);
+        else
+            run_case(&h, in.s, in.len, 0, chunks[k - 8], &r);
+        assert_int_equal(r.rc, OKRD_EINVAL);
+        assert_string_equal(r.rep.file_error, "line 502: not a text file: NUL byte at line 502");
+        assert_int_equal(r.rep.rows_read, 500);
+        assert_int_equal(r.rep.points, 500);
+        assert_int_equal(r.rep.n_errors, 1);
+        assert_int_equal(r.rep.errors[0].row, 502);
+        assert_int_equal(r.rep.errors[0].column, CSV_WHOLE_ROW);
+        free(r.points.s);
     }
+    free(in.s);
+}
+
+/* 10,000-character cells: a precise reason that does not dump them, a value
+ * cut to the report's 63 bytes, and the other rows still read. */
+static void test_long_fields(void **state)
+{
+    (void)state;
+    struct sbuf in = { 0 };
+    char *big = malloc(10001);
+    sb_add(&in, "metric,date,value\n");
+    memset(big, 'm', 10000);
+    big[10000] = '\0';
+    sb_add(&in, "%s,2026-11-01,1\n", big);
+    memset(big, '9', 10000);
+    sb_add(&in, "dau,2026-11-01,%s\n", big);
+    memset(big, 'x', 10000);
+    sb_add(&in, "dau,%s,1\n", big);
+    sb_add(&in, "dau,2026-11-02,5\n");
+    memset(big, 'e', 10000); /* \xC3\xA9 x 5000 */
+    for (int i = 0; i < 10000; i += 2)
+        memcpy(big + i, "\xC3\xA9", 2);
+    sb_add(&in, "dau,2026-11-03,\"%s\"\n", big);
+    struct opts_holder h;
+    make_opts(&plain, &h);
+    struct run r;
+    run_case(&h, in.s, in.len, in.len, 0, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.rep.rows_read, 5);
+    assert_int_equal(r.rep.rows_ok, 1);
+    assert_string_equal(r.points.s, "dau,2026-11-02T00:00:00Z,5\n");
+    assert_int_equal(r.rep.n_errors, 4);
+    static const struct { int64_t row; int col; const char *reason; } want[] = {
+        { 2, 1, "not a valid metric id: 10000 bytes long, at most 128" },
+        { 3, 3, "\"9999999999999999999999999999999999999999\"...: too long for a number" },
+        { 4, 2, "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"...: " },
+        { 6, 3, "\"\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
+                "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\"...: " },
+    };
+    for (size_t i = 0; i < 4; i++) {
+        const struct csv_row_error *e = &r.rep.errors[i];
+        assert_int_equal(e->row, want[i].row);
+        assert_int_equal(e->column, want[i].col);
+        if (strncmp(e->reason, want[i].reason, strlen(want[i].reason)) != 0)
+            fail_msg("row %lld: reason \"%s\", want it to start \"%s\"", (long long)e->row,
+                     e->reason, want[i].reason);
+        assert_true(strlen(e->reason) < 150);
+        assert_true(strlen(e->value) <= 63 && strlen(e->value) >= 62); /* cut at a character */
+        size_t n = strlen(e->value);
+        for (size_t k = 0; k < n; k += okrd_utf8_len(e->value + k, n - k))
+            assert_true(okrd_utf8_len(e->value + k, n - k) > 0);
+    }
+    free(big);
+    free(in.s);
+    free(r.points.s);
 }
 
 int main(void)
@@ -792,7 +576,8 @@ int main(void)
         cmocka_unit_test(test_read_fd_pipe),
         cmocka_unit_test(test_report_json),
         cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_fixture_files),
+        cmocka_unit_test(test_nul_after_probe),
+        cmocka_unit_test(test_long_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
