@@ -28,6 +28,7 @@ struct eval_snapshot {
     struct okr_result *results;          /* n_krs */
     bool *stale;                         /* n_krs */
     const char **previous_status;        /* n_krs; NULL entries = unknown */
+    char (*previous_buf)[16];            /* n_krs; what previous_status points into */
     struct okr_objective_result *objs;   /* cfg->n_objectives */
 };
 

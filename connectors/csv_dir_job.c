@@ -151,7 +151,9 @@ int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err)
         return 0;
     }
     int rc = csv_ingest_file(w, path, j->src, j->tz, j->now_s, 0, &j->res, err);
-    if (rc == OKRD_EBUSY) {
+    if (rc == OKRD_EBUSY || rc == OKRD_ECANCELED) {
+        /* Changed while read, or okrd is stopping: nothing stored, the file
+         * stays in the inbox for a later read (or the next start). */
         j->end = CSV_DIR_RETRY;
         cut_printf(j->problem, sizeof j->problem, "%s", err->msg);
         okrd_err_clear(err);

@@ -72,6 +72,11 @@ static int flush(struct batch *b)
 {
     if (b->n == 0)
         return 0;
+    /* Shutting down: stop reading; the caller rolls back, and the file
+     * (still in the inbox) is read again at the next start. */
+    if (store_stop_requested(b->st))
+        return okrd_err_set(b->err, OKRD_ECANCELED,
+                            "stopping: the file is left as it is and read again at the next start");
     int rc = store_put_points(b->st, b->pts, b->n, b->err);
     if (rc < 0)
         return rc;

@@ -41,10 +41,21 @@ static void log_diags(const struct cfg_diags *diags)
 
 static void on_handle_closed(uv_handle_t *h) { (void)h; }
 
+/* The end of the shutdown chain. The signal handlers stay open until here:
+ * closing the last watcher of a signal gives it back its default action,
+ * and a SIGHUP (systemctl reload) during a shutdown would then kill us
+ * half-way. While stopping, on_signal ignores them. */
 static void on_http_closed(void *arg)
 {
     struct okrd *d = arg;
     d->http = NULL;
+    if (d->sig_term.data) {
+        uv_close((uv_handle_t *)&d->sig_term, on_handle_closed);
+        uv_close((uv_handle_t *)&d->sig_int, on_handle_closed);
+        uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
+    }
+    if (d->stall_s)
+        uv_close((uv_handle_t *)&d->sig_stall, on_handle_closed);
 }
 
 static void on_writer_closed(void *arg)
@@ -64,6 +75,8 @@ static void stop_writer(struct okrd *d)
 {
     if (d->writer)
         store_writer_close(d->writer, on_writer_closed, d);
+    else
+        on_writer_closed(d);
 }
 
 static void stop_alerts(struct okrd *d) { okrd_alerts_stop(d, stop_writer); }
@@ -76,11 +89,9 @@ static void okrd_stop(struct okrd *d, const char *why)
     d->stopping = true;
     log_info("stopping", "reason=%s", why);
     okrd_notify_stopping(d);
-    uv_close((uv_handle_t *)&d->sig_term, on_handle_closed);
-    uv_close((uv_handle_t *)&d->sig_int, on_handle_closed);
-    uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
-    if (d->stall_s)
-        uv_close((uv_handle_t *)&d->sig_stall, on_handle_closed);
+    /* A long store job (a big CSV file) rolls back now rather than holding
+     * the shutdown up; its file is read again at the next start. */
+    store_writer_request_stop(d->writer);
     if (d->watchdog_usec)
         uv_close((uv_handle_t *)&d->watchdog, on_handle_closed);
     eval_stop(d);
@@ -90,6 +101,10 @@ static void okrd_stop(struct okrd *d, const char *why)
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct okrd *d = h->data;
+    if (d->stopping) {
+        log_info("signal_ignored", "signal=%d msg=\"already stopping\"", signum);
+        return;
+    }
     if (signum == SIGHUP)
         okrd_reload(d);
     else

@@ -42,7 +42,6 @@ struct eval_job {
     struct eval_scratch scratch;
     struct change *changes;
     size_t n_changes;
-    char (*prev)[16];           /* previous stored status per key result */
     bool evaluated;
     size_t n_selected;
     double took_ms;             /* the job's own run time, for the log */
@@ -55,7 +54,6 @@ static void job_free(struct eval_job *j)
     eval_scratch_free(&j->scratch);
     free(j->select);
     free(j->changes);
-    free(j->prev);
     free(j);
 }
 
@@ -122,8 +120,11 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
         const char *name = okr_status_name(r->status);
         bool changed = !had || strcmp(before.status, name) != 0;
         fill_state(&after, r, j->snap.stale[i], changed ? j->now_s : before.since_s, j->now_s);
-        if (had)
-            snprintf(j->prev[i], sizeof j->prev[i], "%s", changed ? before.status : "");
+        /* previous_status: the status before the latest change, carried
+         * from evaluation to evaluation (unknown after a restart until the
+         * next change). */
+        if (had && changed)
+            snprintf(j->snap.previous_buf[i], sizeof j->snap.previous_buf[i], "%s", before.status);
         if (changed) {
             enum okr_status from = OKR_N_STATUSES;
             if (had)
@@ -137,6 +138,8 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
             (rc = store_put_kr_history(w, kr->id, date, name, r->progress, err)) < 0)
             return okrd_err_prefix(err, "key result \"%s\"", kr->id);
     }
+    for (size_t i = 0; i < j->snap.n_krs; i++)
+        j->snap.previous_status[i] = j->snap.previous_buf[i][0] ? j->snap.previous_buf[i] : NULL;
     rc = store_commit(w, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     j->took_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -202,6 +205,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
         okrd_alerts_kick(d); /* the evaluation may have written outbox rows */
     } else if (j->evaluated) {
         d->eval.all_dirty = true; /* evaluated an old config: again, on the new one */
+        okrd_alerts_kick(d);      /* its committed outbox rows are due all the same */
     }
     job_free(j);
     kick(d);
@@ -234,24 +238,22 @@ static void kick(struct okrd *d)
     j->check_version = d->eval.check_version;
     j->data_version = d->eval.data_version;
     j->changes = calloc(n ? n : 1, sizeof *j->changes);
-    j->prev = calloc(n ? n : 1, sizeof *j->prev);
     if (!d->eval.all_dirty) {
         j->select = calloc(n ? n : 1, sizeof *j->select);
         if (j->select && d->eval.n_dirty == n)
             memcpy(j->select, d->eval.dirty, n * sizeof *j->select);
     }
-    if (!j->changes || !j->prev || (!d->eval.all_dirty && !j->select)) {
+    if (!j->changes || (!d->eval.all_dirty && !j->select)) {
         job_free(j);
         log_error("evaluate_failed", "msg=\"out of memory\"");
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        j->snap.previous_status[i] = j->prev[i][0] ? j->prev[i] : NULL;
     /* Key results not selected keep their last results, so the roll-up of
      * an incremental evaluation still sees every key result. */
     if (d->eval.have_last && d->eval.last_hold == d->hold) {
         memcpy(j->snap.results, d->eval.last.results, n * sizeof *j->snap.results);
         memcpy(j->snap.stale, d->eval.last.stale, n * sizeof *j->snap.stale);
+        memcpy(j->snap.previous_buf, d->eval.last.previous_buf, n * sizeof *j->snap.previous_buf);
     } else if (j->select) {
         free(j->select); /* nothing to keep from: evaluate everything */
         j->select = NULL;

@@ -24,8 +24,9 @@ int eval_snapshot_init(struct eval_snapshot *s, const struct cfg *cfg)
     s->results = calloc(n, sizeof *s->results);
     s->stale = calloc(n, sizeof *s->stale);
     s->previous_status = calloc(n, sizeof *s->previous_status);
+    s->previous_buf = calloc(n, sizeof *s->previous_buf);
     s->objs = calloc(cfg->n_objectives ? cfg->n_objectives : 1, sizeof *s->objs);
-    if (!s->krs || !s->results || !s->stale || !s->previous_status || !s->objs) {
+    if (!s->krs || !s->results || !s->stale || !s->previous_status || !s->previous_buf || !s->objs) {
         eval_snapshot_free(s);
         return OKRD_ENOMEM;
     }
@@ -48,6 +49,7 @@ void eval_snapshot_free(struct eval_snapshot *s)
     free(s->results);
     free(s->stale);
     free(s->previous_status);
+    free(s->previous_buf);
     free(s->objs);
     memset(s, 0, sizeof *s);
 }

@@ -124,9 +124,9 @@ static void on_conn_closed(void *arg)
 {
     struct source_slot *s = arg;
     void (*after)(struct source_slot *) = s->after_close;
-    okrd_cfg_hold_unref(s->hold);
     if (after)
-        after(s);
+        after(s); /* before the unref: after() may read s->src, in that config */
+    okrd_cfg_hold_unref(s->hold);
     free(s);
 }
 
@@ -158,7 +158,10 @@ void sources_reload(struct okrd *d, struct okrd_cfg_hold *next)
     for (size_t i = d->n_sources; i-- > 0;) {
         struct source_slot *s = d->sources[i];
         const struct cfg_source *now = cfg_find_source(next->cfg, s->src->id);
-        if (now && cfg_source_equal(s->src, now))
+        /* daemon.timezone is part of how a source reads dates: a new zone
+         * restarts every source, like a change of its own options. */
+        bool same_tz = !strcmp(okrd_tz_name(s->env.tz), okrd_tz_name(next->cfg->daemon.tz));
+        if (now && same_tz && cfg_source_equal(s->src, now))
             continue; /* unchanged: keeps its schedule and its old config */
         stop_slot(d, i, log_stopped);
     }

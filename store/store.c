@@ -160,6 +160,11 @@ int store_begin(struct store *s, struct okrd_err *err)
     if (store_in_transaction(s))
         return okrd_err_set(err, OKRD_EINVAL, "store: begin a transaction: one is already open");
     if (s->grouped) {
+        /* SQLite rolled the whole group back (e.g. disk full): a SAVEPOINT
+         * now would begin, and its RELEASE commit, a stray transaction. */
+        if (!store_group_intact(s))
+            return okrd_err_set(err, OKRD_ESTORE, "store: begin a transaction: the shared "
+                                                  "transaction of this group was rolled back");
         rc = run_cached(s, STMT_JOB_SAVEPOINT, "SAVEPOINT job", "begin a transaction", err);
         s->job_open = rc == 0;
         return rc;

@@ -197,9 +197,15 @@ int store_writer_submit_small(struct store_writer *w, store_job_fn run, store_do
 size_t store_writer_pending(const struct store_writer *w);
 
 /* On the writer's connection (the struct store a job receives): true once
- * store_writer_close began, so a long job (a 1M-row file) may stop early,
- * roll back and return OKRD_ECANCELED. false on every other store. */
+ * store_writer_request_stop or store_writer_close was called, so a long job
+ * (a 1M-row file) may stop early, roll back and return OKRD_ECANCELED.
+ * false on every other store. */
 bool store_stop_requested(const struct store *s);
+
+/* Asks the running and later jobs to stop early (the daemon calls it on
+ * SIGTERM, before the sources close, so a big file does not hold shutdown
+ * up). Jobs still run; only those that check store_stop_requested stop. */
+void store_writer_request_stop(struct store_writer *w);
 
 /* Stops: the running job finishes (its transaction commits or rolls back as
  * it decides), queued jobs are completed with OKRD_ECANCELED, the thread is

@@ -326,6 +326,12 @@ int store_writer_submit_small(struct store_writer *w, store_job_fn run, store_do
     return submit(w, run, done, arg, true);
 }
 
+void store_writer_request_stop(struct store_writer *w)
+{
+    if (w)
+        atomic_store(&w->stop, true);
+}
+
 size_t store_writer_pending(const struct store_writer *w)
 {
     return w ? w->pending : 0;
