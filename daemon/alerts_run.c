@@ -41,14 +41,18 @@ static double jitter01(struct alerts_sender *a)
     return (double)((a->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
+static void hook_free(struct hook *h)
+{
+    free(h->id);
+    free(h->url);
+    free(h->body);
+    free(h);
+}
+
 static void sender_free(struct alerts_sender *a)
 {
-    for (size_t i = 0; i < a->n_hooks; i++) {
-        free(a->hooks[i]->id);
-        free(a->hooks[i]->url);
-        free(a->hooks[i]->body);
-        free(a->hooks[i]);
-    }
+    for (size_t i = 0; i < a->n_hooks; i++)
+        hook_free(a->hooks[i]);
     for (size_t i = 0; i < a->n_srcs; i++)
         free(a->srcs[i].id);
     free(a->srcs);
@@ -329,6 +333,17 @@ static void copy_config(struct hook *h, const struct cfg_webhook *w)
 
 static void sync_hooks(struct alerts_sender *a, const struct cfg *cfg)
 {
+    /* Hooks removed by an earlier reload, whose timer has closed and whose
+     * last store job has come back, are freed now (not only at shutdown). */
+    size_t kept = 0;
+    for (size_t i = 0; i < a->n_hooks; i++) {
+        struct hook *h = a->hooks[i];
+        if (h->removed && h->closed && h->phase != WRITING)
+            hook_free(h);
+        else
+            a->hooks[kept++] = h;
+    }
+    a->n_hooks = kept;
     for (size_t i = 0; i < a->n_hooks; i++) {
         struct hook *h = a->hooks[i];
         const struct cfg_webhook *w = cfg_find_webhook(cfg, h->id);

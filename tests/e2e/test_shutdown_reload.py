@@ -58,6 +58,26 @@ def test_reload_restarts_a_source_from_an_old_config(args, wd):
         d.kill()
 
 
+def test_reload_removes_and_readds_a_webhook(args, wd):
+    doc = csv_config(wd)
+    hook = {"id": "team", "url": "http://127.0.0.1:9/hook"}
+    for i in range(6):
+        doc["webhooks"] = [hook] if i % 2 == 0 else []
+        cfg = wd.config(doc)
+        if i == 0:
+            d = Daemon(args.okrd, cfg)
+            d.wait_log("event=started")
+            continue
+        d.signal(signal.SIGHUP)
+        d.wait_log(["event=reloaded", f"webhooks={len(doc['webhooks'])}"])
+    try:
+        check(d.alive(), "still running")
+        code, _ = d.stop()
+        check(code == 0, f"exit 0 (and, under ASan, no leak or bad access): {code}\n{d.log()}")
+    finally:
+        d.kill()
+
+
 def test_sighup_while_stopping(args, wd):
     """A webhook that never answers keeps okrd in its 5 s delivery grace
     after SIGTERM; a SIGHUP then must not kill it."""
@@ -162,5 +182,6 @@ def test_previous_status_in_the_api(args, wd):
 
 
 if __name__ == "__main__":
-    main([test_reload_restarts_a_source_from_an_old_config, test_sighup_while_stopping,
+    main([test_reload_restarts_a_source_from_an_old_config, test_reload_removes_and_readds_a_webhook,
+          test_sighup_while_stopping,
           test_sigterm_during_a_big_file, test_previous_status_in_the_api])
