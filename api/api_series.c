@@ -48,20 +48,6 @@ void api_pace_line(const struct cfg_key_result *kr, const struct okr_result *r, 
         out->pace[out->n_pace++] = (struct api_pair){ z, expected_value(kr, r, z) };
 }
 
-/* Appends METRIC's newest point before FROM and its points in [from, to). */
-static int load(struct store *st, const char *metric, int64_t from, int64_t to,
-                struct store_series *out, struct okrd_err *err)
-{
-    out->n = 0;
-    struct store_point before;
-    int rc = store_last_point(st, metric, from - 1, &before, err);
-    if (rc == 0)
-        rc = store_get_series(st, metric, before.ts, before.ts + 1, out, err);
-    if (rc < 0 && rc != OKRD_ENOTFOUND)
-        return rc;
-    return store_get_series(st, metric, from, to, out, err);
-}
-
 static int split(const struct store_series *s, int64_t **ts, double **v, size_t extra)
 {
     *ts = malloc((s->n + extra + 1) * sizeof **ts);
@@ -99,15 +85,15 @@ int api_series_load(struct store *st, const struct cfg *cfg, const struct cfg_ke
     int rc;
     size_t n;
     if (m && m->ratio_num) {
-        if ((rc = load(st, m->ratio_num, lookback, to, &a, err)) < 0 ||
-            (rc = load(st, m->ratio_den, lookback, to, &b, err)) < 0)
+        if ((rc = store_get_series_with_prior(st, m->ratio_num, lookback, to, &a, err)) < 0 ||
+            (rc = store_get_series_with_prior(st, m->ratio_den, lookback, to, &b, err)) < 0)
             goto out;
         if ((rc = split(&a, &ts, &v, 0)) < 0 || (rc = split(&b, &dts, &dv, 0)) < 0)
             goto oom;
         struct okr_series num = { ts, v, a.n }, den = { dts, dv, b.n };
         n = okr_ratio_series(&num, &den, m->scale, ts, v);
     } else {
-        if ((rc = load(st, kr->metric, lookback, to, &a, err)) < 0)
+        if ((rc = store_get_series_with_prior(st, kr->metric, lookback, to, &a, err)) < 0)
             goto out;
         if ((rc = split(&a, &ts, &v, 0)) < 0)
             goto oom;

@@ -82,21 +82,6 @@ int64_t eval_stale_after_s(const struct cfg *cfg, const char *metric)
     return okr_stale_after_s(m ? m->stale_after_ms : 0, interval_ms);
 }
 
-/* Reads METRIC's points in [from, to) into *out, preceded by the newest
- * point before `from` (if any). */
-static int load(struct store *st, const char *metric, int64_t from, int64_t to,
-                struct store_series *out, struct okrd_err *err)
-{
-    out->n = 0;
-    struct store_point before;
-    int rc = store_last_point(st, metric, from - 1, &before, err);
-    if (rc == 0)
-        rc = store_get_series(st, metric, before.ts, before.ts + 1, out, err);
-    if (rc < 0 && rc != OKRD_ENOTFOUND)
-        return rc;
-    return store_get_series(st, metric, from, to, out, err);
-}
-
 static int grow(struct eval_scratch *x, size_t n)
 {
     if (n <= x->cap)
@@ -136,8 +121,8 @@ static int eval_one(struct store *st, struct eval_snapshot *s, size_t i, int64_t
     struct okr_series series;
     int rc;
     if (m && m->ratio_num) {
-        if ((rc = load(st, m->ratio_num, from, to, &x->a, err)) < 0 ||
-            (rc = load(st, m->ratio_den, from, to, &x->b, err)) < 0)
+        if ((rc = store_get_series_with_prior(st, m->ratio_num, from, to, &x->a, err)) < 0 ||
+            (rc = store_get_series_with_prior(st, m->ratio_den, from, to, &x->b, err)) < 0)
             return rc;
         if (grow(x, x->a.n + x->b.n) < 0)
             return okrd_err_set(err, OKRD_ENOMEM, "out of memory");
@@ -156,7 +141,7 @@ static int eval_one(struct store *st, struct eval_snapshot *s, size_t i, int64_t
         size_t n = okr_ratio_series(&num, &den, m->scale, x->ts, x->v);
         series = (struct okr_series){ x->ts, x->v, n };
     } else {
-        if ((rc = load(st, kr->metric, from, to, &x->a, err)) < 0)
+        if ((rc = store_get_series_with_prior(st, kr->metric, from, to, &x->a, err)) < 0)
             return rc;
         if (grow(x, x->a.n) < 0)
             return okrd_err_set(err, OKRD_ENOMEM, "out of memory");

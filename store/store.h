@@ -82,6 +82,12 @@ void store_series_free(struct store_series *s);
 int store_get_series(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
                      struct store_series *out, struct okrd_err *err);
 
+/* Replaces *out's points with METRIC's newest point before from_s (if any)
+ * followed by its points in [from_s, to_s): all a key result's evaluation
+ * needs of a window plus the history before it (`last`, an auto baseline). */
+int store_get_series_with_prior(struct store *s, const char *metric, int64_t from_s,
+                                int64_t to_s, struct store_series *out, struct okrd_err *err);
+
 /* The newest point of METRIC with ts <= at_s: 0 and *out, or OKRD_ENOTFOUND. */
 int store_last_point(struct store *s, const char *metric, int64_t at_s,
                      struct store_point *out, struct okrd_err *err);

@@ -366,3 +366,16 @@ int store_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric),
     sqlite3_finalize(st);
     return rc;
 }
+
+int store_get_series_with_prior(struct store *s, const char *metric, int64_t from_s,
+                                int64_t to_s, struct store_series *out, struct okrd_err *err)
+{
+    out->n = 0;
+    struct store_point before;
+    int rc = store_last_point(s, metric, from_s - 1, &before, err);
+    if (rc == 0)
+        rc = store_get_series(s, metric, before.ts, before.ts + 1, out, err);
+    if (rc < 0 && rc != OKRD_ENOTFOUND)
+        return rc;
+    return store_get_series(s, metric, from_s, to_s, out, err);
+}

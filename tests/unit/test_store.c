@@ -336,6 +336,35 @@ static void test_series_range_edges(void **state)
     store_close(s);
 }
 
+static void test_series_with_prior(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err = { 0 };
+    struct store_point_in in[] = { { "dau", 100, 1 }, { "dau", 200, 2 }, { "dau", 300, 3 },
+                                   { "dau", 400, 4 } };
+    assert_int_equal(store_put_points(s, in, 4, &err), 0);
+    struct store_series ser = { 0 };
+    /* [300, 500): the newest point before 300 (200) first, then 300 and 400 */
+    assert_int_equal(store_get_series_with_prior(s, "dau", 300, 500, &ser, &err), 0);
+    assert_int_equal(ser.n, 3);
+    assert_int_equal(ser.pts[0].ts, 200);
+    assert_int_equal(ser.pts[1].ts, 300);
+    assert_int_equal(ser.pts[2].ts, 400);
+    /* nothing before 100: just the window; the old contents are replaced */
+    assert_int_equal(store_get_series_with_prior(s, "dau", 100, 201, &ser, &err), 0);
+    assert_int_equal(ser.n, 2);
+    assert_int_equal(ser.pts[0].ts, 100);
+    /* an empty window still brings the prior point; an unknown metric nothing */
+    assert_int_equal(store_get_series_with_prior(s, "dau", 1000, 2000, &ser, &err), 0);
+    assert_int_equal(ser.n, 1);
+    assert_int_equal(ser.pts[0].ts, 400);
+    assert_int_equal(store_get_series_with_prior(s, "nope", 0, 2000, &ser, &err), 0);
+    assert_int_equal(ser.n, 0);
+    store_series_free(&ser);
+    store_close(s);
+}
+
 static void test_last_point(void **state)
 {
     struct fx *f = *state;
@@ -1025,6 +1054,7 @@ int main(void)
         T(test_upsert_replaces),
         T(test_series_range_edges),
         T(test_last_point),
+        T(test_series_with_prior),
         T(test_bad_point_stores_nothing),
         T(test_explicit_rollback),
         T(test_each_point_order),
