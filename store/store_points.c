@@ -371,7 +371,7 @@ int store_get_series_with_prior(struct store *s, const char *metric, int64_t fro
                                 int64_t to_s, struct store_series *out, struct okrd_err *err)
 {
     out->n = 0;
-    struct store_point before;
+    struct store_point before = { 0 };
     int rc = store_last_point(s, metric, from_s - 1, &before, err);
     if (rc == 0)
         rc = store_get_series(s, metric, before.ts, before.ts + 1, out, err);
