@@ -4,6 +4,12 @@
  * STORING (one writer job: the points and the health record in one
  * transaction) -> IDLE. One poll at a time per source, so a slow source
  * never piles up requests; closing cancels POLLING and waits out STORING.
+ *
+ * A poll is OK only once its transaction is durable: when the writer's
+ * COMMIT fails (disk full; for a small job, possibly the group's COMMIT
+ * after job_run returned) the poll is a failure like a 500, counted,
+ * reported and retried with the backoff, and its error reaches the stored
+ * health record with the next transaction that commits.
  */
 #include "conn_poll.h"
 #include "httpc.h"
@@ -82,6 +88,11 @@ struct conn {
     struct conn_poll_sched sched;
     struct conn_poll_report report;
     int failing_after;
+    /* The last failure whose health record could not be stored (its
+     * transaction failed, e.g. disk full): folded into the next record that
+     * is, so the stored health still shows it. 0 = none pending. */
+    int64_t unsaved_error_s;
+    char unsaved_error[256];
     int64_t started_ms;
     uint64_t rng;
     bool closing, timer_closed;
@@ -89,13 +100,23 @@ struct conn {
     void *closed_arg;
 };
 
+/* A poll's writer job. Its rc in job_done is the whole truth about the
+ * store: 0 = the points and the health record are committed (the group's
+ * COMMIT included); < 0 = nothing of it is, whatever job_run managed. The
+ * poll's own failure (HTTP, a rejected points insert) travels in res. */
 struct job {
     struct conn *c;
     const char *source;
     struct conn_poll_result res;
     int64_t now_s;
-    struct store_source_health h; /* as stored */
-    bool health_stored;
+    /* Filled on the loop at submit: what this process knows and the store
+     * may not (its last records may have failed to commit). */
+    int mem_failures;             /* consecutive failures seen by this run */
+    int64_t unsaved_error_s;
+    char unsaved_error[256];
+    /* Filled by job_run: */
+    struct store_source_health prev; /* the record read (zero if none or not read) */
+    struct store_source_health h;    /* the record written (durable iff rc == 0) */
 };
 
 static double next_jitter(struct conn *c)
@@ -147,7 +168,9 @@ static void schedule(struct conn *c)
     uv_timer_start(&c->timer, on_timer, (uint64_t)(next - now), 0);
 }
 
-/* Writer thread: the points and the health record in one transaction. */
+/* Writer thread: the points and the health record in one transaction.
+ * Returns 0 once both are written (a rejected points insert is then a
+ * failure recorded in the health record and in res, not an error here). */
 static int job_run(struct store *w, void *arg, struct okrd_err *err)
 {
     struct job *j = arg;
@@ -162,18 +185,20 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
         res->ok = false;
         res->pts.n = 0;
         snprintf(res->kind, sizeof res->kind, "store");
-        snprintf(res->reason, sizeof res->reason, "store: %.200s", err->msg);
-        if (store_begin(w, err) < 0)
+        snprintf(res->reason, sizeof res->reason, "%s", err->msg); /* "store: ..." */
+        if ((rc = store_begin(w, err)) < 0)
             return rc;
     }
-    struct okrd_err e2 = { 0 };
-    int grc = store_get_source_health(w, j->source, &h, &e2);
-    if (grc < 0 && grc != OKRD_ENOTFOUND) {
-        *err = e2;
-        return grc;
-    }
-    if (grc == OKRD_ENOTFOUND)
+    rc = store_get_source_health(w, j->source, &h, err);
+    if (rc < 0 && rc != OKRD_ENOTFOUND)
+        return rc; /* the writer rolls the open transaction back */
+    if (rc == OKRD_ENOTFOUND)
         memset(&h, 0, sizeof h);
+    j->prev = h;
+    if (j->unsaved_error_s > h.last_error_s) {
+        h.last_error_s = j->unsaved_error_s;
+        snprintf(h.last_error, sizeof h.last_error, "%s", j->unsaved_error);
+    }
     h.points_total += (int64_t)res->pts.n;
     if (res->ok) {
         h.last_success_s = j->now_s;
@@ -181,20 +206,17 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
     } else {
         h.last_error_s = j->now_s;
         snprintf(h.last_error, sizeof h.last_error, "%s", res->reason);
-        h.consecutive_failures++;
+        /* Failures whose records never committed count too. */
+        int before = h.consecutive_failures > j->mem_failures ? h.consecutive_failures
+                                                               : j->mem_failures;
+        h.consecutive_failures = before + 1;
     }
-    int prc = store_put_source_health(w, j->source, &h, &e2);
-    if (prc < 0) {
-        *err = e2;
-        return prc;
-    }
-    if ((prc = store_commit(w, &e2)) < 0) {
-        *err = e2;
-        return prc;
-    }
+    if ((rc = store_put_source_health(w, j->source, &h, err)) < 0)
+        return rc;
+    if ((rc = store_commit(w, err)) < 0)
+        return rc;
     j->h = h;
-    j->health_stored = true;
-    return rc; /* a failed points insert is still reported as that failure */
+    return 0;
 }
 
 static void report(struct conn *c, enum cfg_log_level lvl, const char *ev, const char *fmt, ...)
@@ -236,15 +258,18 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
     struct conn *c = j->c;
     struct conn_poll_result *res = &j->res;
     c->phase = IDLE;
-    if (rc == OKRD_ECANCELED && !j->health_stored) {
-        /* The writer closed under us: okrd is stopping. */
+    if (rc == OKRD_ECANCELED) {
+        /* The writer closed before running it: okrd is stopping. */
         goto out;
     }
-    if (rc < 0 && !j->health_stored) { /* the store failed before the points were in */
+    if (rc < 0) {
+        /* Nothing was stored, even if job_run got as far as its commit: a
+         * group's shared COMMIT can still fail after it. A failed poll. */
         res->ok = false;
         res->pts.n = 0;
         snprintf(res->kind, sizeof res->kind, "store");
-        snprintf(res->reason, sizeof res->reason, "store: %.200s", err ? err->msg : "failed");
+        snprintf(res->reason, sizeof res->reason, "%s", /* the store's "store: ..." */
+                 err && err->msg[0] ? err->msg : "store: failed");
     }
     int failed_before = c->sched.failures;
     if (res->ok) {
@@ -255,15 +280,18 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
         c->sched.retry_after_ms = res->retry_after_ms;
     }
     struct store_source_health h = j->h;
-    if (!j->health_stored) { /* still tell the daemon what we know */
-        memset(&h, 0, sizeof h);
-        h.consecutive_failures = c->sched.failures;
-        if (!res->ok) {
-            h.last_error_s = j->now_s;
-            snprintf(h.last_error, sizeof h.last_error, "%s", res->reason);
-        } else {
-            h.last_success_s = j->now_s;
-        }
+    if (rc < 0) { /* still tell the daemon what we know, and keep it for the store */
+        h = j->prev;
+        h.last_error_s = j->now_s;
+        snprintf(h.last_error, sizeof h.last_error, "%s", res->reason);
+        h.consecutive_failures = j->prev.consecutive_failures + 1 > c->sched.failures
+                                     ? j->prev.consecutive_failures + 1
+                                     : c->sched.failures;
+        c->unsaved_error_s = h.last_error_s;
+        snprintf(c->unsaved_error, sizeof c->unsaved_error, "%s", h.last_error);
+    } else {
+        c->unsaved_error_s = 0; /* job_run folded it into the stored record */
+        c->unsaved_error[0] = '\0';
     }
     int prev_failures = h.consecutive_failures; /* stored: counts across restarts */
     enum conn_poll_event ev = conn_poll_decide_report(&c->report, res->ok, res->kind,
@@ -320,6 +348,9 @@ void conn_poll_finish(struct conn *c, struct conn_poll_result *res)
     j->res = *res;
     memset(&res->pts, 0, sizeof res->pts);
     j->now_s = okrd_clock_now_s(c->env->clock);
+    j->mem_failures = c->sched.failures;
+    j->unsaved_error_s = c->unsaved_error_s;
+    memcpy(j->unsaved_error, c->unsaved_error, sizeof j->unsaved_error);
     c->phase = STORING;
     if (store_writer_submit_small(c->env->writer, job_run, job_done, j) < 0) {
         c->phase = IDLE; /* the writer is closing: okrd is stopping */

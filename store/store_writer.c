@@ -16,6 +16,12 @@
  * Invariants: done callbacks run on the loop, in submission order, exactly
  * once per accepted job (with OKRD_ECANCELED for jobs close cancelled); the
  * loop waits for the writer only in close, for the job already running.
+ *
+ * Test hook: OKRD_TEST_FAIL_COMMIT=N in the environment when the writer
+ * opens makes its next N group COMMITs fail as SQLite's SQLITE_FULL would
+ * (the group rolled back, "database or disk is full"), so the tests can
+ * show that callers never report such a group stored. Read once here and
+ * kept in struct store_writer; unset (the normal case) it costs nothing.
  */
 #include "store_internal.h"
 
@@ -49,6 +55,7 @@ struct store_writer {
     struct wqueue done;      /* under mu */
     bool quit;               /* under mu: stop after the running job */
     atomic_bool stop;        /* the same, for store_stop_requested() */
+    long fail_commits;       /* writer thread only: the test hook's count left */
     bool closing;            /* loop thread only */
     size_t pending;          /* loop thread only: accepted, done not yet called */
     void (*on_closed)(void *arg);
@@ -109,13 +116,24 @@ static void run_job(struct store_writer *w, struct wjob *j)
         okrd_err_set(&j->err, j->rc, "store: a writer job failed (%s)", okrd_err_name(j->rc));
 }
 
+/* OKRD_TEST_FAIL_COMMIT: what a COMMIT that hit a full disk leaves behind. */
+static int fail_group_commit(struct store *s, struct okrd_err *err)
+{
+    s->grouped = false;
+    s->job_open = false;
+    store_rollback(s); /* the whole group, and the metric-id cache with it */
+    return okrd_err_set(err, OKRD_ESTORE,
+                        "store: commit: database or disk is full (test hook OKRD_TEST_FAIL_COMMIT)");
+}
+
 /* Group commit: small jobs queued back to back run in ONE transaction, each
  * in a savepoint of its own (so one job's rollback never touches another's
  * rows), and their done callbacks are posted only after the shared COMMIT.
  * 1,000 sources answering at once then cost a few commits, not 1,000. If
  * SQLite rolls the whole group back (e.g. disk full), or the COMMIT fails,
  * every job of the group that had succeeded reports that failure: nothing
- * is ever reported stored that was not committed. */
+ * is ever reported stored that was not committed. A small job alone in the
+ * queue is a group of one: one path, one COMMIT, for every small job. */
 #define GROUP_MAX 256
 
 static void run_group(struct store_writer *w, struct wjob *first)
@@ -134,7 +152,13 @@ static void run_group(struct store_writer *w, struct wjob *first)
             break;
         }
     }
-    int rc = store_group_commit(w->db, &gerr);
+    int rc;
+    if (w->fail_commits > 0 && store_group_intact(w->db)) {
+        w->fail_commits--;
+        rc = fail_group_commit(w->db, &gerr);
+    } else {
+        rc = store_group_commit(w->db, &gerr);
+    }
     for (struct wjob *k = first; k != j; k = k->next)
         if (rc < 0 && k->rc == 0) {
             k->rc = rc;
@@ -154,7 +178,7 @@ static void *writer_main(void *arg)
         if (w->quit)
             break;
         struct wjob *j = q_pop(&w->todo);
-        if (j->small && w->todo.head && w->todo.head->small) {
+        if (j->small) {
             struct wqueue group;
             q_init(&group);
             q_push(&group, j);
@@ -243,6 +267,9 @@ int store_writer_open(struct store_writer **out, uv_loop_t *loop, const char *pa
         goto fail_open;
     w->loop = loop;
     w->db->stop = &w->stop;
+    const char *fail = getenv("OKRD_TEST_FAIL_COMMIT");
+    if (fail && *fail)
+        w->fail_commits = strtol(fail, NULL, 10);
     atomic_init(&w->stop, false);
     q_init(&w->todo);
     q_init(&w->done);

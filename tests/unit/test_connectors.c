@@ -12,6 +12,10 @@
  * TEXT, so these tests pin the reader's row/column bookkeeping, not another
  * module's wording. The files of tests/fixtures/csv/ are read in
  * test_csv_fixtures.c.
+ *
+ * Also the polled sources' runtime (conn_poll.c) against a store whose
+ * commits fail (store_writer.c's OKRD_TEST_FAIL_COMMIT hook): a poll whose
+ * transaction did not commit is a failed poll, never reported stored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "connectors/conn_poll.h"
 #include "connectors/csv_read.h"
 #include "common/parse.h"
 #include "testutil.h"
@@ -566,6 +571,155 @@ static void test_long_fields(void **state)
     free(r.points.s);
 }
 
+/* ---- conn_poll: a failed COMMIT is a failed poll ---- */
+
+#define FC_MAX_POLLS 8
+
+struct fc {
+    uv_loop_t loop;
+    int polls;
+    uint64_t poll_at_ms[FC_MAX_POLLS]; /* uv_now at each poll's start */
+    int health_calls;
+    bool ok[FC_MAX_POLLS];
+    struct store_source_health h[FC_MAX_POLLS];
+    int committed;
+    int64_t committed_points;
+    char events[512];                  /* "poll_failed,source_failing,..." */
+    char msgs[FC_MAX_POLLS][512];
+    int closed;
+};
+
+static void fc_poll(struct conn *c, void *impl)
+{
+    struct fc *f = impl;
+    if (f->polls < FC_MAX_POLLS)
+        f->poll_at_ms[f->polls] = uv_now(&f->loop);
+    f->polls++;
+    /* Every poll answers the same good point; only the store fails. */
+    struct conn_poll_result res = { .ok = true };
+    assert_int_equal(http_points_add(&res.pts, "fc_metric", 1795334400, 42), 0);
+    conn_poll_finish(c, &res);
+}
+
+static void fc_health(void *ctx, const char *id, bool ok, const struct store_source_health *h)
+{
+    struct fc *f = ctx;
+    assert_string_equal(id, "flaky-disk");
+    if (f->health_calls < FC_MAX_POLLS) {
+        f->ok[f->health_calls] = ok;
+        f->h[f->health_calls] = *h;
+    }
+    f->health_calls++;
+}
+
+static void fc_report(void *ctx, enum cfg_log_level lvl, const char *id, const char *ev,
+                      const char *msg)
+{
+    struct fc *f = ctx;
+    (void)id;
+    if (lvl == CFG_LOG_DEBUG)
+        return;
+    size_t n = strlen(f->events);
+    snprintf(f->events + n, sizeof f->events - n, "%s%s", n ? "," : "", ev);
+    /* Indexed by the poll it belongs to. */
+    if (f->health_calls > 0 && f->health_calls <= FC_MAX_POLLS)
+        snprintf(f->msgs[f->health_calls - 1], sizeof f->msgs[0], "%s", msg);
+}
+
+static void fc_committed(void *ctx, const char *id, const char *const *metrics, size_t n,
+                         int64_t n_points)
+{
+    struct fc *f = ctx;
+    (void)id;
+    assert_int_equal(n, 1);
+    assert_string_equal(metrics[0], "fc_metric");
+    f->committed++;
+    f->committed_points += n_points;
+}
+
+static void fc_closed(void *arg) { ((struct fc *)arg)->closed++; }
+
+static void test_poll_commit_fails(void **state)
+{
+    (void)state;
+    static const struct conn_poll_ops ops = { .poll = fc_poll };
+    char *dir = tu_mkdtemp();
+    struct fc *f = calloc(1, sizeof *f);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    char path[4096];
+    struct okrd_err err = { 0 };
+    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
+    /* The writer's first two COMMITs fail as on a full disk. */
+    setenv("OKRD_TEST_FAIL_COMMIT", "2", 1);
+    struct store_writer *w;
+    int rc = store_writer_open(&w, &f->loop, path, &err);
+    unsetenv("OKRD_TEST_FAIL_COMMIT");
+    assert_int_equal(rc, 0);
+    struct cfg_source src = { .id = "flaky-disk", .type = CFG_SRC_HTTP_JSON };
+    struct conn_env env = { .loop = &f->loop, .clock = &okrd_clock_system, .writer = w,
+                            .on_committed = fc_committed, .on_health = fc_health,
+                            .report = fc_report, .ctx = f };
+    struct conn *c;
+    const int64_t interval_ms = 100;
+    assert_int_equal(conn_poll_start(&c, &src, &env, interval_ms, 2, &ops, f, &err), 0);
+    uint64_t deadline = uv_now(&f->loop) + 20000;
+    while (f->health_calls < 3 && uv_now(&f->loop) < deadline)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    conn_poll_close(c, fc_closed, f);
+    while (!f->closed)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    store_writer_close(w, NULL, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+
+    assert_true(f->health_calls >= 3);
+    /* Polls 1 and 2: their commits failed, so they failed; failing_after
+     * (2) reached at the second. */
+    for (int i = 0; i < 2; i++) {
+        if (f->ok[i])
+            fail_msg("poll %d counted ok though its commit failed (events: %s)", i + 1,
+                     f->events);
+        assert_int_equal(f->h[i].consecutive_failures, i + 1);
+        if (!strstr(f->h[i].last_error, "store: commit: database or disk is full"))
+            fail_msg("poll %d health error: \"%s\"", i + 1, f->h[i].last_error);
+    }
+    if (strncmp(f->events, "poll_failed,source_failing,poll_recovered", 41) != 0)
+        fail_msg("events: %s", f->events);
+    if (strncmp(f->msgs[0], "store: commit: database or disk is full", 39) != 0 ||
+        !strstr(f->msgs[0], "(failure 1;"))
+        fail_msg("first report: %s", f->msgs[0]);
+    /* Poll 3 committed: ok, counted, its point reported once. */
+    assert_true(f->ok[2]);
+    assert_int_equal(f->h[2].consecutive_failures, 0);
+    assert_int_equal(f->committed, f->health_calls - 2);
+    /* Retried with the backoff: after 2 failures the delay is 2 x interval
+     * (-10% jitter at most); a timer never fires early. */
+    assert_true(f->polls >= 3);
+    if (f->poll_at_ms[2] - f->poll_at_ms[1] < (uint64_t)(2 * interval_ms * 9 / 10 - 5))
+        fail_msg("3rd poll %llu ms after the 2nd, want >= %lld (backoff)",
+                 (unsigned long long)(f->poll_at_ms[2] - f->poll_at_ms[1]),
+                 (long long)(2 * interval_ms * 9 / 10));
+
+    struct store *st;
+    assert_int_equal(store_open(&st, path, STORE_READONLY, &err), 0);
+    struct store_point p;
+    assert_int_equal(store_last_point(st, "fc_metric", INT64_MAX, &p, &err), 0);
+    assert_true(p.value == 42);
+    struct store_source_health hh;
+    assert_int_equal(store_get_source_health(st, "flaky-disk", &hh, &err), 0);
+    assert_int_equal(hh.consecutive_failures, 0);
+    assert_true(hh.last_success_s > 0);
+    /* The failures whose own records never committed still show. */
+    if (!strstr(hh.last_error, "database or disk is full"))
+        fail_msg("stored last_error: \"%s\"", hh.last_error);
+    assert_true(hh.last_error_s > 0 && hh.last_error_s <= hh.last_success_s);
+    assert_int_equal(hh.points_total, f->committed_points);
+    store_close(st);
+    free(f);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_nul_after_probe),
         cmocka_unit_test(test_long_fields),
+        cmocka_unit_test(test_poll_commit_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
