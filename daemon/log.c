@@ -2,6 +2,11 @@
  * log.c — see log.h. Owns the process's log level and journal detection.
  * Each line is formatted into one buffer and written with one write(2), so
  * lines from the writer thread's callbacks and the loop never interleave.
+ *
+ * Invariant: a line holds no raw control byte but its final newline and no
+ * invalid UTF-8, whatever it logs (file names, HTTP errors, config paths),
+ * so nobody can forge a field or a line, or drive a terminal, through a
+ * logged value. Escapes are \xNN (see log.h); docs/man/man8/okrd.8 LOGS.
  */
 #include "log.h"
 
@@ -45,6 +50,8 @@ static int syslog_priority(enum cfg_log_level level)
     }
 }
 
+static bool is_clean(const char *s, size_t n);
+
 void log_event(enum cfg_log_level level, const char *event, const char *fmt, ...)
 {
     if (level < min_level)
@@ -71,6 +78,13 @@ void log_event(enum cfg_log_level level, const char *event, const char *fmt, ...
     }
     if (n > sizeof line - 2)
         n = sizeof line - 2; /* truncated: still one line */
+    char clean[sizeof line];
+    if (!is_clean(line, n)) {
+        /* A value some caller did not pass through log_quote: its control
+         * bytes and invalid UTF-8 still never reach the log raw. */
+        n = log_scrub(clean, sizeof clean - 1, line, n);
+        memcpy(line, clean, n);
+    }
     line[n++] = '\n';
     ssize_t off = 0;
     while (off < (ssize_t)n) {
@@ -79,6 +93,81 @@ void log_event(enum cfg_log_level level, const char *event, const char *fmt, ...
             break;
         off += w;
     }
+}
+
+/* One unit of a value as it may appear in a line: a printable ASCII byte
+ * or a whole valid printable UTF-8 character as is, anything else as \xNN
+ * (lowercase hex): C0 controls but \n (when NL_ESCAPE, written \n), DEL,
+ * the C1 controls U+0080..U+009F (each of their two bytes) and every byte
+ * that does not begin a valid UTF-8 sequence (stray continuation bytes,
+ * overlong forms, surrogates, beyond U+10FFFF, truncated sequences).
+ * QUOTES also escapes " and \ (inside a quoted value). Writes at most 4
+ * bytes to out and returns how many; *used = input bytes consumed. */
+static size_t escape_unit(const char *s, size_t n, bool quotes, char out[4], size_t *used)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = (unsigned char)s[0];
+    size_t cl = okrd_utf8_len(s, n);
+    *used = 1;
+    if (cl > 1 && !(c == 0xC2 && (unsigned char)s[1] < 0xA0)) { /* not a C1 control */
+        memcpy(out, s, cl);
+        *used = cl;
+        return cl;
+    }
+    if (cl == 1 && c >= 0x20 && c != 0x7F) {
+        if (quotes && (c == '"' || c == '\\')) {
+            out[0] = '\\';
+            out[1] = (char)c;
+            return 2;
+        }
+        out[0] = (char)c;
+        return 1;
+    }
+    if (quotes && c == '\n') {
+        out[0] = '\\';
+        out[1] = 'n';
+        return 2;
+    }
+    out[0] = '\\';
+    out[1] = 'x';
+    out[2] = hex[c >> 4];
+    out[3] = hex[c & 0xF];
+    return 4;
+}
+
+static bool is_clean(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7F) {
+            i++;
+            continue;
+        }
+        size_t cl = okrd_utf8_len(s + i, n - i);
+        if (cl < 2 || (c == 0xC2 && (unsigned char)s[i + 1] < 0xA0))
+            return false;
+        i += cl;
+    }
+    return true;
+}
+
+size_t log_scrub(char *out, size_t size, const char *s, size_t n)
+{
+    if (size == 0)
+        return 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        char u[4];
+        size_t used;
+        size_t k = escape_unit(s + i, n - i, false, u, &used);
+        if (o + k >= size)
+            break; /* never half a character or half an escape */
+        memcpy(out + o, u, k);
+        o += k;
+        i += used;
+    }
+    out[o] = '\0';
+    return o;
 }
 
 const char *log_quote(char *buf, size_t size, const char *s)
@@ -94,21 +183,23 @@ const char *log_quote(char *buf, size_t size, const char *s)
         snprintf(buf, size, "%s", s);
         return buf;
     }
-    size_t n = 0;
-    buf[n++] = '"';
-    for (const char *p = s; *p && n + 3 < size; p++) {
-        if (*p == '"' || *p == '\\') {
-            buf[n++] = '\\';
-            buf[n++] = *p;
-        } else if (*p == '\n') {
-            buf[n++] = '\\';
-            buf[n++] = 'n';
-        } else {
-            buf[n++] = *p;
-        }
+    if (size < 3) {
+        buf[0] = '\0';
+        return buf;
     }
-    if (n < size - 1)
-        buf[n++] = '"';
-    buf[n < size ? n : size - 1] = '\0';
+    size_t n = 0, len = strlen(s);
+    buf[n++] = '"';
+    for (size_t i = 0; i < len;) {
+        char u[4];
+        size_t used;
+        size_t k = escape_unit(s + i, len - i, true, u, &used);
+        if (n + k + 2 > size)
+            break; /* truncated: whole units only, and the closing quote */
+        memcpy(buf + n, u, k);
+        n += k;
+        i += used;
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
     return buf;
 }

@@ -24,8 +24,21 @@ void log_event(enum cfg_log_level level, const char *event, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 
 /* s as a log value: bare when it is [A-Za-z0-9_.:/@+-]+, else in double
- * quotes with \" \\ \n escaped. Returns buf (truncated to size). */
+ * quotes with \" \\ and \n escaped, and every other byte that could forge
+ * or hide a field written \xNN (two lowercase hex digits): the other C0
+ * controls (CR, TAB, ESC...), DEL, the C1 controls U+0080..U+009F (both
+ * bytes of their UTF-8 form) and each byte of invalid UTF-8 (stray
+ * continuation bytes, overlong forms, surrogates, beyond U+10FFFF,
+ * truncated sequences). Valid printable UTF-8 is kept as is. Returns buf;
+ * when truncated to size, it ends after a whole character or escape and
+ * still has its closing quote. */
 const char *log_quote(char *buf, size_t size, const char *s);
+
+/* The same escapes (but " and \ left alone) over N bytes of s, into out
+ * (NUL-terminated, whole units only); returns the length written. log_event
+ * applies it to every line, so a value some caller forgot to quote cannot
+ * put a raw control byte or invalid UTF-8 into the log either. */
+size_t log_scrub(char *out, size_t size, const char *s, size_t n);
 
 #define log_debug(ev, ...) log_event(CFG_LOG_DEBUG, ev, __VA_ARGS__)
 #define log_info(ev, ...) log_event(CFG_LOG_INFO, ev, __VA_ARGS__)
