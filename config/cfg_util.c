@@ -213,6 +213,23 @@ const struct cfg_metric *cfg_find_metric(const struct cfg *cfg, const char *id)
     return NULL;
 }
 
+int64_t cfg_metric_poll_interval_ms(const struct cfg *cfg, const char *metric)
+{
+    for (size_t i = 0; cfg && metric && i < cfg->n_sources; i++) {
+        const struct cfg_source *src = &cfg->sources[i];
+        if (src->type == CFG_SRC_HTTP_JSON) {
+            for (size_t e = 0; e < src->u.http.n_extract; e++)
+                if (!strcmp(src->u.http.extract[e].metric, metric))
+                    return src->u.http.interval_ms;
+        } else if (src->type == CFG_SRC_PROMETHEUS) {
+            for (size_t q = 0; q < src->u.prom.n_queries; q++)
+                if (!strcmp(src->u.prom.queries[q].metric, metric))
+                    return src->u.prom.interval_ms;
+        }
+    }
+    return 0;
+}
+
 const struct cfg_objective *cfg_find_objective(const struct cfg *cfg, const char *id)
 {
     for (size_t i = 0; cfg && id && i < cfg->n_objectives; i++)

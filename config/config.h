@@ -318,6 +318,10 @@ const struct cfg_metric *cfg_find_metric(const struct cfg *cfg, const char *id);
 const struct cfg_objective *cfg_find_objective(const struct cfg *cfg, const char *id);
 const struct cfg_key_result *cfg_find_key_result(const struct cfg *cfg, const char *id);
 const struct cfg_webhook *cfg_find_webhook(const struct cfg *cfg, const char *id);
+/* The interval of the polled source (http_json, prometheus) that extracts
+ * METRIC, the first one when several do; 0 when none does (a csv_dir or push
+ * metric, a ratio metric, or an unknown id). */
+int64_t cfg_metric_poll_interval_ms(const struct cfg *cfg, const char *metric);
 
 /* Whether A and B configure the same source (every field but positions):
  * a reload keeps an equal source running and restarts a changed one. */

@@ -65,21 +65,7 @@ void eval_scratch_free(struct eval_scratch *x)
 
 int64_t eval_stale_after_s(const struct cfg *cfg, const char *metric)
 {
-    const struct cfg_metric *m = cfg_find_metric(cfg, metric);
-    int64_t interval_ms = 0;
-    for (size_t i = 0; i < cfg->n_sources && !interval_ms; i++) {
-        const struct cfg_source *src = &cfg->sources[i];
-        if (src->type == CFG_SRC_HTTP_JSON) {
-            for (size_t e = 0; e < src->u.http.n_extract; e++)
-                if (!strcmp(src->u.http.extract[e].metric, metric))
-                    interval_ms = src->u.http.interval_ms;
-        } else if (src->type == CFG_SRC_PROMETHEUS) {
-            for (size_t q = 0; q < src->u.prom.n_queries; q++)
-                if (!strcmp(src->u.prom.queries[q].metric, metric))
-                    interval_ms = src->u.prom.interval_ms;
-        }
-    }
-    return okr_stale_after_s(m ? m->stale_after_ms : 0, interval_ms);
+    return okr_metric_stale_after_s(cfg, metric);
 }
 
 static int grow(struct eval_scratch *x, size_t n)

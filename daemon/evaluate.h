@@ -33,8 +33,9 @@ void eval_scratch_free(struct eval_scratch *x);
 int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const bool *select,
                  struct eval_scratch *x, struct okrd_err *err);
 
-/* The stale_after, in seconds, for METRIC: its own stale_after, else 3x the
- * interval of the polled source that produces it, else 2 days. */
+/* The stale_after, in seconds, for METRIC: okr_metric_stale_after_s (its
+ * own stale_after, else 3x the interval of the polled source that produces
+ * it, else 2 days; a ratio, the longer of its two inputs'). */
 int64_t eval_stale_after_s(const struct cfg *cfg, const char *metric);
 
 #endif

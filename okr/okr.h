@@ -203,6 +203,15 @@ bool okr_is_stale(int64_t last_point_ts, int64_t stale_after_s, int64_t now_s);
  * round up. */
 int64_t okr_stale_after_s(int64_t stale_after_ms, int64_t source_interval_ms);
 
+/* The same for METRIC as CFG configures it: its own stale_after, else the
+ * default above for the polled source that feeds it. A ratio metric without
+ * its own stale_after takes the LONGER of its numerator's and denominator's
+ * stale_after (each its own or its source's default): a ratio is only fresh
+ * while both inputs are, so it must not be called stale before the slower
+ * input could have delivered; e.g. polled every 1m over a daily CSV: 2d,
+ * both polled (1m, 15m): 45m. */
+int64_t okr_metric_stale_after_s(const struct cfg *cfg, const char *metric);
+
 /* ---- objectives ---- */
 
 /* An objective's status comes from its projected score with these thresholds

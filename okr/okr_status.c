@@ -103,6 +103,23 @@ int64_t okr_stale_after_s(int64_t stale_after_ms, int64_t source_interval_ms)
     return 2 * OKR_DAY_S;
 }
 
+/* A plain (non-ratio) metric: config/ refuses ratios of ratios. */
+static int64_t plain_stale_after_s(const struct cfg *cfg, const char *metric)
+{
+    const struct cfg_metric *m = cfg_find_metric(cfg, metric);
+    return okr_stale_after_s(m ? m->stale_after_ms : 0, cfg_metric_poll_interval_ms(cfg, metric));
+}
+
+int64_t okr_metric_stale_after_s(const struct cfg *cfg, const char *metric)
+{
+    const struct cfg_metric *m = cfg_find_metric(cfg, metric);
+    if (!m || m->stale_after_ms > 0 || !m->ratio_num)
+        return plain_stale_after_s(cfg, metric);
+    int64_t num = plain_stale_after_s(cfg, m->ratio_num);
+    int64_t den = plain_stale_after_s(cfg, m->ratio_den);
+    return num > den ? num : den;
+}
+
 /* ---- the invalid reason, without stdio ---- */
 
 static void cat(char *buf, size_t *len, const char *s)

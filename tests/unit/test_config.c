@@ -858,6 +858,35 @@ static void test_lookups_and_names(void **state)
     cfg_diags_free(NULL);
 }
 
+/* Which polled source feeds a metric (staleness defaults, DESIGN section 4). */
+static void test_metric_poll_interval(void **state)
+{
+    (void)state;
+    const char *text =
+        "{ \"daemon\": { \"listen\": \"\" },\n"
+        "  \"sources\": [\n"
+        "   { \"id\": \"drops\", \"type\": \"csv_dir\", \"path\": \"/in\" },\n"
+        "   { \"id\": \"web\", \"type\": \"http_json\", \"url\": \"http://x/\", \"interval\": \"15m\",\n"
+        "     \"extract\": [ { \"metric\": \"visits\", \"value\": \"/v\" }, { \"metric\": \"signups\", \"value\": \"/s\" } ] },\n"
+        "   { \"id\": \"p\", \"type\": \"prometheus\", \"url\": \"https://p/\", \"interval\": \"1m\",\n"
+        "     \"queries\": [ { \"metric\": \"errors\", \"query\": \"up\" } ] } ],\n"
+        "  \"metrics\": [ { \"id\": \"conversion\", \"ratio\": [\"signups\", \"visits\"] } ] }\n";
+    struct cfg *cfg = NULL;
+    struct cfg_diags d = { 0 };
+    if (load_str(text, 0, &cfg, &d) < 0)
+        dump_diags(&d);
+    assert_non_null(cfg);
+    assert_int_equal(cfg_metric_poll_interval_ms(cfg, "visits"), 15 * 60000);
+    assert_int_equal(cfg_metric_poll_interval_ms(cfg, "signups"), 15 * 60000);
+    assert_int_equal(cfg_metric_poll_interval_ms(cfg, "errors"), 60000);
+    assert_int_equal(cfg_metric_poll_interval_ms(cfg, "trials"), 0);     /* CSV or push */
+    assert_int_equal(cfg_metric_poll_interval_ms(cfg, "conversion"), 0); /* a ratio: its inputs' */
+    assert_int_equal(cfg_metric_poll_interval_ms(NULL, "visits"), 0);
+    assert_int_equal(cfg_metric_poll_interval_ms(cfg, NULL), 0);
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+}
+
 /* ---- secrets ---- */
 
 static void test_secrets_resolved(void **state)
@@ -1192,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_all_options),
         cmocka_unit_test(test_cycles_to_utc),
         cmocka_unit_test(test_lookups_and_names),
+        cmocka_unit_test(test_metric_poll_interval),
         cmocka_unit_test(test_secrets_resolved),
         cmocka_unit_test(test_no_secrets_flag),
         cmocka_unit_test(test_secret_never_in_diags),

@@ -922,6 +922,54 @@ static void test_stale(void **state)
     end();
 }
 
+/* stale_after defaults for a whole config: polled, CSV/push, and ratios,
+ * which take the longer of their two inputs' stale_after. */
+static void test_stale_ratio_defaults(void **state)
+{
+    (void)state;
+    struct cfg_extract web_ex[] = { { .metric = "signups" }, { .metric = "visits" },
+                                    { .metric = "bounces" } };
+    struct cfg_extract slow_ex[] = { { .metric = "revenue" } };
+    struct cfg_prom_query prom_q[] = { { .metric = "errors" } };
+    struct cfg_source srcs[4] = {
+        { .id = "drops", .type = CFG_SRC_CSV_DIR },
+        { .id = "web", .type = CFG_SRC_HTTP_JSON,
+          .u.http = { .interval_ms = 60000, .extract = web_ex, .n_extract = 3 } },
+        { .id = "prom", .type = CFG_SRC_PROMETHEUS,
+          .u.prom = { .interval_ms = 15 * 60000, .queries = prom_q, .n_queries = 1 } },
+        { .id = "billing", .type = CFG_SRC_HTTP_JSON,
+          .u.http = { .interval_ms = DAY * 1000, .extract = slow_ex, .n_extract = 1 } },
+    };
+    struct cfg_metric mets[] = {
+        { .id = "conversion", .ratio_num = "signups", .ratio_den = "visits" },
+        { .id = "error_rate", .ratio_num = "errors", .ratio_den = "visits" },
+        { .id = "trial_rate", .ratio_num = "trials", .ratio_den = "visits" },
+        { .id = "arpu", .ratio_num = "revenue", .ratio_den = "trials" },
+        { .id = "pinned", .ratio_num = "signups", .ratio_den = "visits",
+          .stale_after_ms = 10 * 60000 },
+        { .id = "bounces", .stale_after_ms = 4 * HOUR * 1000 },
+        { .id = "bounce_rate", .ratio_num = "bounces", .ratio_den = "visits" },
+    };
+    struct cfg cfg = { .sources = srcs, .n_sources = 4, .metrics = mets,
+                       .n_metrics = sizeof mets / sizeof mets[0] };
+    const struct { const char *name, *metric; int64_t want; } t[] = {
+        { "signups: http_json every 1m", "signups", 180 },
+        { "trials: csv or push", "trials", 2 * DAY },
+        { "unknown metric", "nope", 2 * DAY },
+        { "conversion: 1m over 1m", "conversion", 180 },
+        { "error_rate: prometheus 15m over 1m", "error_rate", 2700 },
+        { "trial_rate: csv over 1m", "trial_rate", 2 * DAY },
+        { "arpu: polled daily (3d) over csv (2d)", "arpu", 3 * DAY },
+        { "pinned: its own stale_after", "pinned", 600 },
+        { "bounce_rate: an input's own stale_after (4h) over 1m", "bounce_rate", 4 * HOUR },
+    };
+    begin();
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        check_int(t[i].name, "stale_after_s", okr_metric_stale_after_s(&cfg, t[i].metric),
+                  t[i].want);
+    end();
+}
+
 /* ---- objectives ---- */
 
 struct rk {
@@ -1224,6 +1272,7 @@ int main(void)
         cmocka_unit_test(test_round_grade),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_stale),
+        cmocka_unit_test(test_stale_ratio_defaults),
         cmocka_unit_test(test_rollup),
         cmocka_unit_test(test_rollup_errors),
         cmocka_unit_test(test_rollup_cfg),
