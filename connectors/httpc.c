@@ -487,6 +487,27 @@ size_t httpc_queued(const struct httpc *h, enum httpc_class cls) { return h->cls
 
 /* ---- lifecycle ---- */
 
+/* Both caps follow the class's: at most cap connections open, and as many
+ * kept for reuse. curl reads them per transfer and trims its cache when a
+ * connection is returned to it, so they may change at any time. */
+static void set_cap(struct httpc_class_state *c, size_t cap)
+{
+    c->cap = cap;
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cap);
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)cap); /* reuse them all */
+}
+
+void httpc_set_max_connections(struct httpc *h, int max_connections)
+{
+    if (!h || h->closing)
+        return;
+    struct httpc_class_state *c = &h->cls[HTTPC_SOURCE];
+    set_cap(c, max_connections > 0 ? (size_t)max_connections : 64);
+    /* pump on the next turn, not inside the caller (a reload) */
+    if (c->queued.head)
+        uv_timer_start(&c->kick, on_kick, 0, 0);
+}
+
 int httpc_open(struct httpc **out, uv_loop_t *loop, const struct okrd_clock *clock,
                int max_connections, struct okrd_err *err)
 {
@@ -514,13 +535,11 @@ int httpc_open(struct httpc **out, uv_loop_t *loop, const struct okrd_clock *clo
     for (int i = 0; i < HTTPC_N_CLASSES; i++) {
         struct httpc_class_state *c = &h->cls[i];
         c->h = h;
-        c->cap = caps[i];
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
         curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
         curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->cap);
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->cap); /* reuse them all */
+        set_cap(c, caps[i]);
         uv_timer_init(loop, &c->timer);
         c->timer.data = c;
         uv_timer_init(loop, &c->kick);

@@ -33,6 +33,13 @@ struct httpc;
 int httpc_open(struct httpc **out, uv_loop_t *loop, const struct okrd_clock *clock,
                int max_connections, struct okrd_err *err);
 
+/* Changes the sources' cap at run time (a reload of
+ * daemon.http_max_connections; <= 0 = the default 64). Raising it hands
+ * waiting requests to curl on the next loop turn; lowering it lets the
+ * transfers running finish and starts no new one until fewer run than the
+ * new cap; curl closes the idle connections it may no longer keep. */
+void httpc_set_max_connections(struct httpc *h, int max_connections);
+
 /* Cancels every request in flight (their callbacks run with a "cancelled"
  * error), closes the uv handles and calls on_closed(arg) from the last close
  * callback; h is freed then. NULL h calls on_closed at once. */

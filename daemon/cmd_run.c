@@ -157,6 +157,13 @@ void okrd_reload(struct okrd *d)
     }
     if (strcmp(next->daemon.state_dir, d->cfg->daemon.state_dir) != 0)
         log_warning("reload", "msg=\"daemon.state_dir changed; the new one is used after a restart\"");
+    if (next->daemon.http_max_connections != d->cfg->daemon.http_max_connections) {
+        /* Applied at once: running sources keep their schedule, and only
+         * how many of their requests may run together changes. */
+        httpc_set_max_connections(d->http, next->daemon.http_max_connections);
+        log_info("reload", "http_max_connections=%d previous=%d msg=\"applied to the HTTP sources\"",
+                 next->daemon.http_max_connections, d->cfg->daemon.http_max_connections);
+    }
     struct okrd_cfg_hold *old = d->hold;
     d->hold = hold;
     d->cfg = next;
