@@ -19,6 +19,12 @@
  * where the filesystem lacks it). On any failure the temporary file is
  * removed. The copy is a complete database file (no -wal beside it):
  * restoring is copying it to STATE_DIR/okrd.db while okrd is stopped.
+ *
+ * One gap in "one snapshot": a store no daemon has open (no -wal, no -shm)
+ * is read with immutable=1, without locks (store.c); a daemon starting
+ * during the copy could checkpoint into the file under it. The file's size
+ * and mtime are compared after the copy, and a changed file is copied
+ * again, then under the new WAL's locks.
  */
 #include "store_internal.h"
 
@@ -180,15 +186,31 @@ out:
     return ret;
 }
 
-int store_backup(const char *db_path, const char *dest, store_backup_progress_fn progress,
-                 void *ctx, int64_t *bytes_out, struct okrd_err *err)
+/* Whether the database file changed since BEFORE (size or mtime). */
+static bool file_changed(const char *path, const struct stat *before)
 {
-    int64_t bytes = 0;
-    int rc = check_dest(dest, err);
-    if (rc)
-        return rc;
+    struct stat now;
+    if (stat(path, &now) != 0)
+        return true;
+    return now.st_size != before->st_size || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+           now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+}
+
+/* One copy into a new temporary file beside DEST, renamed to DEST when
+ * complete. *raced: the store was read without locks (no daemon had it
+ * open: store_wal_files_absent) and its file changed meanwhile (a daemon
+ * started and checkpointed), so the pages may come from two states; the
+ * temporary is then removed and the caller copies again (now with a WAL to
+ * lock). */
+static int copy_once(const char *db_path, const char *dest, store_backup_progress_fn progress,
+                     void *ctx, int64_t *bytes, bool *raced, struct okrd_err *err)
+{
+    *raced = false;
+    struct stat before;
+    bool unlocked = store_wal_files_absent(db_path) && stat(db_path, &before) == 0;
     struct store *src = NULL;
-    if ((rc = store_open(&src, db_path, STORE_READONLY, err)) != 0)
+    int rc = store_open(&src, db_path, STORE_READONLY, err);
+    if (rc)
         return rc;
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", dest) >= (int)sizeof tmp) {
@@ -202,18 +224,41 @@ int store_backup(const char *db_path, const char *dest, store_backup_progress_fn
         store_close(src);
         return rc;
     }
-    rc = copy_pages(src, tmp, progress, ctx, &bytes, err);
+    rc = copy_pages(src, tmp, progress, ctx, bytes, err);
     store_close(src);
     if (!rc && fsync(fd) != 0)
         rc = okrd_err_set(err, OKRD_EIO, "sync %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && !rc)
         rc = okrd_err_set(err, OKRD_EIO, "close %s: %s", tmp, strerror(errno));
+    if (!rc && unlocked && file_changed(db_path, &before)) {
+        *raced = true;
+        rc = okrd_err_set(err, OKRD_EBUSY, "store: %s changed while it was copied without a "
+                                           "lock (okrd starting?)", db_path);
+    }
     if (!rc)
         rc = rename_noreplace(tmp, dest, err);
-    if (rc) {
+    if (rc)
         unlink(tmp);
+    return rc;
+}
+
+int store_backup(const char *db_path, const char *dest, store_backup_progress_fn progress,
+                 void *ctx, int64_t *bytes_out, struct okrd_err *err)
+{
+    int rc = check_dest(dest, err);
+    if (rc)
         return rc;
+    int64_t bytes = 0;
+    bool raced = false;
+    /* A second attempt finds the WAL the starting daemon made and reads
+     * under its locks; a third is for bad luck. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        rc = copy_once(db_path, dest, progress, ctx, &bytes, &raced, err);
+        if (!raced)
+            break;
     }
+    if (rc)
+        return rc;
     if (bytes_out)
         *bytes_out = bytes;
     return sync_dir_of(dest, err);

@@ -3,8 +3,10 @@
  * behind `okrd backup`: a copy holds the store as of one commit even while
  * another connection commits between its steps, progress is reported per
  * step and can stop it, the destination is never overwritten nor left
- * half-written, and the source side gains no file. `okrd backup` itself
- * (exit codes, restore and compare) is tests/e2e/test_backup.py.
+ * half-written, the source side gains no file, and a daemon starting
+ * during the copy of a closed store does not make it mix two states.
+ * `okrd backup` itself (exit codes, restore and compare) is
+ * tests/e2e/test_backup.py.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -261,6 +263,50 @@ static void test_source_gains_no_file(void **state)
     assert_int_equal(count_points(f->dest, "dau", &sum), 100);
 }
 
+/* The store was closed (no -wal, no -shm: read without locks) and a daemon
+ * starts during the copy, rewriting every value and checkpointing into the
+ * file: the copy must not mix the two states; it is made again. */
+struct starter {
+    const char *path;
+    int calls;
+};
+
+static int daemon_starts(void *vctx, int64_t done, int64_t total)
+{
+    struct starter *c = vctx;
+    (void)done;
+    (void)total;
+    if (c->calls++ == 0) {
+        struct store *w = open_store(c->path, 0);
+        put_many(w, "dau", 150000, 1000000);
+        store_close(w); /* the last connection: checkpoints into okrd.db */
+    }
+    return 0;
+}
+
+static void test_daemon_starts_during_copy(void **state)
+{
+    struct fx *f = *state;
+    struct store *w = open_store(f->path, 0);
+    put_many(w, "dau", 150000, 0);
+    store_close(w);
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s-wal", f->path);
+    unlink(buf);
+    snprintf(buf, sizeof buf, "%s-shm", f->path);
+    unlink(buf);
+    struct starter c = { .path = f->path };
+    struct okrd_err err = { 0 };
+    if (store_backup(f->path, f->dest, daemon_starts, &c, NULL, &err))
+        fail_msg("store_backup: %s", err.msg);
+    double want, got;
+    assert_int_equal(count_points(f->path, "dau", &want), 150000);
+    assert_int_equal(count_points(f->dest, "dau", &got), 150000);
+    if (got != want)
+        fail_msg("the copy mixes two states: sum %.17g, the store's %.17g", got, want);
+    assert_int_equal(count_entries(f->out), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_dest_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_gains_no_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_starts_during_copy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
