@@ -9,8 +9,9 @@
  * Invariant: every string that comes from the config or the store passes
  * through api_buf_html (titles, ids, owners, units, reasons); numbers are
  * formatted here. A chart stays sensible without data (a frame and a note),
- * with one point (a dot), and with values far beyond the target (the scale
- * stops at three times the baseline-to-target span and says what it cut).
+ * with one point (a dot), and with values far beyond the target: the y
+ * range holds every drawn value, the target and the pace line
+ * (api_chart_y_range), so nothing is cut at the frame.
  */
 #include <math.h>
 #include <stdio.h>
@@ -145,39 +146,33 @@ static double py(const struct scale *sc, double v)
     return Y1 - (f < 0 ? 0 : f > 1 ? 1 : f) * (Y1 - Y0);
 }
 
-/* The value range: baseline, target and the data, but no further than three
- * spans beyond the target/baseline range, so one outlier of 10x the target
- * does not flatten the pace line into the axis. */
-static void value_range(const struct okr_result *r, const struct api_kr_series *se,
-                        struct scale *sc, bool *clip_hi, bool *clip_lo)
+/* The y range holds everything the chart draws at a height: the baseline
+ * and the target (labelled), every point stamped in [from_s, to_s) and
+ * every pace vertex, plus a 6% margin, so no line is cut at the frame. A far
+ * outlier therefore squeezes the rest of the chart; that is the truth of
+ * the data, where a cut line (the earlier cap at three baseline-to-target
+ * spans) hid a level key result's values just above a close baseline. */
+void api_chart_y_range(double baseline, double target, const struct api_kr_series *se,
+                       int64_t from_s, int64_t to_s, double *lo_out, double *hi_out)
 {
     double lo = INFINITY, hi = -INFINITY;
-    double anchors[] = { r->baseline, r->target };
+    double anchors[] = { baseline, target };
     for (int i = 0; i < 2; i++)
         if (isfinite(anchors[i])) {
             lo = fmin(lo, anchors[i]);
             hi = fmax(hi, anchors[i]);
         }
-    double dlo = INFINITY, dhi = -INFINITY;
-    for (size_t i = 0; se && i < se->n; i++) {
-        dlo = fmin(dlo, se->pts[i].v);
-        dhi = fmax(dhi, se->pts[i].v);
-    }
-    *clip_hi = *clip_lo = false;
-    if (isfinite(lo)) {
-        double span = hi - lo;
-        if (span <= 0)
-            span = fabs(hi) > 0 ? fabs(hi) * 0.2 : 1;
-        if (isfinite(dhi)) {
-            *clip_hi = dhi > hi + 3 * span;
-            *clip_lo = dlo < lo - 3 * span;
-            hi = fmax(hi, fmin(dhi, hi + 3 * span));
-            lo = fmin(lo, fmax(dlo, lo - 3 * span));
+    for (size_t i = 0; se && i < se->n; i++)
+        if (se->pts[i].ts >= from_s && se->pts[i].ts < to_s && isfinite(se->pts[i].v)) {
+            lo = fmin(lo, se->pts[i].v);
+            hi = fmax(hi, se->pts[i].v);
         }
-    } else if (isfinite(dlo)) {
-        lo = dlo;
-        hi = dhi;
-    } else {
+    for (size_t i = 0; se && i < se->n_pace; i++)
+        if (isfinite(se->pace[i].v)) {
+            lo = fmin(lo, se->pace[i].v);
+            hi = fmax(hi, se->pace[i].v);
+        }
+    if (!isfinite(lo)) {
         lo = 0;
         hi = 1;
     }
@@ -187,8 +182,8 @@ static void value_range(const struct okr_result *r, const struct api_kr_series *
         hi += pad;
     }
     double pad = (hi - lo) * 0.06;
-    sc->lo = lo - pad;
-    sc->hi = hi + pad;
+    *lo_out = lo - pad;
+    *hi_out = hi + pad;
 }
 
 static void y_label(struct api_buf *b, const struct scale *sc, double v, const char *cls)
@@ -204,8 +199,7 @@ void api_chart_svg(struct api_buf *b, const struct cfg_key_result *kr, const str
 {
     const struct cfg_cycle *c = &kr->objective->cycle;
     struct scale sc = { c->start_s, c->end_s > c->start_s ? c->end_s : c->start_s + 1, 0, 1 };
-    bool clip_hi, clip_lo;
-    value_range(r, se, &sc, &clip_hi, &clip_lo);
+    api_chart_y_range(r->baseline, r->target, se, c->start_s, sc.e, &sc.lo, &sc.hi);
     char v1[32], v2[32];
     api_human_number(r->value, v1, sizeof v1);
     api_human_number(r->target, v2, sizeof v2);
@@ -272,17 +266,6 @@ void api_chart_svg(struct api_buf *b, const struct cfg_key_result *kr, const str
         api_buf_printf(b, "<text class=\"empty\" x=\"%.1f\" y=\"%.1f\">no data in this cycle yet</text>",
                        (X0 + X1) / 2, Y1 - 8);
     }
-    if (clip_hi || clip_lo) {
-        double mx = -INFINITY, mn = INFINITY;
-        for (size_t k = 0; k < n_in; k++) {
-            mx = fmax(mx, se->pts[first + k].v);
-            mn = fmin(mn, se->pts[first + k].v);
-        }
-        char num[32];
-        api_human_number(clip_hi ? mx : mn, num, sizeof num);
-        api_buf_printf(b, "<text class=\"clip\" x=\"%.1f\" y=\"%.1f\">%s off the scale: %s</text>",
-                       X1 - 3, clip_hi ? Y0 + 10 : Y1 - 4, clip_hi ? "max" : "min", num);
-    }
     api_buf_puts(b, "</svg>");
 }
 
@@ -317,8 +300,8 @@ static const char css[] =
     "svg.chart{width:100%;height:auto;display:block;margin-top:.3rem}"
     ".chart text{font-size:9px;fill:var(--muted)}"
     ".chart .plot{fill:#fbfcfd;stroke:var(--line)}"
-    ".chart .ylabel{text-anchor:end}.chart .xlabel.end,.chart .clip{text-anchor:end}"
-    ".chart .todaylabel,.chart .empty{text-anchor:middle}.chart .clip{fill:#cf222e}"
+    ".chart .ylabel{text-anchor:end}.chart .xlabel.end{text-anchor:end}"
+    ".chart .todaylabel,.chart .empty{text-anchor:middle}"
     ".chart .target{stroke:#0969da;stroke-width:1;stroke-dasharray:6 3}"
     ".chart .ylabel.t{fill:#0969da}"
     ".chart .pace{fill:none;stroke:#8c959f;stroke-width:1.5;stroke-dasharray:3 3}"

@@ -104,6 +104,11 @@ void api_series_free(struct api_kr_series *s);
 #define API_MAX_DISCARD_BYTES (16u << 20)
 
 /* ---- the dashboard (api_dashboard.c) ---- */
+/* The y range [*lo, *hi] of a chart whose x axis is [from_s, to_s): it
+ * holds the baseline and the target (NaN: undefined, ignored), every point
+ * of SE stamped in that span and every pace vertex, with a margin. */
+void api_chart_y_range(double baseline, double target, const struct api_kr_series *se,
+                       int64_t from_s, int64_t to_s, double *lo, double *hi);
 /* One key result's burn-up chart as inline SVG. */
 void api_chart_svg(struct api_buf *b, const struct cfg_key_result *kr, const struct okr_result *r,
                    const struct api_kr_series *series, int64_t now_s);

@@ -384,7 +384,7 @@ static int configure_rw(struct store *s, struct okrd_err *err)
  * "read-only shm"). A writer starting during an immutable read appends to a
  * new WAL and leaves the main file alone until its first checkpoint (1000
  * pages later), far longer than a command's read takes. */
-static bool wal_files_absent(const char *path)
+bool store_wal_files_absent(const char *path)
 {
     char buf[4096];
     struct stat st;
@@ -425,7 +425,7 @@ static int open_readonly(struct store *s, struct okrd_err *err)
         return okrd_err_set(err, OKRD_EIO, "store: %s: %s", s->path, strerror(errno));
     }
     int rc;
-    if (wal_files_absent(s->path)) {
+    if (store_wal_files_absent(s->path)) {
         char *uri = file_uri(s->path, "?mode=ro&immutable=1");
         if (!uri)
             return okrd_err_set(err, OKRD_ENOMEM, "store: open %s: out of memory", s->path);

@@ -166,6 +166,21 @@ int store_each_kr_history(struct store *s, const char *kr_id, const char *from_d
                           int (*cb)(void *ctx, const char *date, const char *status, double progress),
                           void *ctx, struct okrd_err *err);
 
+/* ---- backup (store_backup.c) ---- */
+
+/* Told the bytes copied so far and the store's size after each step of a
+ * backup (about 1 MiB); a non-zero return stops the backup (OKRD_ECANCELED). */
+typedef int (*store_backup_progress_fn)(void *ctx, int64_t done_bytes, int64_t total_bytes);
+
+/* Copies the whole database at DB_PATH, as of one commit, into the new file
+ * DEST while other connections (the daemon) go on writing. DB_PATH is opened
+ * read-only (nothing is created beside it). DEST must not exist and its
+ * directory must (else OKRD_EINVAL, and nothing is written); it appears
+ * complete or not at all (written beside it, then renamed), mode 0600.
+ * *bytes_out (may be NULL): the copy's size. PROGRESS may be NULL. */
+int store_backup(const char *db_path, const char *dest, store_backup_progress_fn progress,
+                 void *ctx, int64_t *bytes_out, struct okrd_err *err);
+
 /* ---- the writer thread ---- */
 
 struct store_writer;

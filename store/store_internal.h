@@ -124,6 +124,11 @@ int store_check_writable(struct store *s, const char *action, struct okrd_err *e
  * replacing control characters and quotes, so a bad id cannot forge lines. */
 const char *store_quote(const char *in, char *buf, size_t size);
 
+/* True when neither PATH-wal (or an empty one) nor PATH-shm exists: a
+ * read-only open then reads PATH with immutable=1 (store.c), taking no
+ * lock, so a writer that starts meanwhile may change the file under it. */
+bool store_wal_files_absent(const char *path);
+
 /* ---- metric cache (store_points.c) ---- */
 void store_metric_map_clear(struct store_metric_map *m);
 

@@ -4,7 +4,8 @@
  * push body validation (a table: every row names its case), the token
  * comparison, numbers for people, the pace line, the series read from a
  * real store, the dashboard's HTML (escaping; no data, one point, values
- * far beyond the target), and the rendering cache's key. The server itself is tested end to end
+ * far beyond the target), the chart's y range (it holds every drawn value,
+ * the target and the pace line), and the rendering cache's key. The server itself is tested end to end
  * (tests/e2e/test_api.py).
  */
 #include <math.h>
@@ -521,6 +522,154 @@ static void chart(struct fixture *f, const struct api_pair *pts, size_t n, struc
     assert_null(strstr(b->p, "inf"));
 }
 
+/* The y coordinates the SVG draws at (polyline vertices, dots, lines) all
+ * lie within the plot rectangle, and the dots of PTS (which must all be
+ * drawn, one dot each) keep the order of their values: a clamped value
+ * would share the frame's y with its neighbours. STRICT: distinct values
+ * are at distinct heights (not so when one outlier squeezes the others
+ * into one 0.1-unit step of the SVG's coordinates). */
+static void assert_plotted_inside(const char *svg, const struct api_pair *pts, size_t n,
+                                  bool strict)
+{
+    double x, y, w, h;
+    const char *r = strstr(svg, "<rect class=\"plot\"");
+    assert_non_null(r);
+    assert_int_equal(sscanf(r, "<rect class=\"plot\" x=\"%lf\" y=\"%lf\" width=\"%lf\" "
+                               "height=\"%lf\"", &x, &y, &w, &h), 4);
+    double top = y, bottom = y + h;
+    size_t seen = 0;
+    for (const char *p = svg; (p = strstr(p, "points=\"")); ) {
+        p += 8;
+        double px_, py_;
+        int used;
+        while (sscanf(p, "%lf,%lf%n", &px_, &py_, &used) == 2) {
+            if (py_ < top || py_ > bottom)
+                fail_msg("polyline vertex y %.1f outside the plot [%.1f, %.1f]", py_, top, bottom);
+            seen++;
+            p += used;
+            while (*p == ' ')
+                p++;
+        }
+    }
+    for (const char *p = svg; (p = strstr(p, " y1=\"")); p++) {
+        double y1 = atof(p + 5), y2 = atof(strstr(p, " y2=\"") + 5);
+        if (y1 < top || y1 > bottom || y2 < top || y2 > bottom)
+            fail_msg("line y %.1f..%.1f outside the plot [%.1f, %.1f]", y1, y2, top, bottom);
+    }
+    double cy[64];
+    size_t nc = 0;
+    for (const char *p = svg; (p = strstr(p, " cy=\"")) && nc < 64; p++)
+        cy[nc++] = atof(p + 5);
+    assert_true(seen > 0);
+    assert_int_equal(nc, n);
+    for (size_t i = 0; i < n; i++) {
+        if (cy[i] < top || cy[i] > bottom)
+            fail_msg("dot %zu (value %g) at y %.1f outside the plot [%.1f, %.1f]", i, pts[i].v,
+                     cy[i], top, bottom);
+        for (size_t j = 0; j < n; j++)
+            if (pts[i].v > pts[j].v && (strict ? !(cy[i] < cy[j]) : !(cy[i] <= cy[j])))
+                fail_msg("value %g is drawn at y %.1f, not above %g at y %.1f (clamped)",
+                         pts[i].v, cy[i], pts[j].v, cy[j]);
+    }
+}
+
+/* The y range holds the baseline, the target, every point in the span and
+ * every pace vertex, whatever their spread (a table; each row names its
+ * case). */
+static void test_chart_y_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        double baseline, target;
+        struct api_pair pts[6];
+        size_t n;
+        struct api_pair pace[3];
+        size_t n_pace;
+        double must_hold[3]; /* beyond pts: values the range must hold */
+        double must_not_hold; /* NAN: none */
+    } cases[] = {
+        { "level key result above a close baseline (the demo's CSAT)", 7.8, 8,
+          { { Q4, 7.8 }, { Q4 + DAY, 8.4 }, { Q4 + 2 * DAY, 8.7 }, { Q4 + 3 * DAY, 8.1 } }, 4,
+          { { Q4, 8 }, { Q4 + 90 * DAY, 8 } }, 2, { 7.8, 8, 8 }, NAN },
+        { "at_most far below its target", NAN, 300,
+          { { Q4, 280 }, { Q4 + DAY, 12 }, { Q4 + 2 * DAY, 310 } }, 3,
+          { { Q4, 300 }, { Q4 + 90 * DAY, 300 } }, 2, { 300, 300, 300 }, NAN },
+        { "an outlier of five billion", 1000, 1200,
+          { { Q4, 1000 }, { Q4 + DAY, 5e9 }, { Q4 + 2 * DAY, -3e6 } }, 3,
+          { { Q4, 1000 }, { Q4 + 90 * DAY, 1200 } }, 2, { 1000, 1200, 1200 }, NAN },
+        { "decrease: pace above every value", 5, 3,
+          { { Q4 + DAY, 2.5 }, { Q4 + 2 * DAY, 2.4 } }, 2,
+          { { Q4, 5 }, { Q4 + 45 * DAY, 4.2 }, { Q4 + 90 * DAY, 3 } }, 3, { 5, 4.2, 3 }, NAN },
+        { "no baseline or target: the data alone", NAN, NAN,
+          { { Q4 + DAY, -4 }, { Q4 + 2 * DAY, 9 } }, 2, { { 0 } }, 0, { -4, 9, 0 }, NAN },
+        { "one value equal to the target", NAN, 40, { { Q4 + DAY, 40 } }, 1, { { 0 } }, 0,
+          { 40, 40, 40 }, NAN },
+        { "a point outside the span is not drawn and does not stretch it", 0, 10,
+          { { Q4 - DAY, 1e6 }, { Q4 + DAY, 5 }, { Q4 + 91 * DAY, -1e6 } }, 3, { { 0 } }, 0,
+          { 0, 10, 5 }, 1e6 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct api_kr_series se = { .pts = (struct api_pair *)cases[c].pts, .n = cases[c].n,
+                                    .n_pace = cases[c].n_pace };
+        memcpy(se.pace, cases[c].pace, sizeof cases[c].pace);
+        double lo = NAN, hi = NAN;
+        api_chart_y_range(cases[c].baseline, cases[c].target, &se, Q4, Q4 + 91 * DAY, &lo, &hi);
+        if (!(isfinite(lo) && isfinite(hi) && lo < hi))
+            fail_msg("%s: range [%g, %g]", cases[c].name, lo, hi);
+        double hold[16];
+        size_t nh = 0;
+        for (size_t i = 0; i < cases[c].n; i++)
+            if (cases[c].pts[i].ts >= Q4 && cases[c].pts[i].ts < Q4 + 91 * DAY)
+                hold[nh++] = cases[c].pts[i].v;
+        for (size_t i = 0; i < cases[c].n_pace; i++)
+            hold[nh++] = cases[c].pace[i].v;
+        for (size_t i = 0; i < 3; i++)
+            hold[nh++] = cases[c].must_hold[i];
+        if (isfinite(cases[c].baseline))
+            hold[nh++] = cases[c].baseline;
+        if (isfinite(cases[c].target))
+            hold[nh++] = cases[c].target;
+        for (size_t i = 0; i < nh; i++) {
+            /* strictly inside: a margin, so a line at the extreme is not
+             * drawn on the frame */
+            if (!(hold[i] > lo && hold[i] < hi))
+                fail_msg("%s: %g is not inside the range [%g, %g]", cases[c].name, hold[i], lo, hi);
+        }
+        if (!isnan(cases[c].must_not_hold) && cases[c].must_not_hold <= hi)
+            fail_msg("%s: the range [%g, %g] stretches to %g", cases[c].name, lo, hi,
+                     cases[c].must_not_hold);
+    }
+    /* nothing at all: a unit range, still finite */
+    double lo, hi;
+    api_chart_y_range(NAN, NAN, NULL, Q4, Q4 + DAY, &lo, &hi);
+    assert_true(isfinite(lo) && isfinite(hi) && lo < hi);
+}
+
+/* The demo's CSAT: an at_least key result whose values rise above the
+ * baseline-to-target span; the chart draws each one at its own height. */
+static void test_chart_level_kr_not_clipped(void **state)
+{
+    struct fixture *f = *state;
+    struct okr_result *r = &f->snap.results[2]; /* "adopt": at_least 40 */
+    r->status = OKR_ON_TRACK;
+    r->baseline = 39;
+    r->target = 40;
+    r->value = 43.5;
+    const struct api_pair pts[] = { { Q4 + DAY, 39 }, { Q4 + 5 * DAY, 40.6 }, { Q4 + 9 * DAY, 43.2 },
+                                    { Q4 + 13 * DAY, 43.5 }, { Q4 + 17 * DAY, 41.9 } };
+    struct api_kr_series se = { .pts = (struct api_pair *)pts, .n = 5 };
+    const struct cfg_cycle *c = &f->cfg->objectives[0].cycle;
+    api_pace_line(f->snap.krs[2], r, c->start_s, c->end_s, &se);
+    assert_true(se.n_pace >= 2);
+    struct api_buf b = { 0 };
+    api_chart_svg(&b, f->snap.krs[2], r, &se, Q4 + 46 * DAY);
+    assert_false(b.failed);
+    assert_null(strstr(b.p, "off the scale"));
+    assert_plotted_inside(b.p, pts, 5, true);
+    api_buf_free(&b);
+}
+
 static void test_chart_cases(void **state)
 {
     struct fixture *f = *state;
@@ -540,11 +689,12 @@ static void test_chart_cases(void **state)
     assert_null(strstr(b.p, "class=\"value\""));
     assert_null(strstr(b.p, "no data"));
     api_buf_free(&b);
-    /* far beyond the target: the scale is capped and says so */
+    /* far beyond the target: the scale holds it (nothing cut at the frame) */
     const struct api_pair huge[] = { { Q4 + DAY, 1000 }, { Q4 + 2 * DAY, 5e9 }, { Q4 + 3 * DAY, 1100 } };
     chart(f, huge, 3, &b);
-    assert_non_null(strstr(b.p, "max off the scale: 5B"));
+    assert_null(strstr(b.p, "off the scale"));
     assert_non_null(strstr(b.p, "class=\"value\""));
+    assert_plotted_inside(b.p, huge, 3, false);
     api_buf_free(&b);
     /* no data and no baseline/target (a no_data key result) still renders */
     struct api_kr_series empty = { 0 };
@@ -612,6 +762,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_series_from_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chart_cases, setup, teardown),
+        cmocka_unit_test(test_chart_y_range),
+        cmocka_unit_test_setup_teardown(test_chart_level_kr_not_clipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
