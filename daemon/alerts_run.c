@@ -8,10 +8,12 @@
  * that one event (at least once), never skips one.
  *
  * Each webhook is its own chain of (read -> wait until due -> send ->
- * record), so a webhook that is down or slow never delays another. Also
- * here: source.failing/recovered (a writer job per health change), the
- * weekly digest timer, and housekeeping (retention; retiring deliveries of
- * webhooks removed from the config).
+ * record), so a webhook that is down or slow never delays another. A
+ * webhook removed by a reload lets go of its chain; its deliveries wait in
+ * the store (orphans) and a webhook with the same id, whatever its URL,
+ * picks them up in order. The lifecycle is here too; alerts_side.c has the
+ * other writer jobs (source health, the digest, housekeeping: retention and
+ * orphans' max_age).
  *
  * Logs name webhooks by id, never by URL: the URL is a secret.
  */
@@ -106,10 +108,38 @@ static int record_run(struct store *w, struct job *j, struct okrd_err *err)
     return store_update_delivery(w, &j->row, err);
 }
 
+/* Another hook of the same id, removed by a reload while its last record
+ * was in flight: until that record lands, the delivery it answered may
+ * still read as pending, and sending it again would break "answered 2xx
+ * is never sent again". Its record_done pumps this hook. */
+static bool predecessor_busy(const struct hook *h)
+{
+    const struct alerts_sender *a = h->a;
+    for (size_t i = 0; i < a->n_hooks; i++) {
+        const struct hook *o = a->hooks[i];
+        if (o != h && o->removed && o->phase == WRITING && !strcmp(o->id, h->id))
+            return true;
+    }
+    return false;
+}
+
+static struct hook *live_hook(struct alerts_sender *a, const char *id)
+{
+    for (size_t i = 0; i < a->n_hooks; i++)
+        if (!a->hooks[i]->removed && !strcmp(a->hooks[i]->id, id))
+            return a->hooks[i];
+    return NULL;
+}
+
 static void record_done(struct job *j, int rc, const struct okrd_err *err)
 {
     struct hook *h = j->h;
     h->phase = IDLE;
+    if (h->removed && !h->a->stopping) {
+        struct hook *next = live_hook(h->a, h->id);
+        if (next)
+            pump(next); /* the id came back meanwhile: it may go on now */
+    }
     if (rc < 0 && rc != OKRD_ECANCELED) {
         char q[512];
         log_error("webhook_record_failed", "webhook=%s event=%s msg=%s", h->id, j->row.event_id,
@@ -268,7 +298,8 @@ static void on_due(uv_timer_t *t)
 static void pump(struct hook *h)
 {
     struct alerts_sender *a = h->a;
-    if (a->stopping || h->disabled || h->removed || h->phase == SENDING || h->phase == WRITING)
+    if (a->stopping || h->disabled || h->removed || h->phase == SENDING || h->phase == WRITING ||
+        predecessor_busy(h))
         return;
     uv_timer_stop(&h->timer);
     h->phase = IDLE;
@@ -359,6 +390,9 @@ static void sync_hooks(struct alerts_sender *a, const struct cfg *cfg)
             h->req = NULL;
             h->phase = IDLE;
         }
+        log_info("webhook_removed", "webhook=%s msg=\"no longer in the config: its pending "
+                 "deliveries wait (orphaned) for a webhook with this id, until their max_age\"",
+                 h->id);
         uv_timer_stop(&h->timer);
         uv_close((uv_handle_t *)&h->timer, on_hook_closed);
     }
@@ -492,8 +526,8 @@ int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
     a->open_handles = 3;
     d->alerts = a;
     sync_hooks(a, d->cfg);
+    alerts_arm_housekeeping(a, 0); /* re-armed when this first pass is done */
     alerts_housekeeping(a);
-    uv_timer_start(&a->housekeeping, alerts_on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
     alerts_arm_digest(a);
     alerts_kick_if_new(a);
     return 0;
