@@ -13,14 +13,13 @@
 #include <uv.h>
 
 #include "alerts/alerts.h"
+#include "alerts/alerts_chain.h"
 #include "okrd.h"
 
 #define STOP_GRACE_MS 5000 /* in-flight deliveries at shutdown */
 #define HOUSEKEEPING_MS (6 * 3600 * 1000)
 #define STORE_RETRY_MS 5000
 #define ORPHAN_DEAD_WHY "(max_age reached while no webhook with this id was configured)"
-
-enum phase { IDLE, WAITING, SENDING, WRITING };
 
 struct hook {
     struct alerts_sender *a;
@@ -30,8 +29,8 @@ struct hook {
     unsigned char key[ALERTS_KEY_MAX];
     size_t key_len;                /* 0 = unsigned */
     int64_t timeout_ms, max_age_ms;
-    uv_timer_t timer;
-    enum phase phase;
+    uv_timer_t timer;              /* the chain's WAITING */
+    struct alerts_chain chain;     /* what comes next (alerts/alerts_chain.h) */
     bool disabled;                 /* answered 410: until the next reload */
     bool removed;                  /* gone from the config: closes when idle; its
                                     * deliveries wait as orphans for the id to return */

@@ -3,11 +3,14 @@
 key result across thresholds (alerts.for "0s"), and standard-library
 receivers on 127.0.0.1.
 
-  1. A reload that removes (or renames) a webhook keeps its queue: the
+  1. A burst of status changes: every committed event reaches both webhooks,
+     in order, within a second of its commit — a new event that arrives
+     while a webhook is sending or recording never waits for a timer.
+  2. A reload that removes (or renames) a webhook keeps its queue: the
      pending deliveries wait, orphaned (counted in `okrd status` and the
      API), and go out in order when a webhook with that id comes back, at
      another URL.
-  2. An orphan dies only by the max_age recorded with it, not by the reload.
+  3. An orphan dies only by the max_age recorded with it, not by the reload.
 
 Every wait is for an event with a deadline; the commit time of an event is
 when its `kr_status` log line arrived (the line is written after the commit).
@@ -80,6 +83,75 @@ def poll(what, fn, deadline=15.0):
 
 def status(args, cfg):
     return run(args.okrd, "status", "-c", cfg).stdout
+
+
+def kr_last_point(port):
+    doc = api_json(port, "/api/v1/objectives")
+    for o in doc["objectives"]:
+        for k in o["key_results"]:
+            if k["id"] == "dau-up":
+                return k.get("last_point_at")
+    return None
+
+
+def burst(args, wd, one_by_one):
+    a, b = Receiver(lambda n, r: (200, {})), Receiver(lambda n, r: (200, {}))
+    port = free_port()
+    cfg = config(wd, [{"id": "a", "url": a.url}, {"id": "b", "url": b.url}],
+                 listen=f"127.0.0.1:{port}")
+    drops = Drops(wd)
+    d = TimedDaemon(args.okrd, cfg)
+    try:
+        d.wait_log("event=kr_status")  # the first evaluation (no data yet)
+        for i in range(40):
+            drops.put(OFF if i % 2 == 0 else ON)
+            if one_by_one:  # the next file as soon as this one changed the status
+                d.wait_log(["event=kr_status", "to=" + ("off_track" if i % 2 == 0 else "on_track")])
+        # The daemon's view includes the last file: every transition is committed.
+        last = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(drops.ts))
+        poll("an evaluation that saw the last file", lambda: kr_last_point(port) == last)
+        events = [x for x in api_json(port, "/api/v1/deliveries")["deliveries"]
+                  if x["webhook"] == "a"]
+        if one_by_one:
+            check(len(events) == 40, f"40 events: {len(events)}")
+        check(len(events) >= 2, f"events: {events}")
+        trans = poll("a kr_status line per event",
+                     lambda: (lambda t: t if len(t) == len(events) else None)(d.transitions()))
+        want = [x["type"] for x in events]
+        check(want == ["kr.off_track" if to == "off_track" else "kr.back_on_track"
+                       for _, to in trans], f"one event per transition: {want} vs {trans}")
+        for rec in (a, b):
+            # A lost kick would leave an event for the 6 h housekeeping timer.
+            rec.wait(lambda r: len(r) >= len(events), f"{len(events)} events", 20)
+        ra, rb = a.delivered(), b.delivered()
+        check([r["id"] for r in ra] == [x["event_id"] for x in events],
+              f"webhook a got every event, in order of creation, once: {types(ra)} vs {want}")
+        check([r["id"] for r in rb] == [x["event_id"] for x in events],
+              f"webhook b got every event, in order of creation, once: {types(rb)} vs {want}")
+        for name, reqs in (("a", ra), ("b", rb)):
+            late = [(i, round(r["t"] - t, 3)) for i, (r, (t, _)) in enumerate(zip(reqs, trans))
+                    if r["t"] - t > 1.0]
+            check(not late, f"webhook {name}: events received more than 1 s after their commit "
+                            f"(index, seconds): {late}")
+        check("webhook deliveries" not in status(args, cfg), "nothing pending or dead")
+        code, _ = d.stop()
+        check(code == 0, f"clean exit: {code}")
+    finally:
+        d.kill()
+        a.close()
+        b.close()
+
+
+def test_burst_of_40_transitions_two_webhooks(args, wd):
+    """40 files renamed in back to back: as many kicks as the daemon makes
+    meet busy senders."""
+    burst(args, wd, one_by_one=False)
+
+
+def test_40_transitions_one_by_one_two_webhooks(args, wd):
+    """Each file renamed in as soon as the previous one changed the status:
+    exactly 40 events, most committed while a sender is mid-delivery."""
+    burst(args, wd, one_by_one=True)
 
 
 def test_removed_webhook_keeps_its_queue_until_it_returns(args, wd):
@@ -185,5 +257,6 @@ def test_orphan_dies_only_by_its_recorded_max_age(args, wd):
 
 
 if __name__ == "__main__":
-    main([test_removed_webhook_keeps_its_queue_until_it_returns,
+    main([test_burst_of_40_transitions_two_webhooks, test_40_transitions_one_by_one_two_webhooks,
+          test_removed_webhook_keeps_its_queue_until_it_returns,
           test_orphan_dies_only_by_its_recorded_max_age])

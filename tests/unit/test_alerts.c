@@ -5,7 +5,8 @@
  * the spec's published test vector, the retry schedule and what each answer
  * means, Slack splitting, the digest schedule, the writer-thread seam
  * against a real store (the event row commits with the state, or not at all),
- * and orphaned deliveries (their webhook left the config) dying only by the
+ * one webhook's delivery chain (no kick lost while SENDING or WRITING), and
+ * orphaned deliveries (their webhook left the config) dying only by the
  * max_age recorded with each, on a fake clock.
  *
  * Every case is named after a real situation; the name is in every failure.
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "alerts/alerts.h"
+#include "alerts/alerts_chain.h"
 #include "common/clock.h"
 #include "common/parse.h"
 #include "store/store_internal.h" /* the migrations, to build an older store */
@@ -591,6 +593,155 @@ static void test_seam_with_store(void **state)
 }
 
 
+/* ---- one webhook's delivery chain ---- */
+
+/* The sender's side of the protocol: on READ it reads (the test picks what
+ * the read finds) and reports it. */
+static void do_read(struct alerts_chain *c, enum alerts_read found)
+{
+    alerts_chain_read(c, found);
+}
+
+static void test_chain_kick_while_sending_or_writing(void **state)
+{
+    (void)state;
+    struct alerts_chain c = { 0 };
+    /* Idle: a kick reads at once; the row is due -> SENDING. */
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_READ);
+    do_read(&c, ALERTS_READ_DUE);
+    assert_int_equal(c.phase, ALERTS_SENDING);
+    /* Event 12 commits while event 11 is on the wire: remembered, not read
+     * now (one delivery at a time)... */
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    assert_true(c.kicked);
+    assert_true(alerts_chain_busy(&c));
+    /* ...nor while its answer is being recorded... */
+    alerts_chain_write(&c);
+    assert_int_equal(c.phase, ALERTS_WRITING);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    /* ...but the record's return reads the queue: event 12 goes out now. */
+    assert_int_equal(alerts_chain_written(&c, true), ALERTS_STEP_READ);
+    assert_int_not_equal(c.phase, ALERTS_IDLE); /* only a read may say "empty" */
+    do_read(&c, ALERTS_READ_DUE);
+    assert_false(c.kicked);
+    assert_int_equal(c.phase, ALERTS_SENDING);
+    alerts_chain_write(&c);
+    assert_int_equal(alerts_chain_written(&c, true), ALERTS_STEP_READ);
+    do_read(&c, ALERTS_READ_EMPTY);
+    assert_int_equal(c.phase, ALERTS_IDLE);
+
+    /* A kick during WRITING whose record fails: the answer is lost, the
+     * delivery in hand still heads the queue; the retry timer reads. */
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_READ);
+    do_read(&c, ALERTS_READ_DUE);
+    alerts_chain_write(&c);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    assert_int_equal(alerts_chain_written(&c, false), ALERTS_STEP_NONE);
+    assert_int_equal(c.phase, ALERTS_WAITING);
+    assert_int_equal(alerts_chain_due(&c), ALERTS_STEP_READ);
+
+    /* A kick during SENDING whose attempt never started (client refused). */
+    do_read(&c, ALERTS_READ_DUE);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    alerts_chain_send_failed(&c);
+    assert_int_equal(c.phase, ALERTS_WAITING);
+    assert_int_equal(alerts_chain_due(&c), ALERTS_STEP_READ);
+
+    /* Waiting for a retry: a kick re-reads (and re-arms the same wait). */
+    do_read(&c, ALERTS_READ_LATER);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_READ);
+
+    /* Let go (webhook removed, shutdown): idle, nothing remembered. */
+    do_read(&c, ALERTS_READ_DUE);
+    alerts_chain_kick(&c);
+    alerts_chain_reset(&c);
+    assert_int_equal(c.phase, ALERTS_IDLE);
+    assert_false(c.kicked);
+}
+
+/* Every sequence of events up to a depth, with every outcome a read can
+ * have: the chain is never IDLE while a committed row waits. The model
+ * counts pending rows: a kick commits one, a stored record of a delivered
+ * (or dead) head removes it, and a read finds EMPTY exactly when none is
+ * left. */
+struct chain_model {
+    struct alerts_chain c;
+    int rows;             /* committed, not yet delivered or dead */
+};
+
+enum { KICK, ANSWER, SEND_FAILED, WRITTEN, NOT_WRITTEN, TIMER, N_CHAIN_EVENTS };
+
+/* Applies event E (reads finding FOUND); false when E cannot happen now. */
+static bool model_step(struct chain_model *m, int e, enum alerts_read found)
+{
+    enum alerts_step step = ALERTS_STEP_NONE;
+    switch (e) {
+    case KICK:
+        m->rows++;
+        step = alerts_chain_kick(&m->c);
+        break;
+    case ANSWER:
+        if (m->c.phase != ALERTS_SENDING)
+            return false;
+        alerts_chain_write(&m->c);
+        break;
+    case SEND_FAILED:
+        if (m->c.phase != ALERTS_SENDING)
+            return false;
+        alerts_chain_send_failed(&m->c);
+        break;
+    case WRITTEN:
+    case NOT_WRITTEN:
+        if (m->c.phase != ALERTS_WRITING)
+            return false;
+        if (e == WRITTEN)
+            m->rows--; /* delivered or dead: the head leaves the queue */
+        step = alerts_chain_written(&m->c, e == WRITTEN);
+        break;
+    case TIMER:
+        if (m->c.phase != ALERTS_WAITING)
+            return false;
+        step = alerts_chain_due(&m->c);
+        break;
+    }
+    if (step != ALERTS_STEP_READ)
+        return found == ALERTS_READ_EMPTY; /* one branch when nothing is read */
+    if ((found == ALERTS_READ_EMPTY) != (m->rows == 0))
+        return false; /* a read sees every committed row */
+    do_read(&m->c, found);
+    return true;
+}
+
+static void explore(struct chain_model m, int depth, char *path, size_t len)
+{
+    if (m.c.phase == ALERTS_IDLE && m.rows > 0)
+        fail_msg("idle with %d committed row(s) never offered, after \"%s\" (k=kick a=answer "
+                 "f=send failed w=written n=not written t=timer; read found 0/d/l)",
+                 m.rows, path);
+    if (depth == 0)
+        return;
+    for (int e = 0; e < N_CHAIN_EVENTS; e++) {
+        for (int found = ALERTS_READ_EMPTY; found <= ALERTS_READ_LATER; found++) {
+            struct chain_model n = m;
+            if (e == KICK && n.rows >= 3)
+                continue; /* three rows show every ordering; more only costs time */
+            if (!model_step(&n, e, (enum alerts_read)found))
+                continue;
+            snprintf(path + len, 8, "%c%c ", "kafwnt"[e], "0dl"[found]);
+            explore(n, depth - 1, path, len + 3);
+            path[len] = '\0';
+        }
+    }
+}
+
+static void test_chain_never_idle_with_a_row_waiting(void **state)
+{
+    (void)state;
+    char path[128] = "";
+    struct chain_model m = { { ALERTS_IDLE, false }, 0 };
+    explore(m, 10, path, 0);
+}
+
 /* ---- orphaned deliveries: their webhook left the config ---- */
 
 struct dead_seen {
@@ -777,6 +928,8 @@ int main(void)
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_event_ids),
         cmocka_unit_test(test_webhook_filters),
+        cmocka_unit_test(test_chain_kick_while_sending_or_writing),
+        cmocka_unit_test(test_chain_never_idle_with_a_row_waiting),
         cmocka_unit_test(test_orphans_die_only_by_their_recorded_max_age),
         cmocka_unit_test(test_migration_adds_max_age_in_place),
         BODY_TESTS
