@@ -69,19 +69,27 @@ bool alerts_webhook_wants(const struct cfg_webhook *w, const char *type,
     return true;
 }
 
-/* Writes the event with a delivery row for every webhook that wants it. */
+int64_t alerts_webhook_max_age_ms(const struct cfg_webhook *w)
+{
+    return w && w->max_age_ms > 0 ? w->max_age_ms : ALERTS_DEFAULT_MAX_AGE_MS;
+}
+
+/* Writes the event with a delivery row for every webhook that wants it,
+ * each carrying its webhook's max_age for life (a removed webhook's
+ * deliveries die by it, DESIGN section 5). */
 static int emit(struct store *w, const struct cfg *cfg, const struct store_event *ev,
                 struct okrd_err *err)
 {
-    const char **ids = calloc(cfg->n_webhooks ? cfg->n_webhooks : 1, sizeof *ids);
-    if (!ids)
+    struct store_route *to = calloc(cfg->n_webhooks ? cfg->n_webhooks : 1, sizeof *to);
+    if (!to)
         return okrd_err_set(err, OKRD_ENOMEM, "alerts: route %s: out of memory", ev->type);
     size_t n = 0;
     for (size_t i = 0; i < cfg->n_webhooks; i++)
         if (alerts_webhook_wants(&cfg->webhooks[i], ev->type, ev->objective_id))
-            ids[n++] = cfg->webhooks[i].id;
-    int rc = store_outbox_add(w, ev, ids, n, err);
-    free(ids);
+            to[n++] = (struct store_route){ cfg->webhooks[i].id,
+                                            alerts_webhook_max_age_ms(&cfg->webhooks[i]) };
+    int rc = store_outbox_add(w, ev, to, n, err);
+    free(to);
     return rc;
 }
 
@@ -205,24 +213,26 @@ int alerts_add_digest(struct store *w, const struct cfg *cfg, const char *id, co
         return rc;
     if (rc == 0 && last >= slot_s)
         return 0; /* this slot went out already (a restart within the minute) */
-    const char **ids = calloc(cfg->alerts.n_digest_webhooks + 1, sizeof *ids);
-    if (!ids)
+    struct store_route *to = calloc(cfg->alerts.n_digest_webhooks + 1, sizeof *to);
+    if (!to)
         return okrd_err_set(err, OKRD_ENOMEM, "alerts: digest: out of memory");
     size_t n = 0;
-    for (size_t i = 0; i < cfg->alerts.n_digest_webhooks; i++)
-        if (cfg_find_webhook(cfg, cfg->alerts.digest_webhooks[i]))
-            ids[n++] = cfg->alerts.digest_webhooks[i];
+    for (size_t i = 0; i < cfg->alerts.n_digest_webhooks; i++) {
+        const struct cfg_webhook *wh = cfg_find_webhook(cfg, cfg->alerts.digest_webhooks[i]);
+        if (wh)
+            to[n++] = (struct store_route){ wh->id, alerts_webhook_max_age_ms(wh) };
+    }
     struct store_event ev = {
         .id = id, .type = alerts_event_name(ALERTS_DIGEST_WEEKLY), .occurred_at_s = occurred_s,
         .created_at_s = slot_s > occurred_s ? slot_s : occurred_s, .body = body,
     };
     bool own = !store_in_transaction(w);
     if (own && (rc = store_begin(w, err)) < 0) {
-        free(ids);
+        free(to);
         return rc;
     }
-    rc = store_outbox_add(w, &ev, ids, n, err);
-    free(ids);
+    rc = store_outbox_add(w, &ev, to, n, err);
+    free(to);
     if (rc == 0)
         rc = store_put_alert_meta(w, "digest_last", slot_s, err);
     if (own)

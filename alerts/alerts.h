@@ -60,6 +60,12 @@ void alerts_new_event_id(int64_t now_ms, char *out, size_t size);
 bool alerts_webhook_wants(const struct cfg_webhook *w, const char *type,
                           const char *objective_id);
 
+#define ALERTS_DEFAULT_MAX_AGE_MS (72LL * 3600 * 1000)
+
+/* W's max_age (ALERTS_DEFAULT_MAX_AGE_MS when unset; NULL = a webhook no
+ * longer configured). Recorded with each delivery when it is created. */
+int64_t alerts_webhook_max_age_ms(const struct cfg_webhook *w);
+
 /* ---- the rules (alerts_rules.c): pure, time is an argument ---- */
 
 #define ALERTS_NO_STATUS OKR_N_STATUSES /* "none": never evaluated */
@@ -230,13 +236,18 @@ struct alerts_answer {
 /* Updates delivery row *D (attempts, refusals, parts_done, state,
  * next_attempt_s, last_status, last_error, delivered_at_s) for ANSWER to
  * message part d->parts_done of N_PARTS, at now_ms, and says what it means.
- * MAX_AGE_MS is the webhook's max_age: a retry that would fall after the
- * event is that old dead-letters it now. */
+ * A retry that would fall after the event is max_age old dead-letters it
+ * now; max_age is the one recorded with the delivery (d->max_age_ms), or
+ * MAX_AGE_MS (the webhook's now) for a row that recorded none. */
 enum alerts_verdict alerts_judge(struct store_delivery *d, int n_parts,
                                  const struct alerts_answer *answer, int64_t max_age_ms,
                                  int64_t now_ms, double jitter01);
 
-/* Whether a pending delivery is past its webhook's max_age at now_s. */
+/* Whether a pending delivery is past its max_age at now_s (the recorded
+ * one; MAX_AGE_MS for a row that recorded none). */
 bool alerts_expired(const struct store_delivery *d, int64_t max_age_ms, int64_t now_s);
+
+/* The max_age that applies to D: recorded with it, else FALLBACK_MS. */
+int64_t alerts_delivery_max_age_ms(const struct store_delivery *d, int64_t fallback_ms);
 
 #endif

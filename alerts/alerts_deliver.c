@@ -33,8 +33,14 @@ int64_t alerts_retry_delay_ms(int n, double jitter01)
 
 static int64_t floor_s(int64_t ms) { return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000); }
 
+int64_t alerts_delivery_max_age_ms(const struct store_delivery *d, int64_t fallback_ms)
+{
+    return d->max_age_ms > 0 ? d->max_age_ms : fallback_ms;
+}
+
 bool alerts_expired(const struct store_delivery *d, int64_t max_age_ms, int64_t now_s)
 {
+    max_age_ms = alerts_delivery_max_age_ms(d, max_age_ms);
     return max_age_ms > 0 && (now_s - d->created_at_s) * 1000 >= max_age_ms;
 }
 
@@ -64,6 +70,7 @@ enum alerts_verdict alerts_judge(struct store_delivery *d, int n_parts,
                                  int64_t now_ms, double jitter01)
 {
     int64_t now_s = floor_s(now_ms);
+    max_age_ms = alerts_delivery_max_age_ms(d, max_age_ms);
     long status = a->transport_ok ? a->status : 0;
     d->attempts++;
     d->last_status = (int)status;

@@ -263,6 +263,7 @@ struct deliveries_ctx {
     json_t *arr;
     size_t n;
     bool truncated;
+    const struct cfg *cfg;       /* orphaned = pending for a webhook not in it */
 };
 
 static json_t *time_or_null(int64_t t)
@@ -293,6 +294,9 @@ static int on_delivery(void *ctx, const struct store_delivery *d)
         "next_attempt_at", strcmp(d->state, "pending") ? json_null() : time_or_null(d->next_attempt_s),
         "occurred_at", time_or_null(d->occurred_at_s), "created_at", time_or_null(d->created_at_s),
         "delivered_at", time_or_null(d->delivered_at_s)));
+    json_object_set_new(json_array_get(c->arr, json_array_size(c->arr) - 1), "orphaned",
+                        json_boolean(!strcmp(d->state, "pending") &&
+                                     !cfg_find_webhook(c->cfg, d->webhook_id)));
     return 0;
 }
 
@@ -304,15 +308,24 @@ static enum MHD_Result get_deliveries(struct api_server *s, struct MHD_Connectio
     if (state && strcmp(state, "pending") && strcmp(state, "dead") && strcmp(state, "delivered"))
         return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL,
                                  "?state= must be pending, dead or delivered (or absent: all)");
-    struct deliveries_ctx c = { json_array(), 0, false };
+    struct deliveries_ctx c = { json_array(), 0, false, s->cfg };
     struct okrd_err err = { 0 };
     int rc = store_each_delivery(s->env.reader, state, on_delivery, &c, &err);
+    /* Counted over the whole store, not only the rows listed. */
+    int64_t orphaned = 0;
+    const char **ids = calloc(s->cfg->n_webhooks + 1, sizeof *ids);
+    for (size_t i = 0; ids && i < s->cfg->n_webhooks; i++)
+        ids[i] = s->cfg->webhooks[i].id;
+    if (rc >= 0)
+        rc = ids ? store_count_orphans(s->env.reader, ids, s->cfg->n_webhooks, &orphaned, &err)
+                 : okrd_err_set(&err, OKRD_ENOMEM, "count orphaned deliveries: out of memory");
+    free(ids);
     if (rc < 0) {
         json_decref(c.arr);
         return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", NULL, "%s",
                                  err.msg);
     }
-    json_t *doc = json_pack("{s:o}", "deliveries", c.arr);
+    json_t *doc = json_pack("{s:o, s:I}", "deliveries", c.arr, "orphaned", (json_int_t)orphaned);
     if (c.truncated)
         json_object_set_new(doc, "truncated", json_true());
     return api_respond_json(conn, MHD_HTTP_OK, doc, no_store);

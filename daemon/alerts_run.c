@@ -8,10 +8,13 @@
  * that one event (at least once), never skips one.
  *
  * Each webhook is its own chain of (read -> wait until due -> send ->
- * record), so a webhook that is down or slow never delays another. Also
- * here: source.failing/recovered (a writer job per health change), the
- * weekly digest timer, and housekeeping (retention; retiring deliveries of
- * webhooks removed from the config).
+ * record), so a webhook that is down or slow never delays another; which
+ * step comes next is alerts/alerts_chain.c's decision, so a kick (new rows
+ * committed) never meets a busy chain and gets lost. A webhook removed by a
+ * reload lets go of its chain; its deliveries wait in the store (orphans)
+ * and a webhook with the same id, whatever its URL, picks them up in order.
+ * The lifecycle is here too; alerts_side.c has the other writer jobs
+ * (source health, the digest, housekeeping: retention and orphans' max_age).
  *
  * Logs name webhooks by id, never by URL: the URL is a secret.
  */
@@ -24,7 +27,7 @@
 #include "connectors/httpc.h"
 #include "log.h"
 
-static void pump(struct hook *h);
+static void read_next(struct hook *h);
 static void on_due(uv_timer_t *t);
 static void maybe_finish(struct alerts_sender *a);
 
@@ -101,35 +104,85 @@ int alerts_submit(struct alerts_sender *a, struct job *j)
 
 /* ---- one webhook's chain ---- */
 
+/* The chain's steps are decided by alerts/alerts_chain.c; here they are
+ * carried out. The one rule that keeps kicks from being lost lives there:
+ * only a read that finds the queue empty makes a chain IDLE. */
+
+static void wait_then_read(struct hook *h, uint64_t delay_ms)
+{
+    uv_timer_start(&h->timer, on_due, delay_ms, 0);
+}
+
+/* Another hook of the same id, removed by a reload while its last record
+ * was in flight: until that record lands, the delivery it answered may
+ * still read as pending, and sending it again would break "answered 2xx
+ * is never sent again". Its record_done kicks this hook. */
+static bool predecessor_busy(const struct hook *h)
+{
+    const struct alerts_sender *a = h->a;
+    for (size_t i = 0; i < a->n_hooks; i++) {
+        const struct hook *o = a->hooks[i];
+        if (o != h && o->removed && alerts_chain_busy(&o->chain) && !strcmp(o->id, h->id))
+            return true;
+    }
+    return false;
+}
+
+static struct hook *live_hook(struct alerts_sender *a, const char *id)
+{
+    for (size_t i = 0; i < a->n_hooks; i++)
+        if (!a->hooks[i]->removed && !strcmp(a->hooks[i]->id, id))
+            return a->hooks[i];
+    return NULL;
+}
+
+static void kick_hook(struct hook *h)
+{
+    if (alerts_chain_kick(&h->chain) == ALERTS_STEP_READ)
+        read_next(h);
+}
+
 static int record_run(struct store *w, struct job *j, struct okrd_err *err)
 {
     return store_update_delivery(w, &j->row, err);
 }
 
+/* The record came back (STORED or not): the chain says what next. */
+static void written(struct hook *h, bool stored)
+{
+    struct alerts_sender *a = h->a;
+    if (a->stopping || h->removed) {
+        alerts_chain_reset(&h->chain);
+        if (h->removed && !a->stopping) {
+            struct hook *next = live_hook(a, h->id);
+            if (next)
+                kick_hook(next); /* the id came back meanwhile: it may go on now */
+        }
+        return;
+    }
+    if (alerts_chain_written(&h->chain, stored) == ALERTS_STEP_READ)
+        read_next(h);
+    else /* the answer is lost: the event is sent again, a little later */
+        wait_then_read(h, STORE_RETRY_MS);
+}
+
 static void record_done(struct job *j, int rc, const struct okrd_err *err)
 {
     struct hook *h = j->h;
-    h->phase = IDLE;
     if (rc < 0 && rc != OKRD_ECANCELED) {
         char q[512];
         log_error("webhook_record_failed", "webhook=%s event=%s msg=%s", h->id, j->row.event_id,
                   log_quote(q, sizeof q, err->msg));
-        /* The answer is lost, so the event is sent again, a little later. */
-        if (!h->a->stopping && !h->removed) {
-            h->phase = WAITING;
-            uv_timer_start(&h->timer, on_due, STORE_RETRY_MS, 0);
-        }
-        return;
     }
-    if (!h->a->stopping)
-        pump(h);
+    written(h, rc == 0);
 }
 
 static void record(struct hook *h, enum alerts_verdict v)
 {
+    alerts_chain_write(&h->chain);
     struct job *j = calloc(1, sizeof *j);
     if (!j) {
-        h->phase = IDLE;
+        written(h, false);
         return;
     }
     j->h = h;
@@ -137,9 +190,8 @@ static void record(struct hook *h, enum alerts_verdict v)
     j->verdict = v;
     j->run = record_run;
     j->done = record_done;
-    h->phase = WRITING;
     if (alerts_submit(h->a, j) < 0)
-        h->phase = IDLE;
+        written(h, false); /* the writer is gone: only at shutdown */
 }
 
 /* Logs an answer and counts it for okrd_webhook_deliveries_total. */
@@ -207,6 +259,7 @@ static void on_answer(void *arg, const struct httpc_response *r)
     record(h, v);
 }
 
+/* The chain is SENDING: the head is due. */
 static void send_current(struct hook *h, int64_t now_ms)
 {
     char *payload = NULL;
@@ -248,11 +301,16 @@ static void send_current(struct hook *h, int64_t now_ms)
         .max_bytes = 65536, .done = on_answer, .arg = h,
     };
     struct okrd_err err = { 0 };
-    h->phase = SENDING;
     if (httpc_request(http_of(h->a), &req, &h->req, &err) < 0) {
-        /* Only when the client is closing (shutdown): nothing to record. */
-        h->phase = IDLE;
+        /* The client refused (closing at shutdown, out of memory): the
+         * head is still pending; try again later, never spin. */
+        char q[512];
         h->req = NULL;
+        if (!h->a->stopping)
+            log_error("webhook_failed", "webhook=%s event=%s msg=%s", h->id, h->cur.event_id,
+                      log_quote(q, sizeof q, err.msg));
+        alerts_chain_send_failed(&h->chain);
+        wait_then_read(h, STORE_RETRY_MS);
     }
     free(payload);
 }
@@ -260,29 +318,36 @@ static void send_current(struct hook *h, int64_t now_ms)
 static void on_due(uv_timer_t *t)
 {
     struct hook *h = t->data;
-    if (h->phase == WAITING)
-        h->phase = IDLE;
-    pump(h);
+    if (alerts_chain_due(&h->chain) == ALERTS_STEP_READ)
+        read_next(h);
 }
 
-static void pump(struct hook *h)
+/* Reads the oldest pending delivery of H and starts on it. */
+static void read_next(struct hook *h)
 {
     struct alerts_sender *a = h->a;
-    if (a->stopping || h->disabled || h->removed || h->phase == SENDING || h->phase == WRITING)
+    if (a->stopping || h->disabled || h->removed || predecessor_busy(h)) {
+        /* Let go: a reload (disabled), the predecessor's record (busy) or
+         * nothing (stopping, removed) picks it up again. */
+        if (!h->removed)
+            uv_timer_stop(&h->timer);
+        alerts_chain_reset(&h->chain);
         return;
+    }
     uv_timer_stop(&h->timer);
-    h->phase = IDLE;
     free(h->body);
     h->body = NULL;
     struct okrd_err err = { 0 };
     int rc = store_next_delivery(a->d->reader, h->id, &h->cur, &h->body, &err);
-    if (rc == OKRD_ENOTFOUND)
+    if (rc == OKRD_ENOTFOUND) {
+        alerts_chain_read(&h->chain, ALERTS_READ_EMPTY);
         return;
+    }
     if (rc < 0) {
         char q[512];
         log_error("webhook_read_failed", "webhook=%s msg=%s", h->id, log_quote(q, sizeof q, err.msg));
-        h->phase = WAITING;
-        uv_timer_start(&h->timer, on_due, STORE_RETRY_MS, 0);
+        alerts_chain_read(&h->chain, ALERTS_READ_LATER);
+        wait_then_read(h, STORE_RETRY_MS);
         return;
     }
     int64_t now_ms = okrd_clock_now_ms(a->d->clock);
@@ -291,16 +356,18 @@ static void pump(struct hook *h)
         snprintf(h->cur.last_error + n, sizeof h->cur.last_error - n, "%s(max_age reached)",
                  n ? " " : "");
         snprintf(h->cur.state, sizeof h->cur.state, "dead");
+        alerts_chain_read(&h->chain, ALERTS_READ_DUE);
         log_answer(h, ALERTS_DEAD, now_ms);
         record(h, ALERTS_DEAD);
         return;
     }
     int64_t due_ms = h->cur.next_attempt_s * 1000;
     if (due_ms > now_ms) {
-        h->phase = WAITING;
-        uv_timer_start(&h->timer, on_due, (uint64_t)(due_ms - now_ms), 0);
+        alerts_chain_read(&h->chain, ALERTS_READ_LATER);
+        wait_then_read(h, (uint64_t)(due_ms - now_ms));
         return;
     }
+    alerts_chain_read(&h->chain, ALERTS_READ_DUE);
     send_current(h, now_ms);
 }
 
@@ -338,7 +405,7 @@ static void sync_hooks(struct alerts_sender *a, const struct cfg *cfg)
     size_t kept = 0;
     for (size_t i = 0; i < a->n_hooks; i++) {
         struct hook *h = a->hooks[i];
-        if (h->removed && h->closed && h->phase != WRITING)
+        if (h->removed && h->closed && !alerts_chain_busy(&h->chain))
             hook_free(h);
         else
             a->hooks[kept++] = h;
@@ -355,10 +422,14 @@ static void sync_hooks(struct alerts_sender *a, const struct cfg *cfg)
         }
         h->removed = true;
         if (h->req) {
+            /* Not answered yet: sent again (at least once) if the id returns. */
             httpc_cancel(h->req);
             h->req = NULL;
-            h->phase = IDLE;
+            alerts_chain_reset(&h->chain);
         }
+        log_info("webhook_removed", "webhook=%s msg=\"no longer in the config: its pending "
+                 "deliveries wait (orphaned) for a webhook with this id, until their max_age\"",
+                 h->id);
         uv_timer_stop(&h->timer);
         uv_close((uv_handle_t *)&h->timer, on_hook_closed);
     }
@@ -390,7 +461,7 @@ static void sync_hooks(struct alerts_sender *a, const struct cfg *cfg)
 void alerts_pump_all(struct alerts_sender *a)
 {
     for (size_t i = 0; i < a->n_hooks; i++)
-        pump(a->hooks[i]);
+        kick_hook(a->hooks[i]);
 }
 
 
@@ -430,7 +501,7 @@ static void on_handle_closed(uv_handle_t *t)
 static bool in_flight(const struct alerts_sender *a)
 {
     for (size_t i = 0; i < a->n_hooks; i++)
-        if (a->hooks[i]->phase == SENDING || a->hooks[i]->phase == WRITING)
+        if (alerts_chain_busy(&a->hooks[i]->chain))
             return true;
     return a->jobs > 0;
 }
@@ -492,8 +563,8 @@ int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
     a->open_handles = 3;
     d->alerts = a;
     sync_hooks(a, d->cfg);
+    alerts_arm_housekeeping(a, 0); /* re-armed when this first pass is done */
     alerts_housekeeping(a);
-    uv_timer_start(&a->housekeeping, alerts_on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
     alerts_arm_digest(a);
     alerts_kick_if_new(a);
     return 0;

@@ -13,13 +13,13 @@
 #include <uv.h>
 
 #include "alerts/alerts.h"
+#include "alerts/alerts_chain.h"
 #include "okrd.h"
 
 #define STOP_GRACE_MS 5000 /* in-flight deliveries at shutdown */
 #define HOUSEKEEPING_MS (6 * 3600 * 1000)
 #define STORE_RETRY_MS 5000
-
-enum phase { IDLE, WAITING, SENDING, WRITING };
+#define ORPHAN_DEAD_WHY "(max_age reached while no webhook with this id was configured)"
 
 struct hook {
     struct alerts_sender *a;
@@ -29,10 +29,11 @@ struct hook {
     unsigned char key[ALERTS_KEY_MAX];
     size_t key_len;                /* 0 = unsigned */
     int64_t timeout_ms, max_age_ms;
-    uv_timer_t timer;
-    enum phase phase;
+    uv_timer_t timer;              /* the chain's WAITING */
+    struct alerts_chain chain;     /* what comes next (alerts/alerts_chain.h) */
     bool disabled;                 /* answered 410: until the next reload */
-    bool removed;                  /* gone from the config: closes when idle */
+    bool removed;                  /* gone from the config: closes when idle; its
+                                    * deliveries wait as orphans for the id to return */
     bool closed;
     bool failing;                  /* in a streak of failed attempts (log start/end) */
     struct httpc_req *req;
@@ -78,6 +79,7 @@ struct job {
     struct store_source_health health;
     int n_events;
     int64_t now_s, slot_s;         /* digest, housekeeping */
+    int64_t now_ms, next_ms;       /* housekeeping: now, when the next orphan runs out */
     char event_id[40];
     char *body;
 };
@@ -91,6 +93,7 @@ void alerts_housekeeping(struct alerts_sender *a);
 void alerts_arm_digest(struct alerts_sender *a);
 void alerts_on_digest(uv_timer_t *t);
 void alerts_on_housekeeping(uv_timer_t *t);
+void alerts_arm_housekeeping(struct alerts_sender *a, int64_t next_orphan_ms);
 
 /* alerts_run.c */
 void alerts_pump_all(struct alerts_sender *a);

@@ -1,13 +1,14 @@
 /*
  * alerts_side.c — the alerts' writer jobs beside delivery: source.failing /
  * source.recovered when a source's health changes, the weekly digest at
- * alerts.digest.every in daemon.timezone, and housekeeping (retention,
- * deliveries of webhooks removed from the config).
+ * alerts.digest.every in daemon.timezone, and housekeeping (retention; the
+ * max_age of deliveries whose webhook was removed from the config).
  *
  * Each raises its event in a writer job (the rows commit together with the
  * rules' memory: a source's failing flag, the digest's last slot), then
  * kicks the senders.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,37 @@
 #include "common/parse.h"
 #include "log.h"
 
-/* ---- housekeeping: retention, removed webhooks ---- */
+/* ---- housekeeping: retention, orphaned deliveries ---- */
+
+/* Writer thread: each orphan that ran out of max_age is a dead letter like
+ * any other, logged as one — but only once committed, so the names are
+ * kept in the job (one "webhook event type" line each, in j->body, which
+ * the job frees) and logged by house_done. */
+static void orphan_dead(void *ctx, const char *webhook_id, const char *event_id, const char *type)
+{
+    struct job *j = ctx;
+    size_t have = j->body ? strlen(j->body) : 0;
+    size_t add = strlen(webhook_id) + strlen(event_id) + strlen(type) + 4;
+    if (have > 64 * 1024)
+        return; /* the count says the rest */
+    char *grown = realloc(j->body, have + add);
+    if (!grown)
+        return;
+    j->body = grown;
+    snprintf(j->body + have, add, "%s %s %s\n", webhook_id, event_id, type);
+}
+
+static void log_orphans_dead(const char *lines)
+{
+    char webhook[132], event[64], type[32];
+    for (const char *p = lines; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        if (sscanf(p, "%131s %63s %31s", webhook, event, type) == 3)
+            log_error("webhook_dead_letter", "webhook=%s event=%s type=%s error=\"%s\"", webhook,
+                      event, type, ORPHAN_DEAD_WHY);
+        p = nl ? nl + 1 : NULL;
+    }
+}
 
 static int house_run(struct store *w, struct job *j, struct okrd_err *err)
 {
@@ -25,15 +56,22 @@ static int house_run(struct store *w, struct job *j, struct okrd_err *err)
         return okrd_err_set(err, OKRD_ENOMEM, "alerts: housekeeping: out of memory");
     for (size_t i = 0; i < cfg->n_webhooks; i++)
         ids[i] = cfg->webhooks[i].id;
-    int64_t retired = 0, pruned = 0;
-    int rc = store_retire_deliveries(w, ids, cfg->n_webhooks,
-                                     "the webhook was removed from the config", &retired, err);
+    /* Orphans (their webhook left the config) are not retired: they wait
+     * for the id to come back and die only by their own max_age. */
+    struct store_orphan_expiry q = {
+        .configured = ids, .n_configured = cfg->n_webhooks, .now_ms = j->now_ms,
+        .default_max_age_ms = ALERTS_DEFAULT_MAX_AGE_MS, .why = ORPHAN_DEAD_WHY,
+        .on_dead = orphan_dead, .ctx = j,
+    };
+    int64_t expired = 0, pruned = 0;
+    int rc = store_expire_orphans(w, &q, &expired, &j->next_ms, err);
     free(ids);
     if (rc == 0 && cfg->alerts.retention_ms > 0)
-        rc = store_outbox_prune(w, j->now_s - cfg->alerts.retention_ms / 1000, &pruned, err);
-    j->n_events = (int)(retired + pruned);
-    if (rc == 0 && (retired || pruned))
-        log_info("outbox_housekeeping", "retired=%lld pruned=%lld", (long long)retired,
+        rc = store_outbox_prune(w, j->now_ms / 1000 - cfg->alerts.retention_ms / 1000, &pruned,
+                                err);
+    j->n_events = (int)(expired + pruned);
+    if (rc == 0 && (expired || pruned))
+        log_info("outbox_housekeeping", "orphans_dead=%lld pruned=%lld", (long long)expired,
                  (long long)pruned);
     return rc;
 }
@@ -43,6 +81,9 @@ static void house_done(struct job *j, int rc, const struct okrd_err *err)
     char q[512];
     if (rc < 0 && rc != OKRD_ECANCELED)
         log_error("outbox_housekeeping_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
+    if (rc == 0)
+        log_orphans_dead(j->body);
+    alerts_arm_housekeeping(j->a, rc == 0 ? j->next_ms : 0);
 }
 
 void alerts_housekeeping(struct alerts_sender *a)
@@ -51,13 +92,31 @@ void alerts_housekeeping(struct alerts_sender *a)
     if (!j)
         return;
     j->hold = okrd_cfg_hold_ref(a->d->hold);
-    j->now_s = okrd_clock_now_s(a->d->clock);
+    j->now_ms = okrd_clock_now_ms(a->d->clock);
     j->run = house_run;
     j->done = house_done;
     alerts_submit(a, j);
 }
 
 void alerts_on_housekeeping(uv_timer_t *t) { alerts_housekeeping(t->data); }
+
+/* The next housekeeping: in HOUSEKEEPING_MS, or when the next orphan runs
+ * out of max_age if sooner (at least a second apart, so a run of orphans
+ * created a moment apart dies in a few passes, not one pass each). */
+void alerts_arm_housekeeping(struct alerts_sender *a, int64_t next_orphan_ms)
+{
+    if (a->stopping)
+        return;
+    int64_t delay = HOUSEKEEPING_MS;
+    if (next_orphan_ms > 0) {
+        int64_t until = next_orphan_ms - okrd_clock_now_ms(a->d->clock);
+        if (until < 1000)
+            until = 1000;
+        if (until < delay)
+            delay = until;
+    }
+    uv_timer_start(&a->housekeeping, alerts_on_housekeeping, (uint64_t)delay, 0);
+}
 
 
 /* ---- source health ---- */

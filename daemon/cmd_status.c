@@ -195,7 +195,7 @@ int cmd_status(int argc, char **argv)
     if (cfg->n_objectives == 0)
         printf("no objectives configured in %s\n", path);
     print_tree(&snap, first, NULL, 0, &sty, idw);
-    status_print_deliveries(st);
+    status_print_deliveries(st, cfg);
 out:
     free(first);
     eval_scratch_free(&scratch);

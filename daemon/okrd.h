@@ -121,8 +121,9 @@ void okrd_alerts_stop(struct okrd *d, void (*done)(struct okrd *d));
 /* A source's health as just stored (sources.c): source.failing/recovered. */
 void okrd_alerts_source_health(struct okrd *d, const char *source_id, bool ok,
                                const struct store_source_health *h);
-/* cmd_status.c: the pending and dead-lettered deliveries, after the table. */
-void status_print_deliveries(struct store *st);
+/* status_deliveries.c: the pending (orphaned among them: their webhook is
+ * not in CFG) and dead-lettered deliveries, after the table. */
+void status_print_deliveries(struct store *st, const struct cfg *cfg);
 
 /* The hooks connectors call (sources.c hands them out in struct conn_env). */
 void okrd_on_points_committed(struct okrd *d, const char *source_id,

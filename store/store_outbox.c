@@ -46,8 +46,8 @@ static int step_done(struct store *s, sqlite3_stmt *st, struct okrd_err *err, co
 
 /* ---- events ---- */
 
-static int add_rows(struct store *s, const struct store_event *ev, const char *const *hooks,
-                    size_t n, struct okrd_err *err)
+static int add_rows(struct store *s, const struct store_event *ev,
+                    const struct store_route *routes, size_t n, struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_OUTBOX_ADD,
                  "INSERT INTO outbox(id, type, objective_id, kr_id, occurred_at, body, created_at)"
@@ -66,11 +66,13 @@ static int add_rows(struct store *s, const struct store_event *ev, const char *c
     int64_t seq = sqlite3_last_insert_rowid(s->db);
     for (size_t i = 0; i < n; i++) {
         STMT_OR_FAIL(dq, s, STMT_DELIVERY_ADD,
-                     "INSERT INTO deliveries(event_id, webhook_id, seq) VALUES (?1, ?2, ?3)",
+                     "INSERT INTO deliveries(event_id, webhook_id, seq, max_age_ms)"
+                     " VALUES (?1, ?2, ?3, ?4)",
                      err);
         sqlite3_bind_text(dq, 1, ev->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(dq, 2, hooks[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(dq, 2, routes[i].webhook_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(dq, 3, seq);
+        sqlite3_bind_int64(dq, 4, routes[i].max_age_ms > 0 ? routes[i].max_age_ms : 0);
         if ((rc = step_done(s, dq, err, "add a delivery to the outbox")) != 0)
             return rc;
     }
@@ -78,17 +80,22 @@ static int add_rows(struct store *s, const struct store_event *ev, const char *c
 }
 
 int store_outbox_add(struct store *s, const struct store_event *ev,
-                     const char *const *webhook_ids, size_t n_webhooks, struct okrd_err *err)
+                     const struct store_route *routes, size_t n_routes, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "add event to the outbox", err);
     if (rc)
         return rc;
     if (!ev->id || !*ev->id || !ev->type || !*ev->type || !ev->body)
         return okrd_err_set(err, OKRD_EINVAL, "store: add event to the outbox: missing id, type or body");
+    for (size_t i = 0; i < n_routes; i++)
+        if (!routes[i].webhook_id || !*routes[i].webhook_id)
+            return okrd_err_set(err, OKRD_EINVAL,
+                                "store: add event %s to the outbox: route %zu has no webhook id",
+                                ev->id, i + 1);
     bool own;
     if ((rc = store_tx_enter(s, &own, err)) != 0)
         return rc;
-    rc = add_rows(s, ev, webhook_ids, n_webhooks, err);
+    rc = add_rows(s, ev, routes, n_routes, err);
     return store_tx_leave(s, own, rc, err);
 }
 
@@ -109,7 +116,7 @@ int store_outbox_last_seq(struct store *s, int64_t *out, struct okrd_err *err)
 #define DELIVERY_COLUMNS                                                                        \
     "d.event_id, o.type, d.webhook_id, d.state, d.attempts, d.refusals, d.parts_done,"         \
     " d.next_attempt_at, d.last_status, d.last_error, o.occurred_at, o.created_at,"            \
-    " d.delivered_at, o.objective_id, o.kr_id, d.seq"
+    " d.delivered_at, o.objective_id, o.kr_id, d.seq, d.max_age_ms"
 
 static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
 {
@@ -130,6 +137,7 @@ static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
     copy_text(st, 13, d->objective_id, sizeof d->objective_id);
     copy_text(st, 14, d->kr_id, sizeof d->kr_id);
     d->seq = sqlite3_column_int64(st, 15);
+    d->max_age_ms = sqlite3_column_int64(st, 16);
 }
 
 int store_each_delivery(struct store *s, const char *state,
@@ -173,7 +181,7 @@ int store_next_delivery(struct store *s, const char *webhook_id, struct store_de
     int src = sqlite3_step(st), rc = 0;
     if (src == SQLITE_ROW) {
         read_delivery(st, out);
-        const char *b = (const char *)sqlite3_column_text(st, 16);
+        const char *b = (const char *)sqlite3_column_text(st, 17);
         if (!(*body = strdup(b ? b : "")))
             rc = okrd_err_set(err, OKRD_ENOMEM, "store: read the next delivery: out of memory");
     } else if (src == SQLITE_DONE) {
@@ -219,50 +227,124 @@ int store_update_delivery(struct store *s, const struct store_delivery *d, struc
     return step_done(s, st, err, what);
 }
 
-int store_retire_deliveries(struct store *s, const char *const *keep, size_t n_keep,
-                            const char *why, int64_t *n_out, struct okrd_err *err)
+/* The configured ids go through a temp table: no SQL built from ids. */
+static int fill_configured(struct store *s, const char *const *ids, size_t n)
 {
-    *n_out = 0;
-    int rc = store_check_writable(s, "retire deliveries", err);
-    if (rc)
-        return rc;
-    /* The configured ids go through a temp table: no SQL built from ids. */
-    bool own;
-    if ((rc = store_tx_enter(s, &own, err)) != 0)
-        return rc;
-    sqlite3_stmt *ins = NULL, *upd = NULL;
+    sqlite3_stmt *ins = NULL;
     int src = sqlite3_exec(s->db,
-                           "CREATE TEMP TABLE IF NOT EXISTS keep_hooks(id TEXT PRIMARY KEY);"
-                           "DELETE FROM keep_hooks;",
+                           "CREATE TEMP TABLE IF NOT EXISTS configured_hooks(id TEXT PRIMARY KEY);"
+                           "DELETE FROM configured_hooks;",
                            NULL, NULL, NULL);
     if (src == SQLITE_OK)
-        src = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO keep_hooks(id) VALUES (?1)", -1,
-                                 &ins, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < n_keep; i++) {
-        sqlite3_bind_text(ins, 1, keep[i], -1, SQLITE_STATIC);
+        src = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO configured_hooks(id) VALUES (?1)",
+                                 -1, &ins, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_bind_text(ins, 1, ids[i] ? ids[i] : "", -1, SQLITE_STATIC);
         src = sqlite3_step(ins);
         src = src == SQLITE_DONE ? SQLITE_OK : src;
         sqlite3_reset(ins);
     }
+    sqlite3_finalize(ins);
+    return src;
+}
+
+/* When a pending delivery T (a table name) runs out of max_age, in ms (?1 =
+ * the default for rows that recorded none). */
+#define DELIVERY_EXPIRY_MS(T)                                                                   \
+    "((SELECT o.created_at FROM outbox o WHERE o.id = " T ".event_id) * 1000"                  \
+    " + CASE WHEN " T ".max_age_ms > 0 THEN " T ".max_age_ms ELSE ?1 END)"
+
+int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
+                         int64_t *next_ms, struct okrd_err *err)
+{
+    *n_dead = 0;
+    *next_ms = 0;
+    int rc = store_check_writable(s, "expire orphaned deliveries", err);
+    if (rc)
+        return rc;
+    bool own;
+    if ((rc = store_tx_enter(s, &own, err)) != 0)
+        return rc;
+    sqlite3_stmt *upd = NULL, *next = NULL;
+    int src = fill_configured(s, q->configured, q->n_configured);
+    /* The row keeps what it knew (its webhook's last answer) and says why
+     * it died; RETURNING names each for the log. */
     if (src == SQLITE_OK)
         src = sqlite3_prepare_v2(s->db,
-                                 "UPDATE deliveries SET state = 'dead', last_error = ?1"
+                                 "UPDATE deliveries SET state = 'dead', next_attempt_at = 0,"
+                                 " last_error = CASE WHEN coalesce(last_error, '') = '' THEN ?3"
+                                 "  ELSE last_error || ' ' || ?3 END"
                                  " WHERE state = 'pending'"
-                                 " AND webhook_id NOT IN (SELECT id FROM keep_hooks)",
+                                 " AND webhook_id NOT IN (SELECT id FROM configured_hooks)"
+                                 " AND " DELIVERY_EXPIRY_MS("deliveries") " <= ?2"
+                                 " RETURNING webhook_id, event_id,"
+                                 " (SELECT o.type FROM outbox o WHERE o.id = event_id)",
                                  -1, &upd, NULL);
     if (src == SQLITE_OK) {
-        sqlite3_bind_text(upd, 1, why ? why : "webhook removed", -1, SQLITE_STATIC);
-        src = sqlite3_step(upd);
-        if (src == SQLITE_DONE) {
+        sqlite3_bind_int64(upd, 1, q->default_max_age_ms);
+        sqlite3_bind_int64(upd, 2, q->now_ms);
+        sqlite3_bind_text(upd, 3, q->why ? q->why : "(max_age reached)", -1, SQLITE_STATIC);
+        while ((src = sqlite3_step(upd)) == SQLITE_ROW) {
+            (*n_dead)++;
+            if (q->on_dead) {
+                const char *w = (const char *)sqlite3_column_text(upd, 0);
+                const char *e = (const char *)sqlite3_column_text(upd, 1);
+                const char *t = (const char *)sqlite3_column_text(upd, 2);
+                q->on_dead(q->ctx, w ? w : "", e ? e : "", t ? t : "");
+            }
+        }
+        src = src == SQLITE_DONE ? SQLITE_OK : src;
+    }
+    if (src == SQLITE_OK)
+        src = sqlite3_prepare_v2(s->db,
+                                 "SELECT min(" DELIVERY_EXPIRY_MS("d") ") FROM deliveries d"
+                                 " WHERE d.state = 'pending'"
+                                 " AND d.webhook_id NOT IN (SELECT id FROM configured_hooks)",
+                                 -1, &next, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(next, 1, q->default_max_age_ms);
+        src = sqlite3_step(next);
+        if (src == SQLITE_ROW) {
+            *next_ms = sqlite3_column_int64(next, 0); /* NULL (no orphan) reads as 0 */
             src = SQLITE_OK;
-            *n_out = sqlite3_changes(s->db);
         }
     }
     if (src != SQLITE_OK)
-        rc = store_sqlerr(s, src, err, "retire deliveries of removed webhooks");
-    sqlite3_finalize(ins);
+        rc = store_sqlerr(s, src, err, "expire orphaned deliveries");
     sqlite3_finalize(upd);
+    sqlite3_finalize(next);
     return store_tx_leave(s, own, rc, err);
+}
+
+static bool listed(const char *const *ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] && !strcmp(ids[i], id))
+            return true;
+    return false;
+}
+
+int store_count_orphans(struct store *s, const char *const *configured, size_t n_configured,
+                        int64_t *out, struct okrd_err *err)
+{
+    *out = 0;
+    /* Per webhook id, then matched here: a read-only connection may not
+     * create the temp table the writer uses, and the ids are few. */
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db,
+                                 "SELECT webhook_id, count(*) FROM deliveries"
+                                 " WHERE state = 'pending' GROUP BY webhook_id",
+                                 -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return store_sqlerr(s, src, err, "count orphaned deliveries");
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!listed(configured, n_configured, id ? id : ""))
+            *out += sqlite3_column_int64(st, 1);
+    }
+    int rc = src == SQLITE_DONE ? 0 : store_sqlerr(s, src, err, "count orphaned deliveries");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int store_delivery_counts(struct store *s, const char *webhook_id,

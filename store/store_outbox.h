@@ -33,11 +33,18 @@ struct store_event {
     const char *body;          /* the JSON body, built once, sent verbatim */
 };
 
-/* Writes the event and one pending delivery per webhook id (none is fine:
- * the event is then kept for the record only). All or nothing; inside an
- * open transaction it commits with it. */
+/* Where an event goes: one webhook, and the max_age its delivery keeps for
+ * life (the webhook's at the event's creation; 0 = not known). */
+struct store_route {
+    const char *webhook_id;
+    int64_t max_age_ms;
+};
+
+/* Writes the event and one pending delivery per route (none is fine: the
+ * event is then kept for the record only). All or nothing; inside an open
+ * transaction it commits with it. */
 int store_outbox_add(struct store *s, const struct store_event *ev,
-                     const char *const *webhook_ids, size_t n_webhooks, struct okrd_err *err);
+                     const struct store_route *routes, size_t n_routes, struct okrd_err *err);
 
 /* The highest outbox seq written (0 when empty): cheap "anything new?". */
 int store_outbox_last_seq(struct store *s, int64_t *out, struct okrd_err *err);
@@ -61,6 +68,7 @@ struct store_delivery {
     char objective_id[132];    /* "" = none */
     char kr_id[132];           /* "" = none */
     int64_t seq;               /* creation order */
+    int64_t max_age_ms;        /* recorded at creation; 0 = not recorded (older rows) */
 };
 
 /* Calls cb for each delivery in STATE ("pending", "dead", "delivered";
@@ -80,10 +88,29 @@ int store_next_delivery(struct store *s, const char *webhook_id, struct store_de
  * last_status, last_error, delivered_at_s). */
 int store_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err);
 
-/* Pending deliveries of webhooks no longer configured become dead with
- * WHY as their last error; KEEP are the configured ids. *n_out = rows changed. */
-int store_retire_deliveries(struct store *s, const char *const *keep, size_t n_keep,
-                            const char *why, int64_t *n_out, struct okrd_err *err);
+/* Orphans are the pending deliveries of webhooks not in CONFIGURED (removed
+ * from the config, or renamed): they wait for their id to come back. Those
+ * whose max_age (the one recorded with each; DEFAULT_MAX_AGE_MS for rows
+ * that recorded none) has run out at NOW_MS become dead, WHY appended to
+ * their last error, and ON_DEAD (may be NULL) hears of each. *n_dead = rows
+ * dead-lettered now; *next_ms = when the next orphan runs out (0 = no
+ * orphan left). */
+struct store_orphan_expiry {
+    const char *const *configured;
+    size_t n_configured;
+    int64_t now_ms;
+    int64_t default_max_age_ms;
+    const char *why;
+    void (*on_dead)(void *ctx, const char *webhook_id, const char *event_id, const char *type);
+    void *ctx;
+};
+int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
+                         int64_t *next_ms, struct okrd_err *err);
+
+/* How many pending deliveries are orphans (see above). Read-only: works on
+ * the read-only connection of `okrd status` and the API. */
+int store_count_orphans(struct store *s, const char *const *configured, size_t n_configured,
+                        int64_t *out, struct okrd_err *err);
 
 /* Counts per state, over every webhook (webhook_id NULL) or one. */
 struct store_delivery_counts {

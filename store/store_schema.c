@@ -125,7 +125,14 @@ const struct store_migration store_migrations[] = {
       "  key   TEXT PRIMARY KEY,"
       "  value INTEGER NOT NULL"
       ") WITHOUT ROWID;" },
-    /* { 3, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 3, "max_age recorded with each delivery",
+      /* DESIGN section 5: a delivery whose webhook was removed from the
+       * config (or renamed) waits, and dies only by the max_age its webhook
+       * had when the delivery was created, so that max_age lives with the
+       * row. 0 = made before it was recorded: the webhook's max_age now,
+       * or the default 72h if the webhook is gone. */
+      "ALTER TABLE deliveries ADD COLUMN max_age_ms INTEGER NOT NULL DEFAULT 0;" },
+    /* { 4, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -3,8 +3,11 @@
  * evaluations with a fake clock (for, repeat, restarts, flapping, achieved
  * once per cycle, final grades, stale), Standard Webhooks signing against
  * the spec's published test vector, the retry schedule and what each answer
- * means, Slack splitting, the digest schedule, and the writer-thread seam
- * against a real store (the event row commits with the state, or not at all).
+ * means, Slack splitting, the digest schedule, the writer-thread seam
+ * against a real store (the event row commits with the state, or not at all),
+ * one webhook's delivery chain (no kick lost while SENDING or WRITING), and
+ * orphaned deliveries (their webhook left the config) dying only by the
+ * max_age recorded with each, on a fake clock.
  *
  * Every case is named after a real situation; the name is in every failure.
  */
@@ -20,7 +23,10 @@
 #include <string.h>
 
 #include "alerts/alerts.h"
+#include "alerts/alerts_chain.h"
+#include "common/clock.h"
 #include "common/parse.h"
+#include "store/store_internal.h" /* the migrations, to build an older store */
 #include "store/store_outbox.h"
 #include "testutil.h"
 
@@ -352,7 +358,7 @@ static const char cfg_text[] =
     "  {\"id\": \"customers\", \"title\": \"Keep customers\", \"cycle\": \"2026-Q4\","
     "   \"key_results\": []}],"
     " \"webhooks\": [{\"id\": \"all\", \"url\": \"http://127.0.0.1:1/\"},"
-    "   {\"id\": \"growth\", \"url\": \"http://127.0.0.1:1/\", \"format\": \"slack\","
+    "   {\"id\": \"growth\", \"url\": \"http://127.0.0.1:1/\", \"format\": \"slack\", \"max_age\": \"1h\","
     "    \"events\": [\"kr.off_track\"], \"objectives\": [\"engagement\"]},"
     "   {\"id\": \"other\", \"url\": \"http://127.0.0.1:1/\", \"objectives\": [\"customers\"]}],"
     " \"alerts\": {\"for\": \"0s\"}}";
@@ -586,6 +592,325 @@ static void test_seam_with_store(void **state)
     cfg_free(cfg);
 }
 
+
+/* ---- one webhook's delivery chain ---- */
+
+/* The sender's side of the protocol: on READ it reads (the test picks what
+ * the read finds) and reports it. */
+static void do_read(struct alerts_chain *c, enum alerts_read found)
+{
+    alerts_chain_read(c, found);
+}
+
+static void test_chain_kick_while_sending_or_writing(void **state)
+{
+    (void)state;
+    struct alerts_chain c = { 0 };
+    /* Idle: a kick reads at once; the row is due -> SENDING. */
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_READ);
+    do_read(&c, ALERTS_READ_DUE);
+    assert_int_equal(c.phase, ALERTS_SENDING);
+    /* Event 12 commits while event 11 is on the wire: remembered, not read
+     * now (one delivery at a time)... */
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    assert_true(c.kicked);
+    assert_true(alerts_chain_busy(&c));
+    /* ...nor while its answer is being recorded... */
+    alerts_chain_write(&c);
+    assert_int_equal(c.phase, ALERTS_WRITING);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    /* ...but the record's return reads the queue: event 12 goes out now. */
+    assert_int_equal(alerts_chain_written(&c, true), ALERTS_STEP_READ);
+    assert_int_not_equal(c.phase, ALERTS_IDLE); /* only a read may say "empty" */
+    do_read(&c, ALERTS_READ_DUE);
+    assert_false(c.kicked);
+    assert_int_equal(c.phase, ALERTS_SENDING);
+    alerts_chain_write(&c);
+    assert_int_equal(alerts_chain_written(&c, true), ALERTS_STEP_READ);
+    do_read(&c, ALERTS_READ_EMPTY);
+    assert_int_equal(c.phase, ALERTS_IDLE);
+
+    /* A kick during WRITING whose record fails: the answer is lost, the
+     * delivery in hand still heads the queue; the retry timer reads. */
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_READ);
+    do_read(&c, ALERTS_READ_DUE);
+    alerts_chain_write(&c);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    assert_int_equal(alerts_chain_written(&c, false), ALERTS_STEP_NONE);
+    assert_int_equal(c.phase, ALERTS_WAITING);
+    assert_int_equal(alerts_chain_due(&c), ALERTS_STEP_READ);
+
+    /* A kick during SENDING whose attempt never started (client refused). */
+    do_read(&c, ALERTS_READ_DUE);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_NONE);
+    alerts_chain_send_failed(&c);
+    assert_int_equal(c.phase, ALERTS_WAITING);
+    assert_int_equal(alerts_chain_due(&c), ALERTS_STEP_READ);
+
+    /* Waiting for a retry: a kick re-reads (and re-arms the same wait). */
+    do_read(&c, ALERTS_READ_LATER);
+    assert_int_equal(alerts_chain_kick(&c), ALERTS_STEP_READ);
+
+    /* Let go (webhook removed, shutdown): idle, nothing remembered. */
+    do_read(&c, ALERTS_READ_DUE);
+    alerts_chain_kick(&c);
+    alerts_chain_reset(&c);
+    assert_int_equal(c.phase, ALERTS_IDLE);
+    assert_false(c.kicked);
+}
+
+/* Every sequence of events up to a depth, with every outcome a read can
+ * have: the chain is never IDLE while a committed row waits. The model
+ * counts pending rows: a kick commits one, a stored record of a delivered
+ * (or dead) head removes it, and a read finds EMPTY exactly when none is
+ * left. */
+struct chain_model {
+    struct alerts_chain c;
+    int rows;             /* committed, not yet delivered or dead */
+};
+
+enum { KICK, ANSWER, SEND_FAILED, WRITTEN, NOT_WRITTEN, TIMER, N_CHAIN_EVENTS };
+
+/* Applies event E (reads finding FOUND); false when E cannot happen now. */
+static bool model_step(struct chain_model *m, int e, enum alerts_read found)
+{
+    enum alerts_step step = ALERTS_STEP_NONE;
+    switch (e) {
+    case KICK:
+        m->rows++;
+        step = alerts_chain_kick(&m->c);
+        break;
+    case ANSWER:
+        if (m->c.phase != ALERTS_SENDING)
+            return false;
+        alerts_chain_write(&m->c);
+        break;
+    case SEND_FAILED:
+        if (m->c.phase != ALERTS_SENDING)
+            return false;
+        alerts_chain_send_failed(&m->c);
+        break;
+    case WRITTEN:
+    case NOT_WRITTEN:
+        if (m->c.phase != ALERTS_WRITING)
+            return false;
+        if (e == WRITTEN)
+            m->rows--; /* delivered or dead: the head leaves the queue */
+        step = alerts_chain_written(&m->c, e == WRITTEN);
+        break;
+    case TIMER:
+        if (m->c.phase != ALERTS_WAITING)
+            return false;
+        step = alerts_chain_due(&m->c);
+        break;
+    }
+    if (step != ALERTS_STEP_READ)
+        return found == ALERTS_READ_EMPTY; /* one branch when nothing is read */
+    if ((found == ALERTS_READ_EMPTY) != (m->rows == 0))
+        return false; /* a read sees every committed row */
+    do_read(&m->c, found);
+    return true;
+}
+
+static void explore(struct chain_model m, int depth, char *path, size_t len)
+{
+    if (m.c.phase == ALERTS_IDLE && m.rows > 0)
+        fail_msg("idle with %d committed row(s) never offered, after \"%s\" (k=kick a=answer "
+                 "f=send failed w=written n=not written t=timer; read found 0/d/l)",
+                 m.rows, path);
+    if (depth == 0)
+        return;
+    for (int e = 0; e < N_CHAIN_EVENTS; e++) {
+        for (int found = ALERTS_READ_EMPTY; found <= ALERTS_READ_LATER; found++) {
+            struct chain_model n = m;
+            if (e == KICK && n.rows >= 3)
+                continue; /* three rows show every ordering; more only costs time */
+            if (!model_step(&n, e, (enum alerts_read)found))
+                continue;
+            snprintf(path + len, 8, "%c%c ", "kafwnt"[e], "0dl"[found]);
+            explore(n, depth - 1, path, len + 3);
+            path[len] = '\0';
+        }
+    }
+}
+
+static void test_chain_never_idle_with_a_row_waiting(void **state)
+{
+    (void)state;
+    char path[128] = "";
+    struct chain_model m = { { ALERTS_IDLE, false }, 0 };
+    explore(m, 10, path, 0);
+}
+
+/* ---- orphaned deliveries: their webhook left the config ---- */
+
+struct dead_seen {
+    int n;
+    char webhook[32], type[32];
+};
+
+static void on_dead(void *ctx, const char *webhook_id, const char *event_id, const char *type)
+{
+    struct dead_seen *d = ctx;
+    (void)event_id;
+    d->n++;
+    snprintf(d->webhook, sizeof d->webhook, "%s", webhook_id);
+    snprintf(d->type, sizeof d->type, "%s", type);
+}
+
+static void test_orphans_die_only_by_their_recorded_max_age(void **state)
+{
+    (void)state;
+    struct cfg *cfg = load_cfg();
+    char *dir = tu_mkdtemp(), path[4096];
+    struct okrd_err err;
+    struct store *s = NULL;
+    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
+    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    int64_t now_ms = (int64_t)T0 * 1000;
+    struct okrd_clock clock = okrd_clock_fake(&now_ms);
+    const struct cfg_key_result *kr = cfg_find_key_result(cfg, "dau-up");
+    struct okr_result r = design_result();
+    struct store_kr_state before = { .status = "on_track" };
+
+    /* kr.off_track at T0 goes to "all" (max_age 72h, the default) and to
+     * "growth" (max_age 1h): each delivery records its webhook's. */
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &before, &r, false,
+                                         okrd_clock_now_s(&clock), &err), 0);
+    assert_int_equal(store_commit(s, &err), 0);
+    struct store_delivery d;
+    char *body = NULL;
+    assert_int_equal(store_next_delivery(s, "growth", &d, &body, &err), 0);
+    free(body);
+    assert_int_equal(d.max_age_ms, 3600 * 1000);
+    assert_int_equal(store_next_delivery(s, "all", &d, &body, &err), 0);
+    free(body);
+    assert_int_equal(d.max_age_ms, ALERTS_DEFAULT_MAX_AGE_MS);
+
+    /* A reload removed "growth": its delivery is an orphan. It waits. */
+    const char *configured[] = { "all", "other" };
+    struct dead_seen seen = { 0 };
+    struct store_orphan_expiry q = {
+        .configured = configured, .n_configured = 2, .default_max_age_ms = ALERTS_DEFAULT_MAX_AGE_MS,
+        .why = "(max_age reached, webhook not configured)", .on_dead = on_dead, .ctx = &seen,
+    };
+    int64_t n_dead = -1, next_ms = -1, orphans = -1;
+    now_ms += 30 * 60 * 1000;
+    q.now_ms = okrd_clock_now_ms(&clock);
+    assert_int_equal(store_expire_orphans(s, &q, &n_dead, &next_ms, &err), 0);
+    assert_int_equal(n_dead, 0);
+    assert_int_equal(next_ms, (int64_t)T0 * 1000 + 3600 * 1000); /* the next housekeeping */
+    assert_int_equal(store_count_orphans(s, configured, 2, &orphans, &err), 0);
+    assert_int_equal(orphans, 1);
+    /* Still pending: a webhook with this id that comes back gets it. */
+    assert_int_equal(store_next_delivery(s, "growth", &d, &body, &err), 0);
+    free(body);
+    assert_string_equal(d.state, "pending");
+
+    /* A millisecond before its max_age: still waiting. */
+    now_ms = (int64_t)T0 * 1000 + 3600 * 1000 - 1;
+    q.now_ms = okrd_clock_now_ms(&clock);
+    assert_int_equal(store_expire_orphans(s, &q, &n_dead, &next_ms, &err), 0);
+    assert_int_equal(n_dead, 0);
+
+    /* At its max_age: dead-lettered, named for the log, nothing left. */
+    now_ms += 1;
+    q.now_ms = okrd_clock_now_ms(&clock);
+    assert_int_equal(store_expire_orphans(s, &q, &n_dead, &next_ms, &err), 0);
+    assert_int_equal(n_dead, 1);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.webhook, "growth");
+    assert_string_equal(seen.type, "kr.off_track");
+    assert_int_equal(next_ms, 0);
+    assert_int_equal(store_next_delivery(s, "growth", &d, &body, &err), OKRD_ENOTFOUND);
+    struct store_delivery_counts c;
+    assert_int_equal(store_delivery_counts(s, "growth", &c, &err), 0);
+    assert_int_equal(c.dead, 1);
+    assert_int_equal(store_count_orphans(s, configured, 2, &orphans, &err), 0);
+    assert_int_equal(orphans, 0);
+
+    /* A configured webhook's deliveries are its sender's business: never
+     * touched here, however old. */
+    now_ms += 100LL * H * 1000;
+    q.now_ms = okrd_clock_now_ms(&clock);
+    assert_int_equal(store_expire_orphans(s, &q, &n_dead, &next_ms, &err), 0);
+    assert_int_equal(n_dead, 0);
+    assert_int_equal(store_delivery_counts(s, "all", &c, &err), 0);
+    assert_int_equal(c.pending, 1);
+
+    /* A row that recorded no max_age (0) dies by the default. */
+    struct store_route old_route = { "renamed-away", 0 };
+    struct store_event ev = { .id = "evt_OLD", .type = "kr.at_risk", .occurred_at_s = T0,
+                              .created_at_s = T0, .body = "{}" };
+    assert_int_equal(store_outbox_add(s, &ev, &old_route, 1, &err), 0);
+    now_ms = (int64_t)T0 * 1000 + ALERTS_DEFAULT_MAX_AGE_MS - 1;
+    q.now_ms = okrd_clock_now_ms(&clock);
+    assert_int_equal(store_expire_orphans(s, &q, &n_dead, &next_ms, &err), 0);
+    assert_int_equal(n_dead, 0);
+    assert_int_equal(next_ms, (int64_t)T0 * 1000 + ALERTS_DEFAULT_MAX_AGE_MS);
+    now_ms += 1;
+    q.now_ms = okrd_clock_now_ms(&clock);
+    assert_int_equal(store_expire_orphans(s, &q, &n_dead, &next_ms, &err), 0);
+    assert_int_equal(n_dead, 1);
+
+    /* The sender applies the recorded max_age too, whatever the webhook's now. */
+    struct store_delivery rec = { .created_at_s = T0, .max_age_ms = 3600 * 1000 };
+    assert_false(alerts_expired(&rec, ALERTS_DEFAULT_MAX_AGE_MS, T0 + 3599));
+    assert_true(alerts_expired(&rec, ALERTS_DEFAULT_MAX_AGE_MS, T0 + 3600));
+    rec.max_age_ms = 0; /* none recorded: the webhook's */
+    assert_false(alerts_expired(&rec, ALERTS_DEFAULT_MAX_AGE_MS, T0 + 3600));
+
+    store_close(s);
+    tu_rm_rf(dir);
+    free(dir);
+    cfg_free(cfg);
+}
+
+/* A store written by an okrd that did not record max_age is upgraded in
+ * place: its pending deliveries survive, recording none (0). */
+static void test_migration_adds_max_age_in_place(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), path[4096];
+    struct okrd_err err;
+    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    for (size_t i = 0; i < store_n_migrations; i++)
+        if (store_migrations[i].version <= 2)
+            assert_int_equal(sqlite3_exec(db, store_migrations[i].sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA user_version = 2;"
+                                  "INSERT INTO outbox(id, type, occurred_at, body, created_at)"
+                                  " VALUES ('evt_V2', 'kr.off_track', 1795000000, '{}', 1795000000);"
+                                  "INSERT INTO deliveries(event_id, webhook_id, seq)"
+                                  " VALUES ('evt_V2', 'team', 1);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    struct store *s = NULL;
+    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    struct store_delivery d;
+    char *body = NULL;
+    assert_int_equal(store_next_delivery(s, "team", &d, &body, &err), 0);
+    free(body);
+    assert_string_equal(d.event_id, "evt_V2");
+    assert_int_equal(d.max_age_ms, 0);
+    store_close(s);
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), store_schema_version());
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 #define BODY_TESTS                                                                              \
     cmocka_unit_test(test_kr_body), cmocka_unit_test(test_digest_split),                        \
         cmocka_unit_test(test_next_digest), cmocka_unit_test(test_seam_with_store),
@@ -603,6 +928,10 @@ int main(void)
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_event_ids),
         cmocka_unit_test(test_webhook_filters),
+        cmocka_unit_test(test_chain_kick_while_sending_or_writing),
+        cmocka_unit_test(test_chain_never_idle_with_a_row_waiting),
+        cmocka_unit_test(test_orphans_die_only_by_their_recorded_max_age),
+        cmocka_unit_test(test_migration_adds_max_age_in_place),
         BODY_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
