@@ -299,6 +299,25 @@ size_t okr_lint_objective(const struct cfg_objective *o, const struct okr_series
                           const struct okr_result *results, const struct okrd_tz *tz,
                           struct okr_lint *out, size_t cap);
 
+/* The same from facts the caller found without reading whole histories
+ * (`okrd check` asks the store, see okr_weekly_pattern_days): FACTS has one
+ * entry per key result, in order (NULL to skip the data lints). */
+struct okr_lint_facts {
+    bool binary;          /* okr_series_is_binary of the metric's history */
+    bool weekly_pattern;  /* okr_series_has_weekly_pattern of it */
+};
+size_t okr_lint_objective_facts(const struct cfg_objective *o, const struct okr_lint_facts *facts,
+                                const struct okr_result *results, struct okr_lint *out,
+                                size_t cap);
+
+/* The days the weekly-pattern lint reads for a metric whose newest point
+ * is at NEWEST_TS: writes OKR_WEEKLY_DAYS + 1 day starts (in tz) to bounds,
+ * day k being [bounds[k], bounds[k+1]), and returns that count. The newest
+ * point of each day (nothing else of the history) given to
+ * okr_series_has_weekly_pattern() gives the answer the whole history gives. */
+#define OKR_WEEKLY_DAYS 56
+size_t okr_weekly_pattern_days(const struct okrd_tz *tz, int64_t newest_ts, int64_t *bounds);
+
 /* The predicates behind it. Binary: at least 2 points, all 0 or 1. Longer
  * than a year: the end day is on or after the start day's anniversary.
  * Weekly pattern: over the last 8 weeks of daily values (a day's newest
