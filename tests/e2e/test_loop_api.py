@@ -191,6 +191,7 @@ def test_reload_and_stop_while_reads_wait(args, wd):
         with open(cfg) as f:
             cfgdoc = json.load(f)
         cfgdoc["objectives"][0]["key_results"][0]["title"] = "Count every single event"
+        cfgdoc["sources"][0]["rescan"] = "2h"  # restarted: it lets go of the old config too
         wd.config(cfgdoc)
         d.signal(signal.SIGHUP)
         d.wait_log("event=reloaded")
