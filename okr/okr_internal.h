@@ -22,7 +22,7 @@
 #define OKR_XSUM_LIMBS 70
 struct okr_xsum {
     int64_t limb[OKR_XSUM_LIMBS];   /* value = sum limb[k] * 2^(32k - 1074) */
-    int lo, hi;                     /* limbs that may be non-zero */
+    int lo, hi;                     /* the limbs in use; the others are garbage */
     uint32_t ops;                   /* since carries were last settled */
     uint32_t n_pinf, n_ninf, n_nan; /* non-finite inputs, counted apart */
 };

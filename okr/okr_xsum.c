@@ -17,7 +17,9 @@
  * lands in 3 adjacent limbs. Carries are settled before rounding and at the
  * latest every 2^30 operations, so no limb can overflow. Infinities and NaN
  * are counted apart and give what IEEE addition would (inf, -inf, NaN).
- * Only the limbs touched since the last reset are visited.
+ * Only the limbs in [lo, hi] hold meaning; the others are garbage and are
+ * zeroed when the range grows over them, so a reset costs nothing (a day
+ * walk resets one per day) and a sum touches a handful of limbs.
  */
 #include <math.h>
 #include <string.h>
@@ -29,9 +31,10 @@
 
 void okr_xsum_init(struct okr_xsum *x)
 {
-    memset(x, 0, sizeof *x);
     x->lo = OKR_XSUM_LIMBS;
     x->hi = -1;
+    x->ops = 0;
+    x->n_pinf = x->n_ninf = x->n_nan = 0;
 }
 
 /* floor(v / 2^32) and v mod 2^32 without relying on signed shifts. */
@@ -57,7 +60,7 @@ static void settle(int64_t *limb, int *lo_io, int *hi_io)
     limb[hi] += carry;
     while (hi < OKR_XSUM_LIMBS - 1 && (limb[hi] >= DIGIT || limb[hi] <= -DIGIT)) {
         carry = split_digit(limb[hi], &limb[hi]);
-        limb[++hi] += carry;
+        limb[++hi] = carry; /* was outside the range: garbage, not a digit */
     }
     while (hi >= lo && limb[hi] == 0)
         hi--;
@@ -73,43 +76,44 @@ static void settle(int64_t *limb, int *lo_io, int *hi_io)
 
 static void put(struct okr_xsum *x, double v, int sign)
 {
-    if (isnan(v)) {
-        x->n_nan += (uint32_t)sign;
-        return;
-    }
-    if (isinf(v)) {
-        if (v > 0)
-            x->n_pinf += (uint32_t)sign;
-        else
-            x->n_ninf += (uint32_t)sign;
-        return;
-    }
-    if (v == 0.0)
-        return;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    if (bits >> 63)
-        sign = -sign;
     int biased = (int)((bits >> 52) & 0x7ff);
     uint64_t m = bits & ((UINT64_C(1) << 52) - 1);
+    if (biased == 0x7ff) { /* inf or NaN: counted apart */
+        if (m)
+            x->n_nan += (uint32_t)sign;
+        else if (bits >> 63)
+            x->n_ninf += (uint32_t)sign;
+        else
+            x->n_pinf += (uint32_t)sign;
+        return;
+    }
     if (biased)
         m |= UINT64_C(1) << 52;
+    else if (!m)
+        return; /* +-0 */
     else
         biased = 1; /* subnormal: same scale as the smallest normal */
+    int64_t s = bits >> 63 ? -sign : sign;
     /* v = m * 2^(biased - 1075): its lowest bit sits at bit (biased - 1) of
      * the fixed-point number. */
     int b = biased - 1, k = b >> 5, sh = b & 31;
-    uint64_t rest = sh ? m >> (32 - sh) : m >> 32; /* (m << sh) >> 32, no overflow */
-    int64_t d0 = (int64_t)((m << sh) & 0xffffffffu);
-    int64_t d1 = (int64_t)(rest & 0xffffffffu);
-    int64_t d2 = (int64_t)(rest >> 32);
-    x->limb[k] += sign * d0;
-    x->limb[k + 1] += sign * d1;
-    x->limb[k + 2] += sign * d2;
-    if (k < x->lo)
-        x->lo = k;
-    if (k + 2 > x->hi)
-        x->hi = k + 2;
+    uint64_t lo = m << sh;                              /* low 64 bits */
+    uint64_t rest = sh ? m >> (32 - sh) : m >> 32;      /* (m << sh) >> 32, no overflow */
+    if (k < x->lo || k + 2 > x->hi) { /* grow the range over garbage limbs */
+        if (x->hi < x->lo) {
+            x->lo = k;
+            x->hi = k - 1;
+        }
+        for (; x->lo > k; x->lo--)
+            x->limb[x->lo - 1] = 0;
+        for (; x->hi < k + 2; x->hi++)
+            x->limb[x->hi + 1] = 0;
+    }
+    x->limb[k] += s * (int64_t)(lo & 0xffffffffu);
+    x->limb[k + 1] += s * (int64_t)(rest & 0xffffffffu);
+    x->limb[k + 2] += s * (int64_t)(rest >> 32);
     if (++x->ops >= SETTLE_EVERY) {
         settle(x->limb, &x->lo, &x->hi);
         x->ops = 0;
