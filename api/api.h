@@ -5,9 +5,12 @@
  *
  * libmicrohttpd runs on the daemon's libuv loop with no thread of its own:
  * its epoll fd sits under a uv_poll_t and its next timeout under a
- * uv_timer_t; every event runs MHD_run once. Answers are built on the loop
- * from the last evaluation (a struct eval_snapshot the daemon hands out) and
- * small reads on the loop's read-only store connection. A push is validated
+ * uv_timer_t; every event runs MHD_run once. Small answers are built on the
+ * loop from the last evaluation (a struct eval_snapshot the daemon hands
+ * out) and small reads on the loop's read-only store connection; a series
+ * and the dashboard, whose cost grows with the stored data, are read and
+ * rendered on two worker threads with their own read-only connections while
+ * the connection is suspended (DESIGN section 1). A push is validated
  * on the loop, stored by one write job on the store's writer thread, and
  * answered after that job committed (the connection is suspended meanwhile).
  *
@@ -15,9 +18,11 @@
  * few things the server needs, and tells it about sources and deliveries
  * through the api_note_* functions. Files: api_server.c (MHD on libuv,
  * listening, limits, counters), api_routes.c (paths, methods, auth, the
- * read endpoints), api_push.c (push), api_series.c (series and pace of a key
- * result), api_metrics.c (the exposition writer), api_dashboard.c (HTML and
- * SVG), api_buf.c (a growable text buffer), api_json.c (objectives).
+ * small read endpoints), api_reads.c (series and dashboard, read on a
+ * worker), api_work.c (the read workers and their queue), api_push.c
+ * (push), api_series.c (series and pace of a key result), api_metrics.c
+ * (the exposition writer), api_dashboard.c (HTML and SVG), api_buf.c (a
+ * growable text buffer), api_json.c (objectives), api_cache.c.
  */
 #ifndef OKRD_API_H
 #define OKRD_API_H
@@ -49,6 +54,19 @@ struct api_env {
                                 size_t n_metrics, int64_t n_points);
     /* Something worth a log line (loop thread); never contains a secret. */
     void (*report)(void *ctx, enum cfg_log_level level, const char *event, const char *msg);
+    /* The store's file: each worker of the big reads (series, dashboard)
+     * opens it read-only. NULL: those reads run on the loop through reader. */
+    const char *store_path;
+    /* Keeps the config the snapshot points into alive while a worker reads
+     * it (a reload may replace it meanwhile): pin returns a token (NULL:
+     * nothing to hold) that unpin gives back. Loop thread; NULL hooks: the
+     * config outlives every request. */
+    void *(*pin_snapshot)(void *ctx);
+    void (*unpin_snapshot)(void *ctx, void *pin);
+    /* Test switch: non-zero = the read workers take no job until this
+     * signal arrives (so a test can see a big read in flight, and fill the
+     * queue, without relying on timing). 0 in production. */
+    int test_hold_reads_signal;
     void *ctx;
 };
 

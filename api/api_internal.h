@@ -162,6 +162,45 @@ char *api_cache_copy(const struct api_cache *c, const struct eval_snapshot *s, s
 void api_cache_put(struct api_cache *c, const struct eval_snapshot *s, const char *text, size_t len);
 void api_cache_free(struct api_cache *c);
 
+/* ---- big reads off the loop (api_work.c) ----
+ * DESIGN section 1: a read whose cost grows with stored data (a series, the
+ * dashboard) runs on one of API_READ_WORKERS threads, each with its own
+ * read-only store connection; at most API_READ_QUEUE wait, and the next one
+ * is answered 503 with Retry-After. /healthz never waits here. */
+#define API_READ_WORKERS 2
+#define API_READ_QUEUE 32
+
+struct api_job {
+    /* Worker thread: the job's read, through that worker's connection. It
+     * must not touch MHD, uv or anything else of the loop's. */
+    void (*run)(struct api_job *j, struct store *reader);
+    /* Loop thread, exactly once: after run(), or with canceled = true when
+     * the pool closed before a worker took the job. */
+    void (*done)(struct api_job *j, bool canceled);
+    struct api_job *next;   /* the pool's */
+};
+struct api_work;
+/* Opens API_READ_WORKERS connections to STORE_PATH (read-only) and starts
+ * the threads. HOLD (a test switch): they take no job until
+ * api_work_release. The caller owns *out until api_work_close. */
+int api_work_open(struct api_work **out, uv_loop_t *loop, const char *store_path,
+                  size_t max_queued, bool hold, struct okrd_err *err);
+/* Queues J (loop thread). OKRD_EBUSY when max_queued jobs already wait,
+ * OKRD_ECANCELED once closing began; J is then not taken. */
+int api_work_submit(struct api_work *w, struct api_job *j);
+size_t api_work_queued(struct api_work *w);
+/* Submitted jobs whose done() has not run yet (NULL: 0). */
+size_t api_work_in_flight(const struct api_work *w);
+/* True once closing began: a long run() may stop early (any thread). */
+bool api_work_stopping(const struct api_work *w);
+void api_work_release(struct api_work *w);
+/* Completes every waiting job with canceled = true (loop thread). */
+void api_work_cancel_queued(struct api_work *w);
+/* Cancels waiting jobs, waits for running ones (their done() runs as
+ * usual), joins the threads, closes the connections, then on_closed(arg)
+ * on the loop; w is freed then. NULL w: on_closed runs at once. */
+void api_work_close(struct api_work *w, void (*on_closed)(void *arg), void *arg);
+
 /* ---- the server's state (api_server.c) ---- */
 struct api_request;
 
@@ -190,6 +229,9 @@ struct api_server {
     size_t n_webhooks;
     int64_t outbox_pending;
     size_t pushes_in_flight;
+    struct api_work *work;             /* big reads; NULL: they run on the loop */
+    uv_signal_t hold_signal;           /* test switch: releases held reads */
+    bool hold_signal_on;
     struct api_cache objectives_json;  /* GET /api/v1/objectives */
     struct api_cache kr_metrics;       /* the key-result families of /metrics */
 };
@@ -205,8 +247,11 @@ struct api_request {
     size_t discarded;      /* body bytes dropped after too_big */
     bool started;          /* the body phase began */
     bool suspended, answered;
-    unsigned status;       /* the push's answer, once its job finished */
-    char *answer;          /* JSON, malloc'd */
+    unsigned status;       /* the answer of a push or a big read, once its job finished */
+    char *answer;          /* malloc'd; JSON unless answer_type says otherwise */
+    size_t answer_len;     /* 0: strlen(answer) */
+    const char *answer_type;           /* NULL: application/json */
+    const char *const *answer_headers; /* static; NULL: none */
 };
 
 /* The access handler (api_routes.c) MHD calls for every request. */
@@ -238,5 +283,21 @@ enum MHD_Result api_push_submit(struct api_request *rq);
 void api_server_kick(struct api_server *s);
 /* A push finished: the server may complete a pending close. */
 void api_server_push_done(struct api_server *s);
+/* A big read was answered: the same for reads. */
+void api_server_read_done(struct api_server *s);
+
+/* Big reads (api_reads.c): GET /api/v1/key-results/{id}/series and GET /.
+ * Checked on the loop (snapshot, id, query), then read and rendered on a
+ * worker while the connection is suspended; answered 503 + Retry-After when
+ * the queue is full. Without workers (no store path) they run inline. */
+enum MHD_Result api_reads_series(struct api_server *s, struct api_request *rq);
+enum MHD_Result api_reads_dashboard(struct api_server *s, struct api_request *rq);
+/* The answer a resumed request (push or read) carries. */
+enum MHD_Result api_answer_ready(struct api_request *rq);
+/* 503 not_ready: before the first evaluation (Retry-After: 1). */
+enum MHD_Result api_not_ready(struct MHD_Connection *conn);
+/* The last evaluation (NULL before the first). */
+const struct eval_snapshot *api_snapshot(struct api_server *s);
+extern const char *const api_no_store[];
 
 #endif

@@ -8,6 +8,8 @@
  *
  * Reads come from the daemon's last evaluation (the snapshot) and the
  * loop's read-only store connection: small indexed reads, no write, no wait.
+ * The two reads that grow with the stored data (a series, the dashboard)
+ * go to the read workers (api_reads.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,7 @@ enum route {
 #define KR_PREFIX "/api/v1/key-results/"
 #define MAX_DELIVERIES 1000
 
-static const char *const no_store[] = { "Cache-Control", "no-store", NULL };
+const char *const api_no_store[] = { "Cache-Control", "no-store", NULL };
 
 static enum route match(const char *url, char *id, size_t id_size)
 {
@@ -91,12 +93,12 @@ static enum MHD_Result unauthorized(struct MHD_Connection *conn, bool presented)
                                        : "this endpoint needs \"Authorization: Bearer <daemon.api_token>\"");
 }
 
-static const struct eval_snapshot *snapshot(struct api_server *s)
+const struct eval_snapshot *api_snapshot(struct api_server *s)
 {
     return s->env.snapshot ? s->env.snapshot(s->env.ctx) : NULL;
 }
 
-static enum MHD_Result not_ready(struct MHD_Connection *conn)
+enum MHD_Result api_not_ready(struct MHD_Connection *conn)
 {
     const char *hdr[] = { "Retry-After", "1", "Cache-Control", "no-store", NULL };
     return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready", hdr,
@@ -129,7 +131,7 @@ static enum MHD_Result get_metrics(struct api_server *s, struct MHD_Connection *
     if (s->env.reader && store_delivery_counts(s->env.reader, NULL, &counts, &err) == 0)
         pending = counts.pending;
     struct api_metrics_in in = {
-        .snap = snapshot(s), .sources = s->sources, .n_sources = s->n_sources,
+        .snap = api_snapshot(s), .sources = s->sources, .n_sources = s->n_sources,
         .webhooks = s->webhooks, .n_webhooks = s->n_webhooks, .outbox_pending = pending,
         .process = &proc,
     };
@@ -152,111 +154,19 @@ static enum MHD_Result get_metrics(struct api_server *s, struct MHD_Connection *
                                  "no memory for the exposition");
     }
     return api_respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n,
-                       no_store);
+                       api_no_store);
 }
 
 static enum MHD_Result get_kr(struct api_server *s, struct MHD_Connection *conn, const char *id)
 {
-    const struct eval_snapshot *snap = snapshot(s);
+    const struct eval_snapshot *snap = api_snapshot(s);
     if (!snap)
-        return not_ready(conn);
+        return api_not_ready(conn);
     long i = find_kr(snap, id);
     if (i < 0)
         return no_such_kr(conn, id);
-    return api_respond_json(conn, MHD_HTTP_OK, api_json_key_result(snap, (size_t)i), no_store);
-}
-
-/* ?NAME= as an instant (date or date-time in daemon.timezone); *out kept
- * when absent or empty. */
-static int query_time(struct api_server *s, struct MHD_Connection *conn, const char *name,
-                      int64_t *out, struct okrd_err *err)
-{
-    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
-    if (!v || !*v)
-        return 0;
-    int rc = okrd_parse_timestamp(v, strlen(v), s->cfg->daemon.tz, OKRD_TS_AUTO, out, err);
-    return rc < 0 ? okrd_err_prefix(err, "?%s=", name) : 0;
-}
-
-struct history_ctx {
-    json_t *arr;
-};
-
-static int on_history(void *ctx, const char *date, const char *status, double progress)
-{
-    struct history_ctx *h = ctx;
-    json_array_append_new(h->arr, json_pack("{s:s, s:s, s:o}", "date", date, "status", status,
-                                            "progress", api_json_number(progress)));
-    return 0;
-}
-
-/* The day after DATE ("YYYY-MM-DD"), into out (size >= 11). */
-static void next_day(const char *date, char *out, size_t size)
-{
-    int64_t y;
-    int m, d;
-    if (okrd_parse_date(date, strlen(date), &y, &m, &d, NULL) < 0) {
-        snprintf(out, size, "%s", date);
-        return;
-    }
-    okrd_civil_from_days(okrd_days_from_civil(y, m, d) + 1, &y, &m, &d);
-    snprintf(out, size, "%04d-%02d-%02d", (int)y, m, d);
-}
-
-static enum MHD_Result get_series(struct api_server *s, struct MHD_Connection *conn, const char *id)
-{
-    const struct eval_snapshot *snap = snapshot(s);
-    if (!snap)
-        return not_ready(conn);
-    long i = find_kr(snap, id);
-    if (i < 0)
-        return no_such_kr(conn, id);
-    const struct cfg_key_result *kr = snap->krs[i];
-    int64_t from = kr->objective->cycle.start_s, to = kr->objective->cycle.end_s;
-    struct okrd_err err = { 0 };
-    if (query_time(s, conn, "from", &from, &err) < 0 || query_time(s, conn, "to", &to, &err) < 0)
-        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL, "%s", err.msg);
-    if (from >= to)
-        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL,
-                                 "?from= must be before ?to= (from is inclusive, to exclusive)");
-    struct api_kr_series se;
-    int rc = api_series_load(s->env.reader, snap->cfg, kr, &snap->results[i], from, to,
-                             API_SERIES_MAX_POINTS, &se, &err);
-    if (rc == OKRD_ERANGE)
-        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "range_too_large", NULL, "%s", err.msg);
-    if (rc < 0)
-        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", NULL, "%s",
-                                 err.msg);
-    json_t *points = json_array(), *pace = json_array();
-    char ts[32];
-    for (size_t k = 0; k < se.n; k++) {
-        okrd_format_utc(se.pts[k].ts, ts, sizeof ts);
-        json_array_append_new(points, json_pack("{s:s, s:o}", "timestamp", ts, "value",
-                                                api_json_number(se.pts[k].v)));
-    }
-    for (size_t k = 0; k < se.n_pace; k++) {
-        okrd_format_utc(se.pace[k].ts, ts, sizeof ts);
-        json_array_append_new(pace, json_pack("{s:s, s:o}", "timestamp", ts, "expected_value",
-                                              api_json_number(se.pace[k].v)));
-    }
-    api_series_free(&se);
-    char from_date[16], last_date[16], to_date[16];
-    okrd_format_date(from, s->cfg->daemon.tz, from_date, sizeof from_date);
-    okrd_format_date(to - 1, s->cfg->daemon.tz, last_date, sizeof last_date);
-    next_day(last_date, to_date, sizeof to_date);
-    struct history_ctx h = { json_array() };
-    rc = store_each_kr_history(s->env.reader, kr->id, from_date, to_date, on_history, &h, &err);
-    if (rc < 0) {
-        json_decref(points);
-        json_decref(pace);
-        json_decref(h.arr);
-        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", NULL, "%s",
-                                 err.msg);
-    }
-    return api_respond_json(conn, MHD_HTTP_OK,
-                            json_pack("{s:o, s:o, s:o}", "points", points, "pace", pace, "history",
-                                      h.arr),
-                            no_store);
+    return api_respond_json(conn, MHD_HTTP_OK, api_json_key_result(snap, (size_t)i),
+                            api_no_store);
 }
 
 struct deliveries_ctx {
@@ -328,55 +238,14 @@ static enum MHD_Result get_deliveries(struct api_server *s, struct MHD_Connectio
     json_t *doc = json_pack("{s:o, s:I}", "deliveries", c.arr, "orphaned", (json_int_t)orphaned);
     if (c.truncated)
         json_object_set_new(doc, "truncated", json_true());
-    return api_respond_json(conn, MHD_HTTP_OK, doc, no_store);
-}
-
-static enum MHD_Result get_dashboard(struct api_server *s, struct MHD_Connection *conn)
-{
-    const struct eval_snapshot *snap = snapshot(s);
-    struct api_kr_series *all = NULL;
-    const struct api_kr_series **ptrs = NULL;
-    if (snap && snap->n_krs) {
-        all = calloc(snap->n_krs, sizeof *all);
-        ptrs = calloc(snap->n_krs, sizeof *ptrs);
-    }
-    for (size_t i = 0; all && ptrs && i < snap->n_krs; i++) {
-        const struct cfg_cycle *c = &snap->krs[i]->objective->cycle;
-        struct okrd_err err = { 0 };
-        /* A key result whose series cannot be read still gets its card. */
-        if (api_series_load(s->env.reader, snap->cfg, snap->krs[i], &snap->results[i], c->start_s,
-                            c->end_s, API_SERIES_MAX_POINTS, &all[i], &err) == 0)
-            ptrs[i] = &all[i];
-        else
-            api_report(s, CFG_LOG_DEBUG, "api_dashboard", "key result \"%s\": %s",
-                       snap->krs[i]->id, err.msg);
-    }
-    struct api_buf b = { 0 };
-    api_dashboard_write(&b, snap, ptrs, okrd_clock_now_s(s->env.clock));
-    for (size_t i = 0; all && i < snap->n_krs; i++)
-        api_series_free(&all[i]);
-    free(all);
-    free(ptrs);
-    if (b.failed) {
-        api_buf_free(&b);
-        return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", NULL,
-                                 "no memory for the dashboard");
-    }
-    /* Self-contained by design: forbid every external load outright. */
-    static const char *const hdr[] = {
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'",
-        "Cache-Control", "no-store", "Referrer-Policy", "no-referrer", NULL,
-    };
-    return api_respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", b.p, b.n, hdr);
+    return api_respond_json(conn, MHD_HTTP_OK, doc, api_no_store);
 }
 
 static enum MHD_Result get_objectives(struct api_server *s, struct MHD_Connection *conn)
 {
-    const struct eval_snapshot *snap = snapshot(s);
+    const struct eval_snapshot *snap = api_snapshot(s);
     if (!snap)
-        return not_ready(conn);
+        return api_not_ready(conn);
     size_t n = 0;
     char *text = api_cache_copy(&s->objectives_json, snap, &n);
     if (!text) {
@@ -388,26 +257,38 @@ static enum MHD_Result get_objectives(struct api_server *s, struct MHD_Connectio
         api_cache_put(&s->objectives_json, snap, doc, n);
         text = doc;
     }
-    return api_respond(conn, MHD_HTTP_OK, "application/json", text, n, no_store);
+    return api_respond(conn, MHD_HTTP_OK, "application/json", text, n, api_no_store);
 }
 
-static enum MHD_Result answer_get(struct api_server *s, struct MHD_Connection *conn, enum route r,
-                                  const char *id)
+static enum MHD_Result answer_get(struct api_server *s, struct api_request *rq)
 {
-    switch (r) {
+    struct MHD_Connection *conn = rq->conn;
+    const char *id = rq->id;
+    switch ((enum route)rq->route) {
     case R_HEALTHZ:
-        return api_respond_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), no_store);
+        return api_respond_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"),
+                                api_no_store);
     case R_METRICS: return get_metrics(s, conn);
     case R_OBJECTIVES: return get_objectives(s, conn);
     case R_KR: return get_kr(s, conn, id);
-    case R_KR_SERIES: return get_series(s, conn, id);
+    case R_KR_SERIES: return api_reads_series(s, rq);
     case R_DELIVERIES: return get_deliveries(s, conn);
-    case R_ROOT: return get_dashboard(s, conn);
+    case R_ROOT: return api_reads_dashboard(s, rq);
     default: return MHD_NO;
     }
 }
 
 /* ---- the access handler ---- */
+
+enum MHD_Result api_answer_ready(struct api_request *rq)
+{
+    char *text = rq->answer;
+    size_t n = rq->answer_len ? rq->answer_len : text ? strlen(text) : 0;
+    rq->answer = NULL;
+    rq->answered = false;
+    return api_respond(rq->conn, rq->status, rq->answer_type ? rq->answer_type : "application/json",
+                       text, n, rq->answer_headers ? rq->answer_headers : api_no_store);
+}
 
 /* Everything but a push body: answered once the whole request is in, so
  * the connection stays open for the next request (MHD closes one answered
@@ -438,7 +319,7 @@ static enum MHD_Result answer(struct api_server *s, struct api_request *rq, cons
     const char *tok = bearer(conn, &tlen);
     if (!s->loopback && r != R_HEALTHZ && (!tok || !api_token_equal(tok, tlen, s->token)))
         return unauthorized(conn, tok != NULL);
-    return answer_get(s, conn, r, rq->id);
+    return answer_get(s, rq);
 }
 
 /* A push's checks before its body is read: a refused push is answered at
@@ -491,19 +372,14 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn, const char *u
         }
         return MHD_YES;
     }
+    if (rq->answered) /* resumed: a push after its write job, a big read after its worker */
+        return api_answer_ready(rq);
     if (rq->route != R_POINTS || strcmp(method, "POST") != 0) {
         if (*upload_data_size) { /* a body nobody asked for: dropped */
             *upload_data_size = 0;
             return MHD_YES;
         }
         return answer(s, rq, url, method);
-    }
-    if (rq->answered) { /* a push, resumed after its write job */
-        char *text = rq->answer;
-        rq->answer = NULL;
-        rq->answered = false;
-        return api_respond(conn, rq->status, "application/json", text, text ? strlen(text) : 0,
-                           no_store);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;

@@ -9,8 +9,10 @@
  * "is this loopback?" question are handled in one place and bind errors
  * are precise), the limits (connections, per-IP, idle timeout, header
  * bytes), the response helpers every endpoint uses, the counters /metrics
- * shows for sources and webhooks, and the close sequence (stop accepting ->
- * let pushes in flight answer -> close the uv handles -> MHD_stop_daemon).
+ * shows for sources and webhooks, the read workers' lifetime (api_work.c),
+ * and the close sequence (stop accepting -> cancel waiting reads -> let
+ * pushes and running reads answer -> close the uv handles and the workers ->
+ * MHD_stop_daemon, which needs every suspended connection resumed).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -402,6 +404,20 @@ static int listen_tcp(struct api_server *s, const char *listen_on, int *out, boo
     return 0;
 }
 
+static bool busy(const struct api_server *s)
+{
+    return s->pushes_in_flight > 0 || api_work_in_flight(s->work) > 0;
+}
+
+static void on_hold_signal(uv_signal_t *h, int signum)
+{
+    struct api_server *s = h->data;
+    (void)signum;
+    if (s->work)
+        api_work_release(s->work);
+    api_report(s, CFG_LOG_INFO, "api_reads_released", "test switch: the read workers run");
+}
+
 static void server_free(struct api_server *s)
 {
     if (s->token) {
@@ -449,6 +465,10 @@ int api_server_start(struct api_server **out, const struct cfg *cfg, const struc
         goto fail_fd;
     }
     mark_configured(s);
+    if (env->store_path &&
+        (rc = api_work_open(&s->work, env->loop, env->store_path, API_READ_QUEUE,
+                            env->test_hold_reads_signal != 0, err)) < 0)
+        goto fail_fd;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      (v6 ? MHD_USE_IPv6 : 0);
     /* Every client shares 127.0.0.1 on a loopback listen, so a per-IP cap
@@ -466,23 +486,32 @@ int api_server_start(struct api_server **out, const struct cfg *cfg, const struc
         MHD_OPTION_END);
     if (!s->mhd) {
         rc = okrd_err_set(err, OKRD_EIO, "api: libmicrohttpd did not start on %s", s->address);
-        goto fail_fd;
+        goto fail_work;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info || uv_poll_init(env->loop, &s->poll, info->epoll_fd) != 0) {
         MHD_stop_daemon(s->mhd); /* closes fd too */
         rc = okrd_err_set(err, OKRD_EIO, "api: cannot watch libmicrohttpd's epoll fd");
         fd = -1;
-        goto fail_fd;
+        goto fail_work;
     }
     uv_timer_init(env->loop, &s->timer);
     uv_timer_init(env->loop, &s->grace);
     s->poll.data = s->timer.data = s->grace.data = s;
-    s->open_handles = 3;
+    s->open_handles = 3 + (s->work != NULL);
+    if (env->test_hold_reads_signal && uv_signal_init(env->loop, &s->hold_signal) == 0) {
+        s->hold_signal.data = s;
+        s->hold_signal_on = true;
+        s->open_handles++;
+        uv_signal_start(&s->hold_signal, on_hold_signal, env->test_hold_reads_signal);
+    }
     uv_poll_start(&s->poll, UV_READABLE, on_poll);
     arm_timer(s);
     *out = s;
     return 0;
+fail_work:
+    api_work_close(s->work, NULL, NULL); /* frees itself once the loop turns */
+    s->work = NULL;
 fail_fd:
     if (fd >= 0)
         close(fd);
@@ -524,9 +553,8 @@ const char *api_server_address(const struct api_server *s) { return s->address; 
 
 /* ---- closing ---- */
 
-static void on_handle_closed(uv_handle_t *h)
+static void handle_gone(struct api_server *s)
 {
-    struct api_server *s = h->data;
     if (--s->open_handles > 0)
         return;
     /* The uv_poll on MHD's epoll fd is gone; now MHD may close it, and every
@@ -539,24 +567,34 @@ static void on_handle_closed(uv_handle_t *h)
         cb(arg);
 }
 
+static void on_handle_closed(uv_handle_t *h) { handle_gone(h->data); }
+
+static void on_work_closed(void *arg) { handle_gone(arg); }
+
 static void finish(struct api_server *s)
 {
     s->finished = true;
+    struct api_work *w = s->work;
+    s->work = NULL;
     uv_close((uv_handle_t *)&s->poll, on_handle_closed);
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->grace, on_handle_closed);
+    if (s->hold_signal_on)
+        uv_close((uv_handle_t *)&s->hold_signal, on_handle_closed);
+    if (w)
+        api_work_close(w, on_work_closed, s); /* idle: nothing in flight */
 }
 
 static void on_grace(uv_timer_t *t)
 {
     struct api_server *s = t->data;
-    if (!s->finished && s->pushes_in_flight == 0)
+    if (!s->finished && !busy(s))
         finish(s);
 }
 
 static void maybe_finish(struct api_server *s)
 {
-    if (s->finished || s->pushes_in_flight > 0)
+    if (s->finished || busy(s))
         return;
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -567,8 +605,14 @@ static void maybe_finish(struct api_server *s)
 void api_server_push_done(struct api_server *s)
 {
     s->pushes_in_flight--;
-    if (s->closing && s->pushes_in_flight == 0)
+    if (s->closing && !busy(s))
         /* Its answer is queued: give it (and its peers) a moment to leave. */
+        uv_timer_start(&s->grace, on_grace, CLOSE_FLUSH_MS, 0);
+}
+
+void api_server_read_done(struct api_server *s)
+{
+    if (s->closing && !s->finished && !busy(s))
         uv_timer_start(&s->grace, on_grace, CLOSE_FLUSH_MS, 0);
 }
 
@@ -590,5 +634,7 @@ void api_server_close(struct api_server *s, void (*on_closed)(void *arg), void *
     if (s->unix_path[0] && lstat(s->unix_path, &st) == 0 && st.st_dev == s->unix_dev &&
         st.st_ino == s->unix_ino)
         unlink(s->unix_path); /* ours, not a successor's */
+    if (s->work)
+        api_work_cancel_queued(s->work); /* answered 503; running reads finish */
     maybe_finish(s);
 }

@@ -30,8 +30,48 @@ static void print_lints(const struct okr_lint *l, size_t n)
                 l[i].pos->col, l[i].id, l[i].message);
 }
 
-/* The OKR-practice lints (DESIGN section 4), with the stored series when a
- * store exists (read-only; a missing store only skips the data lints). */
+/* What the data lints need of one key result's metric, asked of the store
+ * without reading its history: whether it only ever held 0 and 1 (one query
+ * that stops at the first other value) and, for a `last` aggregate, the
+ * newest point of each of the last 8 weeks' days (56 indexed look-ups). So
+ * `okrd check`, the unit's ExecStartPre, costs the same on a store of ten
+ * years as on one of ten days. A ratio metric is derived: no data lints. */
+static int kr_facts(struct store *st, const struct cfg *cfg, const struct cfg_key_result *kr,
+                    struct okr_lint_facts *f, struct okrd_err *err)
+{
+    *f = (struct okr_lint_facts){ 0 };
+    const struct cfg_metric *m = cfg_find_metric(cfg, kr->metric);
+    if (m && m->ratio_num)
+        return 0;
+    int rc = store_metric_is_binary(st, kr->metric, &f->binary, err);
+    if (rc < 0 || kr->aggregate.fn != CFG_AGG_LAST)
+        return rc;
+    struct store_point newest;
+    rc = store_last_point(st, kr->metric, INT64_MAX, &newest, err);
+    if (rc == OKRD_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    int64_t bounds[OKR_WEEKLY_DAYS + 1];
+    size_t nb = okr_weekly_pattern_days(cfg->daemon.tz, newest.ts, bounds);
+    struct store_series days = { 0 };
+    rc = store_newest_in_ranges(st, kr->metric, bounds, nb, &days, err);
+    int64_t ts[OKR_WEEKLY_DAYS];
+    double v[OKR_WEEKLY_DAYS];
+    for (size_t i = 0; rc == 0 && i < days.n && i < OKR_WEEKLY_DAYS; i++) {
+        ts[i] = days.pts[i].ts;
+        v[i] = days.pts[i].value;
+    }
+    if (rc == 0) {
+        struct okr_series s = { ts, v, days.n < OKR_WEEKLY_DAYS ? days.n : OKR_WEEKLY_DAYS };
+        f->weekly_pattern = okr_series_has_weekly_pattern(&s, cfg->daemon.tz);
+    }
+    store_series_free(&days);
+    return rc;
+}
+
+/* The OKR-practice lints (DESIGN section 4), with facts from the store when
+ * one exists (read-only; a missing store only skips the data lints). */
 static void lint(const struct cfg *cfg)
 {
     char dbpath[4096];
@@ -49,45 +89,14 @@ static void lint(const struct cfg *cfg)
     for (size_t o = 0; o < cfg->n_objectives; o++) {
         const struct cfg_objective *obj = &cfg->objectives[o];
         size_t n = obj->n_key_results;
-        struct store_series *raw = calloc(n ? n : 1, sizeof *raw);
-        struct okr_series *series = calloc(n ? n : 1, sizeof *series);
-        int64_t **ts = calloc(n ? n : 1, sizeof *ts);
-        double **v = calloc(n ? n : 1, sizeof *v);
-        bool ok = have_data && raw && series && ts && v;
-        for (size_t j = 0; ok && j < n; j++) {
-            const struct cfg_key_result *kr = &obj->key_results[j];
-            const struct cfg_metric *m = cfg_find_metric(cfg, kr->metric);
-            if (m && m->ratio_num)
-                continue; /* a derived series: no 0/1 or weekday lint */
-            if (store_get_series(st, kr->metric, INT64_MIN, INT64_MAX, &raw[j], &err) < 0)
-                ok = false;
-            ts[j] = malloc((raw[j].n ? raw[j].n : 1) * sizeof **ts);
-            v[j] = malloc((raw[j].n ? raw[j].n : 1) * sizeof **v);
-            if (!ts[j] || !v[j]) {
-                ok = false;
-                break;
-            }
-            for (size_t p = 0; p < raw[j].n; p++) {
-                ts[j][p] = raw[j].pts[p].ts;
-                v[j][p] = raw[j].pts[p].value;
-            }
-            series[j] = (struct okr_series){ ts[j], v[j], raw[j].n };
-        }
-        size_t got = okr_lint_objective(obj, ok ? series : NULL, ok ? &snap.results[k] : NULL,
-                                        cfg->daemon.tz, lints, 16);
+        struct okr_lint_facts *facts = calloc(n ? n : 1, sizeof *facts);
+        bool ok = have_data && facts;
+        for (size_t j = 0; ok && j < n; j++)
+            ok = kr_facts(st, cfg, &obj->key_results[j], &facts[j], &err) == 0;
+        size_t got = okr_lint_objective_facts(obj, ok ? facts : NULL,
+                                              ok ? &snap.results[k] : NULL, lints, 16);
         print_lints(lints, got < 16 ? got : 16);
-        for (size_t j = 0; j < n; j++) {
-            if (raw)
-                store_series_free(&raw[j]);
-            if (ts)
-                free(ts[j]);
-            if (v)
-                free(v[j]);
-        }
-        free(raw);
-        free(series);
-        free(ts);
-        free(v);
+        free(facts);
         k += n;
     }
     eval_scratch_free(&scratch);

@@ -4,7 +4,9 @@
  * last evaluation and the hook a committed push calls, and turns its
  * reports into log lines. api/ never sees struct okrd.
  */
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "log.h"
@@ -14,6 +16,21 @@ static const struct eval_snapshot *last_snapshot(void *ctx)
 {
     struct okrd *d = ctx;
     return d->eval.have_last ? &d->eval.last : NULL;
+}
+
+/* A worker renders from a copy of the last evaluation, whose key results
+ * point into its config; a reload may replace that config while the worker
+ * reads, so the request holds it (loop thread, like every hold). */
+static void *pin_snapshot(void *ctx)
+{
+    struct okrd *d = ctx;
+    return d->eval.have_last && d->eval.last_hold ? okrd_cfg_hold_ref(d->eval.last_hold) : NULL;
+}
+
+static void unpin_snapshot(void *ctx, void *pin)
+{
+    (void)ctx;
+    okrd_cfg_hold_unref(pin);
 }
 
 static void on_committed(void *ctx, const char *source_id, const char *const *metrics,
@@ -33,8 +50,15 @@ int okrd_api_start(struct okrd *d, struct okrd_err *err)
 {
     struct api_env env = {
         .loop = &d->loop, .clock = d->clock, .reader = d->reader, .writer = d->writer,
-        .snapshot = last_snapshot, .on_points_committed = on_committed, .report = report, .ctx = d,
+        .snapshot = last_snapshot, .on_points_committed = on_committed, .report = report,
+        .store_path = d->store_path, .pin_snapshot = pin_snapshot,
+        .unpin_snapshot = unpin_snapshot, .ctx = d,
     };
+    /* Test-only switch (tests/e2e/test_loop_api.py): the API's read workers
+     * take no job until SIGUSR2, so a test can hold a big read in flight. */
+    const char *hold = getenv("OKRD_TEST_HOLD_API_READS");
+    if (hold && !strcmp(hold, "1"))
+        env.test_hold_reads_signal = SIGUSR2;
     int rc = api_server_start(&d->api, d->cfg, &env, err);
     if (rc < 0)
         return okrd_err_prefix(err, "api");

@@ -7,7 +7,8 @@
  * keeps the results. Prefixes: `okr_` for the model (evaluation, statuses,
  * roll-up), `pace_` for the lower-level math it is built on.
  *
- * Files: okr_series.c (series, ratio metrics, v(t) over windows),
+ * Files: okr_series.c (series, ratio metrics, v(t) over windows, the
+ * series walk), okr_xsum.c (exact sums),
  * pace.c (expected progress, projections, rounding), okr_status.c (one key
  * result's baseline, target, status and score), okr_rollup.c (objectives),
  * okr_lint.c (the OKR-practice advice of `okrd check`).
@@ -61,14 +62,33 @@ size_t okr_ratio_series(const struct okr_series *num, const struct okr_series *d
  * max over the window: "cycle" = [cycle_start_s, t], a duration w =
  * (t - w, t] (excludes t - w, includes t; sub-second parts of w round the
  * window up to whole seconds). Returns false (v undefined) when no point falls
- * in the window; *out is then left alone. Sums left to right, so every caller
- * (single value, day walks) gets bit-identical numbers for the same window. */
+ * in the window; *out is then left alone. A sum is the window's exact sum
+ * rounded once (avg: that over the count), min/max the first extreme from
+ * the left, so every caller (single value, day walks, series walks) gets
+ * bit-identical numbers for the same window, whatever its path. */
 bool pace_value_at(const struct cfg_aggregate *agg, int64_t cycle_start_s,
                    const struct okr_series *s, int64_t t, double *out);
 
 /* Same for a key result: its aggregate, its objective's cycle start. */
 bool okr_value_at(const struct cfg_key_result *kr, const struct okr_series *s,
                   int64_t t, double *out);
+
+/* v(t) at each point's own timestamp t = s->ts[i], for i from FIRST to the
+ * end, in one forward walk: O(n) (plus the window's points before FIRST),
+ * where calling pace_value_at per point costs O(n x window). Each value is
+ * bit-identical to pace_value_at(agg, cycle_start_s, s, s->ts[i]). Points
+ * where v is undefined (before the cycle start, for a cycle window) are left
+ * out; the others are written as (out_ts[k], out_v[k]), which the caller
+ * sizes for s->n - first entries. SCRATCH has room for s->n indices (a
+ * rolling min/max keeps its candidates there; unused otherwise). Returns
+ * how many points were written. No allocation. */
+size_t pace_series_values(const struct cfg_aggregate *agg, int64_t cycle_start_s,
+                          const struct okr_series *s, size_t first, size_t *scratch,
+                          int64_t *out_ts, double *out_v);
+
+/* Same for a key result: its aggregate, its objective's cycle start. */
+size_t okr_series_values(const struct cfg_key_result *kr, const struct okr_series *s,
+                         size_t first, size_t *scratch, int64_t *out_ts, double *out_v);
 
 /* ---- baseline and target ---- */
 
@@ -287,6 +307,25 @@ struct okr_lint {
 size_t okr_lint_objective(const struct cfg_objective *o, const struct okr_series *series,
                           const struct okr_result *results, const struct okrd_tz *tz,
                           struct okr_lint *out, size_t cap);
+
+/* The same from facts the caller found without reading whole histories
+ * (`okrd check` asks the store, see okr_weekly_pattern_days): FACTS has one
+ * entry per key result, in order (NULL to skip the data lints). */
+struct okr_lint_facts {
+    bool binary;          /* okr_series_is_binary of the metric's history */
+    bool weekly_pattern;  /* okr_series_has_weekly_pattern of it */
+};
+size_t okr_lint_objective_facts(const struct cfg_objective *o, const struct okr_lint_facts *facts,
+                                const struct okr_result *results, struct okr_lint *out,
+                                size_t cap);
+
+/* The days the weekly-pattern lint reads for a metric whose newest point
+ * is at NEWEST_TS: writes OKR_WEEKLY_DAYS + 1 day starts (in tz) to bounds,
+ * day k being [bounds[k], bounds[k+1]), and returns that count. The newest
+ * point of each day (nothing else of the history) given to
+ * okr_series_has_weekly_pattern() gives the answer the whole history gives. */
+#define OKR_WEEKLY_DAYS 56
+size_t okr_weekly_pattern_days(const struct okrd_tz *tz, int64_t newest_ts, int64_t *bounds);
 
 /* The predicates behind it. Binary: at least 2 points, all 0 or 1. Longer
  * than a year: the end day is on or after the start day's anniversary.

@@ -5,8 +5,8 @@
  * day of a cycle, the days of a trend window) with pointers that only move
  * forward, so a pass over D days costs O(D + points) rather than
  * O(D log n); a cycle window keeps running sums. It computes every value
- * exactly as pace_value_at() does (same points, same left-to-right order), so
- * a day walk and a single evaluation never disagree at a threshold.
+ * exactly as pace_value_at() does (same points; sums exact, rounded once),
+ * so a day walk and a single evaluation never disagree at a threshold.
  */
 #ifndef OKRD_OKR_INTERNAL_H
 #define OKRD_OKR_INTERNAL_H
@@ -15,13 +15,33 @@
 
 #define OKR_DAY_S 86400
 
+/* An exact sum of doubles (okr_xsum.c): points go in and out in any order
+ * and okr_xsum_value() is their exact sum rounded once (to nearest, ties to
+ * even), so it depends on the set of points only. No allocation; about
+ * 600 bytes. */
+#define OKR_XSUM_LIMBS 70
+struct okr_xsum {
+    int64_t limb[OKR_XSUM_LIMBS];   /* value = sum limb[k] * 2^(32k - 1074) */
+    int lo, hi;                     /* the limbs in use; the others are garbage */
+    uint32_t ops;                   /* since carries were last settled */
+    uint32_t n_pinf, n_ninf, n_nan; /* non-finite inputs, counted apart */
+};
+void okr_xsum_init(struct okr_xsum *x);
+void okr_xsum_add(struct okr_xsum *x, double v);
+/* Takes out a value added before. */
+void okr_xsum_sub(struct okr_xsum *x, double v);
+/* The sum rounded once; 0.0 for an empty sum. Settles carries (hence not
+ * const); the value held is unchanged. */
+double okr_xsum_value(struct okr_xsum *x);
+
 struct okr_walk {
     enum cfg_agg_fn fn;
     bool cycle;               /* window [cycle_start, t] */
     int64_t window_s;         /* rolling window (t - window_s, t] */
     const struct okr_series *s;
     size_t lo, hi;            /* the window is [lo, hi) */
-    double sum, min, max;     /* cycle window: running over [lo, hi) */
+    struct okr_xsum sum;      /* cycle window: running over [lo, hi) */
+    double min, max;
 };
 
 /* Seconds of a rolling window: ms rounded up to whole seconds. */

@@ -40,6 +40,7 @@ bool okr_cycle_longer_than_a_year(const struct cfg_cycle *c)
 
 #define WEEKS 8
 #define N_DAYS (WEEKS * 7)
+_Static_assert(N_DAYS == OKR_WEEKLY_DAYS, "okr.h names the lint's number of days");
 
 bool okr_series_has_weekly_pattern(const struct okr_series *s, const struct okrd_tz *tz)
 {
@@ -125,9 +126,21 @@ static size_t add(struct okr_lint *out, size_t cap, size_t n, const char *id,
     return n + 1;
 }
 
-size_t okr_lint_objective(const struct cfg_objective *o, const struct okr_series *series,
-                          const struct okr_result *results, const struct okrd_tz *tz,
-                          struct okr_lint *out, size_t cap)
+size_t okr_weekly_pattern_days(const struct okrd_tz *tz, int64_t newest_ts, int64_t *bounds)
+{
+    /* The same days okr_series_has_weekly_pattern() reads. */
+    struct okr_days d;
+    okr_days_init(&d, tz, okr_days_back(tz, okr_day_start(tz, newest_ts), N_DAYS - 1));
+    bounds[0] = d.start;
+    for (int k = 0; k < N_DAYS; k++)
+        bounds[k + 1] = okr_days_next(&d);
+    return N_DAYS + 1;
+}
+
+/* Either from the series or from facts the caller looked up. */
+static size_t lint(const struct cfg_objective *o, const struct okr_series *series,
+                   const struct okr_lint_facts *facts, const struct okr_result *results,
+                   const struct okrd_tz *tz, struct okr_lint *out, size_t cap)
 {
     size_t n = 0;
     if (o->n_key_results < 2 && o->n_key_results > 0)
@@ -139,13 +152,14 @@ size_t okr_lint_objective(const struct cfg_objective *o, const struct okr_series
     if (okr_cycle_longer_than_a_year(&o->cycle))
         n = add(out, cap, n, o->id, &o->pos,
                 "the cycle is longer than a year: OKR cycles are usually a quarter");
-    for (size_t i = 0; series && i < o->n_key_results; i++) {
+    for (size_t i = 0; (series || facts) && i < o->n_key_results; i++) {
         const struct cfg_key_result *kr = &o->key_results[i];
-        if (okr_series_is_binary(&series[i]))
+        if (facts ? facts[i].binary : okr_series_is_binary(&series[i]))
             n = add(out, cap, n, kr->id, &kr->pos,
                     "its metric only ever holds 0 and 1: a binary result is a task, "
                     "not a key result; measure what it should change");
-        if (kr->aggregate.fn == CFG_AGG_LAST && okr_series_has_weekly_pattern(&series[i], tz))
+        if (kr->aggregate.fn == CFG_AGG_LAST &&
+            (facts ? facts[i].weekly_pattern : okr_series_has_weekly_pattern(&series[i], tz)))
             n = add(out, cap, n, kr->id, &kr->pos,
                     "its metric has a weekly pattern and the aggregate is `last`: "
                     "consider {\"fn\": \"avg\", \"window\": \"7d\"}");
@@ -154,4 +168,18 @@ size_t okr_lint_objective(const struct cfg_objective *o, const struct okr_series
         n = add(out, cap, n, o->id, &o->pos,
                 "every key result was achieved: the targets may not have been ambitious enough");
     return n;
+}
+
+size_t okr_lint_objective(const struct cfg_objective *o, const struct okr_series *series,
+                          const struct okr_result *results, const struct okrd_tz *tz,
+                          struct okr_lint *out, size_t cap)
+{
+    return lint(o, series, NULL, results, tz, out, cap);
+}
+
+size_t okr_lint_objective_facts(const struct cfg_objective *o, const struct okr_lint_facts *facts,
+                                const struct okr_result *results, struct okr_lint *out,
+                                size_t cap)
+{
+    return lint(o, NULL, facts, results, NULL, out, cap);
 }

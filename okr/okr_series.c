@@ -3,10 +3,13 @@
  *
  * Owns the rules of DESIGN section 4 that turn points into a value: `last`,
  * sum/avg/min/max over "cycle" = [s, t] or a rolling (t - w, t], ratio
- * metrics, and the forward-only window walk that day-by-day passes use.
+ * metrics, the forward-only window walk that day-by-day passes use, and the
+ * series walk (v at every point's own timestamp, in one pass) behind the
+ * API's series and the dashboard's charts.
  * Leaves baselines, targets and statuses to okr_status.c.
- * Invariant: a window is the index range [lo, hi) of the sorted series and
- * is always reduced left to right, so every path yields the same bits.
+ * Invariant: a window is the index range [lo, hi) of the sorted series; a
+ * sum is exact and rounded once (okr_xsum.c) and min/max keep the first
+ * extreme from the left, so every path yields the same bits.
  */
 #include "okr_internal.h"
 
@@ -64,19 +67,26 @@ int64_t okr_window_s(int64_t window_ms)
     return window_ms / 1000 + (window_ms % 1000 != 0);
 }
 
-/* Reduces v[lo..hi) (non-empty) with fn, left to right. */
+/* The value of a sum or avg whose exact sum is X over N points. */
+static double sum_value(enum cfg_agg_fn fn, struct okr_xsum *x, size_t n)
+{
+    double sum = okr_xsum_value(x);
+    return fn == CFG_AGG_AVG ? sum / (double)n : sum;
+}
+
+/* Reduces v[lo..hi) (non-empty) with fn. */
 static double reduce(enum cfg_agg_fn fn, const double *v, size_t lo, size_t hi)
 {
     double acc = v[lo];
     switch (fn) {
     case CFG_AGG_SUM:
-    case CFG_AGG_AVG:
-        acc = 0.0;
+    case CFG_AGG_AVG: {
+        struct okr_xsum x;
+        okr_xsum_init(&x);
         for (size_t i = lo; i < hi; i++)
-            acc += v[i];
-        if (fn == CFG_AGG_AVG)
-            acc /= (double)(hi - lo);
-        return acc;
+            okr_xsum_add(&x, v[i]);
+        return sum_value(fn, &x, hi - lo);
+    }
     case CFG_AGG_MIN:
         for (size_t i = lo + 1; i < hi; i++)
             if (v[i] < acc)
@@ -128,7 +138,7 @@ void okr_walk_init(struct okr_walk *w, const struct cfg_aggregate *agg,
     w->cycle = agg->fn != CFG_AGG_LAST && agg->window_cycle;
     w->window_s = okr_window_s(agg->window_ms);
     w->s = s;
-    w->sum = 0.0;
+    okr_xsum_init(&w->sum);
     w->min = w->max = 0.0;
     if (w->cycle) {
         /* Running sums must start at the cycle's first point. */
@@ -155,14 +165,14 @@ bool okr_walk_value(struct okr_walk *w, int64_t t, double *out)
                 if (x > w->max)
                     w->max = x;
             }
-            w->sum += x;
+            okr_xsum_add(&w->sum, x);
             w->hi++;
         }
         if (w->hi == w->lo)
             return false;
         switch (w->fn) {
-        case CFG_AGG_SUM: *out = w->sum; break;
-        case CFG_AGG_AVG: *out = w->sum / (double)(w->hi - w->lo); break;
+        case CFG_AGG_SUM:
+        case CFG_AGG_AVG: *out = sum_value(w->fn, &w->sum, w->hi - w->lo); break;
         case CFG_AGG_MIN: *out = w->min; break;
         default:          *out = w->max; break;
         }
@@ -182,6 +192,97 @@ bool okr_walk_value(struct okr_walk *w, int64_t t, double *out)
         return false;
     *out = reduce(w->fn, s->v, w->lo, w->hi);
     return true;
+}
+
+/* ---- v at every point: the series walk ---- */
+
+/* A sliding min (or max) over indices: scratch holds the window's
+ * candidates, oldest first, values non-decreasing (non-increasing for max).
+ * Only a strictly better newcomer evicts, so among equal values the oldest
+ * stays in front: the same point reduce() picks. */
+struct extreme_queue {
+    size_t *q;
+    size_t head, tail;
+    bool max;
+};
+
+static void queue_push(struct extreme_queue *e, const double *v, size_t j)
+{
+    while (e->tail > e->head &&
+           (e->max ? v[e->q[e->tail - 1]] < v[j] : v[e->q[e->tail - 1]] > v[j]))
+        e->tail--;
+    e->q[e->tail++] = j;
+}
+
+size_t pace_series_values(const struct cfg_aggregate *agg, int64_t cycle_start_s,
+                          const struct okr_series *s, size_t first, size_t *scratch,
+                          int64_t *out_ts, double *out_v)
+{
+    size_t k = 0, n = s->n;
+    if (first >= n)
+        return 0;
+    if (agg->fn == CFG_AGG_LAST) {
+        for (size_t i = first; i < n; i++, k++) {
+            out_ts[k] = s->ts[i];
+            out_v[k] = s->v[i];
+        }
+        return k;
+    }
+    bool sums = agg->fn == CFG_AGG_SUM || agg->fn == CFG_AGG_AVG;
+    struct okr_xsum x;
+    okr_xsum_init(&x);
+    if (agg->window_cycle) {
+        /* [lo, i]: running over the cycle's points up to each point. */
+        size_t lo = okr_series_lower(s, cycle_start_s), hi = lo;
+        double min = 0, max = 0;
+        for (size_t i = first; i < n; i++) {
+            if (i < lo)
+                continue;      /* stamped before the cycle: v undefined */
+            for (; hi <= i; hi++) {
+                double y = s->v[hi];
+                if (sums)
+                    okr_xsum_add(&x, y);
+                else if (hi == lo)
+                    min = max = y;
+                else if (y < min)
+                    min = y;
+                else if (y > max)
+                    max = y;
+            }
+            out_ts[k] = s->ts[i];
+            out_v[k++] = sums ? sum_value(agg->fn, &x, hi - lo)
+                              : agg->fn == CFG_AGG_MIN ? min : max;
+        }
+        return k;
+    }
+    /* Rolling (t - w, t] at t = ts[i]: [lo, i], lo moving forward. */
+    int64_t w = okr_window_s(agg->window_ms);
+    size_t lo = okr_series_upper(s, s->ts[first] - w), hi = lo;
+    struct extreme_queue e = { scratch, 0, 0, agg->fn == CFG_AGG_MAX };
+    for (size_t i = first; i < n; i++) {
+        for (; hi <= i; hi++) {
+            if (sums)
+                okr_xsum_add(&x, s->v[hi]);
+            else
+                queue_push(&e, s->v, hi);
+        }
+        for (; s->ts[lo] <= s->ts[i] - w; lo++)
+            if (sums)
+                okr_xsum_sub(&x, s->v[lo]);
+        if (!sums)
+            while (e.q[e.head] < lo)
+                e.head++;
+        out_ts[k] = s->ts[i];
+        out_v[k++] = sums ? sum_value(agg->fn, &x, hi - lo) : s->v[e.q[e.head]];
+    }
+    return k;
+}
+
+size_t okr_series_values(const struct cfg_key_result *kr, const struct okr_series *s,
+                         size_t first, size_t *scratch, int64_t *out_ts, double *out_v)
+{
+    return pace_series_values(&kr->aggregate, kr->objective->cycle.start_s, s, first, scratch,
+                              out_ts, out_v);
 }
 
 /* ---- days in daemon.timezone ---- */

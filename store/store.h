@@ -92,6 +92,21 @@ int store_get_series_with_prior(struct store *s, const char *metric, int64_t fro
 int store_last_point(struct store *s, const char *metric, int64_t at_s,
                      struct store_point *out, struct okrd_err *err);
 
+/* Summaries (store_read.c): O(1) memory whatever the history holds.
+ * The number of points of METRIC with from_s <= ts < to_s, counting no
+ * further than LIMIT (so the cost is bounded by LIMIT): *out <= limit. */
+int store_count_points(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
+                       size_t limit, size_t *out, struct okrd_err *err);
+/* *out = METRIC has at least two points and every one of them is 0 or 1
+ * (the binary lint of DESIGN section 4). Unknown metric: false. */
+int store_metric_is_binary(struct store *s, const char *metric, bool *out,
+                           struct okrd_err *err);
+/* Replaces *out's points with the newest point of METRIC in each range
+ * [bounds[i], bounds[i+1]) that has one, oldest range first: a day's value
+ * for each of a list of days, in one indexed look-up per day. */
+int store_newest_in_ranges(struct store *s, const char *metric, const int64_t *bounds,
+                           size_t n_bounds, struct store_series *out, struct okrd_err *err);
+
 /* Calls cb for every stored point whose metric is one of METRICS (all when
  * n_metrics == 0) and from_s <= ts < to_s, sorted by metric id (byte order)
  * then timestamp. A non-zero return from cb stops the walk and is returned. */

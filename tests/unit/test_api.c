@@ -449,9 +449,11 @@ static void test_series_from_store(void **state)
     assert_int_equal(se.n, 1);
     assert_true(se.pts[0].v == 15);
     api_series_free(&se);
-    /* too many points */
+    /* too many points: found by a capped count, before anything is loaded */
     assert_int_equal(api_series_load(st, f->cfg, f->snap.krs[1], &r, c->start_s, c->end_s, 2, &se,
                                      &err), OKRD_ERANGE);
+    assert_non_null(strstr(err.msg, "more than 2 points fall in the range"));
+    assert_null(se.pts);
     /* a ratio metric: num / den * scale */
     r.target = 40;
     assert_int_equal(api_series_load(st, f->cfg, f->snap.krs[2], &r, c->start_s, c->end_s, 1000,

@@ -711,6 +711,181 @@ static void test_walk_matches_value_at(void **state)
     end();
 }
 
+/* ---- exact sums and the series walk ---- */
+
+/* Sums whose right answer is known: the exact sum of the doubles given,
+ * rounded once to nearest (ties to even). */
+static void test_exact_sum(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        double v[8];
+        int n;
+        double want;
+    } cases[] = {
+        { "eight times 0.1 is 0.8 (left to right: 0.7999999999999999)",
+          { 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1 }, 8, 0.8 },
+        { "cancellation keeps the small part", { 1e16, 1, -1e16 }, 3, 1 },
+        { "cancellation of huge values", { 1e308, 1e308, -1e308 }, 3, 1e308 },
+        { "beyond the largest double is inf", { 1.7e308, 1.7e308 }, 2, INFINITY },
+        { "a tie rounds to even (down)", { 9007199254740992.0, 1 }, 2, 9007199254740992.0 },
+        { "a tie rounds to even (up)", { 9007199254740992.0, 3 }, 2, 9007199254740996.0 },
+        { "just above a tie rounds up", { 9007199254740992.0, 1, 1e-300 }, 3,
+          9007199254740994.0 },
+        { "subnormals add exactly", { 4.9406564584124654e-324, 4.9406564584124654e-324 }, 2,
+          9.8813129168249309e-324 },
+        { "a negative sum", { -2.5, 1, -0.25 }, 3, -1.75 },
+        { "a negative sum across limbs", { -1e20, 3e-5, 1 }, 3, -99999999999999999999.0 },
+        { "empty", { 0 }, 0, 0 },
+        { "zero from opposite values", { 5.5, -5.5 }, 2, 0 },
+        { "inf wins", { 1, INFINITY, -1e308 }, 3, INFINITY },
+        { "-inf wins", { 1, -INFINITY }, 2, -INFINITY },
+        { "inf - inf is NaN", { INFINITY, -INFINITY }, 2, NAN },
+    };
+    begin();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct okr_xsum x;
+        okr_xsum_init(&x);
+        for (int i = 0; i < cases[c].n; i++)
+            okr_xsum_add(&x, cases[c].v[i]);
+        double got = okr_xsum_value(&x), want = cases[c].want;
+        if (isnan(want) ? !isnan(got) : memcmp(&got, &want, sizeof got) != 0)
+            fail_case(cases[c].name, "sum = %.17g, want %.17g", got, want);
+    }
+    /* 0.1 ten times: exactly 1.0000000000000000555, which rounds to 1. */
+    struct okr_xsum x;
+    okr_xsum_init(&x);
+    for (int i = 0; i < 10; i++)
+        okr_xsum_add(&x, 0.1);
+    if (okr_xsum_value(&x) != 1.0)
+        fail_case("ten times 0.1", "sum = %.17g, want 1", okr_xsum_value(&x));
+
+    /* Random sets against an exact integer reference: each value is
+     * m * 2^e (|m| < 2^40, -60 <= e <= 10), so the sum scaled by 2^60 is an
+     * integer below 2^118; its conversion to double rounds once. Then the
+     * same values taken out again in another order leave exactly zero, and
+     * a prefix taken out leaves the sum of the rest, bit for bit. */
+    uint32_t seed = 2024;
+    for (int round = 0; round < 300; round++) {
+        double v[64];
+        __int128 exact = 0;
+        int n = 1 + round % 64;
+        okr_xsum_init(&x);
+        for (int i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            int64_t m = (int64_t)(((uint64_t)seed << 20) ^ (seed >> 3)) % (INT64_C(1) << 40);
+            seed = seed * 1103515245u + 12345u;
+            int e = (int)(seed >> 8) % 71 - 60;
+            if (seed & 1)
+                m = -m;
+            v[i] = ldexp((double)m, e);
+            exact += (__int128)m << (e + 60);
+            okr_xsum_add(&x, v[i]);
+        }
+        double want = ldexp((double)exact, -60), got = okr_xsum_value(&x);
+        char name[64];
+        snprintf(name, sizeof name, "random exact sum #%d", round);
+        if (memcmp(&got, &want, sizeof got) != 0 && !(got == 0 && want == 0))
+            fail_case(name, "sum = %.17g, want %.17g", got, want);
+        struct okr_xsum rest;
+        okr_xsum_init(&rest);
+        for (int i = n / 2; i < n; i++)
+            okr_xsum_add(&rest, v[i]);
+        for (int i = 0; i < n / 2; i++)
+            okr_xsum_sub(&x, v[i]);
+        got = okr_xsum_value(&x);
+        want = okr_xsum_value(&rest);
+        if (memcmp(&got, &want, sizeof got) != 0 && !(got == 0 && want == 0))
+            fail_case(name, "after taking out the first half: %.17g, want %.17g", got, want);
+        for (int i = n - 1; i >= n / 2; i--)
+            okr_xsum_sub(&x, v[i]);
+        if (okr_xsum_value(&x) != 0)
+            fail_case(name, "after taking everything out: %.17g", okr_xsum_value(&x));
+    }
+    end();
+}
+
+/* The series walk (the API's series, the dashboard's charts) gives, at
+ * every point, exactly the bits okr_value_at gives there: every aggregate,
+ * cycle and rolling windows (shorter and longer than the point spacing,
+ * sub-second, a window edge on a point), first index anywhere, points
+ * before the cycle, and an infinity in the data. */
+static void test_series_values_match_value_at(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static int64_t ts[N];
+    static double v[N], out_v[N];
+    static int64_t out_ts[N];
+    static size_t scratch[N];
+    uint32_t seed = 777;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        /* one point every 6 h, every third nudged off the hour */
+        ts[i] = Q4 - 20 * DAY + i * 6 * HOUR + (i % 3 ? 0 : (int64_t)(seed % 1800));
+        v[i] = (double)(int32_t)(seed >> 4 & 0xfffff) / 7.0 - 60000.0;
+    }
+    const struct cfg_aggregate aggs[] = {
+        { CFG_AGG_LAST, false, 0 },
+        { CFG_AGG_SUM, true, 0 }, { CFG_AGG_AVG, true, 0 },
+        { CFG_AGG_MIN, true, 0 }, { CFG_AGG_MAX, true, 0 },
+        { CFG_AGG_SUM, false, 3 * DAY * 1000 }, { CFG_AGG_AVG, false, 7 * DAY * 1000 },
+        { CFG_AGG_MIN, false, DAY * 1000 }, { CFG_AGG_MAX, false, 12 * HOUR * 1000 },
+        { CFG_AGG_SUM, false, 6 * HOUR * 1000 }, { CFG_AGG_MAX, false, HOUR * 1000 },
+        { CFG_AGG_AVG, false, 1500 }, { CFG_AGG_MIN, false, 30 * DAY * 1000 },
+    };
+    const size_t firsts[] = { 0, 1, 79, 80, 81, 250, N - 1 };
+    begin();
+    for (int data = 0; data < 3; data++) {
+        if (data == 1)
+            v[200] = INFINITY;     /* a ratio whose denominator was tiny */
+        if (data == 2) {           /* long runs of equal values, zeros of both signs */
+            v[200] = 0;
+            for (int i = 100; i < 300; i++)
+                v[i] = (i / 10) % 2 ? 0.0 : (i % 2 ? -0.0 : 5.0);
+        }
+        struct okr_series s = { ts, v, N };
+        for (size_t a = 0; a < sizeof aggs / sizeof aggs[0]; a++)
+            for (size_t f = 0; f < sizeof firsts / sizeof firsts[0]; f++) {
+                char name[128];
+                snprintf(name, sizeof name, "data %d, aggregate #%zu, first %zu", data, a,
+                         firsts[f]);
+                size_t n = pace_series_values(&aggs[a], Q4, &s, firsts[f], scratch, out_ts,
+                                              out_v);
+                size_t k = 0;
+                for (size_t i = firsts[f]; i < N; i++) {
+                    double want = 0;
+                    if (!pace_value_at(&aggs[a], Q4, &s, ts[i], &want))
+                        continue;
+                    if (k >= n || out_ts[k] != ts[i]) {
+                        fail_case(name, "point %zu (ts %lld) missing", i, (long long)ts[i]);
+                        break;
+                    }
+                    if (isnan(want) ? !isnan(out_v[k]) : memcmp(&out_v[k], &want, sizeof want)) {
+                        fail_case(name, "point %zu: walk %.17g, value_at %.17g", i, out_v[k],
+                                  want);
+                        break;
+                    }
+                    k++;
+                }
+                if (k != n)
+                    fail_case(name, "%zu values, value_at defines %zu", n, k);
+            }
+    }
+    /* The key-result form: a cycle sum leaves out the points before s. */
+    struct cfg_objective obj = { .id = "o", .cycle = cycle_of(CYC_Q4) };
+    struct cfg_key_result kr = { .id = "reviews", .objective = &obj,
+                                 .aggregate = { CFG_AGG_SUM, true, 0 } };
+    struct okr_series s = { ts, v, N };
+    size_t n = okr_series_values(&kr, &s, 0, scratch, out_ts, out_v);
+    size_t before = okr_series_lower(&s, Q4);
+    check_int("reviews: cycle sum from the first point", "points", (long long)n,
+              (long long)(N - before));
+    check_int("reviews: cycle sum from the first point", "first ts", out_ts[0], ts[before]);
+    end();
+}
+
 /* ---- ratio metrics ---- */
 
 static void test_ratio(void **state)
@@ -1266,6 +1441,8 @@ int main(void)
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_value_at),
         cmocka_unit_test(test_walk_matches_value_at),
+        cmocka_unit_test(test_exact_sum),
+        cmocka_unit_test(test_series_values_match_value_at),
         cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_expected_progress),
         cmocka_unit_test(test_least_squares),

@@ -1,0 +1,414 @@
+/*
+ * api_reads.c — the two reads whose cost grows with the stored data, GET
+ * /api/v1/key-results/{id}/series and the dashboard GET /, answered off the
+ * loop (DESIGN section 1): the loop checks the request against the last
+ * evaluation (404, 400, 503 before the first one), copies what the worker
+ * will read, pins the config that copy points into, suspends the
+ * connection and queues a job; a worker reads the points through its own
+ * read-only connection and renders the whole answer; the loop resumes the
+ * connection with it. A full queue is 503 with Retry-After; /healthz and
+ * the small endpoints never wait here.
+ *
+ * Thread safety: a job owns copies of everything of the snapshot it reads
+ * (the dashboard a deep copy, a series its one key result's result), the
+ * config behind them is pinned until the job's done() (on the loop), and
+ * reports meant for the log are kept in the job and made on the loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "common/parse.h"
+
+#define RETRY_AFTER_S "1"
+
+enum read_kind { READ_SERIES, READ_DASHBOARD };
+
+struct read_job {
+    struct api_job job;           /* first: the pool hands this back */
+    enum read_kind kind;
+    struct api_server *srv;       /* loop side only */
+    struct api_request *rq;
+    void *pin;                    /* env.pin_snapshot's token */
+    const struct api_work *work;  /* to stop a long dashboard early */
+    /* a series */
+    const struct cfg *cfg;
+    const struct cfg_key_result *kr;
+    struct okr_result result;
+    int64_t from, to;
+    char from_date[16], to_date[16];
+    /* the dashboard */
+    struct eval_snapshot snap;
+    bool have_snap;
+    int64_t now_s;
+    /* the answer, filled by run() */
+    unsigned status;
+    char *body;
+    size_t len;
+    const char *type;
+    const char *const *headers;
+    char report[OKRD_ERR_MSG_MAX + 160]; /* "" = nothing to log */
+};
+
+/* Self-contained by design: forbid every external load outright. */
+static const char *const dashboard_headers[] = {
+    "Content-Security-Policy",
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "Cache-Control", "no-store", "Referrer-Policy", "no-referrer", NULL,
+};
+
+static void answer_error(struct read_job *j, unsigned status, const char *code, const char *detail)
+{
+    free(j->body);
+    j->status = status;
+    j->body = api_error_body(code, detail, -1);
+    j->len = j->body ? strlen(j->body) : 0;
+    j->type = "application/json";
+    j->headers = api_no_store;
+}
+
+/* ---- copies of the snapshot ---- */
+
+static void snap_free(struct eval_snapshot *s)
+{
+    free(s->krs);
+    free(s->results);
+    free(s->stale);
+    free(s->previous_status);
+    free(s->previous_buf);
+    free(s->objs);
+    memset(s, 0, sizeof *s);
+}
+
+/* A deep copy of SRC, sharing only its config (pinned by the caller). */
+static int snap_copy(struct eval_snapshot *dst, const struct eval_snapshot *src)
+{
+    memset(dst, 0, sizeof *dst);
+    size_t n = src->n_krs ? src->n_krs : 1;
+    size_t no = src->cfg->n_objectives ? src->cfg->n_objectives : 1;
+    dst->cfg = src->cfg;
+    dst->at_s = src->at_s;
+    dst->n_krs = src->n_krs;
+    dst->krs = malloc(n * sizeof *dst->krs);
+    dst->results = malloc(n * sizeof *dst->results);
+    dst->stale = malloc(n * sizeof *dst->stale);
+    dst->previous_status = calloc(n, sizeof *dst->previous_status);
+    dst->previous_buf = calloc(n, sizeof *dst->previous_buf);
+    dst->objs = malloc(no * sizeof *dst->objs);
+    if (!dst->krs || !dst->results || !dst->stale || !dst->previous_status ||
+        !dst->previous_buf || !dst->objs) {
+        snap_free(dst);
+        return OKRD_ENOMEM;
+    }
+    memcpy(dst->krs, src->krs, src->n_krs * sizeof *dst->krs);
+    memcpy(dst->results, src->results, src->n_krs * sizeof *dst->results);
+    memcpy(dst->stale, src->stale, src->n_krs * sizeof *dst->stale);
+    memcpy(dst->objs, src->objs, src->cfg->n_objectives * sizeof *dst->objs);
+    for (size_t i = 0; i < src->n_krs; i++) {
+        const char *p = src->previous_status ? src->previous_status[i] : NULL;
+        if (p) {
+            snprintf(dst->previous_buf[i], sizeof dst->previous_buf[i], "%s", p);
+            dst->previous_status[i] = dst->previous_buf[i];
+        }
+    }
+    return 0;
+}
+
+/* ---- the series (worker thread) ---- */
+
+struct history_ctx {
+    json_t *arr;
+};
+
+static int on_history(void *ctx, const char *date, const char *status, double progress)
+{
+    struct history_ctx *h = ctx;
+    json_array_append_new(h->arr, json_pack("{s:s, s:s, s:o}", "date", date, "status", status,
+                                            "progress", api_json_number(progress)));
+    return 0;
+}
+
+static void run_series(struct read_job *j, struct store *st)
+{
+    struct okrd_err err = { 0 };
+    struct api_kr_series se;
+    int rc = api_series_load(st, j->cfg, j->kr, &j->result, j->from, j->to, API_SERIES_MAX_POINTS,
+                             &se, &err);
+    if (rc == OKRD_ERANGE) {
+        answer_error(j, MHD_HTTP_BAD_REQUEST, "range_too_large", err.msg);
+        return;
+    }
+    if (rc < 0) {
+        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", err.msg);
+        return;
+    }
+    json_t *points = json_array(), *pace = json_array();
+    char ts[32];
+    for (size_t k = 0; k < se.n; k++) {
+        okrd_format_utc(se.pts[k].ts, ts, sizeof ts);
+        json_array_append_new(points, json_pack("{s:s, s:o}", "timestamp", ts, "value",
+                                                api_json_number(se.pts[k].v)));
+    }
+    for (size_t k = 0; k < se.n_pace; k++) {
+        okrd_format_utc(se.pace[k].ts, ts, sizeof ts);
+        json_array_append_new(pace, json_pack("{s:s, s:o}", "timestamp", ts, "expected_value",
+                                              api_json_number(se.pace[k].v)));
+    }
+    api_series_free(&se);
+    struct history_ctx h = { json_array() };
+    rc = store_each_kr_history(st, j->kr->id, j->from_date, j->to_date, on_history, &h, &err);
+    if (rc < 0) {
+        json_decref(points);
+        json_decref(pace);
+        json_decref(h.arr);
+        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", err.msg);
+        return;
+    }
+    j->body = api_json_dump_doc(json_pack("{s:o, s:o, s:o}", "points", points, "pace", pace,
+                                          "history", h.arr));
+    if (!j->body) {
+        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", "no memory for the answer");
+        return;
+    }
+    j->status = MHD_HTTP_OK;
+    j->len = strlen(j->body);
+    j->type = "application/json";
+    j->headers = api_no_store;
+}
+
+/* ---- the dashboard (worker thread) ---- */
+
+static void run_dashboard(struct read_job *j, struct store *st)
+{
+    const struct eval_snapshot *snap = j->have_snap ? &j->snap : NULL;
+    struct api_kr_series *all = NULL;
+    const struct api_kr_series **ptrs = NULL;
+    size_t failed = 0;
+    if (snap && snap->n_krs) {
+        all = calloc(snap->n_krs, sizeof *all);
+        ptrs = calloc(snap->n_krs, sizeof *ptrs);
+    }
+    for (size_t i = 0; all && ptrs && i < snap->n_krs; i++) {
+        if (j->work && api_work_stopping(j->work)) {
+            for (size_t k = 0; k < i; k++)
+                api_series_free(&all[k]);
+            free(all);
+            free(ptrs);
+            answer_error(j, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "okrd is stopping");
+            return;
+        }
+        const struct cfg_cycle *c = &snap->krs[i]->objective->cycle;
+        struct okrd_err err = { 0 };
+        /* A key result whose series cannot be read still gets its card. */
+        if (api_series_load(st, snap->cfg, snap->krs[i], &snap->results[i], c->start_s, c->end_s,
+                            API_SERIES_MAX_POINTS, &all[i], &err) == 0)
+            ptrs[i] = &all[i];
+        else if (failed++ == 0)
+            snprintf(j->report, sizeof j->report, "key result \"%s\": %s", snap->krs[i]->id,
+                     err.msg);
+    }
+    struct api_buf b = { 0 };
+    api_dashboard_write(&b, snap, ptrs, j->now_s);
+    for (size_t i = 0; all && i < snap->n_krs; i++)
+        api_series_free(&all[i]);
+    free(all);
+    free(ptrs);
+    if (b.failed) {
+        api_buf_free(&b);
+        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", "no memory for the dashboard");
+        return;
+    }
+    j->status = MHD_HTTP_OK;
+    j->body = b.p;
+    j->len = b.n;
+    j->type = "text/html; charset=utf-8";
+    j->headers = dashboard_headers;
+}
+
+static void job_run(struct api_job *aj, struct store *st)
+{
+    struct read_job *j = (struct read_job *)aj;
+    if (j->kind == READ_SERIES)
+        run_series(j, st);
+    else
+        run_dashboard(j, st);
+}
+
+/* ---- the loop side ---- */
+
+static void job_free(struct read_job *j)
+{
+    struct api_server *s = j->srv;
+    if (j->pin && s->env.unpin_snapshot)
+        s->env.unpin_snapshot(s->env.ctx, j->pin);
+    snap_free(&j->snap);
+    free(j->body);
+    free(j);
+}
+
+/* Hands the job's answer to its request. */
+static void hand_over(struct read_job *j, struct api_request *rq)
+{
+    rq->status = j->status;
+    rq->answer = j->body;
+    rq->answer_len = j->len;
+    rq->answer_type = j->type;
+    rq->answer_headers = j->headers;
+    j->body = NULL;
+}
+
+static void job_done(struct api_job *aj, bool canceled)
+{
+    struct read_job *j = (struct read_job *)aj;
+    struct api_server *s = j->srv;
+    struct api_request *rq = j->rq;
+    if (canceled)
+        answer_error(j, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "okrd is stopping");
+    if (j->report[0])
+        api_report(s, CFG_LOG_DEBUG, j->kind == READ_SERIES ? "api_series" : "api_dashboard", "%s",
+                   j->report);
+    hand_over(j, rq);
+    job_free(j);
+    rq->answered = true;
+    rq->suspended = false;
+    MHD_resume_connection(rq->conn);
+    api_server_kick(s);
+    api_server_read_done(s);
+}
+
+/* Runs J now (inline, no workers) or queues it; the request is answered
+ * either way. J is consumed. */
+static enum MHD_Result submit(struct api_server *s, struct api_request *rq, struct read_job *j,
+                              const char *what)
+{
+    j->srv = s;
+    j->rq = rq;
+    j->job.run = job_run;
+    j->job.done = job_done;
+    j->work = s->work;
+    if (s->env.pin_snapshot)
+        j->pin = s->env.pin_snapshot(s->env.ctx);
+    if (!s->work) { /* no workers (no store path): read on the loop's connection */
+        job_run(&j->job, s->env.reader);
+        if (j->report[0])
+            api_report(s, CFG_LOG_DEBUG, "api_read", "%s", j->report);
+        hand_over(j, rq);
+        job_free(j);
+        return api_answer_ready(rq);
+    }
+    int rc = api_work_submit(s->work, &j->job);
+    if (rc < 0) {
+        job_free(j);
+        if (rc == OKRD_EBUSY) {
+            static const char *const hdr[] = { "Retry-After", RETRY_AFTER_S, "Cache-Control",
+                                               "no-store", NULL };
+            api_report(s, CFG_LOG_WARNING, "api_busy",
+                       "%s refused: %d reads running and %d waiting already", what,
+                       API_READ_WORKERS, API_READ_QUEUE);
+            return api_respond_error(rq->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", hdr,
+                                     "%d big reads are waiting already; try again in a moment",
+                                     API_READ_QUEUE);
+        }
+        return api_respond_error(rq->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
+                                 "okrd is stopping");
+    }
+    api_report(s, CFG_LOG_DEBUG, "api_read_queued", "read=%s in_flight=%zu waiting=%zu", what,
+               api_work_in_flight(s->work), api_work_queued(s->work));
+    rq->suspended = true;
+    MHD_suspend_connection(rq->conn);
+    return MHD_YES;
+}
+
+static struct read_job *job_new(enum read_kind kind)
+{
+    struct read_job *j = calloc(1, sizeof *j);
+    if (j)
+        j->kind = kind;
+    return j;
+}
+
+/* ?NAME= as an instant (date or date-time in daemon.timezone); *out kept
+ * when absent or empty. */
+static int query_time(struct api_server *s, struct MHD_Connection *conn, const char *name,
+                      int64_t *out, struct okrd_err *err)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    if (!v || !*v)
+        return 0;
+    int rc = okrd_parse_timestamp(v, strlen(v), s->cfg->daemon.tz, OKRD_TS_AUTO, out, err);
+    return rc < 0 ? okrd_err_prefix(err, "?%s=", name) : 0;
+}
+
+/* The day after DATE ("YYYY-MM-DD"), into out (size >= 11). */
+static void next_day(const char *date, char *out, size_t size)
+{
+    int64_t y;
+    int m, d;
+    if (okrd_parse_date(date, strlen(date), &y, &m, &d, NULL) < 0) {
+        snprintf(out, size, "%s", date);
+        return;
+    }
+    okrd_civil_from_days(okrd_days_from_civil(y, m, d) + 1, &y, &m, &d);
+    snprintf(out, size, "%04d-%02d-%02d", (int)y, m, d);
+}
+
+enum MHD_Result api_reads_series(struct api_server *s, struct api_request *rq)
+{
+    struct MHD_Connection *conn = rq->conn;
+    const struct eval_snapshot *snap = api_snapshot(s);
+    if (!snap)
+        return api_not_ready(conn);
+    long i = -1;
+    for (size_t k = 0; k < snap->n_krs && i < 0; k++)
+        if (!strcmp(snap->krs[k]->id, rq->id))
+            i = (long)k;
+    if (i < 0)
+        return api_respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+                                 "no key result \"%s\" in the running config", rq->id);
+    const struct cfg_key_result *kr = snap->krs[i];
+    int64_t from = kr->objective->cycle.start_s, to = kr->objective->cycle.end_s;
+    struct okrd_err err = { 0 };
+    if (query_time(s, conn, "from", &from, &err) < 0 || query_time(s, conn, "to", &to, &err) < 0)
+        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL, "%s", err.msg);
+    if (from >= to)
+        return api_respond_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query", NULL,
+                                 "?from= must be before ?to= (from is inclusive, to exclusive)");
+    struct read_job *j = job_new(READ_SERIES);
+    if (!j)
+        return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
+                                 "no memory for the request");
+    j->cfg = snap->cfg;
+    j->kr = kr;
+    j->result = snap->results[i];
+    j->from = from;
+    j->to = to;
+    char last_date[16];
+    okrd_format_date(from, s->cfg->daemon.tz, j->from_date, sizeof j->from_date);
+    okrd_format_date(to - 1, s->cfg->daemon.tz, last_date, sizeof last_date);
+    next_day(last_date, j->to_date, sizeof j->to_date);
+    return submit(s, rq, j, "series");
+}
+
+enum MHD_Result api_reads_dashboard(struct api_server *s, struct api_request *rq)
+{
+    struct MHD_Connection *conn = rq->conn;
+    const struct eval_snapshot *snap = api_snapshot(s);
+    struct read_job *j = job_new(READ_DASHBOARD);
+    if (!j || (snap && snap_copy(&j->snap, snap) < 0)) {
+        free(j);
+        return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
+                                 "no memory for the dashboard");
+    }
+    j->have_snap = snap != NULL;
+    j->now_s = okrd_clock_now_s(s->env.clock);
+    if (!snap) { /* "the first evaluation is pending": nothing to read */
+        j->srv = s;
+        run_dashboard(j, NULL);
+        hand_over(j, rq);
+        job_free(j);
+        return api_answer_ready(rq);
+    }
+    return submit(s, rq, j, "dashboard");
+}
