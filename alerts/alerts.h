@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/api_json.h"
+#include "okr/okr_view.h"
 #include "common/okrd_err.h"
 #include "config/config.h"
 #include "okr/okr.h"

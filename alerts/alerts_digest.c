@@ -100,10 +100,10 @@ char *alerts_digest_body(const struct eval_snapshot *s, const char *const *week_
             }
             json_array_append_new(krs, json_pack(
                 "{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:b, s:o}", "id", kr->id, "title", kr->title,
-                "progress", api_json_number(r->progress), "expected", api_json_number(r->expected),
-                "projected_score", api_json_number(r->projected_score), "status", now,
+                "progress", okr_view_number(r->progress), "expected", okr_view_number(r->expected),
+                "projected_score", okr_view_number(r->projected_score), "status", now,
                 "week_ago_status", ago ? json_string(ago) : json_null(), "stale", s->stale[k],
-                "grade", r->final ? api_json_number(r->score) : json_null()));
+                "grade", r->final ? okr_view_number(r->score) : json_null()));
         }
         const struct okr_objective_result *orr = &s->objs[o];
         if (ended && all_achieved) {
@@ -118,8 +118,8 @@ char *alerts_digest_body(const struct eval_snapshot *s, const char *const *week_
         json_array_append_new(objs, json_pack(
             "{s:s, s:s, s:o, s:o, s:o, s:s, s:{s:s, s:s}, s:b, s:o}", "id", obj->id, "title",
             obj->title, "parent", obj->parent_id ? json_string(obj->parent_id) : json_null(),
-            "score", api_json_number(orr->score),
-            "projected_score", api_json_number(orr->projected_score),
+            "score", okr_view_number(orr->score),
+            "projected_score", okr_view_number(orr->projected_score),
             "status", okr_status_name(orr->status), "cycle", "start", obj->cycle.start_date,
             "end", obj->cycle.end_date, "ended", ended, "key_results", krs));
     }
@@ -132,7 +132,7 @@ char *alerts_digest_body(const struct eval_snapshot *s, const char *const *week_
                             "changes", changes, "notes", notes, "summary", summary);
     if (!doc)
         return NULL;
-    char *text = api_json_dump(doc, false);
+    char *text = okr_view_dump(doc, false);
     json_decref(doc);
     return text;
 }

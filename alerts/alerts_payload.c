@@ -4,7 +4,7 @@
  *
  * A body is built once, when its event is raised, from the numbers of that
  * evaluation, and stored verbatim in the outbox: every retry sends the same
- * bytes. The key_result object comes from api/api_json.c (the one builder
+ * bytes. The key_result object comes from okr/okr_view.c (the one builder
  * for status --json, the API and webhooks) minus its "score", which the
  * webhook schema does not carry.
  */
@@ -168,7 +168,7 @@ static char *dump(json_t *doc)
 {
     if (!doc)
         return NULL;
-    char *text = api_json_dump(doc, false);
+    char *text = okr_view_dump(doc, false);
     json_decref(doc);
     return text;
 }
@@ -184,7 +184,7 @@ char *alerts_kr_body(const char *id, enum alerts_event type, int64_t occurred_s,
                      const struct cfg_key_result *kr, const struct okr_result *r, bool stale,
                      enum okr_status previous)
 {
-    /* A one-key-result snapshot, so api_json builds exactly the object that
+    /* A one-key-result snapshot, so okr_view builds exactly the object that
      * status --json shows for it. */
     const struct cfg_key_result *krs[1] = { kr };
     bool stale_arr[1] = { stale };
@@ -193,7 +193,7 @@ char *alerts_kr_body(const char *id, enum alerts_event type, int64_t occurred_s,
         .at_s = occurred_s, .n_krs = 1, .krs = krs, .results = (struct okr_result *)r,
         .stale = stale_arr, .previous_status = prev,
     };
-    json_t *k = api_json_key_result(&one, 0);
+    json_t *k = okr_view_key_result(&one, 0);
     if (!k)
         return NULL;
     json_object_del(k, "score");

@@ -304,7 +304,7 @@ int alerts_slack_render(const char *body, int part, char **out, int *n_parts)
     json_decref(doc);
     if (!msg)
         return OKRD_ENOMEM;
-    *out = api_json_dump(msg, false);
+    *out = okr_view_dump(msg, false);
     json_decref(msg);
     return *out ? 0 : OKRD_ENOMEM;
 }

@@ -22,7 +22,8 @@
  * worker), api_work.c (the read workers and their queue), api_push.c
  * (push), api_series.c (series and pace of a key result), api_metrics.c
  * (the exposition writer), api_dashboard.c (HTML and SVG), api_buf.c (a
- * growable text buffer), api_json.c (objectives), api_cache.c.
+ * growable text buffer), api_cache.c. The JSON of objectives and key
+ * results is okr/okr_view.c, shared with alerts/ and `okrd status`.
  */
 #ifndef OKRD_API_H
 #define OKRD_API_H
@@ -32,7 +33,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "api/api_json.h"
+#include "okr/okr_snapshot.h"
 #include "common/clock.h"
 #include "common/okrd_err.h"
 #include "config/config.h"

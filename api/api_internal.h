@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "api/api.h"
+#include "okr/okr_view.h"
 
 /* ---- a growable text buffer (api_buf.c) ----
  * An allocation failure sets `failed` and later writes do nothing, so a

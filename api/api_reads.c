@@ -126,7 +126,7 @@ static int on_history(void *ctx, const char *date, const char *status, double pr
 {
     struct history_ctx *h = ctx;
     json_array_append_new(h->arr, json_pack("{s:s, s:s, s:o}", "date", date, "status", status,
-                                            "progress", api_json_number(progress)));
+                                            "progress", okr_view_number(progress)));
     return 0;
 }
 
@@ -149,12 +149,12 @@ static void run_series(struct read_job *j, struct store *st)
     for (size_t k = 0; k < se.n; k++) {
         okrd_format_utc(se.pts[k].ts, ts, sizeof ts);
         json_array_append_new(points, json_pack("{s:s, s:o}", "timestamp", ts, "value",
-                                                api_json_number(se.pts[k].v)));
+                                                okr_view_number(se.pts[k].v)));
     }
     for (size_t k = 0; k < se.n_pace; k++) {
         okrd_format_utc(se.pace[k].ts, ts, sizeof ts);
         json_array_append_new(pace, json_pack("{s:s, s:o}", "timestamp", ts, "expected_value",
-                                              api_json_number(se.pace[k].v)));
+                                              okr_view_number(se.pace[k].v)));
     }
     api_series_free(&se);
     struct history_ctx h = { json_array() };

@@ -165,7 +165,7 @@ static enum MHD_Result get_kr(struct api_server *s, struct MHD_Connection *conn,
     long i = find_kr(snap, id);
     if (i < 0)
         return no_such_kr(conn, id);
-    return api_respond_json(conn, MHD_HTTP_OK, api_json_key_result(snap, (size_t)i),
+    return api_respond_json(conn, MHD_HTTP_OK, okr_view_key_result(snap, (size_t)i),
                             api_no_store);
 }
 
@@ -249,7 +249,7 @@ static enum MHD_Result get_objectives(struct api_server *s, struct MHD_Connectio
     size_t n = 0;
     char *text = api_cache_copy(&s->objectives_json, snap, &n);
     if (!text) {
-        char *doc = api_json_dump_doc(api_json_objectives(snap));
+        char *doc = api_json_dump_doc(okr_view_objectives(snap));
         if (!doc)
             return api_respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", NULL,
                                      "no memory for the answer");

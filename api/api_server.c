@@ -53,7 +53,7 @@ enum MHD_Result api_respond(struct MHD_Connection *conn, unsigned status, const 
 
 char *api_json_dump_doc(json_t *doc)
 {
-    char *text = doc ? api_json_dump(doc, false) : NULL;
+    char *text = doc ? okr_view_dump(doc, false) : NULL;
     json_decref(doc);
     if (!text)
         return NULL;
@@ -83,7 +83,7 @@ char *api_error_body(const char *code, const char *detail, long index)
     json_t *doc = json_pack("{s:s, s:s}", "error", code, "detail", detail);
     if (doc && index >= 0)
         json_object_set_new(doc, "index", json_integer(index));
-    char *text = doc ? api_json_dump(doc, false) : NULL;
+    char *text = doc ? okr_view_dump(doc, false) : NULL;
     json_decref(doc);
     size_t n = text ? strlen(text) : 0;
     char *t = text ? realloc(text, n + 2) : NULL;

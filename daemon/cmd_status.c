@@ -4,7 +4,7 @@
  * the store read-only and resolves no secrets, so it works beside the
  * running service, and it evaluates with the same code as the daemon
  * (evaluate.c), so the two never disagree. --json prints the document
- * that GET /api/v1/objectives serves (api/api_json.c).
+ * that GET /api/v1/objectives serves (okr/okr_view.c).
  */
 #include <getopt.h>
 #include <math.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/api_json.h"
+#include "okr/okr_view.h"
 #include "cli.h"
 #include "common/clock.h"
 #include "common/parse.h"
@@ -163,8 +163,8 @@ int cmd_status(int argc, char **argv)
         goto out;
     }
     if (json) {
-        json_t *doc = api_json_objectives(&snap);
-        char *text = doc ? api_json_dump(doc, true) : NULL;
+        json_t *doc = okr_view_objectives(&snap);
+        char *text = doc ? okr_view_dump(doc, true) : NULL;
         json_decref(doc);
         if (!text) {
             rc = EXIT_RUNTIME;

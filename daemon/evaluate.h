@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "api/api_json.h"
+#include "okr/okr_snapshot.h"
 #include "config/config.h"
 #include "store/store.h"
 

@@ -11,7 +11,9 @@
  * series walk), okr_xsum.c (exact sums),
  * pace.c (expected progress, projections, rounding), okr_status.c (one key
  * result's baseline, target, status and score), okr_rollup.c (objectives),
- * okr_lint.c (the OKR-practice advice of `okrd check`).
+ * okr_lint.c (the OKR-practice advice of `okrd check`); okr_snapshot.h
+ * (one evaluation's output) and okr_view.c (its JSON view, jansson objects
+ * in memory, no I/O) are what alerts/, api/ and the CLI read.
  *
  * Conventions: instants are UTC Unix seconds (int64_t *_s), an undefined
  * number is NaN (test with isnan(); JSON shows it as null, /metrics omits it),

@@ -221,7 +221,7 @@ static void assert_keys(json_t *o, const char *const *keys, size_t n)
 static void test_json_shapes(void **state)
 {
     struct fixture *f = *state;
-    json_t *doc = api_json_objectives(&f->snap);
+    json_t *doc = okr_view_objectives(&f->snap);
     static const char *const top[] = { "at", "objectives" };
     assert_keys(doc, top, 2);
     assert_string_equal(json_string_value(json_object_get(doc, "at")), "2026-11-16T00:00:00Z");

@@ -1,14 +1,14 @@
 /*
- * api_json.c — see api_json.h. Owns the JSON shape of objectives and key
+ * okr_view.c — see okr_view.h. Owns the JSON shape of objectives and key
  * results; nothing else in okrd builds these objects.
  */
-#include "api_json.h"
+#include "okr_view.h"
 
 #include <math.h>
 
 #include "common/parse.h"
 
-json_t *api_json_number(double v)
+json_t *okr_view_number(double v)
 {
     if (isnan(v) || isinf(v))
         return json_null();
@@ -27,7 +27,7 @@ static json_t *time_or_null(int64_t ts)
     return json_string(buf);
 }
 
-json_t *api_json_key_result(const struct eval_snapshot *s, size_t i)
+json_t *okr_view_key_result(const struct eval_snapshot *s, size_t i)
 {
     const struct cfg_key_result *kr = s->krs[i];
     const struct okr_result *r = &s->results[i];
@@ -37,19 +37,19 @@ json_t *api_json_key_result(const struct eval_snapshot *s, size_t i)
         "s:{s:s, s:s}, s:o, s:o}",
         "id", kr->id, "title", kr->title, "metric", kr->metric,
         "direction", cfg_direction_name(kr->direction),
-        "baseline", api_json_number(r->baseline), "target", api_json_number(r->target),
-        "value", api_json_number(r->value), "progress", api_json_number(r->progress),
-        "expected", api_json_number(r->expected),
-        "projected_score", api_json_number(r->projected_score),
+        "baseline", okr_view_number(r->baseline), "target", okr_view_number(r->target),
+        "value", okr_view_number(r->value), "progress", okr_view_number(r->progress),
+        "expected", okr_view_number(r->expected),
+        "projected_score", okr_view_number(r->projected_score),
         "status", okr_status_name(r->status),
         "previous_status", prev ? json_string(prev) : json_null(),
         "stale", s->stale[i],
         "cycle", "start", kr->objective->cycle.start_date, "end", kr->objective->cycle.end_date,
         "last_point_at", time_or_null(r->last_point_at),
-        "score", api_json_number(r->score));
+        "score", okr_view_number(r->score));
 }
 
-json_t *api_json_objectives(const struct eval_snapshot *s)
+json_t *okr_view_objectives(const struct eval_snapshot *s)
 {
     const struct cfg *cfg = s->cfg;
     json_t *objs = json_array();
@@ -59,12 +59,12 @@ json_t *api_json_objectives(const struct eval_snapshot *s)
         const struct okr_objective_result *r = &s->objs[o];
         json_t *krs = json_array();
         for (size_t j = 0; j < obj->n_key_results; j++, k++)
-            json_array_append_new(krs, api_json_key_result(s, k));
+            json_array_append_new(krs, okr_view_key_result(s, k));
         json_array_append_new(objs, json_pack(
             "{s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "id", obj->id, "title", obj->title,
             "parent", obj->parent_id ? json_string(obj->parent_id) : json_null(),
-            "score", api_json_number(r->score),
-            "projected_score", api_json_number(r->projected_score),
+            "score", okr_view_number(r->score),
+            "projected_score", okr_view_number(r->projected_score),
             "status", okr_status_name(r->status), "key_results", krs));
     }
     char at[32];
@@ -72,7 +72,7 @@ json_t *api_json_objectives(const struct eval_snapshot *s)
     return json_pack("{s:s, s:o}", "at", at, "objectives", objs);
 }
 
-char *api_json_dump(const json_t *doc, bool pretty)
+char *okr_view_dump(const json_t *doc, bool pretty)
 {
     return json_dumps(doc, JSON_REAL_PRECISION(15) | (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
                                JSON_PRESERVE_ORDER);
