@@ -8,6 +8,7 @@
  * days_from_civil), so it needs neither timegm() nor the TZ variable.
  */
 #include "parse.h"
+#include "okrd_math.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,16 +20,10 @@ static const char *const month_names[12] = {
 
 /* ---- calendar arithmetic ---- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 int64_t okrd_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
-    int64_t era = floor_div(y, 400);
+    int64_t era = okrd_floor_div(y, 400);
     int64_t yoe = y - era * 400;                                   /* [0, 399] */
     int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
@@ -38,7 +33,7 @@ int64_t okrd_days_from_civil(int64_t y, int m, int d)
 void okrd_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
 {
     days += 719468;
-    int64_t era = floor_div(days, 146097);
+    int64_t era = okrd_floor_div(days, 146097);
     int64_t doe = days - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -288,7 +283,7 @@ static int64_t clamp_ts(int64_t ts)
 void okrd_format_utc(int64_t ts, char *buf, size_t size)
 {
     ts = clamp_ts(ts);
-    int64_t days = floor_div(ts, 86400), sod = ts - days * 86400, y;
+    int64_t days = okrd_floor_div(ts, 86400), sod = ts - days * 86400, y;
     int m, d;
     okrd_civil_from_days(days, &y, &m, &d);
     if (size)
@@ -301,7 +296,7 @@ void okrd_format_date(int64_t ts, const struct okrd_tz *tz, char *buf, size_t si
     ts = clamp_ts(ts);
     int64_t local = ts + okrd_tz_offset_at(tz, ts), y;
     int m, d;
-    okrd_civil_from_days(floor_div(local, 86400), &y, &m, &d);
+    okrd_civil_from_days(okrd_floor_div(local, 86400), &y, &m, &d);
     if (size)
         snprintf(buf, size, "%04d-%02d-%02d", (int)y, m, d);
 }

@@ -14,6 +14,7 @@
  */
 #include "tz.h"
 #include "parse.h"
+#include "okrd_math.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,12 +58,6 @@ struct tz_event {
     int64_t t;
     int32_t off;
 };
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
 
 /* ---- the POSIX TZ rule ---- */
 
@@ -223,7 +218,7 @@ static size_t rule_events(const struct tz_rule *r, int64_t y0, int64_t y1, struc
 static int64_t year_of(int64_t t)
 {
     int64_t y;
-    okrd_civil_from_days(floor_div(t, 86400), &y, NULL, NULL);
+    okrd_civil_from_days(okrd_floor_div(t, 86400), &y, NULL, NULL);
     return y;
 }
 
@@ -330,7 +325,7 @@ int64_t okrd_tz_day_start(const struct okrd_tz *tz, int64_t utc_s)
     if (utc_s < -TZ_T_CLAMP || utc_s > TZ_T_CLAMP)
         return utc_s; /* no calendar there; avoid int64 overflow */
     int64_t local = utc_s + okrd_tz_offset_at(tz, utc_s);
-    int64_t start = okrd_tz_local_to_utc(tz, floor_div(local, 86400) * 86400);
+    int64_t start = okrd_tz_local_to_utc(tz, okrd_floor_div(local, 86400) * 86400);
     return start <= utc_s ? start : utc_s;
 }
 

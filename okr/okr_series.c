@@ -12,6 +12,7 @@
  * extreme from the left, so every path yields the same bits.
  */
 #include "okr_internal.h"
+#include "common/okrd_math.h"
 
 size_t okr_series_lower(const struct okr_series *s, int64_t t)
 {
@@ -287,16 +288,10 @@ size_t okr_series_values(const struct cfg_key_result *kr, const struct okr_serie
 
 /* ---- days in daemon.timezone ---- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return a % b < 0 ? q - 1 : q;
-}
-
 int64_t okr_day_start(const struct okrd_tz *tz, int64_t t)
 {
     if (!tz)
-        return floor_div(t, OKR_DAY_S) * OKR_DAY_S;
+        return okrd_floor_div(t, OKR_DAY_S) * OKR_DAY_S;
     return okrd_tz_day_start(tz, t);
 }
 
@@ -307,7 +302,7 @@ int64_t okr_days_back(const struct okrd_tz *tz, int64_t day_start, int64_t k)
     /* Count in local days, not in 24-hour steps, which drift by an hour
      * across a DST change. */
     int64_t local = day_start + okrd_tz_offset_at(tz, day_start);
-    int64_t midnight = floor_div(local, OKR_DAY_S) * OKR_DAY_S - k * OKR_DAY_S;
+    int64_t midnight = okrd_floor_div(local, OKR_DAY_S) * OKR_DAY_S - k * OKR_DAY_S;
     int64_t r = okrd_tz_day_start(tz, okrd_tz_local_to_utc(tz, midnight));
     if (r >= day_start && k > 0)       /* that calendar day was skipped */
         r = okrd_tz_day_start(tz, day_start - 1);
@@ -328,7 +323,7 @@ int64_t okr_days_next(struct okr_days *d)
     /* One offset lookup a day: the next local midnight at today's offset;
      * if the offset there is still today's, that is the instant. (A day
      * whose midnight fell into a DST gap starts at 01:00, hence the floor.) */
-    int64_t local_next = (floor_div(d->start + d->off, OKR_DAY_S) + 1) * OKR_DAY_S;
+    int64_t local_next = (okrd_floor_div(d->start + d->off, OKR_DAY_S) + 1) * OKR_DAY_S;
     int64_t guess = local_next - d->off;
     if (okrd_tz_offset_at(d->tz, guess) == d->off)
         return d->start = guess;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/okrd_math.h"
 #include "common/parse.h"
 #include "common/tz.h"
 #include "testutil.h"
@@ -802,6 +803,40 @@ static void test_quote(void **state)
     CHECK(strlen(q) == 2 + 40 * 4 + 3, "binary", "length %zu", strlen(q));
 }
 
+/* The one floor division (common/okrd_math.h): C's `/` truncates, so every
+ * row with a negative operand and a remainder tells the two apart. */
+static void test_floor_div(void **state)
+{
+    static const struct {
+        const char *name;
+        int64_t a, b, want;
+    } rows[] = {
+        { "zero", 0, 86400, 0 },
+        { "exact positive", 172800, 86400, 2 },
+        { "positive remainder", 86399, 86400, 0 },
+        { "a second before the epoch", -1, 86400, -1 },
+        { "midnight before the epoch", -86400, 86400, -1 },
+        { "a second before that", -86401, 86400, -2 },
+        { "era before year 0", -1, 400, -1 },
+        { "days before the proleptic era", -146098, 146097, -2 },
+        { "negative divisor", 7, -2, -4 },
+        { "both negative", -7, -2, 3 },
+        { "both negative exact", -8, -2, 4 },
+        { "large negative", INT64_MIN + 1, 86400, -106751991167301 },
+        { "large positive", INT64_MAX, 86400, 106751991167300 },
+    };
+    for (size_t i = 0; i < N(rows); i++) {
+        int64_t got = okrd_floor_div(rows[i].a, rows[i].b);
+        CHECK(got == rows[i].want, rows[i].name, "floor(%lld / %lld) = %lld, want %lld",
+              (long long)rows[i].a, (long long)rows[i].b, (long long)got,
+              (long long)rows[i].want);
+        /* The definition: want * b <= a < (want + 1) * b for b > 0. */
+        if (rows[i].b > 0 && rows[i].a > INT64_MIN + rows[i].b)
+            CHECK(got * rows[i].b <= rows[i].a && rows[i].a - got * rows[i].b < rows[i].b,
+                  rows[i].name, "not the floor");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -812,7 +847,7 @@ int main(void)
         cmocka_unit_test(test_tz_day_start),    cmocka_unit_test(test_tz_vs_glibc),
         cmocka_unit_test(test_tz_footer_rules), cmocka_unit_test(test_number),
         cmocka_unit_test(test_format_double),   cmocka_unit_test(test_valid_id),
-        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_quote),           cmocka_unit_test(test_floor_div),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
