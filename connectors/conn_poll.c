@@ -13,6 +13,7 @@
  */
 #include "conn_poll.h"
 #include "httpc.h"
+#include "common/okrd_rand.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,7 +95,7 @@ struct conn {
     int64_t unsaved_error_s;
     char unsaved_error[256];
     int64_t started_ms;
-    uint64_t rng;
+    struct okrd_rand rng; /* poll jitter; only spreads sources apart */
     bool closing, timer_closed;
     void (*on_closed)(void *arg);
     void *closed_arg;
@@ -118,18 +119,6 @@ struct job {
     struct store_source_health prev; /* the record read (zero if none or not read) */
     struct store_source_health h;    /* the record written (durable iff rc == 0) */
 };
-
-static double next_jitter(struct conn *c)
-{
-    /* xorshift64*: only spreads sources apart; no need for a strong RNG. */
-    uint64_t x = c->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    c->rng = x;
-    uint64_t r = (x * 0x2545F4914F6CDD1DULL) >> 11; /* 53 bits */
-    return (double)r / (double)(1ULL << 52) - 1.0;  /* [-1, 1) */
-}
 
 static void maybe_freed(struct conn *c)
 {
@@ -164,7 +153,7 @@ static void on_timer(uv_timer_t *t)
 static void schedule(struct conn *c)
 {
     int64_t now = okrd_clock_now_ms(c->env->clock);
-    int64_t next = conn_poll_next_ms(&c->sched, c->started_ms, now, next_jitter(c));
+    int64_t next = conn_poll_next_ms(&c->sched, c->started_ms, now, okrd_rand_jitter(&c->rng));
     uv_timer_start(&c->timer, on_timer, (uint64_t)(next - now), 0);
 }
 
@@ -380,7 +369,7 @@ int conn_poll_start(struct conn **out, const struct cfg_source *src, const struc
     uint64_t seed = 0xcbf29ce484222325ULL ^ (uint64_t)okrd_clock_now_ms(env->clock);
     for (const char *p = src->id; *p; p++)
         seed = (seed ^ (unsigned char)*p) * 0x100000001b3ULL;
-    c->rng = seed ? seed : 1;
+    okrd_rand_seed(&c->rng, seed);
     uv_timer_init(env->loop, &c->timer);
     c->timer.data = c;
     c->started_ms = okrd_clock_now_ms(env->clock);

@@ -35,15 +35,6 @@ static void maybe_finish(struct alerts_sender *a);
  * closes it after they stopped); webhooks use its own connection pool. */
 static struct httpc *http_of(struct alerts_sender *a) { return a->d->http; }
 
-static double jitter01(struct alerts_sender *a)
-{
-    /* xorshift64*: spreading retries needs no cryptographic randomness. */
-    a->rng ^= a->rng >> 12;
-    a->rng ^= a->rng << 25;
-    a->rng ^= a->rng >> 27;
-    return (double)((a->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
 static void hook_free(struct hook *h)
 {
     free(h->id);
@@ -252,7 +243,7 @@ static void on_answer(void *arg, const struct httpc_response *r)
     if (r->retry_after && httpc_parse_retry_after(r->retry_after, now_ms / 1000, &ra) == 0)
         ans.retry_after_ms = ra;
     enum alerts_verdict v = alerts_judge(&h->cur, h->n_parts, &ans, h->max_age_ms, now_ms,
-                                         jitter01(a));
+                                         okrd_rand_unit(&a->rng));
     log_answer(h, v, now_ms);
     if (v == ALERTS_GONE)
         h->disabled = true;
@@ -554,7 +545,8 @@ int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
     if (!a)
         return okrd_err_set(err, OKRD_ENOMEM, "alerts: out of memory");
     a->d = d;
-    a->rng = (uint64_t)okrd_clock_now_ms(d->clock) * 2654435761u ^ (uint64_t)getpid() << 32 ^ 1;
+    okrd_rand_seed(&a->rng,
+                   (uint64_t)okrd_clock_now_ms(d->clock) * 2654435761u ^ (uint64_t)getpid() << 32);
     a->last_seq = -1;
     uv_timer_init(&d->loop, &a->digest);
     uv_timer_init(&d->loop, &a->housekeeping);

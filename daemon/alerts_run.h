@@ -14,6 +14,7 @@
 
 #include "alerts/alerts.h"
 #include "alerts/alerts_chain.h"
+#include "common/okrd_rand.h"
 #include "okrd.h"
 
 #define STOP_GRACE_MS 5000 /* in-flight deliveries at shutdown */
@@ -57,7 +58,7 @@ struct alerts_sender {
     uv_timer_t digest, housekeeping, stop_timer;
     int64_t digest_slot_s;
     int64_t last_seq;
-    uint64_t rng;
+    struct okrd_rand rng;          /* retry jitter */
     size_t jobs;                   /* writer jobs in flight */
     size_t open_handles;
     bool stopping, finished;

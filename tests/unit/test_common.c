@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "common/okrd_math.h"
+#include "common/okrd_rand.h"
 #include "common/parse.h"
 #include "common/tz.h"
 #include "testutil.h"
@@ -837,6 +838,62 @@ static void test_floor_div(void **state)
     }
 }
 
+/* The one PRNG (common/okrd_rand.h): xorshift64*, its sequence pinned
+ * (reference values computed independently, in Python), and the ranges the
+ * jitter callers rely on. */
+static void test_rand(void **state)
+{
+    struct okrd_rand r;
+    okrd_rand_seed(&r, 1);
+    static const uint64_t want[] = {
+        0x47e4ce4b896cdd1dULL, 0xabcfa6a8e079651dULL,
+        0xb9d10d8feb731f57ULL, 0x4db418a0bb1b019dULL,
+    };
+    for (size_t i = 0; i < N(want); i++) {
+        uint64_t got = okrd_rand_next_u64(&r);
+        CHECK(got == want[i], "seed 1", "output %zu: %#llx, want %#llx", i,
+              (unsigned long long)got, (unsigned long long)want[i]);
+    }
+
+    /* Seed 0 is xorshift's fixed point: it must not give all zeros. */
+    okrd_rand_seed(&r, 0);
+    CHECK(okrd_rand_next_u64(&r) != 0 && okrd_rand_next_u64(&r) != 0, "seed 0", "stuck at 0");
+
+    /* The same seed, the same sequence; another seed, another one. */
+    struct okrd_rand a, b, c;
+    okrd_rand_seed(&a, 42);
+    okrd_rand_seed(&b, 42);
+    okrd_rand_seed(&c, 43);
+    int same_c = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = okrd_rand_next_u64(&a);
+        CHECK(x == okrd_rand_next_u64(&b), "seed 42 twice", "diverged at %d", i);
+        same_c += x == okrd_rand_next_u64(&c);
+    }
+    CHECK(same_c == 0, "seeds 42 and 43", "%d equal outputs", same_c);
+
+    /* Ranges, and that both halves of each range are reached. */
+    okrd_rand_seed(&r, 0x1234567);
+    double umin = 1, umax = 0, jmin = 1, jmax = -1;
+    for (int i = 0; i < 100000; i++) {
+        double u = okrd_rand_unit(&r), j = okrd_rand_jitter(&r);
+        CHECK(u >= 0 && u < 1, "unit", "%.17g outside [0, 1)", u);
+        CHECK(j >= -1 && j < 1, "jitter", "%.17g outside [-1, 1)", j);
+        umin = fmin(umin, u), umax = fmax(umax, u);
+        jmin = fmin(jmin, j), jmax = fmax(jmax, j);
+    }
+    CHECK(umin < 0.01 && umax > 0.99, "unit spread", "[%g, %g]", umin, umax);
+    CHECK(jmin < -0.98 && jmax > 0.98, "jitter spread", "[%g, %g]", jmin, jmax);
+
+    /* unit and jitter use the top 53 bits: exact, so never rounded onto 1. */
+    okrd_rand_seed(&r, 1);
+    CHECK(okrd_rand_unit(&r) == (double)(0x47e4ce4b896cdd1dULL >> 11) / 9007199254740992.0,
+          "unit of seed 1", "not the top 53 bits over 2^53");
+    CHECK(okrd_rand_jitter(&r) ==
+              (double)(0xabcfa6a8e079651dULL >> 11) / 4503599627370496.0 - 1.0,
+          "jitter of seed 1", "not the top 53 bits over 2^52, minus 1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -848,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_tz_footer_rules), cmocka_unit_test(test_number),
         cmocka_unit_test(test_format_double),   cmocka_unit_test(test_valid_id),
         cmocka_unit_test(test_quote),           cmocka_unit_test(test_floor_div),
+        cmocka_unit_test(test_rand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
