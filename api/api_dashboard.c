@@ -337,9 +337,9 @@ const char api_dashboard_script[] =
     "var t=document.getElementById('evaluated'),o=document.getElementById('ago');"
     "if(!t||!o)return;"
     "var at=Date.parse(t.getAttribute('datetime'));"
+    "if(!(at>0))return;"
     "function tick(){var m=Math.round((Date.now()-at)/60000);"
-    "o.textContent=isNaN(m)?'':m<1?'(just now)':m<120?'('+m+' min ago)':"
-    "'('+Math.round(m/60)+' h ago)'}"
+    "o.textContent=m<1?'(just now)':m<120?'('+m+' min ago)':'('+Math.round(m/60)+' h ago)'}"
     "tick();setInterval(tick,30000)"
     "})();";
 
