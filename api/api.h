@@ -17,8 +17,8 @@
  * api/ knows nothing of daemon/: the daemon fills a struct api_env with the
  * few things the server needs, and tells it about sources and deliveries
  * through the api_note_* functions. Files: api_server.c (MHD on libuv,
- * listening, limits, counters), api_routes.c (paths, methods, auth, the
- * small read endpoints), api_reads.c (series and dashboard, read on a
+ * listening, limits, counters), api_routes.c (paths, methods, the small
+ * read endpoints), api_auth.c (who may call what: tokens, scopes, Host), api_reads.c (series and dashboard, read on a
  * worker), api_work.c (the read workers and their queue), api_push.c
  * (push), api_series.c (series and pace of a key result), api_metrics.c
  * (the exposition writer), api_dashboard.c (HTML and SVG), api_buf.c (a
@@ -79,16 +79,18 @@ struct api_env {
 #define API_MAX_BODY_BYTES (1 << 20)   /* POST /api/v1/points */
 
 /* Starts the server on cfg->daemon.listen ("" = off: returns 0 and *out
- * NULL). Fails (OKRD_EINVAL) for a non-loopback address without api_token,
+ * NULL). Fails (OKRD_EINVAL) for a non-loopback address without any token
+ * (config/ refuses such a config first; this catches a host name that
+ * resolved elsewhere),
  * and (OKRD_EIO) when the address cannot be bound, with the reason in err.
  * CFG must stay valid until api_server_reload swaps it or close. The caller
  * owns *out until api_server_close. */
 int api_server_start(struct api_server **out, const struct cfg *cfg, const struct api_env *env,
                      struct okrd_err *err);
 
-/* A reloaded config: takes the new token, sources and webhooks at once. A
+/* A reloaded config: takes the new tokens, sources and webhooks at once. A
  * changed listen address needs a restart (reported); a non-loopback listen
- * keeps the old token when the new config has none. CFG replaces the old
+ * keeps the old tokens when the new config has none. CFG replaces the old
  * one before the old one is freed. NULL server: no-op. */
 void api_server_reload(struct api_server *s, const struct cfg *cfg);
 

@@ -1,6 +1,7 @@
 /*
- * api_dashboard.c — GET /: one self-contained HTML page (inline CSS and
- * SVG; no script, no external asset) with every objective's score and
+ * api_dashboard.c — GET /: one self-contained HTML page (inline CSS, SVG
+ * and one small script, allowed by their hashes in the page's CSP; no
+ * external asset) with every objective's score and
  * status and, per key result, a burn-up chart: v(t) over the cycle, the pace
  * line from the baseline to the target, the target line, today's marker and
  * the status as a coloured label. Readable on a phone (viewport, one column
@@ -14,7 +15,9 @@
  * (api_chart_y_range), so nothing is cut at the frame.
  */
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_internal.h"
@@ -271,7 +274,9 @@ void api_chart_svg(struct api_buf *b, const struct cfg_key_result *kr, const str
 
 /* ---- the page ---- */
 
-static const char css[] =
+/* Served inline and allowed by hash (api_dashboard_csp): any change here
+ * changes the Content-Security-Policy with it, computed from these bytes. */
+const char api_dashboard_css[] =
     ":root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa}"
     "*{box-sizing:border-box}"
     "body{margin:0;font:15px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;"
@@ -311,6 +316,9 @@ static const char css[] =
     ".legend{font-size:.8rem;color:var(--muted)}"
     ".legend i{display:inline-block;width:1.4rem;height:0;vertical-align:middle;"
     "margin:0 .3rem 0 .8rem;border-top:2px solid}"
+    ".legend .l-value{border-color:#1a7f37}.legend .l-pace{border-top-style:dashed;"
+    "border-color:#8c959f}.legend .l-target{border-top-style:dashed;border-color:#0969da}"
+    ".legend .l-today{border-color:#bf8700}"
     "@media (max-width:40rem){body{font-size:14px}.depth-1{margin-left:.4rem!important}"
     ".depth-2{margin-left:.8rem!important}.depth-3{margin-left:1.2rem!important}"
     ".krs{grid-template-columns:1fr}}"
@@ -318,6 +326,67 @@ static const char css[] =
     "break-inside:avoid-page}article.kr{break-inside:avoid}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
     ".krs{grid-template-columns:repeat(2,1fr)}}";
+
+/* The page's only script: "N min ago" beside the evaluation time, and a
+ * reload while the first evaluation is pending. It reads attributes and
+ * writes textContent only (DESIGN section 8: never innerHTML with data). */
+const char api_dashboard_script[] =
+    "(function(){"
+    "var b=document.body;"
+    "if(b.getAttribute('data-pending')){setTimeout(function(){location.reload()},2000);return}"
+    "var t=document.getElementById('evaluated'),o=document.getElementById('ago');"
+    "if(!t||!o)return;"
+    "var at=Date.parse(t.getAttribute('datetime'));"
+    "if(!(at>0))return;"
+    "function tick(){var m=Math.round((Date.now()-at)/60000);"
+    "o.textContent=m<1?'(just now)':m<120?'('+m+' min ago)':'('+Math.round(m/60)+' h ago)'}"
+    "tick();setInterval(tick,30000)"
+    "})();";
+
+static int hash_b64(const char *text, char *out, size_t size, struct okrd_err *err)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    if (EVP_Digest(text, strlen(text), d, &n, EVP_sha256(), NULL) != 1 || n != 32 || size < 45)
+        return okrd_err_set(err, OKRD_EIO, "dashboard: SHA-256 of the inline %s failed",
+                            text == api_dashboard_css ? "style" : "script");
+    EVP_EncodeBlock((unsigned char *)out, d, (int)n);
+    return 0;
+}
+
+int api_dashboard_csp(char *buf, size_t size, struct okrd_err *err)
+{
+    char js[64], st[64];
+    int rc = hash_b64(api_dashboard_script, js, sizeof js, err);
+    if (rc < 0 || (rc = hash_b64(api_dashboard_css, st, sizeof st, err)) < 0)
+        return rc;
+    int w = snprintf(buf, size,
+                     "default-src 'none'; script-src 'sha256-%s'; style-src 'sha256-%s'; "
+                     "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                     "form-action 'none'; frame-ancestors 'none'", js, st);
+    return w > 0 && (size_t)w < size ? 0
+         : okrd_err_set(err, OKRD_ERANGE, "dashboard: the CSP does not fit %zu bytes", size);
+}
+
+void api_buf_json_html(struct api_buf *b, const json_t *doc)
+{
+    char *text = doc ? okr_view_dump(doc, false) : NULL;
+    if (!text) {
+        b->failed = true;
+        return;
+    }
+    for (const char *p = text; *p; p++) {
+        if (*p == '<')
+            api_buf_puts(b, "\\u003c");
+        else if (*p == '>')
+            api_buf_puts(b, "\\u003e");
+        else if (*p == '&')
+            api_buf_puts(b, "\\u0026");
+        else
+            api_buf_put(b, p, 1);
+    }
+    free(text);
+}
 
 static void kr_card(struct api_buf *b, const struct eval_snapshot *s, size_t i,
                     const struct api_kr_series *se, int64_t now_s)
@@ -412,31 +481,37 @@ void api_dashboard_write(struct api_buf *b, const struct eval_snapshot *s,
     api_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
                     "<title>okrd &middot; key results</title><style>");
-    api_buf_puts(b, css);
-    api_buf_puts(b, "</style></head><body><header><h1>Key results</h1>");
+    api_buf_puts(b, api_dashboard_css);
+    api_buf_puts(b, "</style></head>");
     if (!s) {
-        api_buf_puts(b, "<p class=\"muted\">The first evaluation has not finished yet; "
-                        "reload in a moment.</p></header></body></html>\n");
+        api_buf_puts(b, "<body data-pending=\"1\"><header><h1>Key results</h1>"
+                        "<p class=\"muted\">The first evaluation has not finished yet; "
+                        "reload in a moment.</p></header><script>");
+        api_buf_puts(b, api_dashboard_script);
+        api_buf_puts(b, "</script></body></html>\n");
         return;
     }
+    api_buf_puts(b, "<body><header><h1>Key results</h1>");
     char at[32];
     okrd_format_utc(s->at_s, at, sizeof at);
     size_t counts[OKR_N_STATUSES] = { 0 };
     for (size_t i = 0; i < s->n_krs; i++)
         counts[s->results[i].status]++;
-    api_buf_printf(b, "<p class=\"muted\">Evaluated at %s &middot; %zu objectives &middot; "
+    api_buf_printf(b, "<p class=\"muted\">Evaluated at <time id=\"evaluated\" datetime=\"%s\">%s"
+                      "</time> <span id=\"ago\"></span> &middot; %zu objectives &middot; "
                       "%zu key results</p><p class=\"summary\">",
-                   at, s->cfg->n_objectives, s->n_krs);
+                   at, at, s->cfg->n_objectives, s->n_krs);
     for (int st = 0; st < OKR_N_STATUSES; st++)
         if (counts[st]) {
             api_buf_printf(b, "<span>%zu ", counts[st]);
             status_label(b, st);
             api_buf_puts(b, "</span>");
         }
-    api_buf_puts(b, "</p><p class=\"legend\"><i style=\"border-color:#1a7f37\"></i>value"
-                    "<i style=\"border-top-style:dashed;border-color:#8c959f\"></i>pace"
-                    "<i style=\"border-top-style:dashed;border-color:#0969da\"></i>target"
-                    "<i style=\"border-color:#bf8700\"></i>today</p></header><main>");
+    /* Classes, not style="" attributes: the CSP allows the one hashed
+     * <style> element and no inline style attribute. */
+    api_buf_puts(b, "</p><p class=\"legend\"><i class=\"l-value\"></i>value"
+                    "<i class=\"l-pace\"></i>pace<i class=\"l-target\"></i>target"
+                    "<i class=\"l-today\"></i>today</p></header><main>");
     if (s->cfg->n_objectives == 0)
         api_buf_puts(b, "<p class=\"muted\">No objectives are configured.</p>");
     size_t k = 0;
@@ -446,5 +521,7 @@ void api_dashboard_write(struct api_buf *b, const struct eval_snapshot *s,
     }
     api_buf_puts(b, "</main><footer><p class=\"muted\">okrd " OKRD_VERSION
                     " &middot; <a href=\"/api/v1/objectives\">JSON</a> &middot; "
-                    "<a href=\"/metrics\">metrics</a></p></footer></body></html>\n");
+                    "<a href=\"/metrics\">metrics</a></p></footer><script>");
+    api_buf_puts(b, api_dashboard_script);
+    api_buf_puts(b, "</script></body></html>\n");
 }

@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "okr/okr_view.h"
+#include "api/api_auth.h"
 
 /* ---- a growable text buffer (api_buf.c) ----
  * An allocation failure sets `failed` and later writes do nothing, so a
@@ -110,6 +111,18 @@ void api_series_free(struct api_kr_series *s);
  * of SE stamped in that span and every pace vertex, with a margin. */
 void api_chart_y_range(double baseline, double target, const struct api_kr_series *se,
                        int64_t from_s, int64_t to_s, double *lo, double *hi);
+/* The Content-Security-Policy of every HTML answer (DESIGN section 8),
+ * with the SHA-256 of the page's exact inline script and style, into BUF
+ * (>= API_CSP_MAX). 0, or OKRD_EIO when hashing fails. */
+#define API_CSP_MAX 512
+int api_dashboard_csp(char *buf, size_t size, struct okrd_err *err);
+/* The page's inline script and style, exactly as served (for tests). */
+extern const char api_dashboard_script[];
+extern const char api_dashboard_css[];
+/* DOC as JSON for a <script type="application/json"> block: compact, with
+ * every < > & written as \u003c \u003e \u0026, so no text in it can close
+ * the element or open a comment. */
+void api_buf_json_html(struct api_buf *b, const json_t *doc);
 /* One key result's burn-up chart as inline SVG. */
 void api_chart_svg(struct api_buf *b, const struct cfg_key_result *kr, const struct okr_result *r,
                    const struct api_kr_series *series, int64_t now_s);
@@ -141,8 +154,6 @@ int api_push_parse(const char *body, size_t n, const struct okrd_tz *tz,
                    struct api_push_batch *out, struct api_push_error *e);
 void api_push_batch_free(struct api_push_batch *b);
 
-/* Constant-time equality of a presented token and the configured one. */
-bool api_token_equal(const char *given, size_t given_len, const char *want);
 
 /* ---- the last rendering of an evaluation (api_cache.c) ---- */
 struct api_cache {
@@ -219,7 +230,11 @@ struct api_server {
     char address[256];
     char listen[256];                /* as configured at start */
     bool loopback;                   /* loopback or a unix socket: no token for reads */
-    char *token;                     /* NULL = none configured */
+    enum api_listener listener;
+    char listen_host[256];           /* the listen address's host ("127.0.0.1", "[::1]") */
+    struct api_auth auth;            /* digests of the running config's tokens */
+    char csp[API_CSP_MAX];           /* Content-Security-Policy of HTML answers */
+    const char *html_headers[9];     /* the headers of every HTML answer */
     char unix_path[108];             /* "" unless listening on a unix socket */
     dev_t unix_dev;
     ino_t unix_ino;
@@ -243,6 +258,7 @@ struct api_request {
     struct MHD_Connection *conn;
     int route;
     char id[132];          /* the key result id in the path, if any */
+    char token_name[API_AUTH_NAME_MAX + 1]; /* the token that authorized it, "" = none */
     struct api_buf body;
     bool too_big;
     size_t discarded;      /* body bytes dropped after too_big */

@@ -20,23 +20,6 @@
 #include "api_internal.h"
 #include "common/parse.h"
 
-bool api_token_equal(const char *given, size_t given_len, const char *want)
-{
-    /* Constant time in the token's content: every byte of the presented
-     * token is compared (against the configured one, cycled), and the
-     * differences are OR-ed, with no early exit; only the length of what the
-     * client sent shows in the timing. volatile keeps the compiler from
-     * turning the loop back into a memcmp. (OpenSSL's CRYPTO_memcmp would do
-     * the same; api/ does not link libcrypto.) */
-    size_t want_len = strlen(want);
-    volatile unsigned char diff = (unsigned char)(given_len != want_len);
-    if (want_len == 0)
-        return false;
-    for (size_t i = 0; i < given_len; i++)
-        diff |= (unsigned char)((unsigned char)given[i] ^ (unsigned char)want[i % want_len]);
-    return diff == 0;
-}
-
 static int fail(struct api_push_error *e, long index, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -51,14 +51,6 @@ struct read_job {
     char report[OKRD_ERR_MSG_MAX + 160]; /* "" = nothing to log */
 };
 
-/* Self-contained by design: forbid every external load outright. */
-static const char *const dashboard_headers[] = {
-    "Content-Security-Policy",
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'",
-    "Cache-Control", "no-store", "Referrer-Policy", "no-referrer", NULL,
-};
-
 static void answer_error(struct read_job *j, unsigned status, const char *code, const char *detail)
 {
     free(j->body);
@@ -224,7 +216,7 @@ static void run_dashboard(struct read_job *j, struct store *st)
     j->body = b.p;
     j->len = b.n;
     j->type = "text/html; charset=utf-8";
-    j->headers = dashboard_headers;
+    j->headers = j->srv->html_headers; /* the CSP with the page's hashes; set before any job */
 }
 
 static void job_run(struct api_job *aj, struct store *st)

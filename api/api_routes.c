@@ -1,10 +1,13 @@
 /*
  * api_routes.c — which path is which endpoint, which methods it takes, who
  * may call it, and the read endpoints of DESIGN section 6 (push lives in
- * api_push.c). Order of checks: unknown path 404, wrong method 405 with
- * Allow, missing or wrong token 401 (403 for a push when no token is
- * configured at all), then the endpoint. Every error body is
- * {"error": "<code>", "detail": "<what and why>"}.
+ * api_push.c). Order of checks: a foreign Host on a loopback listener 421
+ * (on every path), unknown path 404, wrong method 405 with Allow, then who
+ * may call it (api_auth.c: 403 when no token has the scope, 401 for a
+ * missing or unknown token, 403 for a token without the scope), then the
+ * endpoint. Every error body is {"error": "<code>", "detail": "<what and
+ * why>"}. No answer carries CORS headers: a browser page from elsewhere
+ * gets nothing it may read.
  *
  * Reads come from the daemon's last evaluation (the snapshot) and the
  * loop's read-only store connection: small indexed reads, no write, no wait.
@@ -66,31 +69,72 @@ static enum route match(const char *url, char *id, size_t id_size)
 
 static bool is_get(const char *m) { return !strcmp(m, "GET") || !strcmp(m, "HEAD"); }
 
-/* The bearer token of the request, or NULL; *len its length. */
-static const char *bearer(struct MHD_Connection *conn, size_t *len)
+/* DESIGN section 8, "Browsers": a loopback listener answers only requests
+ * addressed to a loopback name, so a web page whose name was rebound to
+ * 127.0.0.1 (DNS rebinding) cannot read or write through the person's
+ * browser. 0 = go on. */
+static enum MHD_Result check_host(struct api_server *s, struct MHD_Connection *conn, bool *go_on)
 {
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    size_t n = strlen(h);
-    while (n > 0 && h[n - 1] == ' ')
-        n--;
-    *len = n;
-    return n ? h : NULL;
+    *go_on = true;
+    if (s->listener != API_LISTENER_LOOPBACK)
+        return MHD_YES;
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (api_auth_host_ok(host, s->listen_host))
+        return MHD_YES;
+    *go_on = false;
+    char q[OKRD_QUOTE_MAX];
+    okrd_quote(host, strlen(host), q, sizeof q);
+    return api_respond_error(conn, MHD_HTTP_MISDIRECTED_REQUEST, "misdirected_request", NULL,
+                             "Host %s is not this server: on a loopback listener okrd answers "
+                             "only localhost, 127.0.0.1, [::1] or %s", q,
+                             s->listen_host[0] ? s->listen_host : "its own address");
 }
 
-static enum MHD_Result unauthorized(struct MHD_Connection *conn, bool presented)
+/* Who may call this (api_auth.c decides; this answers). *go_on = false:
+ * the request was answered 401 or 403. */
+static enum MHD_Result check_auth(struct api_server *s, struct api_request *rq, const char *method,
+                                  const char *url, bool *go_on)
 {
-    const char *hdr[] = { MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                          presented ? "Bearer realm=\"okrd\", error=\"invalid_token\""
-                                    : "Bearer realm=\"okrd\"",
-                          NULL };
-    return api_respond_error(conn, MHD_HTTP_UNAUTHORIZED, presented ? "bad_token" : "no_token", hdr,
-                             presented ? "the bearer token is not daemon.api_token"
-                                       : "this endpoint needs \"Authorization: Bearer <daemon.api_token>\"");
+    struct MHD_Connection *conn = rq->conn;
+    enum api_endpoint ep = api_auth_endpoint(method, url);
+    const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+    struct api_auth_result r = api_auth_decide(&s->auth, ep, s->listener, authz);
+    *go_on = r.verdict == API_AUTH_SERVE;
+    if (r.token >= 0)
+        snprintf(rq->token_name, sizeof rq->token_name, "%s", s->auth.tokens[r.token].name);
+    const char *scope = api_auth_scope_name(r.scope);
+    const char *www[] = { MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer", NULL };
+    switch (r.verdict) {
+    case API_AUTH_SERVE:
+        return MHD_YES;
+    case API_AUTH_NOT_CONFIGURED: {
+        /* Nobody could be let in: say so, rather than ask for a token. */
+        const char *code = ep == API_EP_PUSH ? "push_disabled"
+                         : ep == API_EP_CHECKIN ? "checkin_disabled" : "read_disabled";
+        return api_respond_error(conn, MHD_HTTP_FORBIDDEN, code, NULL,
+                                 "no configured token has the \"%s\" scope, so okrd accepts no "
+                                 "such request here: add a token with it to daemon.api_tokens "
+                                 "(or set daemon.api_token, which has every scope) and send it "
+                                 "as a bearer token", scope);
+    }
+    case API_AUTH_MISSING:
+        return api_respond_error(conn, MHD_HTTP_UNAUTHORIZED, "no_token", www,
+                                 "this endpoint needs \"Authorization: Bearer <token>\" with a "
+                                 "token that has the \"%s\" scope", scope);
+    case API_AUTH_UNKNOWN:
+        return api_respond_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_token", www,
+                                 "the bearer token is none of the configured tokens "
+                                 "(daemon.api_token, daemon.api_tokens)");
+    case API_AUTH_NO_SCOPE: {
+        char has[64];
+        api_auth_scope_list(s->auth.tokens[r.token].scopes, has, sizeof has);
+        return api_respond_error(conn, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                                 "token \"%s\" does not have the \"%s\" scope (it has: %s)",
+                                 rq->token_name, scope, has);
+    }
+    }
+    return MHD_NO;
 }
 
 const struct eval_snapshot *api_snapshot(struct api_server *s)
@@ -298,6 +342,10 @@ static enum MHD_Result answer(struct api_server *s, struct api_request *rq, cons
 {
     struct MHD_Connection *conn = rq->conn;
     enum route r = rq->route;
+    bool go_on;
+    enum MHD_Result ret = check_host(s, conn, &go_on);
+    if (!go_on)
+        return ret;
     if (s->closing)
         return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
                                  "okrd is stopping");
@@ -315,30 +363,27 @@ static enum MHD_Result answer(struct api_server *s, struct api_request *rq, cons
         return api_respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", hdr,
                                  "%s is not allowed here; use %s", q, allow);
     }
-    size_t tlen = 0;
-    const char *tok = bearer(conn, &tlen);
-    if (!s->loopback && r != R_HEALTHZ && (!tok || !api_token_equal(tok, tlen, s->token)))
-        return unauthorized(conn, tok != NULL);
-    return answer_get(s, rq);
+    ret = check_auth(s, rq, method, url, &go_on);
+    return go_on ? answer_get(s, rq) : ret;
 }
 
 /* A push's checks before its body is read: a refused push is answered at
  * once and its body never buffered. 0 = go on and read the body. */
-static enum MHD_Result push_first(struct api_server *s, struct api_request *rq, bool *go_on)
+static enum MHD_Result push_first(struct api_server *s, struct api_request *rq, const char *url,
+                                  bool *go_on)
 {
     struct MHD_Connection *conn = rq->conn;
+    enum MHD_Result ret = check_host(s, conn, go_on);
+    if (!*go_on)
+        return ret;
     *go_on = false;
     if (s->closing)
         return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
                                  "okrd is stopping");
-    if (!s->token)
-        return api_respond_error(conn, MHD_HTTP_FORBIDDEN, "push_disabled", NULL,
-                                 "daemon.api_token is not set, so okrd accepts no pushes: "
-                                 "set it (e.g. \"${cred:api-token}\") and send it as a bearer token");
-    size_t tlen = 0;
-    const char *tok = bearer(conn, &tlen);
-    if (!tok || !api_token_equal(tok, tlen, s->token))
-        return unauthorized(conn, tok != NULL);
+    ret = check_auth(s, rq, "POST", url, go_on);
+    if (!*go_on)
+        return ret;
+    *go_on = false;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY_BYTES) {
@@ -365,7 +410,7 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn, const char *u
         *req_cls = rq;
         if (rq->route == R_POINTS && !strcmp(method, "POST")) {
             bool go_on;
-            enum MHD_Result ret = push_first(s, rq, &go_on);
+            enum MHD_Result ret = push_first(s, rq, url, &go_on);
             if (!go_on)
                 rq->started = true;
             return ret;

@@ -420,10 +420,7 @@ static void on_hold_signal(uv_signal_t *h, int signum)
 
 static void server_free(struct api_server *s)
 {
-    if (s->token) {
-        explicit_bzero(s->token, strlen(s->token));
-        free(s->token);
-    }
+    api_auth_free(&s->auth);
     free(s->sources);
     free(s->webhooks);
     api_cache_free(&s->objectives_json);
@@ -453,16 +450,27 @@ int api_server_start(struct api_server **out, const struct cfg *cfg, const struc
         rc = listen_tcp(s, listen_on, &fd, &v6, err);
     if (rc < 0)
         goto fail;
-    if (!s->loopback && (!cfg->daemon.api_token || !cfg->daemon.api_token[0])) {
+    s->listener = s->unix_path[0] ? API_LISTENER_UNIX
+                : s->loopback ? API_LISTENER_LOOPBACK : API_LISTENER_OTHER;
+    api_auth_listen_host(listen_on, s->listen_host, sizeof s->listen_host);
+    if ((rc = api_auth_init(&s->auth, cfg->daemon.api_tokens, cfg->daemon.n_api_tokens, err)) < 0)
+        goto fail_fd;
+    /* config/ refuses this for addresses; here for a host name that
+     * resolved to something other than loopback. */
+    if (s->listener == API_LISTENER_OTHER && s->auth.n == 0) {
         rc = okrd_err_set(err, OKRD_EINVAL,
                           "daemon.listen \"%s\" is not a loopback address, so every endpoint but "
-                          "/healthz needs the bearer token, and daemon.api_token is not set: set "
-                          "it, or listen on 127.0.0.1, [::1] or unix:PATH", listen_on);
+                          "/healthz needs a bearer token, and no token is configured: set "
+                          "daemon.api_token or daemon.api_tokens, or listen on 127.0.0.1, [::1] "
+                          "or unix:PATH", listen_on);
         goto fail_fd;
     }
-    if (cfg->daemon.api_token && cfg->daemon.api_token[0] && !(s->token = strdup(cfg->daemon.api_token))) {
-        rc = okrd_err_set(err, OKRD_ENOMEM, "api: out of memory");
+    if ((rc = api_dashboard_csp(s->csp, sizeof s->csp, err)) < 0)
         goto fail_fd;
+    {
+        const char *h[] = { "Content-Security-Policy", s->csp, "Cache-Control", "no-store",
+                            "Referrer-Policy", "no-referrer", NULL };
+        memcpy(s->html_headers, h, sizeof h);
     }
     mark_configured(s);
     if (env->store_path &&
@@ -531,20 +539,18 @@ void api_server_reload(struct api_server *s, const struct cfg *cfg)
         api_report(s, CFG_LOG_WARNING, "api_reload",
                    "daemon.listen changed to \"%s\"; the API stays on %s until a restart",
                    cfg->daemon.listen, s->address);
-    const char *tok = cfg->daemon.api_token && cfg->daemon.api_token[0] ? cfg->daemon.api_token : NULL;
-    if (!tok && !s->loopback) {
+    struct api_auth next;
+    struct okrd_err err = { 0 };
+    if (api_auth_init(&next, cfg->daemon.api_tokens, cfg->daemon.n_api_tokens, &err) < 0) {
+        api_report(s, CFG_LOG_WARNING, "api_reload", "keeping the old tokens: %s", err.msg);
+    } else if (next.n == 0 && s->listener == API_LISTENER_OTHER) {
+        api_auth_free(&next);
         api_report(s, CFG_LOG_WARNING, "api_reload",
-                   "daemon.api_token is gone but the API listens on %s (not loopback); "
-                   "keeping the old token until a restart", s->address);
-    } else if (!s->token || !tok || strcmp(s->token, tok) != 0) {
-        char *copy = tok ? strdup(tok) : NULL;
-        if (!tok || copy) {
-            if (s->token) {
-                explicit_bzero(s->token, strlen(s->token));
-                free(s->token);
-            }
-            s->token = copy;
-        }
+                   "the new config has no token but the API listens on %s (not loopback); "
+                   "keeping the old tokens until a restart", s->address);
+    } else {
+        api_auth_free(&s->auth);
+        s->auth = next;
     }
     mark_configured(s);
 }

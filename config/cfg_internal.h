@@ -216,6 +216,15 @@ void cfg_schema_source(struct cfg_ctx *c, json_t *obj, struct cfg_source *s);
 void cfg_schema_objective(struct cfg_ctx *c, json_t *obj, struct cfg_objective *o,
                           struct cfg_ref **kr_refs);
 bool cfg_valid_listen(const char *s, const char **why);
+/* daemon.api_tokens (after daemon.api_token is read) into cfg->daemon.api_tokens
+ * (cfg_tokens.c). */
+void cfg_schema_tokens(struct cfg_ctx *c, json_t *obj);
+/* A listen that is not loopback or unix: with no token in OBJ (the daemon
+ * section) is an error. */
+void cfg_check_listen_tokens(struct cfg_ctx *c, json_t *obj);
+/* "unix:...", "" (off), 127.0.0.0/8, [::1], [::ffff:127.x.x.x] or localhost. */
+bool cfg_listen_is_local(const char *listen);
+bool cfg_valid_token_name(const char *s);
 
 /* Cross checks over the whole config (cfg_check.c). */
 void cfg_check_all(struct cfg_ctx *c);

@@ -136,8 +136,8 @@ static bool schema_cycle(struct cfg_ctx *c, json_t *obj, struct cfg_cycle *cy)
 /* ---- key results ---- */
 
 static const char *const kr_keys[] = {
-    "id", "title", "metric", "direction", "target", "baseline", "aggregate", "weight", "pace",
-    "projection", "trend_window", "grace", "at_risk", "off_track", "margin", NULL,
+    "id", "title", "owner", "metric", "direction", "target", "baseline", "aggregate", "weight",
+    "pace", "projection", "trend_window", "grace", "at_risk", "off_track", "margin", NULL,
 };
 static const char *const directions[] = { "increase", "decrease", "at_least", "at_most", NULL };
 static const char *const agg_fns[] = { "last", "sum", "avg", "min", "max", NULL };
@@ -372,6 +372,10 @@ static void schema_kr(struct cfg_ctx *c, json_t *obj, struct cfg_key_result *kr,
     cfg_check_keys(c, obj, kr_keys);
     cfg_get_id(c, obj, "id", true, &kr->id);
     cfg_get_str(c, obj, "title", true, CFG_STR_PLAIN, &kr->title);
+    /* A free string (a name, an e-mail, a Slack mention); absent: the
+     * objective's owner, read before its key results. */
+    if (cfg_get_str(c, obj, "owner", false, CFG_STR_PLAIN, &kr->owner) <= 0)
+        kr->owner = o->owner;
     cfg_get_id(c, obj, "metric", true, &kr->metric);
     int e;
     int rd = cfg_get_enum(c, obj, "direction", true, directions, &e);

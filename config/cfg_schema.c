@@ -121,8 +121,8 @@ bool cfg_valid_listen(const char *s, const char **why)
 }
 
 static const char *const daemon_keys[] = {
-    "state_dir", "listen", "api_token", "timezone", "log_level", "http_max_connections",
-    "evaluate_every", NULL,
+    "state_dir", "listen", "api_token", "api_tokens", "timezone", "log_level",
+    "http_max_connections", "evaluate_every", NULL,
 };
 static const char *const log_levels[] = { "debug", "info", "warning", "error", NULL };
 
@@ -151,6 +151,7 @@ void cfg_schema_daemon(struct cfg_ctx *c, json_t *obj)
         else
             d->api_token = s;
     }
+    cfg_schema_tokens(c, obj);
     if (cfg_get_str(c, obj, "timezone", false, CFG_STR_PLAIN, &s) > 0) {
         struct okrd_err err = { 0 };
         struct okrd_tz *tz = NULL;
@@ -170,6 +171,7 @@ void cfg_schema_daemon(struct cfg_ctx *c, json_t *obj)
     if (cfg_get_int(c, obj, "http_max_connections", false, 1, 100000, &i) > 0)
         d->http_max_connections = (int)i;
     cfg_get_duration(c, obj, "evaluate_every", false, 1, &d->evaluate_every_ms);
+    cfg_check_listen_tokens(c, obj);
 }
 
 /* ---- alerts ---- */

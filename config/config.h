@@ -33,10 +33,27 @@ struct cfg_pos {
 
 enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARNING, CFG_LOG_ERROR };
 
+/* What a token may do (DESIGN section 8): GET endpoints, POST
+ * /api/v1/points, posting check-ins. */
+enum cfg_scope { CFG_SCOPE_READ = 1u << 0, CFG_SCOPE_PUSH = 1u << 1, CFG_SCOPE_CHECKIN = 1u << 2 };
+#define CFG_SCOPES_ALL (CFG_SCOPE_READ | CFG_SCOPE_PUSH | CFG_SCOPE_CHECKIN)
+
+struct cfg_api_token {
+    char *name;               /* [A-Za-z0-9_.:-]{1,64}; "api" = daemon.api_token */
+    char *token;              /* secret; NULL when not resolved (CFG_NO_SECRETS) */
+    unsigned scopes;          /* CFG_SCOPE_* bits, at least one */
+    struct cfg_pos pos;
+};
+
 struct cfg_daemon {
     char *state_dir;          /* absolute after load (relative = to the main file's dir) */
     char *listen;             /* "host:port", "unix:PATH" or "" (API off) */
     char *api_token;          /* secret; NULL = none (or not resolved, see CFG_NO_SECRETS) */
+    /* Every token the API accepts: daemon.api_token first (as "api", every
+     * scope) when set, then daemon.api_tokens in file order. Names and
+     * values are unique. */
+    struct cfg_api_token *api_tokens;
+    size_t n_api_tokens;
     char *timezone;           /* IANA name, default "UTC" */
     struct okrd_tz *tz;       /* opened from timezone */
     enum cfg_log_level log_level;
@@ -186,6 +203,7 @@ struct cfg_objective;
 struct cfg_key_result {
     char *id;
     char *title;
+    char *owner;              /* NULL = none; default: the objective's owner */
     char *metric;
     enum cfg_direction direction;
     struct cfg_target target;

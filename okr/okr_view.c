@@ -32,7 +32,7 @@ json_t *okr_view_key_result(const struct eval_snapshot *s, size_t i)
     const struct cfg_key_result *kr = s->krs[i];
     const struct okr_result *r = &s->results[i];
     const char *prev = s->previous_status ? s->previous_status[i] : NULL;
-    return json_pack(
+    json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:b, "
         "s:{s:s, s:s}, s:o, s:o}",
         "id", kr->id, "title", kr->title, "metric", kr->metric,
@@ -47,6 +47,8 @@ json_t *okr_view_key_result(const struct eval_snapshot *s, size_t i)
         "cycle", "start", kr->objective->cycle.start_date, "end", kr->objective->cycle.end_date,
         "last_point_at", time_or_null(r->last_point_at),
         "score", okr_view_number(r->score));
+    json_object_set_new(o, "owner", kr->owner ? json_string(kr->owner) : json_null());
+    return o;
 }
 
 json_t *okr_view_objectives(const struct eval_snapshot *s)

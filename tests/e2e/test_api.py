@@ -242,7 +242,7 @@ def test_push(args, wd):
         big = json.dumps([{"metric": "big", "timestamp": 1700000000 + i, "value": i}
                           for i in range(30000)]).encode()
         check(len(big) > 1 << 20, f"the big body is {len(big)} bytes")
-        head = b"POST /api/v1/points HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" % TOKEN.encode()
+        head = b"POST /api/v1/points HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n" % TOKEN.encode()
         answer = raw_request(api.port, head + b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n"
                              % len(big), None)
         check(answer.startswith(b"HTTP/1.1 413 ") and b'"error":"too_large"' in answer,
@@ -284,7 +284,7 @@ def test_non_loopback_needs_token(args, wd):
     port = free_port()
     cfg, _ = config(wd, f"0.0.0.0:{port}", token=None)
     r = run(args.okrd, "run", "-c", cfg)
-    check(r.returncode == 3 and "api_token" in r.stderr and "loopback" in r.stderr,
+    check(r.returncode == 1 and "api_token" in r.stderr and "loopback" in r.stderr,
           f"refuses to start: {r.returncode} {r.stderr}")
     cfg, _ = config(wd, f"0.0.0.0:{port}")
     d = start(args.okrd, cfg)
@@ -361,7 +361,7 @@ def test_abuse(args, wd):
         # 200 connections that sent half a request and wait
         for _ in range(200):
             s = socket.create_connection(("127.0.0.1", api.port), timeout=10)
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             socks.append(s)
 
         # a slow client: one byte every 20 ms
@@ -370,7 +370,7 @@ def test_abuse(args, wd):
         def slow():
             try:
                 s = socket.create_connection(("127.0.0.1", api.port), timeout=20)
-                req = b"GET /metrics HTTP/1.1\r\nHost: slow\r\nConnection: close\r\n\r\n"
+                req = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
                 for b in req:
                     if stop.is_set():
                         return
@@ -393,7 +393,7 @@ def test_abuse(args, wd):
         # a 100 KB request line: refused by libmicrohttpd, the daemon lives on
         s = socket.create_connection(("127.0.0.1", api.port), timeout=10)
         try:
-            s.sendall(b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.sendall(b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             head = s.recv(200)
             check(head == b"" or head.split(b" ")[1] in (b"414", b"431", b"400"),
                   f"100 KB request line: {head[:100]!r}")
@@ -404,7 +404,7 @@ def test_abuse(args, wd):
         # and 100 KB of headers
         s = socket.create_connection(("127.0.0.1", api.port), timeout=10)
         try:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 100000 + b"\r\n\r\n")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 100000 + b"\r\n\r\n")
             head = s.recv(200)
             check(head == b"" or head.split(b" ")[1] in (b"431", b"400", b"413"), f"big header: {head!r}")
         except (ConnectionResetError, BrokenPipeError):

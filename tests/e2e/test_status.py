@@ -21,7 +21,7 @@ reviews,2026-10-20,15
 
 KR_KEYS = {"id", "title", "metric", "direction", "baseline", "target", "value", "progress",
            "expected", "projected_score", "status", "previous_status", "stale", "cycle",
-           "last_point_at", "score"}
+           "last_point_at", "score", "owner"}
 
 
 def setup(wd, evaluate_every=None):
@@ -34,13 +34,13 @@ def setup(wd, evaluate_every=None):
         "objectives": [
             {"id": "company", "title": "Grow", "cycle": "2026-Q4", "key_results": []},
             {"id": "engagement", "title": "Improve user engagement", "parent": "company",
-             "cycle": "2026-Q4", "key_results": [
+             "owner": "growth", "cycle": "2026-Q4", "key_results": [
                  {"id": "dau-up", "title": "Increase daily active users by 20%", "metric": "dau",
                   "direction": "increase", "target": "+20%"},
                  {"id": "reviews", "title": "Generate 100 positive reviews", "metric": "reviews",
                   "direction": "increase", "aggregate": {"fn": "sum", "window": "cycle"}, "target": 100},
                  {"id": "csat", "title": "Keep CSAT at 8/10 or higher", "metric": "csat",
-                  "direction": "at_least", "target": 8},
+                  "owner": "<@U024BE7LH>", "direction": "at_least", "target": 8},
                  {"id": "nothing", "title": "Measure something new", "metric": "nothing_yet",
                   "direction": "increase", "target": "+10%"}]}]})
     return cfg
@@ -79,6 +79,9 @@ def test_status_json_contract(args, wd):
     check(eng["parent"] == "company" and doc["objectives"][0]["parent"] is None, "parents")
     for k in eng["key_results"]:
         check(set(k) == KR_KEYS, f"key result keys of {k['id']}: {sorted(k)}")
+        # DESIGN section 8: its own owner, else the objective's
+        check(k["owner"] == ("<@U024BE7LH>" if k["id"] == "csat" else "growth"),
+              f"owner of {k['id']}: {k['owner']!r}")
     d = kr(doc, "dau-up")
     check(d["baseline"] == 1000 and d["target"] == 1200 and d["value"] == 1100, f"dau numbers: {d}")
     check(close(d["progress"], 0.5) and close(d["expected"], 0.5) and close(d["projected_score"], 1.0),

@@ -355,6 +355,70 @@ static const struct bad_case bad_cases[] = {
       "webhooks[0].secret", "${file:/nonexistent/okrd-secret}: cannot read: No such file", true },
     { "unterminated reference", DAEMON("\"state_dir\": @@\"${env:HOME\""), "daemon.state_dir",
       "unterminated ${env...} reference", true },
+    /* owners and API tokens (DESIGN section 8) */
+    { "kr owner not a string", KR("\"direction\": \"increase\", \"target\": 10, \"owner\": @@7"),
+      KRP ".owner", "expected a string, got an integer", true },
+#define TOK(x) DAEMON("\"api_tokens\": [ " x " ]")
+#define TOKP "daemon.api_tokens[0]"
+    { "tokens not a list", DAEMON("\"api_tokens\": @@{}"), "daemon.api_tokens",
+      "expected a list, got an object", true },
+    { "token entry not an object", TOK("@@\"abc\""), TOKP,
+      "expected an object {\"name\", \"token\", \"scopes\"}, got a string", true },
+    { "token unknown key", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": [\"push\"], @@\"scope\": 1 }"),
+      TOKP ".scope", "unknown key \"scope\" \xe2\x80\x94 did you mean \"scopes\"?", true },
+    { "token name missing", TOK("@@{ \"token\": \"t1\", \"scopes\": [\"push\"] }"), TOKP,
+      "missing required key \"name\"", true },
+    { "token missing", TOK("@@{ \"name\": \"ci\", \"scopes\": [\"push\"] }"), TOKP,
+      "missing required key \"token\"", true },
+    { "scopes missing", TOK("@@{ \"name\": \"ci\", \"token\": \"t1\" }"), TOKP,
+      "missing required key \"scopes\"", true },
+    { "token name bad", TOK("{ \"name\": @@\"c i\", \"token\": \"t1\", \"scopes\": [\"push\"] }"),
+      TOKP ".name", "\"c i\" is not a valid token name (letters, digits and _ . : -, 1 to 64", true },
+    { "token name too long", TOK("{ \"name\": @@\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\", \"token\": \"t1\", \"scopes\": [\"push\"] }"),
+      TOKP ".name", "is not a valid token name", true },
+    { "token name empty", TOK("{ \"name\": @@\"\", \"token\": \"t1\", \"scopes\": [\"push\"] }"),
+      TOKP ".name", "is not a valid token name", true },
+    { "token name reserved", TOK("{ \"name\": @@\"api\", \"token\": \"t1\", \"scopes\": [\"push\"] }"),
+      TOKP ".name", "\"api\" is reserved: it names daemon.api_token", true },
+    { "token name twice", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": [\"push\"] },\n"
+      "   { \"name\": @@\"ci\", \"token\": \"t2\", \"scopes\": [\"read\"] }"),
+      "daemon.api_tokens[1].name", "token name \"ci\" is used twice (first at okrd.json:3:19)", true },
+    { "token value twice", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": [\"push\"] },\n"
+      "   { \"name\": \"bi\", \"token\": @@\"t1\", \"scopes\": [\"read\"] }"),
+      "daemon.api_tokens[1].token", "the same token as \"ci\" (at okrd.json:3:19)", true },
+    { "token same as api_token", DAEMON("\"api_token\": \"t1\",\n  \"api_tokens\": [ { \"name\": \"ci\", "
+      "\"token\": @@\"t1\", \"scopes\": [\"push\"] } ]"),
+      "daemon.api_tokens[0].token", "the same token as \"api\" (at okrd.json:3:16)", true },
+    { "token empty", TOK("{ \"name\": \"ci\", \"token\": @@\"\", \"scopes\": [\"push\"] }"),
+      TOKP ".token", "must not be empty", true },
+    { "token with a space", TOK("{ \"name\": \"ci\", \"token\": @@\"a b\", \"scopes\": [\"push\"] }"),
+      TOKP ".token", "must be visible ASCII characters only", true },
+    { "token not a string", TOK("{ \"name\": \"ci\", \"token\": @@12, \"scopes\": [\"push\"] }"),
+      TOKP ".token", "expected a string, got an integer", true },
+    { "token unresolved", TOK("{ \"name\": \"ci\", \"token\": @@\"${file:/nonexistent/okrd-tok}\", \"scopes\": [\"push\"] }"),
+      TOKP ".token", "${file:/nonexistent/okrd-tok}: cannot read", true },
+    { "scopes empty", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": @@[] }"),
+      TOKP ".scopes", "empty list: give at least one of read, push, checkin", true },
+    { "scopes not a list", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": @@\"push\" }"),
+      TOKP ".scopes", "expected a list, got a string", true },
+    { "scope unknown", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": [\"read\", @@\"psuh\"] }"),
+      TOKP ".scopes[1]", "unknown scope \"psuh\" \xe2\x80\x94 did you mean \"push\"?", true },
+    { "scope unknown, no hint", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": [@@\"admin\"] }"),
+      TOKP ".scopes[0]", "unknown scope \"admin\" (known: read, push, checkin)", true },
+    { "scope not a string", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": [@@1] }"),
+      TOKP ".scopes[0]", "expected a string (read, push or checkin), got an integer", true },
+    { "scope twice", TOK("{ \"name\": \"ci\", \"token\": \"t1\", \"scopes\": [\"push\", @@\"push\"] }"),
+      TOKP ".scopes[1]", "scope \"push\" is listed twice", true },
+    { "daemon key typo api_tokens", DAEMON("@@\"api_tokns\": []"), "daemon.api_tokns",
+      "did you mean \"api_tokens\"?", true },
+    { "non-loopback listen, no token", DAEMON("\"listen\": @@\"0.0.0.0:9470\""), "daemon.listen",
+      "\"0.0.0.0:9470\" is not a loopback address, so every endpoint but /healthz needs a bearer token", true },
+    { "host name listen, no token", DAEMON("\"listen\": @@\"okrd.example:9470\""), "daemon.listen",
+      "is not a loopback address", true },
+    { "ipv6 any listen, no token", DAEMON("\"listen\": @@\"[::]:9470\""), "daemon.listen",
+      "is not a loopback address", true },
+#undef TOK
+#undef TOKP
     /* columns count characters, not bytes */
     { "utf-8 column", "{ \"objectives\": [ { \"id\": \"o\", \"title\": \"Größe überall\", \"weight\": @@\"x\",\n"
       "  \"cycle\": \"2026-Q4\", \"key_results\": [] } ] }", "objectives[0].weight",
@@ -942,6 +1006,83 @@ static void test_secrets_resolved(void **state)
     free(creds);
 }
 
+/* DESIGN section 8: owners (a key result inherits its objective's) and the
+ * API tokens, daemon.api_token first as "api" with every scope. */
+static void test_owners_and_tokens(void **state)
+{
+    (void)state;
+    setenv("OKRD_T_TOK", "from-env", 1);
+    const char *text =
+        "{ \"daemon\": { \"listen\": \"0.0.0.0:9470\", \"api_token\": \"all-of-it\",\n"
+        "   \"api_tokens\": [ { \"name\": \"ci.push:1\", \"token\": \"${env:OKRD_T_TOK}\", \"scopes\": [\"push\"] },\n"
+        "     { \"name\": \"Team_B-2\", \"token\": \"r3ad!\", \"scopes\": [\"checkin\", \"read\"] } ] },\n"
+        "  \"objectives\": [ { \"id\": \"o\", \"title\": \"T\", \"owner\": \"<@U024BE7LH>\", \"cycle\": \"2026-Q4\",\n"
+        "    \"key_results\": [ { \"id\": \"a\", \"title\": \"A\", \"metric\": \"m\", \"direction\": \"increase\", \"target\": 1 },\n"
+        "      { \"id\": \"b\", \"title\": \"B\", \"owner\": \"ana@example.com\", \"metric\": \"m\", \"direction\": \"increase\", \"target\": 1 } ] },\n"
+        "    { \"id\": \"p\", \"title\": \"P\", \"cycle\": \"2026-Q4\", \"key_results\": [\n"
+        "      { \"id\": \"c\", \"title\": \"C\", \"metric\": \"m\", \"direction\": \"increase\", \"target\": 1 } ] } ] }\n";
+    struct cfg *cfg = NULL;
+    struct cfg_diags d;
+    int rc = load_str(text, 0, &cfg, &d);
+    if (rc != 0)
+        dump_diags(&d);
+    assert_int_equal(rc, 0);
+    assert_string_equal(cfg_find_key_result(cfg, "a")->owner, "<@U024BE7LH>");
+    assert_string_equal(cfg_find_key_result(cfg, "b")->owner, "ana@example.com");
+    assert_null(cfg_find_key_result(cfg, "c")->owner);
+    const struct cfg_daemon *dm = &cfg->daemon;
+    assert_int_equal(dm->n_api_tokens, 3);
+    assert_string_equal(dm->api_tokens[0].name, "api");
+    assert_string_equal(dm->api_tokens[0].token, "all-of-it");
+    assert_int_equal(dm->api_tokens[0].scopes, CFG_SCOPES_ALL);
+    assert_string_equal(dm->api_tokens[1].name, "ci.push:1");
+    assert_string_equal(dm->api_tokens[1].token, "from-env");
+    assert_int_equal(dm->api_tokens[1].scopes, CFG_SCOPE_PUSH);
+    assert_int_equal(dm->api_tokens[1].pos.line, 2);
+    assert_string_equal(dm->api_tokens[2].name, "Team_B-2");
+    assert_int_equal(dm->api_tokens[2].scopes, CFG_SCOPE_CHECKIN | CFG_SCOPE_READ);
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+
+    /* Read-only commands resolve no secret: names and scopes, no values. */
+    unsetenv("OKRD_T_TOK");
+    assert_int_equal(load_str(text, CFG_NO_SECRETS, &cfg, &d), 0);
+    assert_int_equal(cfg->daemon.n_api_tokens, 2);
+    assert_null(cfg->daemon.api_tokens[0].token);
+    assert_string_equal(cfg->daemon.api_tokens[0].name, "ci.push:1");
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+
+    /* A non-loopback listen is fine with api_tokens alone, and any
+     * loopback or unix: listen needs none. */
+    const char *ok[] = {
+        "{ \"daemon\": { \"listen\": \"[::]:1\", \"api_tokens\": [ { \"name\": \"r\", \"token\": \"x\", \"scopes\": [\"read\"] } ] } }",
+        "{ \"daemon\": { \"listen\": \"127.3.4.5:1\" } }",
+        "{ \"daemon\": { \"listen\": \"[::1]:1\" } }",
+        "{ \"daemon\": { \"listen\": \"LocalHost:1\" } }",
+        "{ \"daemon\": { \"listen\": \"unix:/run/okrd/api.sock\" } }",
+        "{ \"daemon\": { \"listen\": \"\" } }",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        rc = load_str(ok[i], 0, &cfg, &d);
+        if (rc != 0) {
+            fprintf(stderr, "case %zu: %s\n", i, ok[i]);
+            dump_diags(&d);
+        }
+        assert_int_equal(rc, 0);
+        cfg_free(cfg);
+        cfg_diags_free(&d);
+    }
+    /* ...and a token value is never printed, not even in a duplicate's error. */
+    const char *dup = "{ \"daemon\": { \"api_token\": \"s3cr3t-value\", \"api_tokens\": [ "
+                      "{ \"name\": \"x\", \"token\": \"s3cr3t-value\", \"scopes\": [\"read\"] } ] } }";
+    assert_int_equal(load_str(dup, 0, &cfg, &d), OKRD_EINVAL);
+    assert_true(d.n > 0);
+    for (size_t i = 0; i < d.n; i++)
+        assert_null(strstr(d.items[i].text, "s3cr3t"));
+    cfg_diags_free(&d);
+}
+
 static void test_no_secrets_flag(void **state)
 {
     (void)state;
@@ -1230,6 +1371,7 @@ int main(void)
         cmocka_unit_test(test_dropin_errors),
         cmocka_unit_test(test_dropins_merge),
         cmocka_unit_test(test_missing_main_file),
+        cmocka_unit_test(test_owners_and_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
