@@ -114,11 +114,15 @@ static void reject_unreadable(struct csv_dir_job *j, const char *path, const cha
     j->res.outcome = CSV_REJECTED;
 }
 
-/* Moves the decided file out of the inbox and writes its report. */
+/* Moves the decided file out of the inbox and writes its report: the one
+ * just read (partial, rejected), or for a duplicate the one the ingest log
+ * kept for the earlier file (so a crash between commit and move loses no
+ * report), under the name it has now. */
 static void move_out(struct csv_dir_job *j, const char *inbox)
 {
     bool ok = j->res.outcome != CSV_REJECTED;
-    bool with_report = j->res.outcome != CSV_DUPLICATE && j->rep.n_errors_total > 0;
+    bool logged = j->res.outcome == CSV_DUPLICATE;
+    bool with_report = logged ? j->res.report_json != NULL : j->rep.n_errors_total > 0;
     const char *subdir = ok ? CSV_INBOX_ARCHIVE : CSV_INBOX_REJECTED;
     struct okrd_err e = { 0 }, e2 = { 0 };
     int rc = csv_inbox_move(inbox, j->name, subdir, with_report, j->final, sizeof j->final, &e);
@@ -130,10 +134,16 @@ static void move_out(struct csv_dir_job *j, const char *inbox)
         return;
     }
     j->subdir = subdir;
-    if (with_report &&
-        csv_inbox_write_report(inbox, subdir, j->final, j->name,
-                               j->res.sha256[0] ? j->res.sha256 : NULL, &j->rep, j->report,
-                               sizeof j->report, &e) < 0) {
+    if (!with_report)
+        return;
+    if (logged)
+        rc = csv_inbox_write_logged_report(inbox, subdir, j->final, j->name, j->res.report_json,
+                                           j->report, sizeof j->report, &e);
+    else
+        rc = csv_inbox_write_report(inbox, subdir, j->final, j->name,
+                                    j->res.sha256[0] ? j->res.sha256 : NULL, &j->rep, j->report,
+                                    sizeof j->report, &e);
+    if (rc < 0) {
         j->report[0] = '\0';
         cut_printf(j->problem, sizeof j->problem, "%s", e.msg);
     }
@@ -236,8 +246,12 @@ void csv_dir_job_message(const struct csv_dir_job *j, bool quiet_duplicate,
          * every rescan: one line at info is enough. */
         *level = quiet_duplicate && !j->subdir ? CFG_LOG_DEBUG : CFG_LOG_INFO;
         *event = "file_duplicate";
-        cut_printf(msg, size, "%s: already ingested (same sha256 %.12s), not read again; "
-                   "moved to %s", j->name, j->res.sha256, where);
+        if (j->report[0])
+            cut_printf(msg, size, "%s: already ingested (same sha256 %.12s), not read again; "
+                       "moved to %s; its report %s", j->name, j->res.sha256, where, j->report);
+        else
+            cut_printf(msg, size, "%s: already ingested (same sha256 %.12s), not read again; "
+                       "moved to %s", j->name, j->res.sha256, where);
         break;
     }
 }

@@ -138,3 +138,14 @@ int csv_inbox_write_report(const char *inbox, const char *subdir, const char *fi
                             name);
     return csv_report_write_json(rep, name, sha256, path, err);
 }
+
+int csv_inbox_write_logged_report(const char *inbox, const char *subdir, const char *final,
+                                  const char *name, const char *text, char *path,
+                                  size_t path_size, struct okrd_err *err)
+{
+    if (snprintf(path, path_size, "%s/%s/%s%s", inbox, subdir, final, CSV_INBOX_REPORT_SUFFIX) >=
+        (int)path_size)
+        return okrd_err_set(err, OKRD_EIO, "inbox %s: path too long for %s's report", inbox,
+                            name);
+    return csv_report_write_logged(text, name, path, err);
+}

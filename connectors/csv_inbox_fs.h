@@ -39,4 +39,10 @@ int csv_inbox_write_report(const char *inbox, const char *subdir, const char *fi
                            const char *name, const char *sha256, const struct csv_report *rep,
                            char *path, size_t path_size, struct okrd_err *err);
 
+/* The same for a report the ingest log kept (JSON TEXT), its "file" set to
+ * NAME. */
+int csv_inbox_write_logged_report(const char *inbox, const char *subdir, const char *final,
+                                  const char *name, const char *text, char *path,
+                                  size_t path_size, struct okrd_err *err);
+
 #endif

@@ -176,6 +176,69 @@ def test_skip_row(args, wd):
         d.kill()
 
 
+def test_skip_row_report_after_crash(args, wd):
+    """A crash between COMMIT and the move: the file is still in the inbox
+    after restart, a duplicate, and its report must still be written (the
+    ingest log kept it with the file). The crash is made certain by putting
+    the archived file back and deleting its report while okrd is down."""
+    cfg = config(wd, on_error="skip_row")
+    text = "metric,date,value\ndau,2026-11-01,5\nwau,2026-11-01,x\n"
+    d = start(args, cfg)
+    try:
+        drop(wd, "p.csv", text)
+        d.wait_log(["event=file_partial", "p.csv"])
+        with open(inbox(wd, "archive", "p.csv.error.json")) as f:
+            first = json.load(f)
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+    finally:
+        d.kill()
+    os.rename(inbox(wd, "archive", "p.csv"), inbox(wd, "p.csv"))
+    os.unlink(inbox(wd, "archive", "p.csv.error.json"))
+    d = start(args, cfg)
+    try:
+        line = d.wait_log(["p.csv", "level=info"])
+        check("event=file_duplicate" in line and "p.csv.error.json" in line,
+              f"a duplicate, archived with its report: {line}")
+        with open(inbox(wd, "archive", "p.csv.error.json")) as f:
+            again = json.load(f)
+        check(again == first, f"the report after the crash: {again}, want {first}")
+        check(export(args, cfg) == f"metric,timestamp,value\ndau,{NOV1},5\n", "stored once")
+    finally:
+        d.kill()
+
+
+def test_same_bytes_two_sources(args, wd):
+    """The same daily export dropped into two inboxes whose sources map its
+    column to different metrics: each source reads it (DESIGN section 3: the
+    ingest log is keyed by (source, sha256))."""
+    def src(sid, metric):
+        return {"id": sid, "type": "csv_dir", "path": os.path.join(wd.path, sid),
+                "layout": "wide", "columns": {"timestamp": "day", "metrics": {"Users": metric}},
+                "rescan": "1s"}
+    cfg = wd.config({"daemon": {"state_dir": os.path.join(wd.path, "state"), "listen": "",
+                                "log_level": "debug"},
+                     "sources": [src("web", "dau"), src("app", "signups")]})
+    d = Daemon(args.okrd, cfg)
+    try:
+        for sid in ("web", "app"):
+            d.seen = 0  # either may start first
+            d.wait_log(["event=source_started", f"source={sid}"])
+        text = "day,Users\n2026-11-01,120\n"
+        for sid in ("web", "app"):
+            tmp = os.path.join(wd.path, f"{sid}.tmp")
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.rename(tmp, os.path.join(wd.path, sid, "daily.csv"))
+            d.seen = 0
+            line = d.wait_log([f"source={sid}", "daily.csv", "level=info"])
+            check("event=file_ingested" in line, f"{sid} reads its copy: {line}")
+        check(export(args, cfg) == "metric,timestamp,value\n"
+              f"dau,{NOV1},120\nsignups,{NOV1},120\n", "both sources' metrics stored")
+    finally:
+        d.kill()
+
+
 def big_text(n, base):
     rows = ["metric,timestamp,value"]
     t0 = 1790000000
@@ -302,4 +365,5 @@ def iso(ts):
 
 if __name__ == "__main__":
     main([test_drop_by_rename_and_in_place, test_startup_and_correction, test_rejected_report,
-          test_skip_row, test_changed_while_read, test_crash_safety])
+          test_skip_row, test_skip_row_report_after_crash, test_same_bytes_two_sources,
+          test_changed_while_read, test_crash_safety])

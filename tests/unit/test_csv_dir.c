@@ -28,6 +28,7 @@
 #include "connectors/csv_dir_job.h"
 #include "connectors/csv_inbox.h"
 #include "connectors/csv_inbox_fs.h"
+#include "connectors/csv_ingest.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -228,6 +229,56 @@ static void test_prepare_and_move(void **state)
     free(tu_write_file(dir, "afile", "x"));
     assert_int_equal(csv_inbox_prepare(p, &err), OKRD_EIO);
     assert_non_null(strstr(err.msg, "afile"));
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* ---- the ingest log, per source ---- */
+
+/* Two csv_dir sources that map the same export's column to different
+ * metrics: the same bytes are each one's data (DESIGN section 3: the log is
+ * keyed by (source, sha256)), and a duplicate only within one source. */
+static void test_same_bytes_two_sources(void **state)
+{
+    char *dir = tu_mkdtemp(), db[1024];
+    snprintf(db, sizeof db, "%s/okrd.db", dir);
+    char *path = tu_write_file(dir, "daily.csv", "day,Users\n2025-11-01,5\n2025-11-02,7\n");
+    struct okrd_err err = { 0 };
+    struct store *st = NULL;
+    if (store_open(&st, db, 0, &err))
+        fail_msg("store_open: %s", err.msg);
+    struct cfg_wide_column to_dau = { "Users", "dau" }, to_signups = { "Users", "signups" };
+    struct cfg_source a = { .id = "web", .type = CFG_SRC_CSV_DIR }, b = a;
+    b.id = "app";
+    a.u.csv = (struct cfg_csv_dir){ .path = dir, .layout = CFG_LAYOUT_WIDE, .wide = &to_dau,
+                                    .n_wide = 1, .decimal = '.', .strip = "",
+                                    .on_error = CFG_ON_ERROR_REJECT_FILE };
+    b.u.csv = a.u.csv;
+    b.u.csv.wide = &to_signups;
+    struct csv_report rep;
+    struct csv_ingest_result res = { .rep = &rep };
+    assert_int_equal(csv_ingest_file(st, path, &a, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_INGESTED);
+    assert_int_equal(res.points, 2);
+    csv_ingest_result_free(&res);
+    assert_int_equal(csv_ingest_file(st, path, &b, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_INGESTED); /* not a duplicate of web's file */
+    assert_int_equal(res.points, 2);
+    csv_ingest_result_free(&res);
+    assert_int_equal(csv_ingest_file(st, path, &b, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_DUPLICATE); /* app has it now */
+    assert_null(res.report_json);
+    csv_ingest_result_free(&res);
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(st, "dau", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 2);
+    store_series_free(&ser);
+    assert_int_equal(store_get_series(st, "signups", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 2);
+    assert_true(ser.pts[1].value == 7);
+    store_series_free(&ser);
+    store_close(st);
+    free(path);
     tu_rm_rf(dir);
     free(dir);
 }
@@ -613,6 +664,67 @@ static void test_skip_row(void **state)
     assert_true(f->last_health_ok);
 }
 
+static json_t *load_json(struct fx *f, const char *sub, const char *name)
+{
+    char p[4096];
+    json_error_t jerr;
+    snprintf(p, sizeof p, "%s/%s/%s", f->inbox, sub, name);
+    json_t *doc = json_load_file(p, 0, &jerr);
+    if (!doc)
+        fail_msg("%s: %s", p, jerr.text);
+    return doc;
+}
+
+static void move_back(struct fx *f, const char *name)
+{
+    char from[4096], to[4096];
+    snprintf(from, sizeof from, "%s/archive/%s", f->inbox, name);
+    snprintf(to, sizeof to, "%s/%s", f->inbox, name);
+    assert_int_equal(rename(from, to), 0);
+}
+
+/* A crash between COMMIT and the move (issue 12 item 5): the file is still
+ * in the inbox, its report never written. The ingest log kept the report
+ * with the file, so the duplicate path writes it. Simulated by putting the
+ * archived file back and deleting its report. */
+static void test_skip_row_report_after_crash(void **state)
+{
+    struct fx *f = *state;
+    f->src.u.csv.on_error = CFG_ON_ERROR_SKIP_ROW;
+    start(f);
+    const char *text = "metric,date,value\ndau,2025-11-01,5\nwau,2025-11-01,x\n";
+    drop(f, "p.csv", text);
+    run_until_events(f, "file_partial", 1);
+    json_t *want = load_json(f, "archive", "p.csv.error.json");
+
+    move_back(f, "p.csv"); /* IN_MOVED_TO: taken again at once */
+    char p[4096];
+    snprintf(p, sizeof p, "%s/archive/p.csv.error.json", f->inbox);
+    assert_int_equal(unlink(p), 0);
+    run_until_events(f, "file_duplicate", 1);
+    const struct seen *s = find_event(f, "file_duplicate", "p.csv");
+    assert_non_null(s);
+    assert_non_null(strstr(s->msg, "moved to archive/p.csv; its report "));
+    assert_true(in_dir(f, "archive", "p.csv"));
+    json_t *got = load_json(f, "archive", "p.csv.error.json");
+    if (!json_equal(got, want))
+        fail_msg("the report after the crash differs from the first one");
+    json_decref(got);
+
+    /* The same bytes under another name: archived with that report, its
+     * "file" the name it came under; the first report is kept. */
+    drop(f, "q.csv", text);
+    run_until_events(f, "file_duplicate", 2);
+    got = load_json(f, "archive", "q.csv.error.json");
+    assert_string_equal(json_string_value(json_object_get(got, "file")), "q.csv");
+    assert_true(json_equal(json_object_get(got, "errors"), json_object_get(want, "errors")));
+    assert_true(json_equal(json_object_get(got, "sha256"), json_object_get(want, "sha256")));
+    json_decref(got);
+    assert_true(in_dir(f, "archive", "p.csv.error.json"));
+    json_decref(want);
+    assert_int_equal(count_events(f, "file_partial"), 1); /* read once */
+}
+
 static void test_ignored_entries(void **state)
 {
     struct fx *f = *state;
@@ -757,11 +869,13 @@ int main(void)
         cmocka_unit_test(test_order_and_names),
         cmocka_unit_test(test_outcome_messages),
         cmocka_unit_test(test_prepare_and_move),
+        cmocka_unit_test(test_same_bytes_two_sources),
         T(test_rename_in),
         T(test_write_in_place),
         T(test_bad_file_rejected),
         T(test_duplicate),
         T(test_skip_row),
+        T(test_skip_row_report_after_crash),
         T(test_ignored_entries),
         T(test_startup_scan),
         T(test_settles_scanned_file),
