@@ -200,6 +200,16 @@ int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err)
         j->replaced = true;
         return 0;
     }
+    /* The commit must be durable before the file leaves the inbox (DESIGN
+     * section 3): else a power loss could keep the move and undo the
+     * commit, and the file's points would be gone with the file archived.
+     * For a duplicate too: its row may be an earlier process's commit that
+     * never reached the disk. Failing that, the file stays for a rescan. */
+    struct okrd_err e = { 0 };
+    if (store_sync(w, &e) < 0) {
+        cut_printf(j->problem, sizeof j->problem, "%s; %s stays in the inbox", e.msg, j->name);
+        return 0;
+    }
     move_out(j, inbox);
     return 0;
 }

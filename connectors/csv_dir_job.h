@@ -5,9 +5,10 @@
  * The job does everything that touches the file, off the loop: hash, read
  * and commit through csv_ingest_file (the same code as `okrd ingest`), the
  * source's health record, then the move to archive/ or rejected/ and the
- * report beside it. The move comes after the commit, so a crash in between
- * leaves the file in the inbox, where its (source, sha256) makes it a
- * duplicate, archived with the report the ingest log kept for it.
+ * report beside it. The move comes after the commit, made durable first
+ * (store_sync: a power loss cannot undo it once the file is archived), so a
+ * crash in between leaves the file in the inbox, where its (source, sha256)
+ * makes it a duplicate, archived with the report the ingest log kept.
  *
  * conn_csv_dir.c fills the inputs on the loop, submits csv_dir_job_run with
  * store_writer_submit, and reads the results in its done callback (the

@@ -51,6 +51,12 @@ int store_begin(struct store *s, struct okrd_err *err);
 int store_commit(struct store *s, struct okrd_err *err);
 void store_rollback(struct store *s);
 bool store_in_transaction(const struct store *s);
+/* Makes every transaction committed so far durable: an fsync of the WAL
+ * (synchronous=NORMAL skips it per commit, so a power loss may undo the
+ * last commits). For a caller that is about to act outside the database on
+ * the strength of a commit (the csv_dir inbox moving a file to archive/).
+ * Refused inside a transaction (it would not cover it). */
+int store_sync(struct store *s, struct okrd_err *err);
 
 /* ---- points ---- */
 

@@ -2,7 +2,10 @@
 files dropped by rename() and written in place, files present at start-up,
 a rejected file's report, a newer correction overriding an older value, a
 file changed while it is read being read again, and crash safety: SIGKILL
-while a large file is being ingested, restart, every point exactly once.
+while a large file is being ingested, restart, every point exactly once;
+a skipped-rows report that survives a crash between commit and move; the
+WAL fsynced before every move (under strace). The ingest log is per source:
+the same bytes in two inboxes are read by both.
 Also `okrd ingest` with on_error skip_row (lists the skipped rows, exit 0).
 
 Waits are for log lines and files with a deadline. The one deliberate pause
@@ -11,6 +14,8 @@ arbitrary moment of the ingest, not to wait for anything."""
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import sqlite3
 import time
@@ -239,6 +244,86 @@ def test_same_bytes_two_sources(args, wd):
         d.kill()
 
 
+TRACED = ("pwrite64", "write", "fsync", "fdatasync", "rename", "renameat",
+          "renameat2", "link", "linkat")
+
+
+def strace_events(path):
+    """(syscall, args text) per traced call, in the order strace saw them
+    start (a call another thread interrupted is listed where it began)."""
+    events = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"^\d+ +(\w+)\((.*)$", line.rstrip("\n"))
+            if m and m.group(1) in TRACED:
+                events.append((m.group(1), m.group(2)))
+    return events
+
+
+def test_durable_before_move(args, wd):
+    """DESIGN section 3: the commit is made durable (an fsync of the WAL)
+    before the file leaves the inbox, whatever `synchronous` is otherwise,
+    so a power loss cannot keep the move and undo the commit. Checked with
+    strace: before every move of an inbox file to archive/ or rejected/, an
+    fsync/fdatasync of okrd.db-wal follows the last write to it. Covers an
+    ingested file, a duplicate (its row may be an earlier process's
+    unsynced commit) and a rejected one."""
+    strace = shutil.which("strace")
+    check(strace is not None, "strace is not installed: this test needs it to see the fsync "
+          "before the move (scripts/debian-packages.txt lists it)")
+    cfg = config(wd)
+    trace = os.path.join(wd.path, "trace")
+    wrapper = os.path.join(wd.path, "okrd-under-strace")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\n"
+                f"exec {strace} -f -qq -y -s 4096 -e trace={','.join(TRACED)} -o {trace} "
+                f"{os.path.abspath(args.okrd)} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    d = Daemon(wrapper, cfg)
+    try:
+        d.wait_log(["event=source_started", "source=drops"], deadline=30)
+        text = "metric,date,value\ndau,2026-11-01,5\n"
+        drop(wd, "a.csv", text)
+        d.wait_log(["event=file_ingested", "a.csv"], deadline=30)
+        drop(wd, "b.csv", text)
+        d.wait_log(["event=file_duplicate", "b.csv"], deadline=30)
+        drop(wd, "c.csv", "metric,date,value\ndau,2026-11-02,x\n")
+        d.wait_log(["event=file_rejected", "c.csv"], deadline=30)
+        # strace leaves its tracee running when it is signalled: stop okrd.
+        with open(f"/proc/{d.proc.pid}/task/{d.proc.pid}/children") as f:
+            okrd_pid = int(f.read().split()[0])
+        os.kill(okrd_pid, signal.SIGTERM)
+        d.proc.wait(30)
+    finally:
+        d.kill()
+    events = strace_events(trace)
+    wal = "/okrd.db-wal"
+    inbox_dir = inbox(wd)
+    # Each move needs a sync of its own, after the WAL's last write: a
+    # duplicate's row may be an earlier process's commit, which this trace
+    # cannot see being written.
+    moves = {}
+    synced = False
+    for call, rest in events:
+        fd = re.match(r"\d+<([^>]*)>", rest)  # strace -y: 10</path/okrd.db-wal>
+        on_wal = fd is not None and fd.group(1).endswith(wal)
+        if call in ("pwrite64", "write") and on_wal:
+            synced = False
+        elif call in ("fsync", "fdatasync") and on_wal:
+            synced = True
+        elif call.startswith(("rename", "link")):
+            m = re.search(r'"([^"]*)",.*"([^"]*)"', rest)
+            if m and os.path.dirname(m.group(1)) == inbox_dir and \
+                    os.path.dirname(os.path.dirname(m.group(2))) == inbox_dir:
+                moves[os.path.basename(m.group(1))] = synced
+                synced = False
+    check(sorted(moves) == ["a.csv", "b.csv", "c.csv"],
+          f"three moves seen in the trace: {moves} ({len(events)} events)")
+    unsynced = [n for n, ok in moves.items() if not ok]
+    check(not unsynced, f"moved out of the inbox with the WAL written since its last fsync: "
+          f"{unsynced}")
+
+
 def big_text(n, base):
     rows = ["metric,timestamp,value"]
     t0 = 1790000000
@@ -366,4 +451,4 @@ def iso(ts):
 if __name__ == "__main__":
     main([test_drop_by_rename_and_in_place, test_startup_and_correction, test_rejected_report,
           test_skip_row, test_skip_row_report_after_crash, test_same_bytes_two_sources,
-          test_changed_while_read, test_crash_safety])
+          test_durable_before_move, test_changed_while_read, test_crash_safety])

@@ -644,6 +644,27 @@ static void test_ingest_log(void **state)
     store_close(s);
 }
 
+/* store_sync (the csv_dir inbox calls it before it moves a file): fine
+ * outside a transaction, with or without a WAL opened by this connection;
+ * refused inside one (it could not cover it) and on a read-only store. */
+static void test_sync(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    assert_int_equal(store_sync(s, &err), 0); /* nothing read or written yet */
+    put(s, "dau", 100, 1);
+    assert_int_equal(store_sync(s, &err), 0);
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(store_sync(s, &err), OKRD_EINVAL);
+    assert_non_null(strstr(err.msg, "transaction"));
+    store_rollback(s);
+    struct store *ro = open_ro(f->path);
+    assert_int_equal(store_sync(ro, &err), OKRD_EINVAL);
+    store_close(ro);
+    store_close(s);
+}
+
 /* A store made before the ingest log was keyed by (source, sha256): its
  * rows keep their source and mean what they meant ("this source stored
  * these bytes"); they have no report; the same bytes are new to any other
@@ -1122,6 +1143,7 @@ int main(void)
         T(test_source_health),
         T(test_kr_state),
         T(test_ingest_log),
+        T(test_sync),
         T(test_writer_fifo),
         T(test_writer_failed_job_rolls_back),
         T(test_writer_group_commit),
