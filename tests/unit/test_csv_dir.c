@@ -29,6 +29,7 @@
 #include "connectors/csv_inbox.h"
 #include "connectors/csv_inbox_fs.h"
 #include "connectors/csv_ingest.h"
+#include "connectors/csv_queue.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -171,6 +172,122 @@ static void test_outcome_messages(void **state)
     csv_dir_job_message(j, false, &level, &event, msg, sizeof msg);
     assert_int_equal(level, CFG_LOG_INFO);
     csv_dir_job_free(j);
+}
+
+/* ---- the queue: FIFO, each name once, O(1) lookup ---- */
+
+static void test_queue_basics(void **state)
+{
+    struct csv_queue q;
+    csv_queue_init(&q);
+    assert_null(csv_queue_find(&q, "a.csv"));
+    assert_null(csv_queue_pop_front(&q));
+    const char *names[] = { "a.csv", "b.csv", "c.csv" };
+    for (size_t i = 0; i < 3; i++) {
+        struct csv_queue_entry *e = csv_queue_entry_new(names[i]);
+        assert_int_equal(csv_queue_add(&q, e, false), 1);
+    }
+    struct csv_queue_entry *dup = csv_queue_entry_new("b.csv");
+    assert_int_equal(csv_queue_add(&q, dup, false), 0); /* queued already: not taken */
+    assert_int_equal(csv_queue_add(&q, dup, true), 0);
+    free(dup);
+    assert_int_equal(csv_queue_len(&q), 3);
+    assert_string_equal(csv_queue_find(&q, "b.csv")->name, "b.csv");
+    struct csv_queue_entry *e = csv_queue_pop_front(&q);
+    assert_string_equal(e->name, "a.csv");
+    assert_null(csv_queue_find(&q, "a.csv"));
+    assert_int_equal(csv_queue_add(&q, e, true), 1); /* back to the front */
+    assert_string_equal(csv_queue_head(&q)->name, "a.csv");
+    const char *want[] = { "a.csv", "b.csv", "c.csv" };
+    for (size_t i = 0; i < 3; i++) {
+        e = csv_queue_pop_front(&q);
+        assert_string_equal(e->name, want[i]);
+        free(e);
+    }
+    assert_int_equal(csv_queue_len(&q), 0);
+    assert_null(csv_queue_head(&q));
+    /* usable again once empty: the tail was reset */
+    assert_int_equal(csv_queue_add(&q, csv_queue_entry_new("d.csv"), false), 1);
+    assert_string_equal(csv_queue_head(&q)->name, "d.csv");
+    csv_queue_clear(&q);
+    assert_int_equal(csv_queue_len(&q), 0);
+    assert_null(csv_queue_find(&q, "d.csv"));
+    csv_queue_clear(&q); /* twice is fine */
+}
+
+/* Random adds (back and front), re-adds and pops of N names against a plain
+ * array: the order and the answers of find must always agree, through many
+ * growths and deletions. A few names in a small table wrap probe runs
+ * around its end often (backward shifts across it); many names grow it. */
+static void queue_against_reference(int N, int round, int OPS)
+{
+    struct csv_queue q;
+    csv_queue_init(&q);
+    /* the reference: a deque of name indexes, and who is in it */
+    int *ref = malloc(sizeof *ref * 2 * ((size_t)OPS + 1));
+    bool *in = calloc(N, sizeof *in);
+    assert_non_null(ref);
+    assert_non_null(in);
+    size_t lo = (size_t)OPS, hi = (size_t)OPS; /* ref[lo..hi) */
+    uint64_t rng = 42 + (uint64_t)round;
+    char name[32];
+    for (int op = 0; op < OPS; op++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        int k = (int)((rng >> 33) % N);
+        unsigned what = (unsigned)(rng >> 20) % 8;
+        snprintf(name, sizeof name, "r%d-export-%d.csv", round, k);
+        if (what < 5) { /* add at the back (an event, a scan) or the front (a retry) */
+            bool front = what == 4;
+            struct csv_queue_entry *e = csv_queue_entry_new(name);
+            int rc = csv_queue_add(&q, e, front);
+            if (in[k]) {
+                assert_int_equal(rc, 0);
+                free(e);
+            } else {
+                assert_int_equal(rc, 1);
+                in[k] = true;
+                if (front)
+                    ref[--lo] = k;
+                else
+                    ref[hi++] = k;
+            }
+        } else if (what < 7) { /* pop */
+            struct csv_queue_entry *e = csv_queue_pop_front(&q);
+            if (lo == hi) {
+                assert_null(e);
+                continue;
+            }
+            snprintf(name, sizeof name, "r%d-export-%d.csv", round, ref[lo]);
+            assert_non_null(e);
+            assert_string_equal(e->name, name);
+            in[ref[lo++]] = false;
+            free(e);
+            assert_null(csv_queue_find(&q, name));
+        } else { /* look up */
+            struct csv_queue_entry *e = csv_queue_find(&q, name);
+            if (in[k] != (e != NULL))
+                fail_msg("op %d: find(%s) = %p, want %s", op, name, (void *)e,
+                         in[k] ? "queued" : "absent");
+        }
+        assert_int_equal(csv_queue_len(&q), hi - lo);
+    }
+    for (; lo < hi; lo++) { /* drains in order */
+        struct csv_queue_entry *e = csv_queue_pop_front(&q);
+        snprintf(name, sizeof name, "r%d-export-%d.csv", round, ref[lo]);
+        assert_string_equal(e->name, name);
+        free(e);
+    }
+    assert_null(csv_queue_pop_front(&q));
+    csv_queue_clear(&q);
+    free(ref);
+    free(in);
+}
+
+static void test_queue_against_reference(void **state)
+{
+    for (int round = 0; round < 50; round++)
+        queue_against_reference(40, round, 20000);
+    queue_against_reference(20000, 0, 200000);
 }
 
 /* ---- the file-system side ---- */
@@ -868,6 +985,8 @@ int main(void)
         cmocka_unit_test(test_settle),
         cmocka_unit_test(test_order_and_names),
         cmocka_unit_test(test_outcome_messages),
+        cmocka_unit_test(test_queue_basics),
+        cmocka_unit_test(test_queue_against_reference),
         cmocka_unit_test(test_prepare_and_move),
         cmocka_unit_test(test_same_bytes_two_sources),
         T(test_rename_in),
