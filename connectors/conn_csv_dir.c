@@ -4,22 +4,29 @@
  * Owns watching and ordering, on the loop: inotify (IN_MOVED_TO,
  * IN_CLOSE_WRITE) under a uv_poll (uv_fs_event does not report a writer
  * closing a file), a scan at start-up and every `rescan`, the queue of
- * waiting files in arrival order, and the settle wait of files a scan found.
- * Everything that touches a file's content is a writer-thread job
- * (csv_dir_job.c: csv_ingest_file, the same code as `okrd ingest`, then the
- * move and the report); names and timing are csv_inbox.c's pure decisions.
+ * waiting files in arrival order (csv_queue.c), and the settle wait of files
+ * a scan found. Everything that touches a file's content is a writer-thread
+ * job (csv_dir_job.c: csv_ingest_file, the same code as `okrd ingest`, then
+ * the sync, the move and the report); names and timing are csv_inbox.c's
+ * pure decisions.
  *
  * Invariants:
- *  - At most one file is in the store's writer at a time, and files go in
- *    queue order (a scan queues older mtimes first): a correction dropped
- *    after the file it corrects is always read after it, so it wins. A file
- *    still settling at the head holds the others back for that reason.
- *  - The loop never reads a file: the writer-thread job hashes, reads,
- *    commits, then moves the file and writes its report; the loop only
- *    lists the inbox and stats a file before queueing it.
- *  - A file leaves the inbox only after its outcome is committed (the
- *    ingest log holds its sha256), so a crash at any point leaves it either
- *    in the inbox (read again, or archived as a duplicate) or archived.
+ *  - At most one batch of files is in the store's writer at a time, and
+ *    files go in queue order (a scan queues older mtimes first): a
+ *    correction dropped after the file it corrects is always read after it,
+ *    so it wins. A file still settling at the head holds the others back
+ *    for that reason.
+ *  - The loop never reads a file, and nothing it does grows with the inbox
+ *    in one piece (DESIGN section 1: an inbox may hold 100,000 files): a
+ *    scan lists and stats the folder on libuv's thread pool and its list
+ *    enters the queue SCAN_STEP names per loop turn; the queue answers "is
+ *    this name waiting?" in O(1); a callback handles at most
+ *    INOTIFY_READS_PER_TURN reads of events and PUMP_MAX_GONE vanished
+ *    files, then lets the loop turn.
+ *  - A file leaves the inbox only after its outcome is committed and synced
+ *    (the ingest log holds its (source, sha256)), so a crash at any point
+ *    leaves it either in the inbox (read again, or archived as a duplicate)
+ *    or archived.
  *  - Every outcome is reported once through env->report; failures of the
  *    inbox itself (store, moves) when they start and when they end.
  */
@@ -39,11 +46,38 @@
 #include "connectors/csv_inbox.h"
 #include "connectors/csv_dir_job.h"
 #include "connectors/csv_inbox_fs.h"
+#include "connectors/csv_queue.h"
 
-struct entry {                 /* a file waiting in the inbox */
-    struct entry *next;
-    struct csv_inbox_file f;
-    char name[];
+/* Names a scan moves into the queue per loop turn: ~0.1 ms of hashing and
+ * mallocs, so /healthz waits for no scan, whatever the inbox holds. */
+#define SCAN_STEP 1024
+/* inotify reads (16 KiB, ~400 events each) per callback; the poll is
+ * level-triggered, so the rest comes on the next loop turn. */
+#define INOTIFY_READS_PER_TURN 16
+/* Vanished files dropped from the head of the queue per loop turn (one
+ * lstat each). */
+#define PUMP_MAX_GONE 256
+
+struct found {
+    int64_t mtime_ms;
+    char *name;
+};
+
+/* One scan: listed on a thread-pool worker, then merged into the queue in
+ * steps on the loop. */
+struct scan {
+    uv_work_t req;
+    struct conn *c;
+    char *inbox;               /* the worker's own copy */
+    int64_t started_ms;
+    /* worker results */
+    int err;                   /* errno: the inbox could not be listed; 0 = listed */
+    struct found *list;        /* sorted: older first, then by name */
+    size_t n;
+    /* loop side */
+    bool listed;               /* the worker is done; merging */
+    size_t pos;                /* list[pos..n) still to merge */
+    int64_t listed_ms;
 };
 
 struct conn {
@@ -54,9 +88,12 @@ struct conn {
     int wd;                    /* the inbox's watch; -1 once lost */
     uv_poll_t poll;
     uv_timer_t rescan;         /* the start-up scan, then every `rescan` */
-    uv_timer_t settle;         /* the head of the queue is settling */
-    struct entry *head, **tail;
-    struct csv_dir_job *running; /* the file in the writer, at most one */
+    uv_timer_t settle;         /* the head is settling, or the pump goes on next turn */
+    uv_idle_t merge;           /* a listed scan enters the queue, a step per turn */
+    struct csv_queue queue;
+    struct csv_dir_batch *running; /* the files in the writer, at most one batch */
+    struct scan *scan;         /* the scan under way, or NULL */
+    bool scan_again;           /* events were lost during it: scan once more */
     /* Failures of the inbox itself, each logged when it starts and when it
      * ends: files (the store, moving a file) and the folder (listing,
      * watching). Two flags, so a good scan does not hide a failing store. */
@@ -83,6 +120,9 @@ static void report(struct conn *c, enum cfg_log_level level, const char *event,
 
 static int64_t now_ms(const struct conn *c) { return okrd_clock_now_ms(c->env->clock); }
 
+static void pump(struct conn *c);
+static void maybe_finish(struct conn *c);
+
 static int64_t mtime_ms(const struct stat *st)
 {
     return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
@@ -90,68 +130,33 @@ static int64_t mtime_ms(const struct stat *st)
 
 /* ---- the queue ---- */
 
-static struct entry *find(struct conn *c, const char *name)
+/* true when NAME is in the batch the writer has. */
+static bool is_running(const struct conn *c, const char *name)
 {
-    for (struct entry *e = c->head; e; e = e->next)
-        if (!strcmp(e->name, name))
-            return e;
-    return NULL;
-}
-
-static struct entry *entry_new(const char *name)
-{
-    size_t n = strlen(name) + 1;
-    struct entry *e = calloc(1, sizeof *e + n);
-    if (e)
-        memcpy(e->name, name, n);
-    return e;
-}
-
-static void push_back(struct conn *c, struct entry *e)
-{
-    e->next = NULL;
-    *c->tail = e;
-    c->tail = &e->next;
-}
-
-static void push_front(struct conn *c, struct entry *e)
-{
-    if (!(e->next = c->head))
-        c->tail = &e->next;
-    c->head = e;
-}
-
-static struct entry *pop_front(struct conn *c)
-{
-    struct entry *e = c->head;
-    if (e && !(c->head = e->next))
-        c->tail = &c->head;
-    return e;
+    if (c->running)
+        for (size_t i = 0; i < c->running->n; i++)
+            if (!strcmp(c->running->jobs[i]->name, name))
+                return true;
+    return false;
 }
 
 /* Queues NAME (once: a name already waiting keeps its place and learns of
- * the event). The running file is not in the queue, so an event for it
+ * the event). The running files are not in the queue, so an event for one
  * while it is read queues it again, to be looked at once its job is done. */
 static void enqueue(struct conn *c, const char *name, bool by_event)
 {
-    struct entry *e = find(c, name);
+    struct csv_queue_entry *e = csv_queue_find(&c->queue, name);
     if (e) {
         e->f.by_event |= by_event;
         return;
     }
-    if (!(e = entry_new(name))) {
-        report(c, CFG_LOG_ERROR, "inbox_failed", "%s: out of memory; a rescan retries", name);
-        return;
-    }
-    e->f.by_event = by_event;
-    push_back(c, e);
-}
-
-static void free_queue(struct conn *c)
-{
-    struct entry *e;
-    while ((e = pop_front(c)))
+    if ((e = csv_queue_entry_new(name))) {
+        e->f.by_event = by_event;
+        if (csv_queue_add(&c->queue, e, false) == 1)
+            return;
         free(e);
+    }
+    report(c, CFG_LOG_ERROR, "inbox_failed", "%s: out of memory; a rescan retries", name);
 }
 
 /* A failure of the inbox itself: logged when it starts, quiet while it
@@ -171,87 +176,162 @@ static void recovered(struct conn *c, bool *flag)
 
 /* ---- scanning ---- */
 
-struct found {
-    int64_t mtime_ms;
-    char *name;
-};
-
 static int found_cmp(const void *a, const void *b)
 {
     const struct found *x = a, *y = b;
     return csv_inbox_order(x->mtime_ms, x->name, y->mtime_ms, y->name);
 }
 
-/* Lists the inbox and queues the files not queued yet, older first. A
- * directory listing and a stat per entry: small metadata reads the loop may
- * do (the files themselves are read on the writer thread). */
-static void scan(struct conn *c)
+static void scan_free(struct scan *s)
 {
-    DIR *d = opendir(c->inbox);
+    if (!s)
+        return;
+    for (size_t i = s->pos; i < s->n; i++)
+        free(s->list[i].name);
+    free(s->list);
+    free(s->inbox);
+    free(s);
+}
+
+/* The worker (libuv's thread pool): lists the inbox, stats each candidate
+ * and sorts them, older first. Touches only the struct scan. */
+static void scan_list(uv_work_t *req)
+{
+    struct scan *s = req->data;
+    DIR *d = opendir(s->inbox);
     if (!d) {
-        char msg[OKRD_ERR_MSG_MAX];
-        snprintf(msg, sizeof msg, "inbox %s: cannot list: %s", c->inbox, strerror(errno));
-        failed(c, &c->folder_failing, msg);
+        s->err = errno ? errno : EIO;
         return;
     }
-    if (c->wd >= 0)
-        recovered(c, &c->folder_failing);
-    struct found *list = NULL;
-    size_t n = 0, cap = 0;
+    size_t cap = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         struct stat st;
-        if (!csv_inbox_name_ok(de->d_name) || find(c, de->d_name) ||
-            (c->running && !strcmp(c->running->name, de->d_name)))
+        if (!csv_inbox_name_ok(de->d_name))
             continue;
         /* lstat semantics: a symlink is not a regular file, so it is never
          * followed out of the inbox. */
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct found *g = realloc(list, ncap * sizeof *g);
+        if (s->n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct found *g = realloc(s->list, ncap * sizeof *g);
             if (!g)
                 break; /* the next scan gets the rest */
-            list = g;
+            s->list = g;
             cap = ncap;
         }
-        if (!(list[n].name = strdup(de->d_name)))
+        if (!(s->list[s->n].name = strdup(de->d_name)))
             break;
-        list[n++].mtime_ms = mtime_ms(&st);
+        s->list[s->n++].mtime_ms = mtime_ms(&st);
     }
     closedir(d);
-    if (n > 1)
-        qsort(list, n, sizeof *list, found_cmp);
-    for (size_t i = 0; i < n; i++) {
-        enqueue(c, list[i].name, false);
-        free(list[i].name);
-    }
-    free(list);
+    if (s->n > 1)
+        qsort(s->list, s->n, sizeof *s->list, found_cmp);
 }
 
-/* ---- the loop side of a job ---- */
+static void start_scan(struct conn *c);
 
-static void pump(struct conn *c);
-static void maybe_finish(struct conn *c);
-
-static void job_done(void *arg, int rc, const struct okrd_err *err)
+static void scan_finished(struct conn *c)
 {
-    struct csv_dir_job *j = arg;
-    struct conn *c = j->owner;
-    c->running = NULL;
+    struct scan *s = c->scan;
+    uv_idle_stop(&c->merge);
+    report(c, CFG_LOG_DEBUG, "inbox_scanned",
+           "%zu files listed in %lld ms (off the loop), queued in %lld ms; %zu waiting",
+           s->n, (long long)(s->listed_ms - s->started_ms),
+           (long long)(now_ms(c) - s->listed_ms), csv_queue_len(&c->queue));
+    scan_free(s);
+    c->scan = NULL;
+    if (c->scan_again && !c->closing) {
+        c->scan_again = false;
+        start_scan(c);
+    }
+}
+
+/* A step of the merge: the next SCAN_STEP names of the list into the queue
+ * (those not waiting or running already), then the pump. */
+static void on_merge(uv_idle_t *h)
+{
+    struct conn *c = h->data;
+    struct scan *s = c->scan;
+    size_t end = s->n - s->pos > SCAN_STEP ? s->pos + SCAN_STEP : s->n;
+    for (; s->pos < end; s->pos++) {
+        char *name = s->list[s->pos].name;
+        if (!is_running(c, name))
+            enqueue(c, name, false);
+        free(name);
+    }
+    if (s->pos == s->n)
+        scan_finished(c);
+    pump(c);
+}
+
+static void scan_listed(uv_work_t *req, int status)
+{
+    struct scan *s = req->data;
+    struct conn *c = s->c;
+    if (c->closing || status < 0) {
+        scan_free(s);
+        c->scan = NULL;
+        if (c->closing)
+            maybe_finish(c);
+        return;
+    }
+    s->listed = true;
+    s->listed_ms = now_ms(c);
+    if (s->err) {
+        char msg[OKRD_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "inbox %s: cannot list: %s", c->inbox, strerror(s->err));
+        failed(c, &c->folder_failing, msg);
+        scan_finished(c);
+        return;
+    }
+    if (c->wd >= 0)
+        recovered(c, &c->folder_failing);
+    uv_idle_start(&c->merge, on_merge);
+}
+
+/* Lists the inbox off the loop and queues the files not queued yet, older
+ * first. One scan at a time: asked for during one (events were lost), it
+ * runs again once this one is merged. */
+static void start_scan(struct conn *c)
+{
+    if (c->scan) {
+        c->scan_again = true;
+        return;
+    }
+    struct scan *s = calloc(1, sizeof *s);
+    if (!s || !(s->inbox = strdup(c->inbox))) {
+        free(s);
+        report(c, CFG_LOG_ERROR, "inbox_failed", "inbox %s: out of memory for a scan", c->inbox);
+        return;
+    }
+    s->c = c;
+    s->req.data = s;
+    s->started_ms = now_ms(c);
+    int rc = uv_queue_work(c->env->loop, &s->req, scan_list, scan_listed);
+    if (rc < 0) {
+        report(c, CFG_LOG_ERROR, "inbox_failed", "inbox %s: cannot start a scan: %s", c->inbox,
+               uv_strerror(rc));
+        scan_free(s);
+        return;
+    }
+    c->scan = s;
+}
+
+/* ---- the loop side of a batch ---- */
+
+/* What one file's job ended with, told to the daemon. */
+static void job_outcome(struct conn *c, struct csv_dir_job *j, int rc, const struct okrd_err *err)
+{
     if (rc == OKRD_ECANCELED) {
-        /* The writer closed before the job ran (shutdown): the file stays
+        /* The writer closed before the batch ran (shutdown): the file stays
          * in the inbox for the next start. */
+        return;
     } else if (rc < 0) {
         failed(c, &c->files_failing, err->msg);
     } else if (j->end == CSV_DIR_RETRY) {
         report(c, CFG_LOG_DEBUG, "file_changed", "%s", j->problem);
-        if (!c->closing && !find(c, j->name)) {
-            struct entry *e = entry_new(j->name);
-            if (e)
-                push_front(c, e); /* settles again, ahead of later files */
-        }
     } else if (j->end == CSV_DIR_GONE) {
         report(c, CFG_LOG_DEBUG, "file_gone", "%s: no longer a regular file in the inbox",
                j->name);
@@ -264,7 +344,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
         csv_dir_job_message(j, c->files_failing, &level, &event, msg, sizeof msg);
         c->env->report(c->env->ctx, level, c->src->id, event, msg);
         if (j->problem[0])
-            failed(c, &c->files_failing, j->problem); /* a move or a report failed */
+            failed(c, &c->files_failing, j->problem); /* a sync, move or report failed */
         else if (j->subdir)
             recovered(c, &c->files_failing);
         if (j->res.points > 0 && c->env->on_committed)
@@ -273,27 +353,59 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
     }
     if (j->health_known && c->env->on_health)
         c->env->on_health(c->env->ctx, c->src->id, j->health_ok, &j->health);
-    csv_dir_job_free(j);
+}
+
+static void batch_done(void *arg, int rc, const struct okrd_err *err)
+{
+    struct csv_dir_batch *b = arg;
+    struct conn *c = b->owner;
+    c->running = NULL;
+    for (size_t i = 0; i < b->n; i++)
+        job_outcome(c, b->jobs[i], rc, err);
+    /* Files to read again settle again, ahead of later files and in their
+     * order: pushed to the front last one first. */
+    for (size_t i = b->n; rc >= 0 && !c->closing && i-- > 0;) {
+        struct csv_dir_job *j = b->jobs[i];
+        struct csv_queue_entry *e;
+        if (j->end != CSV_DIR_RETRY || csv_queue_find(&c->queue, j->name) ||
+            !(e = csv_queue_entry_new(j->name)))
+            continue;
+        if (csv_queue_add(&c->queue, e, true) != 1)
+            free(e); /* out of memory: a rescan finds it */
+    }
+    csv_dir_batch_free(b);
     if (c->closing)
         maybe_finish(c);
     else
         pump(c);
 }
 
-static void submit(struct conn *c, struct entry *e)
+/* Hands the batch of files TAKEN from the queue to the writer; if it cannot
+ * take it (out of memory, shutting down), they go back to the front of the
+ * queue and stay in the inbox. */
+static void submit(struct conn *c, struct csv_queue_entry **taken, size_t n)
 {
-    struct csv_dir_job *j = csv_dir_job_new(c, c->src, c->env->tz,
-                                            okrd_clock_now_s(c->env->clock), e->name);
-    if (!j || store_writer_submit(c->env->writer, csv_dir_job_run, job_done, j) < 0) {
-        /* Out of memory, or the daemon is shutting down: the file stays in
-         * the queue (and the inbox) for the next try. */
-        csv_dir_job_free(j);
-        push_front(c, e);
+    struct csv_dir_batch *b = csv_dir_batch_new(c);
+    int64_t now_s = okrd_clock_now_s(c->env->clock);
+    for (size_t i = 0; b && i < n; i++) {
+        struct csv_dir_job *j = csv_dir_job_new(c, c->src, c->env->tz, now_s, taken[i]->name);
+        if (!j)
+            break;
+        b->jobs[b->n++] = j;
+    }
+    if (!b || b->n < n ||
+        store_writer_submit(c->env->writer, csv_dir_batch_run, batch_done, b) < 0) {
+        csv_dir_batch_free(b);
+        for (size_t i = n; i-- > 0;)
+            if (csv_queue_add(&c->queue, taken[i], true) != 1)
+                free(taken[i]);
         return;
     }
-    c->running = j;
-    free(e);
-    report(c, CFG_LOG_DEBUG, "file_started", "%s: reading", j->name);
+    c->running = b;
+    for (size_t i = 0; i < n; i++) {
+        report(c, CFG_LOG_DEBUG, "file_started", "%s: reading", taken[i]->name);
+        free(taken[i]);
+    }
 }
 
 static void on_settle(uv_timer_t *t)
@@ -301,32 +413,46 @@ static void on_settle(uv_timer_t *t)
     pump(t->data);
 }
 
-/* Hands the head of the queue to the writer when it is ready; when it is
- * still settling, comes back when it may be. */
+/* Hands the ready files at the head of the queue to the writer, as one
+ * batch (CSV_DIR_BATCH_MAX files, CSV_DIR_BATCH_BYTES; a bigger file goes
+ * alone); when the head is still settling, comes back when it may be. */
 static void pump(struct conn *c)
 {
     if (c->closing || c->running)
         return;
     uv_timer_stop(&c->settle);
-    struct entry *e;
-    while ((e = c->head)) {
+    struct csv_queue_entry *taken[CSV_DIR_BATCH_MAX], *e;
+    size_t n = 0, gone = 0;
+    int64_t bytes = 0;
+    while (n < CSV_DIR_BATCH_MAX && (e = csv_queue_head(&c->queue))) {
         struct stat st;
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", c->inbox, e->name) >= (int)sizeof path ||
             lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-            free(pop_front(c)); /* gone, or a symlink/folder renamed in: not ours */
+            free(csv_queue_pop_front(&c->queue)); /* gone, or a symlink/folder renamed in */
+            if (++gone == PUMP_MAX_GONE && n == 0) {
+                uv_timer_start(&c->settle, on_settle, 0, 0); /* the rest next turn */
+                return;
+            }
             continue;
         }
+        if (n > 0 && bytes + (int64_t)st.st_size > CSV_DIR_BATCH_BYTES)
+            break;
         int64_t now = now_ms(c);
         csv_inbox_observe(&e->f, mtime_ms(&st), (int64_t)st.st_size, now);
         int64_t wait = csv_inbox_wait_ms(&e->f, now, c->src->u.csv.settle_ms);
         if (wait > 0) {
-            uv_timer_start(&c->settle, on_settle, (uint64_t)wait, 0);
-            return;
+            if (n == 0)
+                uv_timer_start(&c->settle, on_settle, (uint64_t)wait, 0);
+            break; /* later files wait behind it: the order holds */
         }
-        submit(c, pop_front(c));
-        return;
+        bytes += (int64_t)st.st_size;
+        taken[n++] = csv_queue_pop_front(&c->queue);
+        if (gone >= PUMP_MAX_GONE)
+            break;
     }
+    if (n > 0)
+        submit(c, taken, n);
 }
 
 /* ---- watching ---- */
@@ -342,16 +468,21 @@ static void on_inotify(uv_poll_t *p, int status, int events)
     struct conn *c = p->data;
     /* Aligned for struct inotify_event, as inotify(7) shows. */
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-    bool rescan = false;
-    for (;;) {
+    for (int reads = 0; reads < INOTIFY_READS_PER_TURN; reads++) {
         ssize_t n = read(c->ifd, buf, sizeof buf);
         if (n <= 0)
             break; /* EAGAIN: drained */
         for (char *q = buf; q < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)q;
             q += sizeof *ev + ev->len;
-            if (ev->mask & IN_Q_OVERFLOW)
-                rescan = true; /* events were lost: list the folder instead */
+            if (ev->mask & IN_Q_OVERFLOW) {
+                /* Events were lost: list the folder instead (again, if a
+                 * scan under way may have listed it before they were). */
+                if (c->scan)
+                    c->scan_again = true;
+                else
+                    start_scan(c);
+            }
             if (ev->mask & IN_IGNORED && ev->wd == c->wd) {
                 c->wd = -1;
                 failed(c, &c->folder_failing,
@@ -362,8 +493,6 @@ static void on_inotify(uv_poll_t *p, int status, int events)
                 enqueue(c, ev->name, true);
         }
     }
-    if (rescan)
-        scan(c);
     pump(c);
 }
 
@@ -380,8 +509,9 @@ static void on_rescan(uv_timer_t *t)
             return;
         }
     }
-    scan(c);
-    pump(c);
+    /* A scan still under way (a huge inbox, a slow disk) is this tick's. */
+    if (!c->scan)
+        start_scan(c);
 }
 
 /* ---- start and close ---- */
@@ -390,7 +520,7 @@ static void free_conn(struct conn *c)
 {
     void (*cb)(void *) = c->on_closed;
     void *arg = c->closed_arg;
-    free_queue(c);
+    csv_queue_clear(&c->queue);
     if (c->ifd >= 0)
         close(c->ifd);
     free(c);
@@ -398,9 +528,11 @@ static void free_conn(struct conn *c)
         cb(arg);
 }
 
+/* Freed once its handles are closed, its batch is back from the writer and
+ * its scan's worker is done (a thread-pool job cannot be stopped). */
 static void maybe_finish(struct conn *c)
 {
-    if (c->handles_open == 0 && !c->running)
+    if (c->handles_open == 0 && !c->running && !c->scan)
         free_conn(c);
 }
 
@@ -421,7 +553,7 @@ static int csv_dir_start(struct conn **out, const struct cfg_source *src,
     c->src = src;
     c->env = env;
     c->inbox = src->u.csv.path;
-    c->tail = &c->head;
+    csv_queue_init(&c->queue);
     c->ifd = -1;
     int rc = csv_inbox_prepare(c->inbox, err);
     if (rc < 0)
@@ -447,8 +579,9 @@ static int csv_dir_start(struct conn **out, const struct cfg_source *src,
     }
     uv_timer_init(env->loop, &c->rescan);
     uv_timer_init(env->loop, &c->settle);
-    c->poll.data = c->rescan.data = c->settle.data = c;
-    c->handles_open = 3;
+    uv_idle_init(env->loop, &c->merge);
+    c->poll.data = c->rescan.data = c->settle.data = c->merge.data = c;
+    c->handles_open = 4;
     uv_poll_start(&c->poll, UV_READABLE, on_inotify);
     /* The start-up scan on the loop's first turn: files that arrived while
      * okrd was down, or that a crash left behind. */
@@ -468,10 +601,19 @@ static void csv_dir_close(struct conn *c, void (*on_closed)(void *arg), void *ar
     c->closing = true;
     c->on_closed = on_closed;
     c->closed_arg = arg;
-    free_queue(c); /* queued files stay in the inbox for the next start */
+    csv_queue_clear(&c->queue); /* queued files stay in the inbox for the next start */
+    if (c->scan && c->scan->listed) {
+        scan_free(c->scan); /* merging: stop here */
+        c->scan = NULL;
+    } else if (c->scan) {
+        /* Not started yet: cancelled, and scan_listed hears of it; started:
+         * scan_listed frees it when the worker is done. */
+        uv_cancel((uv_req_t *)&c->scan->req);
+    }
     uv_close((uv_handle_t *)&c->poll, on_handle_closed);
     uv_close((uv_handle_t *)&c->rescan, on_handle_closed);
     uv_close((uv_handle_t *)&c->settle, on_handle_closed);
+    uv_close((uv_handle_t *)&c->merge, on_handle_closed);
 }
 
 const struct conn_type conn_csv_dir = {

@@ -149,30 +149,32 @@ static void move_out(struct csv_dir_job *j, const char *inbox)
     }
 }
 
-int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err)
+/* Reads and commits one file and updates its source's health: everything
+ * but the move, which waits for the batch's sync. */
+static void job_read(struct store *w, struct csv_dir_job *j)
 {
-    struct csv_dir_job *j = arg;
     const char *inbox = j->src->u.csv.path;
     char path[PATH_MAX];
     struct stat before, after;
+    struct okrd_err e = { 0 }, *err = &e;
     if (snprintf(path, sizeof path, "%s/%s", inbox, j->name) >= (int)sizeof path ||
         lstat(path, &before) < 0 || !S_ISREG(before.st_mode)) {
         j->end = CSV_DIR_GONE;
-        return 0;
+        return;
     }
+    j->dev = before.st_dev;
+    j->ino = before.st_ino;
     int rc = csv_ingest_file(w, path, j->src, j->tz, j->now_s, 0, &j->res, err);
     if (rc == OKRD_EBUSY || rc == OKRD_ECANCELED) {
         /* Changed while read, or okrd is stopping: nothing stored, the file
          * stays in the inbox for a later read (or the next start). */
         j->end = CSV_DIR_RETRY;
         cut_printf(j->problem, sizeof j->problem, "%s", err->msg);
-        okrd_err_clear(err);
-        return 0;
+        return;
     }
     if (rc < 0 && (lstat(path, &after) < 0 || !S_ISREG(after.st_mode))) {
         j->end = CSV_DIR_GONE;
-        okrd_err_clear(err);
-        return 0;
+        return;
     }
     if (rc == OKRD_EIO || rc == OKRD_EINVAL) {
         reject_unreadable(j, path, err->msg);
@@ -180,10 +182,8 @@ int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err)
         j->end = CSV_DIR_FAILED;
         cut_printf(j->problem, sizeof j->problem, "%s", err->msg);
         job_health(w, j, false, err->msg);
-        okrd_err_clear(err);
-        return 0;
+        return;
     }
-    okrd_err_clear(err);
     j->end = CSV_DIR_DONE;
     if (j->res.outcome != CSV_DUPLICATE) {
         char first[400], why[OKRD_ERR_MSG_MAX];
@@ -191,26 +191,78 @@ int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err)
         cut_printf(why, sizeof why, "%s rejected: %s", j->name, first);
         job_health(w, j, j->res.outcome != CSV_REJECTED, why);
     }
+}
+
+/* Moves a decided file out of the inbox once its commit is durable. */
+static void job_move(struct csv_dir_job *j)
+{
+    const char *inbox = j->src->u.csv.path;
+    char path[PATH_MAX];
+    struct stat now;
     /* The name must still be the file that was read: a new file renamed
      * over it meanwhile has events of its own and is not ours to move.
      * (A rename in the instant between this check and the move would still
      * be moved unread; producers that reuse a name that fast lose anyway.) */
-    if (lstat(path, &after) < 0 || after.st_ino != before.st_ino ||
-        after.st_dev != before.st_dev) {
+    if (snprintf(path, sizeof path, "%s/%s", inbox, j->name) >= (int)sizeof path ||
+        lstat(path, &now) < 0 || now.st_ino != j->ino || now.st_dev != j->dev) {
         j->replaced = true;
-        return 0;
-    }
-    /* The commit must be durable before the file leaves the inbox (DESIGN
-     * section 3): else a power loss could keep the move and undo the
-     * commit, and the file's points would be gone with the file archived.
-     * For a duplicate too: its row may be an earlier process's commit that
-     * never reached the disk. Failing that, the file stays for a rescan. */
-    struct okrd_err e = { 0 };
-    if (store_sync(w, &e) < 0) {
-        cut_printf(j->problem, sizeof j->problem, "%s; %s stays in the inbox", e.msg, j->name);
-        return 0;
+        return;
     }
     move_out(j, inbox);
+}
+
+struct csv_dir_batch *csv_dir_batch_new(void *owner)
+{
+    struct csv_dir_batch *b = calloc(1, sizeof *b);
+    if (b)
+        b->owner = owner;
+    return b;
+}
+
+void csv_dir_batch_free(struct csv_dir_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        csv_dir_job_free(b->jobs[i]);
+    free(b);
+}
+
+int csv_dir_batch_run(struct store *w, void *arg, struct okrd_err *err)
+{
+    struct csv_dir_batch *b = arg;
+    bool decided = false;
+    for (size_t i = 0; i < b->n; i++) {
+        struct csv_dir_job *j = b->jobs[i];
+        if (store_stop_requested(w)) {
+            j->end = CSV_DIR_RETRY;
+            cut_printf(j->problem, sizeof j->problem,
+                       "%s: stopping: left in the inbox for the next start", j->name);
+            continue;
+        }
+        job_read(w, j);
+        decided |= j->end == CSV_DIR_DONE;
+    }
+    if (!decided)
+        return 0;
+    /* The commits must be durable before the files leave the inbox (DESIGN
+     * section 3): else a power loss could keep a move and undo its commit,
+     * the points gone and the file archived. For a duplicate too: its row
+     * may be an earlier process's commit that never reached the disk. One
+     * sync for the batch: an fsync per tiny file made a 20,000-file backlog
+     * drain 5-10 times slower. Failing that, the files stay for a rescan. */
+    struct okrd_err e = { 0 };
+    int rc = store_sync(w, &e);
+    for (size_t i = 0; i < b->n; i++) {
+        struct csv_dir_job *j = b->jobs[i];
+        if (j->end != CSV_DIR_DONE)
+            continue;
+        if (rc < 0)
+            cut_printf(j->problem, sizeof j->problem, "%s; %s stays in the inbox", e.msg,
+                       j->name);
+        else
+            job_move(j);
+    }
     return 0;
 }
 

@@ -10,10 +10,10 @@
  * crash in between leaves the file in the inbox, where its (source, sha256)
  * makes it a duplicate, archived with the report the ingest log kept.
  *
- * conn_csv_dir.c fills the inputs on the loop, submits csv_dir_job_run with
- * store_writer_submit, and reads the results in its done callback (the
- * writer thread is finished with the job by then). csv_dir_job_message is a
- * pure function of those results.
+ * conn_csv_dir.c fills the inputs on the loop, submits a batch of jobs
+ * (csv_dir_batch_run) with store_writer_submit, and reads the results in
+ * its done callback (the writer thread is finished with the batch by then).
+ * csv_dir_job_message is a pure function of one job's results.
  */
 #ifndef OKRD_CSV_DIR_JOB_H
 #define OKRD_CSV_DIR_JOB_H
@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/okrd_err.h"
 #include "config/config.h"
@@ -52,6 +53,24 @@ struct csv_dir_job {
     bool health_known, health_ok;   /* the health record was updated: */
     struct store_source_health health;
     struct csv_report rep;
+    dev_t dev;                      /* the file that was read, to move that one only */
+    ino_t ino;
+};
+
+/* A batch of files in one writer job: each read and committed in a
+ * transaction of its own, in order, then ONE sync of the store, then the
+ * moves. The sync is what makes a commit durable before its file leaves the
+ * inbox; one per batch amortises it over a backlog of small files. The
+ * connector fills a batch with ready files from the head of its queue, up
+ * to CSV_DIR_BATCH_MAX files and CSV_DIR_BATCH_BYTES (a bigger file goes
+ * alone): a big batch would hold every other writer job back. */
+#define CSV_DIR_BATCH_MAX 32
+#define CSV_DIR_BATCH_BYTES (256 * 1024)
+
+struct csv_dir_batch {
+    void *owner;                    /* the loop side's; untouched by the job */
+    size_t n;
+    struct csv_dir_job *jobs[CSV_DIR_BATCH_MAX]; /* owned */
 };
 
 /* A zeroed job (about 30 KiB, so on the heap) with its inputs; NULL when out
@@ -60,9 +79,14 @@ struct csv_dir_job *csv_dir_job_new(void *owner, const struct cfg_source *src,
                                     const struct okrd_tz *tz, int64_t now_s, const char *name);
 void csv_dir_job_free(struct csv_dir_job *j);
 
-/* The store_job_fn (writer thread). Always returns 0: every outcome is in
- * the job's results. */
-int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err);
+/* An empty batch; NULL when out of memory. Free frees its jobs too. */
+struct csv_dir_batch *csv_dir_batch_new(void *owner);
+void csv_dir_batch_free(struct csv_dir_batch *b);
+
+/* The store_job_fn (writer thread) for a csv_dir_batch. Always returns 0:
+ * every outcome is in the jobs' results. Once the writer is stopping, the
+ * files not begun yet are left (CSV_DIR_RETRY). */
+int csv_dir_batch_run(struct store *w, void *arg, struct okrd_err *err);
 
 /* The first reason of a report, as one line: "row 3, column 2: \"abc\": not
  * a number", or the file-level problem. */
