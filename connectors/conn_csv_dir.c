@@ -30,7 +30,6 @@
  *  - Every outcome is reported once through env->report; failures of the
  *    inbox itself (store, moves) when they start and when they end.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -58,11 +57,6 @@
  * lstat each). */
 #define PUMP_MAX_GONE 256
 
-struct found {
-    int64_t mtime_ms;
-    char *name;
-};
-
 /* One scan: listed on a thread-pool worker, then merged into the queue in
  * steps on the loop. */
 struct scan {
@@ -72,7 +66,7 @@ struct scan {
     int64_t started_ms;
     /* worker results */
     int err;                   /* errno: the inbox could not be listed; 0 = listed */
-    struct found *list;        /* sorted: older first, then by name */
+    struct csv_inbox_entry *list; /* sorted: older first, then by name */
     size_t n;
     /* loop side */
     bool listed;               /* the worker is done; merging */
@@ -176,58 +170,21 @@ static void recovered(struct conn *c, bool *flag)
 
 /* ---- scanning ---- */
 
-static int found_cmp(const void *a, const void *b)
-{
-    const struct found *x = a, *y = b;
-    return csv_inbox_order(x->mtime_ms, x->name, y->mtime_ms, y->name);
-}
-
 static void scan_free(struct scan *s)
 {
     if (!s)
         return;
-    for (size_t i = s->pos; i < s->n; i++)
-        free(s->list[i].name);
-    free(s->list);
+    csv_inbox_list_free(s->list, s->pos, s->n);
     free(s->inbox);
     free(s);
 }
 
-/* The worker (libuv's thread pool): lists the inbox, stats each candidate
- * and sorts them, older first. Touches only the struct scan. */
+/* The worker (libuv's thread pool). Touches only the struct scan. */
 static void scan_list(uv_work_t *req)
 {
     struct scan *s = req->data;
-    DIR *d = opendir(s->inbox);
-    if (!d) {
-        s->err = errno ? errno : EIO;
-        return;
-    }
-    size_t cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        struct stat st;
-        if (!csv_inbox_name_ok(de->d_name))
-            continue;
-        /* lstat semantics: a symlink is not a regular file, so it is never
-         * followed out of the inbox. */
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (s->n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct found *g = realloc(s->list, ncap * sizeof *g);
-            if (!g)
-                break; /* the next scan gets the rest */
-            s->list = g;
-            cap = ncap;
-        }
-        if (!(s->list[s->n].name = strdup(de->d_name)))
-            break;
-        s->list[s->n++].mtime_ms = mtime_ms(&st);
-    }
-    closedir(d);
-    if (s->n > 1)
-        qsort(s->list, s->n, sizeof *s->list, found_cmp);
+    int rc = csv_inbox_list(s->inbox, &s->list, &s->n);
+    s->err = rc < 0 ? -rc : 0;
 }
 
 static void start_scan(struct conn *c);

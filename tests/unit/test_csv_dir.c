@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
@@ -346,6 +347,50 @@ static void test_prepare_and_move(void **state)
     free(tu_write_file(dir, "afile", "x"));
     assert_int_equal(csv_inbox_prepare(p, &err), OKRD_EIO);
     assert_non_null(strstr(err.msg, "afile"));
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* The listing a scan runs off the loop: regular files the inbox takes,
+ * older first, then by name; the rest ignored. */
+static void test_list(void **state)
+{
+    char *dir = tu_mkdtemp(), inbox[1024], p[4096];
+    struct okrd_err err = { 0 };
+    snprintf(inbox, sizeof inbox, "%s/inbox", dir);
+    assert_int_equal(csv_inbox_prepare(inbox, &err), 0);
+    const char *files[] = { "a.csv", "b.csv", "c.csv", ".hidden.csv", "x.csv.tmp" };
+    for (size_t i = 0; i < 5; i++)
+        free(tu_write_file(inbox, files[i], "x"));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const struct { const char *name; int ago_s; } times[] = {
+        { "a.csv", 10 }, { "b.csv", 20 }, { "c.csv", 10 } };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", inbox, times[i].name);
+        struct timespec ts[2] = { now, { now.tv_sec - times[i].ago_s, 0 } };
+        assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    }
+    snprintf(p, sizeof p, "%s/link.csv", inbox);
+    assert_int_equal(symlink("a.csv", p), 0);
+    snprintf(p, sizeof p, "%s/folder.csv", inbox);
+    assert_int_equal(mkdir(p, 0700), 0);
+
+    struct csv_inbox_entry *list;
+    size_t n;
+    assert_int_equal(csv_inbox_list(inbox, &list, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].name, "b.csv"); /* older first */
+    assert_string_equal(list[1].name, "a.csv"); /* then by name */
+    assert_string_equal(list[2].name, "c.csv");
+    assert_true(list[1].mtime_ms - list[0].mtime_ms == 10000);
+    free(list[0].name);
+    csv_inbox_list_free(list, 1, n); /* a merge that took the first one */
+
+    snprintf(p, sizeof p, "%s/nowhere", dir);
+    assert_int_equal(csv_inbox_list(p, &list, &n), -ENOENT);
+    assert_int_equal(n, 0);
+    csv_inbox_list_free(list, 0, n);
     tu_rm_rf(dir);
     free(dir);
 }
@@ -988,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_queue_basics),
         cmocka_unit_test(test_queue_against_reference),
         cmocka_unit_test(test_prepare_and_move),
+        cmocka_unit_test(test_list),
         cmocka_unit_test(test_same_bytes_two_sources),
         T(test_rename_in),
         T(test_write_in_place),
