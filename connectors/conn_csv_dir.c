@@ -11,11 +11,13 @@
  * pure decisions.
  *
  * Invariants:
- *  - At most one batch of files is in the store's writer at a time, and
- *    files go in queue order (a scan queues older mtimes first): a
- *    correction dropped after the file it corrects is always read after it,
- *    so it wins. A file still settling at the head holds the others back
- *    for that reason.
+ *  - At most one job is in the store's writer at a time: one file to read
+ *    (and commit), with the moves of files read before it. Files go in
+ *    queue order (a scan queues older mtimes first): a correction dropped
+ *    after the file it corrects is always read after it, so it wins. A
+ *    file still settling at the head holds the others back for that
+ *    reason. Each commit is told to the daemon before the next file is
+ *    read, so its key results are evaluated with it.
  *  - The loop never reads a file, and nothing it does grows with the inbox
  *    in one piece (DESIGN section 1: an inbox may hold 100,000 files): a
  *    scan lists and stats the folder on libuv's thread pool and its list
@@ -26,7 +28,8 @@
  *  - A file leaves the inbox only after its outcome is committed and synced
  *    (the ingest log holds its (source, sha256)), so a crash at any point
  *    leaves it either in the inbox (read again, or archived as a duplicate)
- *    or archived.
+ *    or archived. The sync waits while more files are ready (pending[],
+ *    up to CSV_DIR_BATCH_MAX): one fsync per run of files, not per file.
  *  - Every outcome is reported once through env->report; failures of the
  *    inbox itself (store, moves) when they start and when they end.
  */
@@ -85,7 +88,11 @@ struct conn {
     uv_timer_t settle;         /* the head is settling, or the pump goes on next turn */
     uv_idle_t merge;           /* a listed scan enters the queue, a step per turn */
     struct csv_queue queue;
-    struct csv_dir_batch *running; /* the files in the writer, at most one batch */
+    struct csv_dir_batch *running; /* the job in the writer, at most one */
+    /* Files read and committed, waiting for the sync that lets them leave
+     * the inbox (their outcome is reported then); owned. */
+    struct csv_dir_job *pending[CSV_DIR_BATCH_MAX];
+    size_t n_pending;
     struct scan *scan;         /* the scan under way, or NULL */
     bool scan_again;           /* events were lost during it: scan once more */
     /* Failures of the inbox itself, each logged when it starts and when it
@@ -124,19 +131,25 @@ static int64_t mtime_ms(const struct stat *st)
 
 /* ---- the queue ---- */
 
-/* true when NAME is in the batch the writer has. */
-static bool is_running(const struct conn *c, const char *name)
+/* true when NAME is a file read or being read, not yet moved: in the
+ * writer's job or waiting for its sync. */
+static bool is_taken(const struct conn *c, const char *name)
 {
-    if (c->running)
-        for (size_t i = 0; i < c->running->n; i++)
-            if (!strcmp(c->running->jobs[i]->name, name))
-                return true;
+    const struct csv_dir_batch *b = c->running;
+    if (b && b->read && !strcmp(b->read->name, name))
+        return true;
+    for (size_t i = 0; b && i < b->n_moves; i++)
+        if (!strcmp(b->moves[i]->name, name))
+            return true;
+    for (size_t i = 0; i < c->n_pending; i++)
+        if (!strcmp(c->pending[i]->name, name))
+            return true;
     return false;
 }
 
 /* Queues NAME (once: a name already waiting keeps its place and learns of
- * the event). The running files are not in the queue, so an event for one
- * while it is read queues it again, to be looked at once its job is done. */
+ * the event). Files taken are not in the queue, so an event for one while
+ * it is read queues it again, to be looked at once it was moved. */
 static void enqueue(struct conn *c, const char *name, bool by_event)
 {
     struct csv_queue_entry *e = csv_queue_find(&c->queue, name);
@@ -214,7 +227,7 @@ static void on_merge(uv_idle_t *h)
     size_t end = s->n - s->pos > SCAN_STEP ? s->pos + SCAN_STEP : s->n;
     for (; s->pos < end; s->pos++) {
         char *name = s->list[s->pos].name;
-        if (!is_running(c, name))
+        if (!is_taken(c, name))
             enqueue(c, name, false);
         free(name);
     }
@@ -276,18 +289,24 @@ static void start_scan(struct conn *c)
     c->scan = s;
 }
 
-/* ---- the loop side of a batch ---- */
+/* ---- the loop side of a writer job ---- */
 
-/* What one file's job ended with, told to the daemon. */
-static void job_outcome(struct conn *c, struct csv_dir_job *j, int rc, const struct okrd_err *err)
+/* A file's commit, told to the daemon when it is read: its key results are
+ * evaluated before the next file is (the evaluation is queued in the
+ * writer ahead of it). */
+static void job_committed(struct conn *c, const struct csv_dir_job *j)
 {
-    if (rc == OKRD_ECANCELED) {
-        /* The writer closed before the batch ran (shutdown): the file stays
-         * in the inbox for the next start. */
-        return;
-    } else if (rc < 0) {
-        failed(c, &c->files_failing, err->msg);
-    } else if (j->end == CSV_DIR_RETRY) {
+    if (j->end == CSV_DIR_DONE && j->res.points > 0 && c->env->on_committed)
+        c->env->on_committed(c->env->ctx, c->src->id, (const char *const *)j->res.metrics,
+                             j->res.n_metrics, j->res.points);
+    if (j->health_known && c->env->on_health)
+        c->env->on_health(c->env->ctx, c->src->id, j->health_ok, &j->health);
+}
+
+/* What became of a file, logged once it is final (moved, or not). */
+static void job_reported(struct conn *c, const struct csv_dir_job *j)
+{
+    if (j->end == CSV_DIR_RETRY) {
         report(c, CFG_LOG_DEBUG, "file_changed", "%s", j->problem);
     } else if (j->end == CSV_DIR_GONE) {
         report(c, CFG_LOG_DEBUG, "file_gone", "%s: no longer a regular file in the inbox",
@@ -304,65 +323,93 @@ static void job_outcome(struct conn *c, struct csv_dir_job *j, int rc, const str
             failed(c, &c->files_failing, j->problem); /* a sync, move or report failed */
         else if (j->subdir)
             recovered(c, &c->files_failing);
-        if (j->res.points > 0 && c->env->on_committed)
-            c->env->on_committed(c->env->ctx, c->src->id, (const char *const *)j->res.metrics,
-                                 j->res.n_metrics, j->res.points);
     }
-    if (j->health_known && c->env->on_health)
-        c->env->on_health(c->env->ctx, c->src->id, j->health_ok, &j->health);
 }
+
+static void free_pending(struct conn *c)
+{
+    for (size_t i = 0; i < c->n_pending; i++)
+        csv_dir_job_free(c->pending[i]);
+    c->n_pending = 0;
+}
+
+static bool submit(struct conn *c, struct csv_queue_entry *e, bool flush);
 
 static void batch_done(void *arg, int rc, const struct okrd_err *err)
 {
     struct csv_dir_batch *b = arg;
     struct conn *c = b->owner;
+    struct csv_dir_job *j = b->read;
     c->running = NULL;
-    for (size_t i = 0; i < b->n; i++)
-        job_outcome(c, b->jobs[i], rc, err);
-    /* Files to read again settle again, ahead of later files and in their
-     * order: pushed to the front last one first. */
-    for (size_t i = b->n; rc >= 0 && !c->closing && i-- > 0;) {
-        struct csv_dir_job *j = b->jobs[i];
+    if (rc < 0) {
+        /* The writer closed before the job ran (shutdown, OKRD_ECANCELED)
+         * or failed it: nothing of it was done. The files stay in the inbox
+         * (those committed before come back as duplicates). */
+        if (rc != OKRD_ECANCELED)
+            failed(c, &c->files_failing, err->msg);
+    } else {
+        if (j)
+            job_committed(c, j);
+        for (size_t i = 0; i < b->n_moves; i++)
+            job_reported(c, b->moves[i]);
+        if (j && j->end == CSV_DIR_DONE && !b->flush) {
+            c->pending[c->n_pending++] = j; /* moved with the next sync */
+            b->read = NULL;
+        } else if (j) {
+            job_reported(c, j);
+        }
+        /* Read again, after settling again, ahead of later files. */
         struct csv_queue_entry *e;
-        if (j->end != CSV_DIR_RETRY || csv_queue_find(&c->queue, j->name) ||
-            !(e = csv_queue_entry_new(j->name)))
-            continue;
-        if (csv_queue_add(&c->queue, e, true) != 1)
+        if (j && j->end == CSV_DIR_RETRY && !c->closing && !csv_queue_find(&c->queue, j->name) &&
+            (e = csv_queue_entry_new(j->name)) && csv_queue_add(&c->queue, e, true) != 1)
             free(e); /* out of memory: a rescan finds it */
     }
     csv_dir_batch_free(b);
-    if (c->closing)
-        maybe_finish(c);
-    else
+    if (!c->closing) {
         pump(c);
-}
-
-/* Hands the batch of files TAKEN from the queue to the writer; if it cannot
- * take it (out of memory, shutting down), they go back to the front of the
- * queue and stay in the inbox. */
-static void submit(struct conn *c, struct csv_queue_entry **taken, size_t n)
-{
-    struct csv_dir_batch *b = csv_dir_batch_new(c);
-    int64_t now_s = okrd_clock_now_s(c->env->clock);
-    for (size_t i = 0; b && i < n; i++) {
-        struct csv_dir_job *j = csv_dir_job_new(c, c->src, c->env->tz, now_s, taken[i]->name);
-        if (!j)
-            break;
-        b->jobs[b->n++] = j;
-    }
-    if (!b || b->n < n ||
-        store_writer_submit(c->env->writer, csv_dir_batch_run, batch_done, b) < 0) {
-        csv_dir_batch_free(b);
-        for (size_t i = n; i-- > 0;)
-            if (csv_queue_add(&c->queue, taken[i], true) != 1)
-                free(taken[i]);
         return;
     }
-    c->running = b;
-    for (size_t i = 0; i < n; i++) {
-        report(c, CFG_LOG_DEBUG, "file_started", "%s: reading", taken[i]->name);
-        free(taken[i]);
+    /* Closing: files read but not moved leave the inbox before we go. */
+    if (c->n_pending == 0 || !submit(c, NULL, true))
+        free_pending(c);
+    maybe_finish(c);
+}
+
+/* Hands the writer a job: read E (taken from the queue; NULL = none), and
+ * with FLUSH sync and move it and the files pending. false if the writer
+ * cannot take it (out of memory, shutting down): E goes back to the front
+ * of the queue, pending files stay pending. */
+static bool submit(struct conn *c, struct csv_queue_entry *e, bool flush)
+{
+    struct csv_dir_batch *b = csv_dir_batch_new(c);
+    if (b && e &&
+        !(b->read = csv_dir_job_new(c, c->src, c->env->tz, okrd_clock_now_s(c->env->clock),
+                                    e->name))) {
+        free(b);
+        b = NULL;
     }
+    if (b && flush) {
+        memcpy(b->moves, c->pending, c->n_pending * sizeof *c->pending);
+        b->n_moves = c->n_pending;
+        b->flush = true;
+    }
+    if (!b || store_writer_submit(c->env->writer, csv_dir_batch_run, batch_done, b) < 0) {
+        if (b) {
+            b->n_moves = 0; /* still c->pending's */
+            csv_dir_batch_free(b);
+        }
+        if (e && csv_queue_add(&c->queue, e, true) != 1)
+            free(e);
+        return false;
+    }
+    if (flush)
+        c->n_pending = 0; /* the batch's now */
+    c->running = b;
+    if (e) {
+        report(c, CFG_LOG_DEBUG, "file_started", "%s: reading", e->name);
+        free(e);
+    }
+    return true;
 }
 
 static void on_settle(uv_timer_t *t)
@@ -370,46 +417,63 @@ static void on_settle(uv_timer_t *t)
     pump(t->data);
 }
 
-/* Hands the ready files at the head of the queue to the writer, as one
- * batch (CSV_DIR_BATCH_MAX files, CSV_DIR_BATCH_BYTES; a bigger file goes
- * alone); when the head is still settling, comes back when it may be. */
+/* Whether the head of the queue (a stat of it) may be read now; when not,
+ * *wait_ms says for how long it settles (0: it is gone). */
+static bool head_ready(struct conn *c, int64_t *wait_ms)
+{
+    struct csv_queue_entry *e = csv_queue_head(&c->queue);
+    struct stat st;
+    char path[PATH_MAX];
+    *wait_ms = 0;
+    if (!e || snprintf(path, sizeof path, "%s/%s", c->inbox, e->name) >= (int)sizeof path ||
+        lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return false;
+    int64_t now = now_ms(c);
+    csv_inbox_observe(&e->f, mtime_ms(&st), (int64_t)st.st_size, now);
+    *wait_ms = csv_inbox_wait_ms(&e->f, now, c->src->u.csv.settle_ms);
+    return *wait_ms == 0;
+}
+
+/* Hands the head of the queue to the writer when it is ready, with the
+ * sync and the moves of the files read before it unless the next file is
+ * ready too and fewer than CSV_DIR_BATCH_MAX wait (the moves come with a
+ * later file's job); when the head is still settling, flushes what is
+ * pending and comes back when it may be read. */
 static void pump(struct conn *c)
 {
     if (c->closing || c->running)
         return;
     uv_timer_stop(&c->settle);
-    struct csv_queue_entry *taken[CSV_DIR_BATCH_MAX], *e;
-    size_t n = 0, gone = 0;
-    int64_t bytes = 0;
-    while (n < CSV_DIR_BATCH_MAX && (e = csv_queue_head(&c->queue))) {
-        struct stat st;
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s", c->inbox, e->name) >= (int)sizeof path ||
-            lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-            free(csv_queue_pop_front(&c->queue)); /* gone, or a symlink/folder renamed in */
-            if (++gone == PUMP_MAX_GONE && n == 0) {
-                uv_timer_start(&c->settle, on_settle, 0, 0); /* the rest next turn */
-                return;
-            }
-            continue;
+    for (size_t gone = 0; csv_queue_head(&c->queue); gone++) {
+        const char *name = csv_queue_head(&c->queue)->name;
+        if (is_taken(c, name)) {
+            /* Read before and not moved yet (an event named it again):
+             * move it first, then look at the name again. */
+            submit(c, NULL, true);
+            return;
         }
-        if (n > 0 && bytes + (int64_t)st.st_size > CSV_DIR_BATCH_BYTES)
-            break;
-        int64_t now = now_ms(c);
-        csv_inbox_observe(&e->f, mtime_ms(&st), (int64_t)st.st_size, now);
-        int64_t wait = csv_inbox_wait_ms(&e->f, now, c->src->u.csv.settle_ms);
+        int64_t wait;
+        if (head_ready(c, &wait)) {
+            struct csv_queue_entry *e = csv_queue_pop_front(&c->queue);
+            int64_t next_wait;
+            bool flush = c->n_pending + 1 >= CSV_DIR_BATCH_MAX || !head_ready(c, &next_wait);
+            submit(c, e, flush);
+            return;
+        }
         if (wait > 0) {
-            if (n == 0)
-                uv_timer_start(&c->settle, on_settle, (uint64_t)wait, 0);
-            break; /* later files wait behind it: the order holds */
+            if (c->n_pending > 0 && submit(c, NULL, true))
+                return; /* the settle timer is armed once they are moved */
+            uv_timer_start(&c->settle, on_settle, (uint64_t)wait, 0);
+            return;
         }
-        bytes += (int64_t)st.st_size;
-        taken[n++] = csv_queue_pop_front(&c->queue);
-        if (gone >= PUMP_MAX_GONE)
-            break;
+        free(csv_queue_pop_front(&c->queue)); /* gone, or a symlink/folder renamed in */
+        if (gone + 1 == PUMP_MAX_GONE) {
+            uv_timer_start(&c->settle, on_settle, 0, 0); /* the rest next turn */
+            return;
+        }
     }
-    if (n > 0)
-        submit(c, taken, n);
+    if (c->n_pending > 0)
+        submit(c, NULL, true); /* nothing else to read: move them */
 }
 
 /* ---- watching ---- */
@@ -478,6 +542,7 @@ static void free_conn(struct conn *c)
     void (*cb)(void *) = c->on_closed;
     void *arg = c->closed_arg;
     csv_queue_clear(&c->queue);
+    free_pending(c);
     if (c->ifd >= 0)
         close(c->ifd);
     free(c);
@@ -485,7 +550,7 @@ static void free_conn(struct conn *c)
         cb(arg);
 }
 
-/* Freed once its handles are closed, its batch is back from the writer and
+/* Freed once its handles are closed, its job is back from the writer and
  * its scan's worker is done (a thread-pool job cannot be stopped). */
 static void maybe_finish(struct conn *c)
 {
@@ -559,6 +624,10 @@ static void csv_dir_close(struct conn *c, void (*on_closed)(void *arg), void *ar
     c->on_closed = on_closed;
     c->closed_arg = arg;
     csv_queue_clear(&c->queue); /* queued files stay in the inbox for the next start */
+    /* Files read but not moved leave the inbox before we go (when a job is
+     * running, its done callback does this). */
+    if (!c->running && c->n_pending > 0 && !submit(c, NULL, true))
+        free_pending(c);
     if (c->scan && c->scan->listed) {
         scan_free(c->scan); /* merging: stop here */
         c->scan = NULL;

@@ -223,45 +223,44 @@ void csv_dir_batch_free(struct csv_dir_batch *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->n; i++)
-        csv_dir_job_free(b->jobs[i]);
+    csv_dir_job_free(b->read);
+    for (size_t i = 0; i < b->n_moves; i++)
+        csv_dir_job_free(b->moves[i]);
     free(b);
 }
 
 int csv_dir_batch_run(struct store *w, void *arg, struct okrd_err *err)
 {
     struct csv_dir_batch *b = arg;
-    bool decided = false;
-    for (size_t i = 0; i < b->n; i++) {
-        struct csv_dir_job *j = b->jobs[i];
-        if (store_stop_requested(w)) {
-            j->end = CSV_DIR_RETRY;
-            cut_printf(j->problem, sizeof j->problem,
-                       "%s: stopping: left in the inbox for the next start", j->name);
-            continue;
-        }
+    struct csv_dir_job *j = b->read;
+    if (j && store_stop_requested(w)) {
+        j->end = CSV_DIR_RETRY;
+        cut_printf(j->problem, sizeof j->problem,
+                   "%s: stopping: left in the inbox for the next start", j->name);
+    } else if (j) {
         job_read(w, j);
-        decided |= j->end == CSV_DIR_DONE;
     }
-    if (!decided)
+    bool with_read = j && j->end == CSV_DIR_DONE;
+    if (!b->flush || (b->n_moves == 0 && !with_read))
         return 0;
     /* The commits must be durable before the files leave the inbox (DESIGN
      * section 3): else a power loss could keep a move and undo its commit,
      * the points gone and the file archived. For a duplicate too: its row
      * may be an earlier process's commit that never reached the disk. One
      * sync for the batch: an fsync per tiny file made a 20,000-file backlog
-     * drain 5-10 times slower. Failing that, the files stay for a rescan. */
+     * drain up to 10 times slower. Failing that, the files stay for a
+     * rescan (they are duplicates then). */
     struct okrd_err e = { 0 };
     int rc = store_sync(w, &e);
-    for (size_t i = 0; i < b->n; i++) {
-        struct csv_dir_job *j = b->jobs[i];
-        if (j->end != CSV_DIR_DONE)
+    for (size_t i = 0; i <= b->n_moves; i++) {
+        struct csv_dir_job *m = i < b->n_moves ? b->moves[i] : with_read ? j : NULL;
+        if (!m)
             continue;
         if (rc < 0)
-            cut_printf(j->problem, sizeof j->problem, "%s; %s stays in the inbox", e.msg,
-                       j->name);
+            cut_printf(m->problem, sizeof m->problem, "%s; %s stays in the inbox", e.msg,
+                       m->name);
         else
-            job_move(j);
+            job_move(m);
     }
     return 0;
 }

@@ -57,20 +57,23 @@ struct csv_dir_job {
     ino_t ino;
 };
 
-/* A batch of files in one writer job: each read and committed in a
- * transaction of its own, in order, then ONE sync of the store, then the
- * moves. The sync is what makes a commit durable before its file leaves the
- * inbox; one per batch amortises it over a backlog of small files. The
- * connector fills a batch with ready files from the head of its queue, up
- * to CSV_DIR_BATCH_MAX files and CSV_DIR_BATCH_BYTES (a bigger file goes
- * alone): a big batch would hold every other writer job back. */
+/* One writer job of the inbox: read and commit one file (READ, or NULL),
+ * then, with FLUSH, ONE sync of the store and the moves of every decided
+ * file: READ and the MOVES that earlier jobs read and committed. The sync
+ * is what makes a commit durable before its file leaves the inbox; the
+ * connector defers it while more files are ready (at most
+ * CSV_DIR_BATCH_MAX), so a backlog of small files costs one fsync per
+ * batch, not per file. Each file still has a job and a commit of its own,
+ * so the key results it changes are evaluated before the next file is read
+ * (an alert per file, not per batch). */
 #define CSV_DIR_BATCH_MAX 32
-#define CSV_DIR_BATCH_BYTES (256 * 1024)
 
 struct csv_dir_batch {
     void *owner;                    /* the loop side's; untouched by the job */
-    size_t n;
-    struct csv_dir_job *jobs[CSV_DIR_BATCH_MAX]; /* owned */
+    struct csv_dir_job *read;       /* owned; NULL = only sync and move */
+    bool flush;
+    size_t n_moves;
+    struct csv_dir_job *moves[CSV_DIR_BATCH_MAX]; /* owned; all CSV_DIR_DONE */
 };
 
 /* A zeroed job (about 30 KiB, so on the heap) with its inputs; NULL when out
@@ -84,8 +87,8 @@ struct csv_dir_batch *csv_dir_batch_new(void *owner);
 void csv_dir_batch_free(struct csv_dir_batch *b);
 
 /* The store_job_fn (writer thread) for a csv_dir_batch. Always returns 0:
- * every outcome is in the jobs' results. Once the writer is stopping, the
- * files not begun yet are left (CSV_DIR_RETRY). */
+ * every outcome is in the jobs' results. Once the writer is stopping, a
+ * file not begun is left (CSV_DIR_RETRY); the moves are still made. */
 int csv_dir_batch_run(struct store *w, void *arg, struct okrd_err *err);
 
 /* The first reason of a report, as one line: "row 3, column 2: \"abc\": not

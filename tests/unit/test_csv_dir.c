@@ -466,6 +466,8 @@ struct fx {
     struct seen seen[64];
     int n_seen;
     int n_commits;
+    bool count_stored;       /* on_committed counts the metrics stored then: */
+    int stored_at_commit[8];
     int64_t points_committed;
     char committed_metric[64];
     int n_health;
@@ -487,6 +489,13 @@ static void on_report(void *ctx, enum cfg_log_level level, const char *source_id
     }
 }
 
+static int count_metric(void *ctx, const char *metric)
+{
+    (void)metric;
+    ++*(int *)ctx;
+    return 0;
+}
+
 static void on_committed(void *ctx, const char *source_id, const char *const *metrics,
                          size_t n_metrics, int64_t n_points)
 {
@@ -495,6 +504,16 @@ static void on_committed(void *ctx, const char *source_id, const char *const *me
     f->points_committed += n_points;
     assert_true(n_metrics >= 1);
     snprintf(f->committed_metric, sizeof f->committed_metric, "%s", metrics[0]);
+    if (f->count_stored && f->n_commits <= 8) {
+        struct store *s = NULL;
+        struct okrd_err err = { 0 };
+        if (store_open(&s, f->db, STORE_READONLY, &err))
+            fail_msg("store_open: %s", err.msg);
+        int n = 0;
+        assert_int_equal(store_each_metric(s, count_metric, &n, &err), 0);
+        f->stored_at_commit[f->n_commits - 1] = n;
+        store_close(s);
+    }
 }
 
 static void on_health(void *ctx, const char *source_id, bool ok,
@@ -698,6 +717,43 @@ static void test_rename_in(void **state)
     assert_non_null(find_event(f, "file_ingested", "moved to archive/kpis.csv.1"));
     series_text(f, "dau", buf, sizeof buf);
     assert_string_equal(buf, NOV1 "=1000;" NOV2 "=1041;"); /* the correction won */
+}
+
+static void set_mtime(struct fx *f, const char *name, int64_t ago_s);
+
+/* A backlog: each file is committed and told to the daemon (which queues
+ * the evaluation of its key results in the writer) before the next file is
+ * read, so every file's effect is evaluated, not only the last one's; the
+ * moves of files read back to back share one sync. */
+static void test_each_commit_told_before_next_read(void **state)
+{
+    struct fx *f = *state;
+    f->count_stored = true;
+    assert_int_equal(csv_inbox_prepare(f->inbox, &(struct okrd_err){ 0 }), 0);
+    const char *names[] = { "a.csv", "b.csv", "c.csv", "d.csv" };
+    for (int i = 0; i < 4; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "metric,date,value\nm%d,2025-11-01,%d\n", i, i);
+        free(tu_write_file(f->inbox, names[i], text));
+        set_mtime(f, names[i], 40 - i);
+    }
+    start(f);
+    run_until_events(f, "file_ingested", 4);
+    assert_int_equal(f->n_commits, 4);
+    for (int i = 0; i < 4; i++) {
+        if (f->stored_at_commit[i] != i + 1)
+            fail_msg("when the commit of %s was told, %d metrics were stored, want %d", names[i],
+                     f->stored_at_commit[i], i + 1);
+        assert_true(in_dir(f, "archive", names[i]));
+        assert_false(in_dir(f, ".", names[i]));
+    }
+    /* Reported in order. */
+    int seen = 0;
+    for (int i = 0; i < f->n_seen; i++)
+        if (!strcmp(f->seen[i].event, "file_ingested") &&
+            strncmp(f->seen[i].msg, names[seen], strlen(names[seen])) == 0)
+            seen++;
+    assert_int_equal(seen, 4);
 }
 
 static void test_write_in_place(void **state)
@@ -1037,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_same_bytes_two_sources),
         T(test_rename_in),
         T(test_write_in_place),
+        T(test_each_commit_told_before_next_read),
         T(test_bad_file_rejected),
         T(test_duplicate),
         T(test_skip_row),
