@@ -162,8 +162,7 @@ static void job_read(struct store *w, struct csv_dir_job *j)
         j->end = CSV_DIR_GONE;
         return;
     }
-    j->dev = before.st_dev;
-    j->ino = before.st_ino;
+    j->read_st = before;
     int rc = csv_ingest_file(w, path, j->src, j->tz, j->now_s, 0, &j->res, err);
     if (rc == OKRD_EBUSY || rc == OKRD_ECANCELED) {
         /* Changed while read, or okrd is stopping: nothing stored, the file
@@ -199,12 +198,18 @@ static void job_move(struct csv_dir_job *j)
     const char *inbox = j->src->u.csv.path;
     char path[PATH_MAX];
     struct stat now;
-    /* The name must still be the file that was read: a new file renamed
-     * over it meanwhile has events of its own and is not ours to move.
-     * (A rename in the instant between this check and the move would still
-     * be moved unread; producers that reuse a name that fast lose anyway.) */
+    /* The name must still be the file that was read, as it was read: a
+     * new file renamed over it, or a write in place since (the move may
+     * wait for later files' reads), has events of its own and is not ours
+     * to move. (A change in the instant between this check and the move
+     * would still be moved unread; producers that reuse a name that fast
+     * lose anyway.) csv_ingest_file saw the file unchanged from its open to
+     * its commit, so the stat before the read is the state read. */
+    const struct stat *r = &j->read_st;
     if (snprintf(path, sizeof path, "%s/%s", inbox, j->name) >= (int)sizeof path ||
-        lstat(path, &now) < 0 || now.st_ino != j->ino || now.st_dev != j->dev) {
+        lstat(path, &now) < 0 || now.st_ino != r->st_ino || now.st_dev != r->st_dev ||
+        now.st_size != r->st_size || now.st_mtim.tv_sec != r->st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != r->st_mtim.tv_nsec) {
         j->replaced = true;
         return;
     }
@@ -274,7 +279,7 @@ void csv_dir_job_message(const struct csv_dir_job *j, bool quiet_duplicate,
     if (j->subdir)
         cut_printf(where, sizeof where, "%s/%s", j->subdir, j->final);
     else if (j->replaced)
-        cut_printf(where, sizeof where, "nowhere (a new file took its name meanwhile)");
+        cut_printf(where, sizeof where, "nowhere (a new or changed file has its name now)");
     else
         cut_printf(where, sizeof where, "nowhere, left in the inbox (%s)", j->problem);
     csv_dir_first_error(rep, why, sizeof why);

@@ -21,7 +21,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
+#include <sys/stat.h>
 
 #include "common/okrd_err.h"
 #include "config/config.h"
@@ -49,12 +49,12 @@ struct csv_dir_job {
     char final[NAME_MAX + 8];       /* its name there (NAME or NAME.N) */
     char report[PATH_MAX];          /* the report written, "" = none */
     char problem[OKRD_ERR_MSG_MAX]; /* why it failed, was not moved, or is read again */
-    bool replaced;                  /* a new file took its name while it was read: not moved */
+    bool replaced;                  /* a new file took its name, or it changed, after it
+                                       was read: not moved (its events bring it back) */
     bool health_known, health_ok;   /* the health record was updated: */
     struct store_source_health health;
     struct csv_report rep;
-    dev_t dev;                      /* the file that was read, to move that one only */
-    ino_t ino;
+    struct stat read_st;            /* the file as it was read, to move that one only */
 };
 
 /* One writer job of the inbox: read and commit one file (READ, or NULL),
