@@ -59,6 +59,9 @@
 /* Vanished files dropped from the head of the queue per loop turn (one
  * lstat each). */
 #define PUMP_MAX_GONE 256
+/* A committed file's move waits for the next file's read only when that
+ * file is at most this big (~10 ms to read). */
+#define DEFER_MAX_BYTES (256 * 1024)
 
 /* One scan: listed on a thread-pool worker, then merged into the queue in
  * steps on the loop. */
@@ -417,28 +420,31 @@ static void on_settle(uv_timer_t *t)
     pump(t->data);
 }
 
-/* Whether the head of the queue (a stat of it) may be read now; when not,
- * *wait_ms says for how long it settles (0: it is gone). */
-static bool head_ready(struct conn *c, int64_t *wait_ms)
+/* Whether the head of the queue (a stat of it) may be read now, and its
+ * size; when not, *wait_ms says for how long it settles (0: it is gone). */
+static bool head_ready(struct conn *c, int64_t *wait_ms, int64_t *size)
 {
     struct csv_queue_entry *e = csv_queue_head(&c->queue);
     struct stat st;
     char path[PATH_MAX];
     *wait_ms = 0;
+    *size = 0;
     if (!e || snprintf(path, sizeof path, "%s/%s", c->inbox, e->name) >= (int)sizeof path ||
         lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
         return false;
     int64_t now = now_ms(c);
     csv_inbox_observe(&e->f, mtime_ms(&st), (int64_t)st.st_size, now);
     *wait_ms = csv_inbox_wait_ms(&e->f, now, c->src->u.csv.settle_ms);
+    *size = (int64_t)st.st_size;
     return *wait_ms == 0;
 }
 
 /* Hands the head of the queue to the writer when it is ready, with the
- * sync and the moves of the files read before it unless the next file is
- * ready too and fewer than CSV_DIR_BATCH_MAX wait (the moves come with a
- * later file's job); when the head is still settling, flushes what is
- * pending and comes back when it may be read. */
+ * sync and the moves of the files read before it, unless the next file is
+ * ready too, small (DEFER_MAX_BYTES: a file that waits for its move waits
+ * for that read) and fewer than CSV_DIR_BATCH_MAX wait: then the moves come
+ * with a later file's job. When the head is still settling, flushes what
+ * is pending and comes back when it may be read. */
 static void pump(struct conn *c)
 {
     if (c->closing || c->running)
@@ -452,11 +458,11 @@ static void pump(struct conn *c)
             submit(c, NULL, true);
             return;
         }
-        int64_t wait;
-        if (head_ready(c, &wait)) {
+        int64_t wait, size;
+        if (head_ready(c, &wait, &size)) {
             struct csv_queue_entry *e = csv_queue_pop_front(&c->queue);
-            int64_t next_wait;
-            bool flush = c->n_pending + 1 >= CSV_DIR_BATCH_MAX || !head_ready(c, &next_wait);
+            bool flush = c->n_pending + 1 >= CSV_DIR_BATCH_MAX ||
+                         !head_ready(c, &wait, &size) || size > DEFER_MAX_BYTES;
             submit(c, e, flush);
             return;
         }
