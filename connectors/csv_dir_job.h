@@ -5,13 +5,15 @@
  * The job does everything that touches the file, off the loop: hash, read
  * and commit through csv_ingest_file (the same code as `okrd ingest`), the
  * source's health record, then the move to archive/ or rejected/ and the
- * report beside it. The move comes after the commit, so a crash in between
- * leaves the file in the inbox, where its sha256 makes it a duplicate.
+ * report beside it. The move comes after the commit, made durable first
+ * (store_sync: a power loss cannot undo it once the file is archived), so a
+ * crash in between leaves the file in the inbox, where its (source, sha256)
+ * makes it a duplicate, archived with the report the ingest log kept.
  *
- * conn_csv_dir.c fills the inputs on the loop, submits csv_dir_job_run with
- * store_writer_submit, and reads the results in its done callback (the
- * writer thread is finished with the job by then). csv_dir_job_message is a
- * pure function of those results.
+ * conn_csv_dir.c fills the inputs on the loop, submits a batch of jobs
+ * (csv_dir_batch_run) with store_writer_submit, and reads the results in
+ * its done callback (the writer thread is finished with the batch by then).
+ * csv_dir_job_message is a pure function of one job's results.
  */
 #ifndef OKRD_CSV_DIR_JOB_H
 #define OKRD_CSV_DIR_JOB_H
@@ -19,6 +21,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/okrd_err.h"
 #include "config/config.h"
@@ -46,10 +49,31 @@ struct csv_dir_job {
     char final[NAME_MAX + 8];       /* its name there (NAME or NAME.N) */
     char report[PATH_MAX];          /* the report written, "" = none */
     char problem[OKRD_ERR_MSG_MAX]; /* why it failed, was not moved, or is read again */
-    bool replaced;                  /* a new file took its name while it was read: not moved */
+    bool replaced;                  /* a new file took its name, or it changed, after it
+                                       was read: not moved (its events bring it back) */
     bool health_known, health_ok;   /* the health record was updated: */
     struct store_source_health health;
     struct csv_report rep;
+    struct stat read_st;            /* the file as it was read, to move that one only */
+};
+
+/* One writer job of the inbox: read and commit one file (READ, or NULL),
+ * then, with FLUSH, ONE sync of the store and the moves of every decided
+ * file: READ and the MOVES that earlier jobs read and committed. The sync
+ * is what makes a commit durable before its file leaves the inbox; the
+ * connector defers it while more files are ready (at most
+ * CSV_DIR_BATCH_MAX), so a backlog of small files costs one fsync per
+ * batch, not per file. Each file still has a job and a commit of its own,
+ * so the key results it changes are evaluated before the next file is read
+ * (an alert per file, not per batch). */
+#define CSV_DIR_BATCH_MAX 32
+
+struct csv_dir_batch {
+    void *owner;                    /* the loop side's; untouched by the job */
+    struct csv_dir_job *read;       /* owned; NULL = only sync and move */
+    bool flush;
+    size_t n_moves;
+    struct csv_dir_job *moves[CSV_DIR_BATCH_MAX]; /* owned; all CSV_DIR_DONE */
 };
 
 /* A zeroed job (about 30 KiB, so on the heap) with its inputs; NULL when out
@@ -58,9 +82,14 @@ struct csv_dir_job *csv_dir_job_new(void *owner, const struct cfg_source *src,
                                     const struct okrd_tz *tz, int64_t now_s, const char *name);
 void csv_dir_job_free(struct csv_dir_job *j);
 
-/* The store_job_fn (writer thread). Always returns 0: every outcome is in
- * the job's results. */
-int csv_dir_job_run(struct store *w, void *arg, struct okrd_err *err);
+/* An empty batch; NULL when out of memory. Free frees its jobs too. */
+struct csv_dir_batch *csv_dir_batch_new(void *owner);
+void csv_dir_batch_free(struct csv_dir_batch *b);
+
+/* The store_job_fn (writer thread) for a csv_dir_batch. Always returns 0:
+ * every outcome is in the jobs' results. Once the writer is stopping, a
+ * file not begun is left (CSV_DIR_RETRY); the moves are still made. */
+int csv_dir_batch_run(struct store *w, void *arg, struct okrd_err *err);
 
 /* The first reason of a report, as one line: "row 3, column 2: \"abc\": not
  * a number", or the file-level problem. */

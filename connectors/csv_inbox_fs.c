@@ -8,9 +8,11 @@
  */
 #include "csv_inbox_fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,4 +139,63 @@ int csv_inbox_write_report(const char *inbox, const char *subdir, const char *fi
         return okrd_err_set(err, OKRD_EIO, "inbox %s: path too long for %s's report", inbox,
                             name);
     return csv_report_write_json(rep, name, sha256, path, err);
+}
+
+int csv_inbox_write_logged_report(const char *inbox, const char *subdir, const char *final,
+                                  const char *name, const char *text, char *path,
+                                  size_t path_size, struct okrd_err *err)
+{
+    if (snprintf(path, path_size, "%s/%s/%s%s", inbox, subdir, final, CSV_INBOX_REPORT_SUFFIX) >=
+        (int)path_size)
+        return okrd_err_set(err, OKRD_EIO, "inbox %s: path too long for %s's report", inbox,
+                            name);
+    return csv_report_write_logged(text, name, path, err);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct csv_inbox_entry *x = a, *y = b;
+    return csv_inbox_order(x->mtime_ms, x->name, y->mtime_ms, y->name);
+}
+
+int csv_inbox_list(const char *inbox, struct csv_inbox_entry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(inbox);
+    if (!d)
+        return errno ? -errno : -EIO;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (!csv_inbox_name_ok(de->d_name))
+            continue;
+        /* lstat semantics: a symlink is not a regular file, so it is never
+         * followed out of the inbox. */
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct csv_inbox_entry *g = realloc(*out, ncap * sizeof *g);
+            if (!g)
+                break;
+            *out = g;
+            cap = ncap;
+        }
+        if (!((*out)[*n].name = strdup(de->d_name)))
+            break;
+        (*out)[(*n)++].mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, entry_cmp);
+    return 0;
+}
+
+void csv_inbox_list_free(struct csv_inbox_entry *list, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++)
+        free(list[i].name);
+    free(list);
 }

@@ -1,18 +1,21 @@
 /*
  * csv_inbox_fs.h — the csv_dir inbox's file-system side: creating the inbox
- * and its archive/ and rejected/ folders, moving a file out of the inbox
- * without ever replacing another, and writing the report beside it.
+ * and its archive/ and rejected/ folders, listing it, moving a file out of
+ * the inbox without ever replacing another, and writing the report beside
+ * it.
  *
  * Moves and reports run on the store's writer thread (they follow the commit
  * of the file's job); prepare runs on the loop at start-up and when a rescan
- * finds the inbox gone, and in a job whose move found a folder missing.
- * Every function is synchronous and touches only paths under the inbox.
+ * finds the inbox gone, and in a job whose move found a folder missing;
+ * listing runs on libuv's thread pool (it grows with the inbox). Every
+ * function is synchronous and touches only paths under the inbox.
  */
 #ifndef OKRD_CSV_INBOX_FS_H
 #define OKRD_CSV_INBOX_FS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/okrd_err.h"
 #include "connectors/csv_read.h"
@@ -38,5 +41,29 @@ int csv_inbox_move(const char *inbox, const char *name, const char *subdir, bool
 int csv_inbox_write_report(const char *inbox, const char *subdir, const char *final,
                            const char *name, const char *sha256, const struct csv_report *rep,
                            char *path, size_t path_size, struct okrd_err *err);
+
+/* The same for a report the ingest log kept (JSON TEXT), its "file" set to
+ * NAME. */
+int csv_inbox_write_logged_report(const char *inbox, const char *subdir, const char *final,
+                                  const char *name, const char *text, char *path,
+                                  size_t path_size, struct okrd_err *err);
+
+/* One file a listing found. */
+struct csv_inbox_entry {
+    int64_t mtime_ms;
+    char *name;
+};
+
+/* Lists INBOX: the regular files (not symlinks) whose names
+ * csv_inbox_name_ok takes, with their mtimes, sorted older first, then by
+ * name (csv_inbox_order). Blocking (a readdir and an lstat per entry): run
+ * it off the loop. *out (malloc'd, free it with csv_inbox_list_free) and *n
+ * are set even on failure, as far as the listing got (out of memory stops
+ * it early: the next scan gets the rest). 0, or -errno when INBOX cannot be
+ * opened. */
+int csv_inbox_list(const char *inbox, struct csv_inbox_entry **out, size_t *n);
+
+/* Frees the names of list[from..n) and the list. */
+void csv_inbox_list_free(struct csv_inbox_entry *list, size_t from, size_t n);
 
 #endif

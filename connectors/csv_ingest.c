@@ -137,6 +137,7 @@ static int log_ingest(struct store *w, const struct cfg_source *src, const char 
         .source = src->id, .name = base_name(path), .sha256 = res->sha256,
         .rows = res->outcome == CSV_REJECTED ? 0 : res->rep->rows_ok,
         .outcome = csv_outcome_name(res->outcome), .at_s = now_s,
+        .report = res->outcome == CSV_PARTIAL ? res->report_json : NULL,
     };
     return store_log_ingest(w, &in, err);
 }
@@ -177,7 +178,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         goto out;
     if (!(flags & CSV_INGEST_FORCE)) {
         bool seen = false;
-        if ((rc = store_ingest_seen(w, res->sha256, &seen, err)) < 0)
+        if ((rc = store_ingest_seen(w, src->id, res->sha256, &seen, &res->report_json, err)) < 0)
             goto out;
         if (seen) {
             res->outcome = CSV_DUPLICATE;
@@ -227,6 +228,13 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
     }
     res->outcome = rep->n_errors_total > 0 ? CSV_PARTIAL : CSV_INGESTED;
     res->points = b->stored;
+    if (res->outcome == CSV_PARTIAL &&
+        !(res->report_json = csv_report_json_text(rep, base_name(path), res->sha256))) {
+        store_rollback(w);
+        res->points = 0;
+        rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory for its report", path);
+        goto out;
+    }
     if ((rc = log_ingest(w, src, path, res, now_s, err)) < 0 ||
         (rc = store_commit(w, err)) < 0) {
         store_rollback(w);
@@ -244,6 +252,8 @@ void csv_ingest_result_free(struct csv_ingest_result *res)
         free(res->metrics[i]);
     free(res->metrics);
     free(res->slots);
+    free(res->report_json);
+    res->report_json = NULL;
     res->metrics = NULL;
     res->n_metrics = 0;
     res->slots = NULL;

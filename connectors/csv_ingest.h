@@ -3,14 +3,15 @@
  *
  * Shared by `okrd ingest` and the csv_dir source (which runs it as a job of
  * the store's writer thread), so both read, decide and record a file the
- * same way (DESIGN section 3): the sha256 is taken first; a file whose hash
- * the ingest log already holds is skipped (unless CSV_INGEST_FORCE); points
+ * same way (DESIGN section 3): the sha256 is taken first; a file whose
+ * (source, sha256) the ingest log already holds is skipped (unless
+ * CSV_INGEST_FORCE), handing back the report logged for it; points
  * are upserted in file order (the last row of a repeated metric+timestamp
  * wins); on_error "reject_file" rolls back on any bad row, "skip_row" keeps
  * the good ones; the file is fstat'ed again just before COMMIT and a change
  * of size or mtime rolls back with OKRD_EBUSY (read it again later); the
- * ingest-log row is written in the same transaction as the points (a
- * rejected file's row in one of its own).
+ * ingest-log row, with a partial file's report, is written in the same
+ * transaction as the points (a rejected file's row in one of its own).
  *
  * Moving the file (archive/, rejected/) and writing the report file are the
  * caller's business.
@@ -27,14 +28,14 @@
 #include "store/store.h"
 
 enum {
-    CSV_INGEST_FORCE = 1u << 0, /* read even when the ingest log holds the sha256 */
+    CSV_INGEST_FORCE = 1u << 0, /* read even when the ingest log holds (source, sha256) */
 };
 
 enum csv_outcome {
     CSV_INGESTED,   /* every row stored */
     CSV_PARTIAL,    /* skip_row: the good rows stored, the bad ones reported */
     CSV_REJECTED,   /* nothing stored; rep says why */
-    CSV_DUPLICATE,  /* already ingested (same sha256); nothing read */
+    CSV_DUPLICATE,  /* already ingested by this source (same sha256); nothing read */
 };
 
 /* Progress while PATH is read: DONE of TOTAL bytes (TOTAL = the file's size
@@ -54,6 +55,10 @@ struct csv_ingest_result {
     char sha256[65];
     int64_t points;          /* points stored (0 unless ingested/partial) */
     struct csv_report *rep;  /* caller-provided; filled unless duplicate */
+    /* The skipped-rows report as JSON text: for a partial file the one
+     * logged with it, for a duplicate the one the log holds for the earlier
+     * file (NULL: none). Owned, freed by csv_ingest_result_free. */
+    char *report_json;
     /* The distinct metric ids stored, for re-evaluating their key results;
      * owned by the result, freed by csv_ingest_result_free. */
     char **metrics;

@@ -132,6 +132,19 @@ int csv_read_buffer(const char *buf, size_t len, const struct csv_reader_opts *o
 int csv_report_write_json(const struct csv_report *rep, const char *file_name,
                           const char *sha256, const char *path, struct okrd_err *err);
 
+/* The same report as one compact line of JSON, for the ingest log (which
+ * keeps it with the file's points, so it survives a crash before the file
+ * is moved). malloc'd, the caller frees it; NULL when out of memory. */
+char *csv_report_json_text(const struct csv_report *rep, const char *file_name,
+                           const char *sha256);
+
+/* Writes a report the ingest log kept (TEXT, from csv_report_json_text) to
+ * PATH as csv_report_write_json does, with its "file" set to FILE_NAME: the
+ * same bytes may come back under another name. OKRD_EINVAL when TEXT is not
+ * a JSON object. */
+int csv_report_write_logged(const char *text, const char *file_name, const char *path,
+                            struct okrd_err *err);
+
 /* SHA-256 of the whole regular file FD as 64 lowercase hex digits + NUL into
  * hex. Reads with pread(2) from offset 0 and leaves the file offset alone. */
 int csv_sha256_fd(int fd, char hex[65], struct okrd_err *err);

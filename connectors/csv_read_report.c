@@ -1,6 +1,7 @@
 /*
  * csv_read_report.c — the CSV reader's report: collecting errors, writing the
- * JSON file beside a rejected file, and the file's SHA-256 for the ingest log.
+ * JSON file beside a rejected file (or one the ingest log kept), and the
+ * file's SHA-256 for the ingest log.
  *
  * Every string that goes into a report is valid UTF-8 by construction
  * (csv_utf8_copy), because files are bytes in any encoding and jansson
@@ -129,14 +130,10 @@ static json_t *report_json(const struct csv_report *rep, const char *file_name,
     return root;
 }
 
-int csv_report_write_json(const struct csv_report *rep, const char *file_name,
-                          const char *sha256, const char *path, struct okrd_err *err)
+/* Writes ROOT, indented, to PATH atomically. */
+static int write_json_atomic(json_t *root, const char *path, struct okrd_err *err)
 {
-    json_t *root = report_json(rep, file_name, sha256);
-    if (!root)
-        return okrd_err_set(err, OKRD_ENOMEM, "report %s: out of memory", path);
     char *text = json_dumps(root, JSON_INDENT(2));
-    json_decref(root);
     if (!text)
         return okrd_err_set(err, OKRD_ENOMEM, "report %s: out of memory", path);
 
@@ -183,6 +180,48 @@ int csv_report_write_json(const struct csv_report *rep, const char *file_name,
 out:
     free(tmp);
     free(text);
+    return rc;
+}
+
+int csv_report_write_json(const struct csv_report *rep, const char *file_name,
+                          const char *sha256, const char *path, struct okrd_err *err)
+{
+    json_t *root = report_json(rep, file_name, sha256);
+    if (!root)
+        return okrd_err_set(err, OKRD_ENOMEM, "report %s: out of memory", path);
+    int rc = write_json_atomic(root, path, err);
+    json_decref(root);
+    return rc;
+}
+
+char *csv_report_json_text(const struct csv_report *rep, const char *file_name,
+                           const char *sha256)
+{
+    json_t *root = report_json(rep, file_name, sha256);
+    if (!root)
+        return NULL;
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+int csv_report_write_logged(const char *text, const char *file_name, const char *path,
+                            struct okrd_err *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return okrd_err_set(err, OKRD_EINVAL,
+                            "report %s: the report in the ingest log is not a JSON object "
+                            "(%s)", path, root ? "another JSON value" : jerr.text);
+    }
+    int rc = 0;
+    if (json_object_set_new(root, "file", utf8_string(file_name ? file_name : "")) != 0)
+        rc = okrd_err_set(err, OKRD_ENOMEM, "report %s: out of memory", path);
+    else
+        rc = write_json_atomic(root, path, err);
+    json_decref(root);
     return rc;
 }
 

@@ -51,6 +51,12 @@ int store_begin(struct store *s, struct okrd_err *err);
 int store_commit(struct store *s, struct okrd_err *err);
 void store_rollback(struct store *s);
 bool store_in_transaction(const struct store *s);
+/* Makes every transaction committed so far durable: an fsync of the WAL
+ * (synchronous=NORMAL skips it per commit, so a power loss may undo the
+ * last commits). For a caller that is about to act outside the database on
+ * the strength of a commit (the csv_dir inbox moving a file to archive/).
+ * Refused inside a transaction (it would not cover it). */
+int store_sync(struct store *s, struct okrd_err *err);
 
 /* ---- points ---- */
 
@@ -140,6 +146,8 @@ int store_get_source_health(struct store *s, const char *source,
 
 /* ---- ingest log (CSV files) ---- */
 
+/* The log is keyed by (source, sha256): the same bytes are "already
+ * ingested" only for the source that stored them (DESIGN section 3). */
 struct store_ingest {
     const char *source;
     const char *name;         /* file name, no directory */
@@ -147,11 +155,16 @@ struct store_ingest {
     int64_t rows;             /* rows stored */
     const char *outcome;      /* "ingested", "rejected", "partial" */
     int64_t at_s;
+    const char *report;       /* the skipped-rows report (JSON text), NULL = none */
 };
 
 int store_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_err *err);
-/* *seen = a file with this sha256 was ingested ("ingested" or "partial") before. */
-int store_ingest_seen(struct store *s, const char *sha256, bool *seen, struct okrd_err *err);
+/* *seen = source SOURCE ingested a file with this sha256 before ("ingested"
+ * or "partial"). With report != NULL, *report = the report logged with the
+ * latest such file, malloc'd (the caller frees it), or NULL when it has
+ * none (or was logged before reports were). */
+int store_ingest_seen(struct store *s, const char *source, const char *sha256, bool *seen,
+                      char **report, struct okrd_err *err);
 
 /* ---- key-result state ---- */
 

@@ -132,7 +132,20 @@ const struct store_migration store_migrations[] = {
        * row. 0 = made before it was recorded: the webhook's max_age now,
        * or the default 72h if the webhook is gone. */
       "ALTER TABLE deliveries ADD COLUMN max_age_ms INTEGER NOT NULL DEFAULT 0;" },
-    /* { 4, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 4, "ingest log keyed by (source, sha256), with the skipped-rows report",
+      /* DESIGN section 3: the same bytes dropped into another source's inbox
+       * are that source's data, so "already ingested" is asked per source.
+       * Every row since version 1 names its source (NOT NULL; `okrd ingest`
+       * logs under its --source), so an old row already means what a new
+       * one means, "source S stored these bytes", and keeps its source
+       * as it is. Old rows have no report (NULL): a duplicate of such a
+       * file is archived without one, as before. report is the JSON of a
+       * file with skipped rows, logged in the file's transaction so a
+       * crash between COMMIT and the move cannot lose it. */
+      "ALTER TABLE ingest_log ADD COLUMN report TEXT;"
+      "DROP INDEX ingest_log_by_sha256;"
+      "CREATE INDEX ingest_log_by_source_sha256 ON ingest_log(source, sha256);" },
+    /* { 5, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

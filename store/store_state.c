@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/parse.h"
@@ -159,8 +160,8 @@ int store_log_ingest(struct store *s, const struct store_ingest *in, struct okrd
         return okrd_err_set(err, OKRD_EINVAL, "store: %s of %s: invalid outcome \"%s\"", action,
                             store_quote(in->name, q, sizeof q), in->outcome ? in->outcome : "");
     STMT_OR_FAIL(st, s, STMT_INGEST_LOG,
-                 "INSERT INTO ingest_log(source, name, sha256, rows, outcome, at)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 "INSERT INTO ingest_log(source, name, sha256, rows, outcome, at, report)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                  err);
     sqlite3_bind_text(st, 1, in->source, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, in->name, -1, SQLITE_STATIC);
@@ -168,21 +169,33 @@ int store_log_ingest(struct store *s, const struct store_ingest *in, struct okrd
     sqlite3_bind_int64(st, 4, in->rows);
     sqlite3_bind_text(st, 5, in->outcome, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, in->at_s);
+    if (in->report)
+        sqlite3_bind_text(st, 7, in->report, -1, SQLITE_STATIC);
     return step_write(s, st, err, "log ingest of", store_quote(in->name, q, sizeof q));
 }
 
-int store_ingest_seen(struct store *s, const char *sha256, bool *seen, struct okrd_err *err)
+int store_ingest_seen(struct store *s, const char *source, const char *sha256, bool *seen,
+                      char **report, struct okrd_err *err)
 {
+    if (report)
+        *report = NULL;
+    /* The latest row first: a file logged again (`okrd ingest` reads on
+     * request) answers with its newest report. */
     STMT_OR_FAIL(st, s, STMT_INGEST_SEEN,
-                 "SELECT 1 FROM ingest_log WHERE sha256 = ?1"
-                 " AND outcome IN ('ingested', 'partial') LIMIT 1",
+                 "SELECT report FROM ingest_log WHERE source = ?1 AND sha256 = ?2"
+                 " AND outcome IN ('ingested', 'partial') ORDER BY id DESC LIMIT 1",
                  err);
-    sqlite3_bind_text(st, 1, sha256 ? sha256 : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, source ? source : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sha256 ? sha256 : "", -1, SQLITE_STATIC);
     int src = sqlite3_step(st), rc = 0;
     if (src == SQLITE_ROW || src == SQLITE_DONE)
         *seen = src == SQLITE_ROW;
     else
-        rc = store_sqlerr(s, src, err, "look up ingest log");
+        rc = store_sqlerr(s, src, err, "look up ingest log of source \"%s\"",
+                          source ? source : "");
+    const char *text = rc == 0 && *seen ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (report && text && !(*report = strdup(text)))
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: look up ingest log: out of memory");
     store_stmt_done(st);
     return rc;
 }

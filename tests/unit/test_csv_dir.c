@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
@@ -28,6 +29,8 @@
 #include "connectors/csv_dir_job.h"
 #include "connectors/csv_inbox.h"
 #include "connectors/csv_inbox_fs.h"
+#include "connectors/csv_ingest.h"
+#include "connectors/csv_queue.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -172,6 +175,122 @@ static void test_outcome_messages(void **state)
     csv_dir_job_free(j);
 }
 
+/* ---- the queue: FIFO, each name once, O(1) lookup ---- */
+
+static void test_queue_basics(void **state)
+{
+    struct csv_queue q;
+    csv_queue_init(&q);
+    assert_null(csv_queue_find(&q, "a.csv"));
+    assert_null(csv_queue_pop_front(&q));
+    const char *names[] = { "a.csv", "b.csv", "c.csv" };
+    for (size_t i = 0; i < 3; i++) {
+        struct csv_queue_entry *e = csv_queue_entry_new(names[i]);
+        assert_int_equal(csv_queue_add(&q, e, false), 1);
+    }
+    struct csv_queue_entry *dup = csv_queue_entry_new("b.csv");
+    assert_int_equal(csv_queue_add(&q, dup, false), 0); /* queued already: not taken */
+    assert_int_equal(csv_queue_add(&q, dup, true), 0);
+    free(dup);
+    assert_int_equal(csv_queue_len(&q), 3);
+    assert_string_equal(csv_queue_find(&q, "b.csv")->name, "b.csv");
+    struct csv_queue_entry *e = csv_queue_pop_front(&q);
+    assert_string_equal(e->name, "a.csv");
+    assert_null(csv_queue_find(&q, "a.csv"));
+    assert_int_equal(csv_queue_add(&q, e, true), 1); /* back to the front */
+    assert_string_equal(csv_queue_head(&q)->name, "a.csv");
+    const char *want[] = { "a.csv", "b.csv", "c.csv" };
+    for (size_t i = 0; i < 3; i++) {
+        e = csv_queue_pop_front(&q);
+        assert_string_equal(e->name, want[i]);
+        free(e);
+    }
+    assert_int_equal(csv_queue_len(&q), 0);
+    assert_null(csv_queue_head(&q));
+    /* usable again once empty: the tail was reset */
+    assert_int_equal(csv_queue_add(&q, csv_queue_entry_new("d.csv"), false), 1);
+    assert_string_equal(csv_queue_head(&q)->name, "d.csv");
+    csv_queue_clear(&q);
+    assert_int_equal(csv_queue_len(&q), 0);
+    assert_null(csv_queue_find(&q, "d.csv"));
+    csv_queue_clear(&q); /* twice is fine */
+}
+
+/* Random adds (back and front), re-adds and pops of N names against a plain
+ * array: the order and the answers of find must always agree, through many
+ * growths and deletions. A few names in a small table wrap probe runs
+ * around its end often (backward shifts across it); many names grow it. */
+static void queue_against_reference(int N, int round, int OPS)
+{
+    struct csv_queue q;
+    csv_queue_init(&q);
+    /* the reference: a deque of name indexes, and who is in it */
+    int *ref = malloc(sizeof *ref * 2 * ((size_t)OPS + 1));
+    bool *in = calloc(N, sizeof *in);
+    assert_non_null(ref);
+    assert_non_null(in);
+    size_t lo = (size_t)OPS, hi = (size_t)OPS; /* ref[lo..hi) */
+    uint64_t rng = 42 + (uint64_t)round;
+    char name[32];
+    for (int op = 0; op < OPS; op++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        int k = (int)((rng >> 33) % N);
+        unsigned what = (unsigned)(rng >> 20) % 8;
+        snprintf(name, sizeof name, "r%d-export-%d.csv", round, k);
+        if (what < 5) { /* add at the back (an event, a scan) or the front (a retry) */
+            bool front = what == 4;
+            struct csv_queue_entry *e = csv_queue_entry_new(name);
+            int rc = csv_queue_add(&q, e, front);
+            if (in[k]) {
+                assert_int_equal(rc, 0);
+                free(e);
+            } else {
+                assert_int_equal(rc, 1);
+                in[k] = true;
+                if (front)
+                    ref[--lo] = k;
+                else
+                    ref[hi++] = k;
+            }
+        } else if (what < 7) { /* pop */
+            struct csv_queue_entry *e = csv_queue_pop_front(&q);
+            if (lo == hi) {
+                assert_null(e);
+                continue;
+            }
+            snprintf(name, sizeof name, "r%d-export-%d.csv", round, ref[lo]);
+            assert_non_null(e);
+            assert_string_equal(e->name, name);
+            in[ref[lo++]] = false;
+            free(e);
+            assert_null(csv_queue_find(&q, name));
+        } else { /* look up */
+            struct csv_queue_entry *e = csv_queue_find(&q, name);
+            if (in[k] != (e != NULL))
+                fail_msg("op %d: find(%s) = %p, want %s", op, name, (void *)e,
+                         in[k] ? "queued" : "absent");
+        }
+        assert_int_equal(csv_queue_len(&q), hi - lo);
+    }
+    for (; lo < hi; lo++) { /* drains in order */
+        struct csv_queue_entry *e = csv_queue_pop_front(&q);
+        snprintf(name, sizeof name, "r%d-export-%d.csv", round, ref[lo]);
+        assert_string_equal(e->name, name);
+        free(e);
+    }
+    assert_null(csv_queue_pop_front(&q));
+    csv_queue_clear(&q);
+    free(ref);
+    free(in);
+}
+
+static void test_queue_against_reference(void **state)
+{
+    for (int round = 0; round < 50; round++)
+        queue_against_reference(40, round, 20000);
+    queue_against_reference(20000, 0, 200000);
+}
+
 /* ---- the file-system side ---- */
 
 static bool exists(const char *dir, const char *name)
@@ -232,6 +351,100 @@ static void test_prepare_and_move(void **state)
     free(dir);
 }
 
+/* The listing a scan runs off the loop: regular files the inbox takes,
+ * older first, then by name; the rest ignored. */
+static void test_list(void **state)
+{
+    char *dir = tu_mkdtemp(), inbox[1024], p[4096];
+    struct okrd_err err = { 0 };
+    snprintf(inbox, sizeof inbox, "%s/inbox", dir);
+    assert_int_equal(csv_inbox_prepare(inbox, &err), 0);
+    const char *files[] = { "a.csv", "b.csv", "c.csv", ".hidden.csv", "x.csv.tmp" };
+    for (size_t i = 0; i < 5; i++)
+        free(tu_write_file(inbox, files[i], "x"));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const struct { const char *name; int ago_s; } times[] = {
+        { "a.csv", 10 }, { "b.csv", 20 }, { "c.csv", 10 } };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", inbox, times[i].name);
+        struct timespec ts[2] = { now, { now.tv_sec - times[i].ago_s, 0 } };
+        assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    }
+    snprintf(p, sizeof p, "%s/link.csv", inbox);
+    assert_int_equal(symlink("a.csv", p), 0);
+    snprintf(p, sizeof p, "%s/folder.csv", inbox);
+    assert_int_equal(mkdir(p, 0700), 0);
+
+    struct csv_inbox_entry *list;
+    size_t n;
+    assert_int_equal(csv_inbox_list(inbox, &list, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].name, "b.csv"); /* older first */
+    assert_string_equal(list[1].name, "a.csv"); /* then by name */
+    assert_string_equal(list[2].name, "c.csv");
+    assert_true(list[1].mtime_ms - list[0].mtime_ms == 10000);
+    free(list[0].name);
+    csv_inbox_list_free(list, 1, n); /* a merge that took the first one */
+
+    snprintf(p, sizeof p, "%s/nowhere", dir);
+    assert_int_equal(csv_inbox_list(p, &list, &n), -ENOENT);
+    assert_int_equal(n, 0);
+    csv_inbox_list_free(list, 0, n);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* ---- the ingest log, per source ---- */
+
+/* Two csv_dir sources that map the same export's column to different
+ * metrics: the same bytes are each one's data (DESIGN section 3: the log is
+ * keyed by (source, sha256)), and a duplicate only within one source. */
+static void test_same_bytes_two_sources(void **state)
+{
+    char *dir = tu_mkdtemp(), db[1024];
+    snprintf(db, sizeof db, "%s/okrd.db", dir);
+    char *path = tu_write_file(dir, "daily.csv", "day,Users\n2025-11-01,5\n2025-11-02,7\n");
+    struct okrd_err err = { 0 };
+    struct store *st = NULL;
+    if (store_open(&st, db, 0, &err))
+        fail_msg("store_open: %s", err.msg);
+    struct cfg_wide_column to_dau = { "Users", "dau" }, to_signups = { "Users", "signups" };
+    struct cfg_source a = { .id = "web", .type = CFG_SRC_CSV_DIR }, b = a;
+    b.id = "app";
+    a.u.csv = (struct cfg_csv_dir){ .path = dir, .layout = CFG_LAYOUT_WIDE, .wide = &to_dau,
+                                    .n_wide = 1, .decimal = '.', .strip = "",
+                                    .on_error = CFG_ON_ERROR_REJECT_FILE };
+    b.u.csv = a.u.csv;
+    b.u.csv.wide = &to_signups;
+    struct csv_report rep;
+    struct csv_ingest_result res = { .rep = &rep };
+    assert_int_equal(csv_ingest_file(st, path, &a, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_INGESTED);
+    assert_int_equal(res.points, 2);
+    csv_ingest_result_free(&res);
+    assert_int_equal(csv_ingest_file(st, path, &b, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_INGESTED); /* not a duplicate of web's file */
+    assert_int_equal(res.points, 2);
+    csv_ingest_result_free(&res);
+    assert_int_equal(csv_ingest_file(st, path, &b, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_DUPLICATE); /* app has it now */
+    assert_null(res.report_json);
+    csv_ingest_result_free(&res);
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(st, "dau", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 2);
+    store_series_free(&ser);
+    assert_int_equal(store_get_series(st, "signups", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 2);
+    assert_true(ser.pts[1].value == 7);
+    store_series_free(&ser);
+    store_close(st);
+    free(path);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 /* ---- the connector on a real loop ---- */
 
 struct seen {
@@ -253,6 +466,8 @@ struct fx {
     struct seen seen[64];
     int n_seen;
     int n_commits;
+    bool count_stored;       /* on_committed counts the metrics stored then: */
+    int stored_at_commit[8];
     int64_t points_committed;
     char committed_metric[64];
     int n_health;
@@ -274,6 +489,13 @@ static void on_report(void *ctx, enum cfg_log_level level, const char *source_id
     }
 }
 
+static int count_metric(void *ctx, const char *metric)
+{
+    (void)metric;
+    ++*(int *)ctx;
+    return 0;
+}
+
 static void on_committed(void *ctx, const char *source_id, const char *const *metrics,
                          size_t n_metrics, int64_t n_points)
 {
@@ -282,6 +504,16 @@ static void on_committed(void *ctx, const char *source_id, const char *const *me
     f->points_committed += n_points;
     assert_true(n_metrics >= 1);
     snprintf(f->committed_metric, sizeof f->committed_metric, "%s", metrics[0]);
+    if (f->count_stored && f->n_commits <= 8) {
+        struct store *s = NULL;
+        struct okrd_err err = { 0 };
+        if (store_open(&s, f->db, STORE_READONLY, &err))
+            fail_msg("store_open: %s", err.msg);
+        int n = 0;
+        assert_int_equal(store_each_metric(s, count_metric, &n, &err), 0);
+        f->stored_at_commit[f->n_commits - 1] = n;
+        store_close(s);
+    }
 }
 
 static void on_health(void *ctx, const char *source_id, bool ok,
@@ -487,6 +719,43 @@ static void test_rename_in(void **state)
     assert_string_equal(buf, NOV1 "=1000;" NOV2 "=1041;"); /* the correction won */
 }
 
+static void set_mtime(struct fx *f, const char *name, int64_t ago_s);
+
+/* A backlog: each file is committed and told to the daemon (which queues
+ * the evaluation of its key results in the writer) before the next file is
+ * read, so every file's effect is evaluated, not only the last one's; the
+ * moves of files read back to back share one sync. */
+static void test_each_commit_told_before_next_read(void **state)
+{
+    struct fx *f = *state;
+    f->count_stored = true;
+    assert_int_equal(csv_inbox_prepare(f->inbox, &(struct okrd_err){ 0 }), 0);
+    const char *names[] = { "a.csv", "b.csv", "c.csv", "d.csv" };
+    for (int i = 0; i < 4; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "metric,date,value\nm%d,2025-11-01,%d\n", i, i);
+        free(tu_write_file(f->inbox, names[i], text));
+        set_mtime(f, names[i], 40 - i);
+    }
+    start(f);
+    run_until_events(f, "file_ingested", 4);
+    assert_int_equal(f->n_commits, 4);
+    for (int i = 0; i < 4; i++) {
+        if (f->stored_at_commit[i] != i + 1)
+            fail_msg("when the commit of %s was told, %d metrics were stored, want %d", names[i],
+                     f->stored_at_commit[i], i + 1);
+        assert_true(in_dir(f, "archive", names[i]));
+        assert_false(in_dir(f, ".", names[i]));
+    }
+    /* Reported in order. */
+    int seen = 0;
+    for (int i = 0; i < f->n_seen; i++)
+        if (!strcmp(f->seen[i].event, "file_ingested") &&
+            strncmp(f->seen[i].msg, names[seen], strlen(names[seen])) == 0)
+            seen++;
+    assert_int_equal(seen, 4);
+}
+
 static void test_write_in_place(void **state)
 {
     struct fx *f = *state;
@@ -498,7 +767,7 @@ static void test_write_in_place(void **state)
     const char *a = "metric,date,value\ndau,2025-11-01,1", *b = "000\nwau,2025-11-01,7\n";
     assert_int_equal(write(fd, a, strlen(a)), (ssize_t)strlen(a));
     run_nowait(f); /* nothing to see yet: no event until the writer closes */
-    assert_int_equal(f->n_seen, 0);
+    assert_int_equal(count_events(f, "file_started"), 0);
     assert_int_equal(write(fd, b, strlen(b)), (ssize_t)strlen(b));
     assert_int_equal(close(fd), 0); /* IN_CLOSE_WRITE */
     run_until_events(f, "file_ingested", 1);
@@ -611,6 +880,67 @@ static void test_skip_row(void **state)
     assert_string_equal(buf, "");
     assert_int_equal(f->points_committed, 2);
     assert_true(f->last_health_ok);
+}
+
+static json_t *load_json(struct fx *f, const char *sub, const char *name)
+{
+    char p[4096];
+    json_error_t jerr;
+    snprintf(p, sizeof p, "%s/%s/%s", f->inbox, sub, name);
+    json_t *doc = json_load_file(p, 0, &jerr);
+    if (!doc)
+        fail_msg("%s: %s", p, jerr.text);
+    return doc;
+}
+
+static void move_back(struct fx *f, const char *name)
+{
+    char from[4096], to[4096];
+    snprintf(from, sizeof from, "%s/archive/%s", f->inbox, name);
+    snprintf(to, sizeof to, "%s/%s", f->inbox, name);
+    assert_int_equal(rename(from, to), 0);
+}
+
+/* A crash between COMMIT and the move (issue 12 item 5): the file is still
+ * in the inbox, its report never written. The ingest log kept the report
+ * with the file, so the duplicate path writes it. Simulated by putting the
+ * archived file back and deleting its report. */
+static void test_skip_row_report_after_crash(void **state)
+{
+    struct fx *f = *state;
+    f->src.u.csv.on_error = CFG_ON_ERROR_SKIP_ROW;
+    start(f);
+    const char *text = "metric,date,value\ndau,2025-11-01,5\nwau,2025-11-01,x\n";
+    drop(f, "p.csv", text);
+    run_until_events(f, "file_partial", 1);
+    json_t *want = load_json(f, "archive", "p.csv.error.json");
+
+    move_back(f, "p.csv"); /* IN_MOVED_TO: taken again at once */
+    char p[4096];
+    snprintf(p, sizeof p, "%s/archive/p.csv.error.json", f->inbox);
+    assert_int_equal(unlink(p), 0);
+    run_until_events(f, "file_duplicate", 1);
+    const struct seen *s = find_event(f, "file_duplicate", "p.csv");
+    assert_non_null(s);
+    assert_non_null(strstr(s->msg, "moved to archive/p.csv; its report "));
+    assert_true(in_dir(f, "archive", "p.csv"));
+    json_t *got = load_json(f, "archive", "p.csv.error.json");
+    if (!json_equal(got, want))
+        fail_msg("the report after the crash differs from the first one");
+    json_decref(got);
+
+    /* The same bytes under another name: archived with that report, its
+     * "file" the name it came under; the first report is kept. */
+    drop(f, "q.csv", text);
+    run_until_events(f, "file_duplicate", 2);
+    got = load_json(f, "archive", "q.csv.error.json");
+    assert_string_equal(json_string_value(json_object_get(got, "file")), "q.csv");
+    assert_true(json_equal(json_object_get(got, "errors"), json_object_get(want, "errors")));
+    assert_true(json_equal(json_object_get(got, "sha256"), json_object_get(want, "sha256")));
+    json_decref(got);
+    assert_true(in_dir(f, "archive", "p.csv.error.json"));
+    json_decref(want);
+    assert_int_equal(count_events(f, "file_partial"), 1); /* read once */
 }
 
 static void test_ignored_entries(void **state)
@@ -756,12 +1086,18 @@ int main(void)
         cmocka_unit_test(test_settle),
         cmocka_unit_test(test_order_and_names),
         cmocka_unit_test(test_outcome_messages),
+        cmocka_unit_test(test_queue_basics),
+        cmocka_unit_test(test_queue_against_reference),
         cmocka_unit_test(test_prepare_and_move),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_same_bytes_two_sources),
         T(test_rename_in),
         T(test_write_in_place),
+        T(test_each_commit_told_before_next_read),
         T(test_bad_file_rejected),
         T(test_duplicate),
         T(test_skip_row),
+        T(test_skip_row_report_after_crash),
         T(test_ignored_entries),
         T(test_startup_scan),
         T(test_settles_scanned_file),

@@ -605,27 +605,107 @@ static void test_ingest_log(void **state)
     const char *h1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const char *h2 = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
     bool seen = true;
-    assert_int_equal(store_ingest_seen(s, h1, &seen, &err), 0);
+    char *report = (char *)"untouched";
+    assert_int_equal(store_ingest_seen(s, "drops", h1, &seen, &report, &err), 0);
     assert_false(seen);
-    struct store_ingest in = { "drops", "a.csv", h1, 0, "rejected", 1700000000 };
+    assert_null(report);
+    struct store_ingest in = { "drops", "a.csv", h1, 0, "rejected", 1700000000, NULL };
     assert_int_equal(store_log_ingest(s, &in, &err), 0);
-    assert_int_equal(store_ingest_seen(s, h1, &seen, &err), 0);
+    assert_int_equal(store_ingest_seen(s, "drops", h1, &seen, NULL, &err), 0);
     assert_false(seen); /* rejected is not "seen": the file is read again if dropped again */
     in.outcome = "ingested";
     in.rows = 10;
     assert_int_equal(store_log_ingest(s, &in, &err), 0);
-    assert_int_equal(store_ingest_seen(s, h1, &seen, &err), 0);
+    assert_int_equal(store_ingest_seen(s, "drops", h1, &seen, &report, &err), 0);
     assert_true(seen);
-    in = (struct store_ingest){ "drops", "b.csv", h2, 5, "partial", 1700000001 };
+    assert_null(report); /* an ingested file has none */
+    /* Keyed by (source, sha256): the same bytes are new to another source. */
+    assert_int_equal(store_ingest_seen(s, "drops2", h1, &seen, NULL, &err), 0);
+    assert_false(seen);
+    in = (struct store_ingest){ "drops", "b.csv", h2, 5, "partial", 1700000001,
+                                "{\"file\":\"b.csv\",\"errors\":[]}" };
     assert_int_equal(store_log_ingest(s, &in, &err), 0);
-    assert_int_equal(store_ingest_seen(s, h2, &seen, &err), 0);
+    assert_int_equal(store_ingest_seen(s, "drops", h2, &seen, &report, &err), 0);
     assert_true(seen);
+    assert_non_null(report);
+    assert_string_equal(report, "{\"file\":\"b.csv\",\"errors\":[]}");
+    free(report);
+    /* Logged again (okrd ingest reads on request): the latest report wins. */
+    in.report = "{\"file\":\"b2.csv\"}";
+    assert_int_equal(store_log_ingest(s, &in, &err), 0);
+    assert_int_equal(store_ingest_seen(s, "drops", h2, &seen, &report, &err), 0);
+    assert_string_equal(report, "{\"file\":\"b2.csv\"}");
+    free(report);
     in.sha256 = "ABC";
     assert_int_equal(store_log_ingest(s, &in, &err), OKRD_EINVAL);
     in.sha256 = h2;
     in.outcome = "maybe";
     assert_int_equal(store_log_ingest(s, &in, &err), OKRD_EINVAL);
     store_close(s);
+}
+
+/* store_sync (the csv_dir inbox calls it before it moves a file): fine
+ * outside a transaction, with or without a WAL opened by this connection;
+ * refused inside one (it could not cover it) and on a read-only store. */
+static void test_sync(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_rw(f->path);
+    struct okrd_err err;
+    assert_int_equal(store_sync(s, &err), 0); /* nothing read or written yet */
+    put(s, "dau", 100, 1);
+    assert_int_equal(store_sync(s, &err), 0);
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(store_sync(s, &err), OKRD_EINVAL);
+    assert_non_null(strstr(err.msg, "transaction"));
+    store_rollback(s);
+    struct store *ro = open_ro(f->path);
+    assert_int_equal(store_sync(ro, &err), OKRD_EINVAL);
+    store_close(ro);
+    store_close(s);
+}
+
+/* A store made before the ingest log was keyed by (source, sha256): its
+ * rows keep their source and mean what they meant ("this source stored
+ * these bytes"); they have no report; the same bytes are new to any other
+ * source. */
+static void test_ingest_log_migration(void **state)
+{
+    struct fx *f = *state;
+    const char *h1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    for (size_t i = 0; i < store_n_migrations && store_migrations[i].version <= 2; i++)
+        assert_int_equal(sqlite3_exec(db, store_migrations[i].sql, NULL, NULL, NULL), SQLITE_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "PRAGMA user_version = 2;"
+             "INSERT INTO ingest_log(source, name, sha256, rows, outcome, at) VALUES"
+             " ('drops', 'a.csv', '%s', 10, 'ingested', 1700000000),"
+             " ('drops', 'p.csv', '%.63s0', 4, 'partial', 1700000001);",
+             h1, h1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    struct store *s = open_rw(f->path);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+    struct okrd_err err;
+    bool seen = false;
+    char *report = NULL;
+    assert_int_equal(store_ingest_seen(s, "drops", h1, &seen, &report, &err), 0);
+    assert_true(seen);
+    assert_null(report);
+    assert_int_equal(store_ingest_seen(s, "other", h1, &seen, NULL, &err), 0);
+    assert_false(seen);
+    store_close(s);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ingest_log WHERE source = 'drops'"
+                                      " AND report IS NULL"),
+                     2);
+    /* The lookup is one probe of the (source, sha256) index. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                      " AND tbl_name = 'ingest_log'"
+                                      " AND sql LIKE '%(source, sha256)%'"),
+                     1);
 }
 
 /* ---- the writer thread ---- */
@@ -1045,6 +1125,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_path),
         T(test_migrate_empty_file),
+        T(test_ingest_log_migration),
         T(test_create_and_reopen),
         T(test_refuse_newer),
         T(test_readonly_missing),
@@ -1062,6 +1143,7 @@ int main(void)
         T(test_source_health),
         T(test_kr_state),
         T(test_ingest_log),
+        T(test_sync),
         T(test_writer_fifo),
         T(test_writer_failed_job_rolls_back),
         T(test_writer_group_commit),
