@@ -43,7 +43,7 @@ PACKAGE_OF = {
     "mount": "mount", "umount": "mount",
     "cmake": "cmake", "cpack": "cmake", "ctest": "cmake", "pkg-config": "pkg-config",
     "cc": "build-essential", "gcc": "build-essential", "make": "build-essential",
-    "clang": "clang", "file": "file", "dpkg-shlibdeps": "dpkg-dev",
+    "clang": "clang", "file": "file", "strace": "strace", "dpkg-shlibdeps": "dpkg-dev",
     "python3": "python3", "man": "man-db", "systemd-analyze": "systemd",
     "systemctl": "systemd", "journalctl": "systemd",
     "systemd-nspawn": "systemd-container", "machinectl": "systemd-container",
