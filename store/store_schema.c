@@ -132,7 +132,18 @@ const struct store_migration store_migrations[] = {
        * row. 0 = made before it was recorded: the webhook's max_age now,
        * or the default 72h if the webhook is gone. */
       "ALTER TABLE deliveries ADD COLUMN max_age_ms INTEGER NOT NULL DEFAULT 0;" },
-    /* { 4, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 4, "the sources that fed each metric",
+      /* `okrd metrics` (DESIGN section 6) lists the sources that fed a
+       * metric; points do not say where they came from (a source tag on
+       * each would widen the hot table), so each batch upserts one row per
+       * (metric, source) it wrote, in the points' own transaction. Points
+       * stored before this migration have no row: nothing recorded it. */
+      "CREATE TABLE metric_sources ("
+      "  metric_id INTEGER NOT NULL REFERENCES metrics(id),"
+      "  source    TEXT NOT NULL,"                /* a source id, or "push" */
+      "  PRIMARY KEY (metric_id, source)"
+      ") WITHOUT ROWID;" },
+    /* { 5, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
