@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "okr/okr_snapshot.h"
@@ -112,6 +113,14 @@ enum api_delivery_result { API_DELIVERED, API_RETRIED, API_DEAD };
 void api_note_delivery(struct api_server *s, const char *webhook_id,
                        enum api_delivery_result result);
 void api_note_outbox_pending(struct api_server *s, int64_t pending);
+
+/* The metric list of DESIGN section 6 (api_metric_list.c), the document of
+ * both `okrd metrics --json` and GET /api/v1/metrics: {"metrics": [...]},
+ * one entry per metric id the store holds or CFG names, sorted by id.
+ * docs/api.md describes each field. Reads ST only; its cost grows with the
+ * stored points. 0 and *out (the caller's, json_decref), or a negative code
+ * with err filled. */
+int api_metric_list(struct store *st, const struct cfg *cfg, json_t **out, struct okrd_err *err);
 
 /* The address actually listened on ("127.0.0.1:9470", "unix:/run/x.sock"),
  * for the start-up log line. */
