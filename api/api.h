@@ -22,7 +22,8 @@
  * worker), api_work.c (the read workers and their queue), api_push.c
  * (push), api_series.c (series and pace of a key result), api_metrics.c
  * (the exposition writer), api_dashboard.c (HTML and SVG), api_buf.c (a
- * growable text buffer), api_cache.c. The JSON of objectives and key
+ * growable text buffer), api_cache.c, api_metric_list.c (GET
+ * /api/v1/metrics, shared with `okrd metrics`). The JSON of objectives and key
  * results is okr/okr_view.c, shared with alerts/ and `okrd status`.
  */
 #ifndef OKRD_API_H
