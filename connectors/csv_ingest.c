@@ -18,6 +18,7 @@
 
 struct batch {
     struct store *st;
+    const char *source;      /* recorded as the source of each metric */
     struct store_point_in pts[BATCH];
     char names[BATCH][129];  /* metric ids are at most 128 bytes */
     size_t n;
@@ -77,7 +78,7 @@ static int flush(struct batch *b)
     if (store_stop_requested(b->st))
         return okrd_err_set(b->err, OKRD_ECANCELED,
                             "stopping: the file is left as it is and read again at the next start");
-    int rc = store_put_points(b->st, b->pts, b->n, b->err);
+    int rc = store_put_points_from(b->st, b->source, b->pts, b->n, b->err);
     if (rc < 0)
         return rc;
     const char *last = NULL;
@@ -190,6 +191,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         goto out;
     }
     b->st = w;
+    b->source = src->id;
     b->n = 0;
     b->stored = 0;
     b->res = res;
