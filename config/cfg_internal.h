@@ -61,6 +61,9 @@ struct cfg_kp_entry {
 struct cfg_keypos *cfg_keypos_build(const char *text, size_t len);
 const struct cfg_kp_entry *cfg_keypos_find(const struct cfg_keypos *kp, const char *path);
 void cfg_keypos_free(struct cfg_keypos *kp);
+/* The index's size in bytes without the text of its paths, and how many
+ * values it holds (for tests: every page it touches is a fault at start-up). */
+size_t cfg_keypos_bytes(const struct cfg_keypos *kp, size_t *n_values);
 
 /* ---- load context ---- */
 
@@ -227,5 +230,7 @@ size_t cfg_edit_distance(const char *a, const char *b);
 /* The nearest of KNOWN to KEY if it is close enough to be a typo, else NULL. */
 const char *cfg_suggest(const char *key, const char *const *known);
 int cfg_find_name(const char *const *names, const char *s);
+/* Sorts CFG's sources and metrics by id into cfg->lookup (in ARENA). */
+void cfg_lookup_build(struct cfg *cfg, struct cfg_arena *arena);
 
 #endif

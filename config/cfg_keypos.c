@@ -21,15 +21,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Memory is the cost here: a config of 1,000 sources has some 10,000
+ * values, and every fresh page the index touches is a page fault at
+ * start-up. So the hash table holds only (hash, entry number), 8 bytes a
+ * slot, filled up to 3/4; the entries sit densely in insertion order. */
 struct kp_slot {
-    size_t path_off;          /* into pool; SIZE_MAX = empty slot */
     uint32_t hash;
+    uint32_t idx;             /* 1 + index into entries; 0 = empty slot */
+};
+
+struct kp_entry {
+    size_t path_off;          /* into pool */
     struct cfg_kp_entry e;
 };
 
 struct cfg_keypos {
     struct kp_slot *slots;
-    size_t cap, n;            /* cap is a power of two */
+    size_t cap;               /* a power of two */
+    struct kp_entry *entries;
+    size_t n, entries_cap;
     char *pool;
     size_t pool_len, pool_cap;
 };
@@ -58,13 +68,12 @@ static void kp_grow(struct cfg_keypos *kp)
 {
     size_t ncap = kp->cap ? kp->cap * 2 : 256;
     struct kp_slot *ns = cfg_xrealloc(NULL, ncap * sizeof *ns);
-    for (size_t i = 0; i < ncap; i++)
-        ns[i].path_off = SIZE_MAX;
+    memset(ns, 0, ncap * sizeof *ns);
     for (size_t i = 0; i < kp->cap; i++) {
-        if (kp->slots[i].path_off == SIZE_MAX)
+        if (!kp->slots[i].idx)
             continue;
         size_t j = kp->slots[i].hash & (ncap - 1);
-        while (ns[j].path_off != SIZE_MAX)
+        while (ns[j].idx)
             j = (j + 1) & (ncap - 1);
         ns[j] = kp->slots[i];
     }
@@ -73,18 +82,32 @@ static void kp_grow(struct cfg_keypos *kp)
     kp->cap = ncap;
 }
 
+/* The slot holding PATH (hash H), or the empty slot where it would go. */
+static struct kp_slot *kp_probe(const struct cfg_keypos *kp, const char *path, uint32_t h)
+{
+    size_t j = h & (kp->cap - 1);
+    while (kp->slots[j].idx) {
+        if (kp->slots[j].hash == h &&
+            strcmp(kp->pool + kp->entries[kp->slots[j].idx - 1].path_off, path) == 0)
+            break;
+        j = (j + 1) & (kp->cap - 1);
+    }
+    return &kp->slots[j];
+}
+
 /* The first record of a path wins: a key that contains "." or "[" could
  * spell the same path as a nested one; the first is as good a guess. */
 static void kp_put(struct cfg_keypos *kp, const char *path, const struct cfg_kp_entry *e)
 {
-    if ((kp->n + 1) * 2 > kp->cap)
+    if ((kp->n + 1) * 4 > kp->cap * 3)
         kp_grow(kp);
     uint32_t h = kp_hash(path);
-    size_t j = h & (kp->cap - 1);
-    while (kp->slots[j].path_off != SIZE_MAX) {
-        if (kp->slots[j].hash == h && strcmp(kp->pool + kp->slots[j].path_off, path) == 0)
-            return;
-        j = (j + 1) & (kp->cap - 1);
+    struct kp_slot *sl = kp_probe(kp, path, h);
+    if (sl->idx)
+        return;
+    if (kp->n == kp->entries_cap) {
+        kp->entries_cap = kp->entries_cap ? kp->entries_cap * 2 : 256;
+        kp->entries = cfg_xrealloc(kp->entries, kp->entries_cap * sizeof *kp->entries);
     }
     size_t n = strlen(path) + 1;
     if (kp->pool_len + n > kp->pool_cap) {
@@ -92,25 +115,24 @@ static void kp_put(struct cfg_keypos *kp, const char *path, const struct cfg_kp_
         kp->pool = cfg_xrealloc(kp->pool, kp->pool_cap);
     }
     memcpy(kp->pool + kp->pool_len, path, n);
-    kp->slots[j].path_off = kp->pool_len;
-    kp->slots[j].hash = h;
-    kp->slots[j].e = *e;
+    kp->entries[kp->n] = (struct kp_entry){ kp->pool_len, *e };
     kp->pool_len += n;
-    kp->n++;
+    sl->hash = h;
+    sl->idx = (uint32_t)++kp->n;
 }
 
 const struct cfg_kp_entry *cfg_keypos_find(const struct cfg_keypos *kp, const char *path)
 {
     if (!kp || !kp->cap || !path)
         return NULL;
-    uint32_t h = kp_hash(path);
-    size_t j = h & (kp->cap - 1);
-    while (kp->slots[j].path_off != SIZE_MAX) {
-        if (kp->slots[j].hash == h && strcmp(kp->pool + kp->slots[j].path_off, path) == 0)
-            return &kp->slots[j].e;
-        j = (j + 1) & (kp->cap - 1);
-    }
-    return NULL;
+    const struct kp_slot *sl = kp_probe(kp, path, kp_hash(path));
+    return sl->idx ? &kp->entries[sl->idx - 1].e : NULL;
+}
+
+size_t cfg_keypos_bytes(const struct cfg_keypos *kp, size_t *n_values)
+{
+    *n_values = kp ? kp->n : 0;
+    return kp ? kp->cap * sizeof *kp->slots + kp->entries_cap * sizeof *kp->entries : 0;
 }
 
 void cfg_keypos_free(struct cfg_keypos *kp)
@@ -118,6 +140,7 @@ void cfg_keypos_free(struct cfg_keypos *kp)
     if (!kp)
         return;
     free(kp->slots);
+    free(kp->entries);
     free(kp->pool);
     free(kp);
 }

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/cfg_internal.h"
 #include "config/config.h"
 #include "testutil.h"
 
@@ -887,6 +888,107 @@ static void test_metric_poll_interval(void **state)
     cfg_diags_free(&d);
 }
 
+/* A config of many sources, as bench/poll_fanout writes it: N http_json
+ * sources s0..s{N-1}, metric m{i} each, and N metrics x{i}. malloc'd. */
+static char *many_sources(size_t n)
+{
+    size_t cap = 256 + n * 256, len = 0;
+    char *t = malloc(cap);
+    len += (size_t)snprintf(t + len, cap - len, "{ \"daemon\": { \"listen\": \"\" },\n \"sources\": [\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len,
+                                "  { \"id\": \"s%zu\", \"type\": \"http_json\", \"url\": \"http://h/%zu\", "
+                                "\"interval\": \"1h\", \"extract\": [ { \"metric\": \"m%zu\", "
+                                "\"value\": \"/v\" } ] }%s\n", i, i, i, i + 1 < n ? "," : "");
+    len += (size_t)snprintf(t + len, cap - len, " ],\n \"metrics\": [\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len, "  { \"id\": \"x%zu\" }%s\n", i,
+                                i + 1 < n ? "," : "");
+    snprintf(t + len, cap - len, " ]\n}\n");
+    return t;
+}
+
+/* cfg_find_source / cfg_find_metric search a loaded config through its
+ * sorted index (a search per poll must not be linear in the sources), and
+ * search linearly when the arrays are not the ones indexed. */
+static void test_lookups_many(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    char *text = many_sources(N);
+    struct cfg *cfg = NULL;
+    struct cfg_diags d = { 0 };
+    if (load_str(text, 0, &cfg, &d) < 0)
+        dump_diags(&d);
+    assert_non_null(cfg);
+    assert_non_null(cfg->lookup);
+    char id[32];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "s%zu", i);
+        assert_ptr_equal(cfg_find_source(cfg, id), &cfg->sources[i]);
+        snprintf(id, sizeof id, "x%zu", i);
+        assert_ptr_equal(cfg_find_metric(cfg, id), &cfg->metrics[i]);
+    }
+    const char *absent[] = { "", "s", "s3000", "s00", "S1", "x", "x3000", "m1", "zzz", "s1 " };
+    for (size_t i = 0; i < sizeof absent / sizeof *absent; i++) {
+        assert_null(cfg_find_source(cfg, absent[i]));
+        assert_null(cfg_find_metric(cfg, absent[i]));
+    }
+    assert_null(cfg_find_source(cfg, NULL));
+    /* A copy whose sources are other arrays (as tests build them): the
+     * index is not used, the first definition wins as before. */
+    struct cfg_source two[2] = { { .id = "dup" }, { .id = "dup" } };
+    struct cfg fake = *cfg;
+    fake.sources = two;
+    fake.n_sources = 2;
+    assert_ptr_equal(cfg_find_source(&fake, "dup"), &two[0]);
+    assert_null(cfg_find_source(&fake, "s1"));
+    fake.sources = cfg->sources;
+    fake.n_sources = N - 1; /* fewer than indexed: searched, s2999 is out */
+    assert_null(cfg_find_source(&fake, "s2999"));
+    assert_ptr_equal(cfg_find_source(&fake, "s2998"), &cfg->sources[N - 2]);
+    struct cfg by_hand = { .sources = two, .n_sources = 2 };
+    assert_ptr_equal(cfg_find_source(&by_hand, "dup"), &two[0]);
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+    free(text);
+}
+
+/* The position index of a config of 2,000 sources: right positions, and
+ * small (at start-up every page it touches is a page fault; it was 32-byte
+ * slots half empty, 100+ bytes a value). */
+static void test_keypos_big(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    char *text = many_sources(N);
+    struct cfg_keypos *kp = cfg_keypos_build(text, strlen(text));
+    assert_non_null(kp);
+    size_t n = 0, bytes = cfg_keypos_bytes(kp, &n);
+    assert_true(n > 10 * N);
+    assert_true(bytes <= 64 * n);
+    for (size_t i = 0; i < N; i += 97) {
+        char path[64];
+        snprintf(path, sizeof path, "sources[%zu].extract[0].metric", i);
+        const struct cfg_kp_entry *e = cfg_keypos_find(kp, path);
+        assert_non_null(e);
+        /* line 3 + i; the value "m<i>" follows `"metric": ` */
+        assert_int_equal(e->val_line, (int)(3 + i));
+        char want[32];
+        snprintf(want, sizeof want, "\"m%zu\"", i);
+        const char *line = text;
+        for (int l = 1; l < e->val_line; l++)
+            line = strchr(line, '\n') + 1;
+        assert_memory_equal(line + e->val_col - 1, want, strlen(want));
+        assert_int_equal(e->key_line, e->val_line);
+        assert_memory_equal(line + e->key_col - 1, "\"metric\"", 8);
+    }
+    assert_null(cfg_keypos_find(kp, "sources[2000]"));
+    assert_non_null(cfg_keypos_find(kp, ""));
+    cfg_keypos_free(kp);
+    free(text);
+}
+
 /* ---- secrets ---- */
 
 static void test_secrets_resolved(void **state)
@@ -1222,6 +1324,8 @@ int main(void)
         cmocka_unit_test(test_cycles_to_utc),
         cmocka_unit_test(test_lookups_and_names),
         cmocka_unit_test(test_metric_poll_interval),
+        cmocka_unit_test(test_lookups_many),
+        cmocka_unit_test(test_keypos_big),
         cmocka_unit_test(test_secrets_resolved),
         cmocka_unit_test(test_no_secrets_flag),
         cmocka_unit_test(test_secret_never_in_diags),
