@@ -55,15 +55,17 @@ struct cfg_kp_entry {
     int val_line, val_col;   /* the value's first character */
 };
 
-/* Scans TEXT (JSON that jansson accepted) and indexes every value by its key
- * path: "daemon.listen", "objectives[2].key_results[0].target"; the root is
- * "". Returns NULL only if the text is not JSON after all. */
+/* Positions in TEXT (JSON that jansson accepted; it must outlive the index)
+ * by key path: "daemon.listen", "objectives[2].key_results[0].target"; the
+ * root is "". Build returns NULL only when the text holds no value. Find
+ * returns NULL for a path that leads nowhere; the entry it returns is valid
+ * until the next call. */
 struct cfg_keypos *cfg_keypos_build(const char *text, size_t len);
-const struct cfg_kp_entry *cfg_keypos_find(const struct cfg_keypos *kp, const char *path);
+const struct cfg_kp_entry *cfg_keypos_find(struct cfg_keypos *kp, const char *path);
 void cfg_keypos_free(struct cfg_keypos *kp);
-/* The index's size in bytes without the text of its paths, and how many
- * values it holds (for tests: every page it touches is a fault at start-up). */
-size_t cfg_keypos_bytes(const struct cfg_keypos *kp, size_t *n_values);
+/* The memory the index holds, in bytes (for tests: at start-up every page
+ * it touches is a page fault). */
+size_t cfg_keypos_bytes(const struct cfg_keypos *kp);
 
 /* ---- load context ---- */
 
