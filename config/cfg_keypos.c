@@ -160,8 +160,9 @@ static int iter_start(const struct cfg_keypos *kp, size_t at, struct kp_iter *it
     return 0;
 }
 
-/* The next child's offsets into c->key.i, c->val.i: 1, 0 at the end, -1 on
- * anything unexpected. The value is skipped, so it->i is past it. */
+/* The next child's offsets into c->key.i, c->val.i (line 0: not counted):
+ * 1, 0 at the end, -1 on anything unexpected. The value is skipped, so
+ * it->i is past it. */
 static int iter_next(const struct cfg_keypos *kp, struct kp_iter *it, struct kp_child *c)
 {
     size_t i = ws(kp, it->i);
@@ -178,16 +179,16 @@ static int iter_next(const struct cfg_keypos *kp, struct kp_iter *it, struct kp_
     if (it->close == '}') {
         if (i >= kp->len || kp->s[i] != '"')
             return -1;
-        c->key.i = i;
+        c->key = (struct kp_at){ i, 0, 0 }; /* line 0: not counted yet */
         if ((i = skip_string(kp, i)) == SIZE_MAX)
             return -1;
         i = ws(kp, i);
         if (i >= kp->len || kp->s[i] != ':')
             return -1;
         i = ws(kp, i + 1);
-        c->val.i = i;
+        c->val = (struct kp_at){ i, 0, 0 };
     } else {
-        c->key.i = c->val.i = i;
+        c->key = c->val = (struct kp_at){ i, 0, 0 };
     }
     if ((i = skip_value(kp, i)) == SIZE_MAX)
         return -1;
@@ -402,9 +403,10 @@ static const struct kp_child *children(struct cfg_keypos *kp, struct kp_at at,
         return NULL;
     }
     *n = k;
-    positions_from(kp, at, c, k);
     if (c == buf && it.i - at.i < KP_CACHE_BYTES)
-        return buf; /* small: scanned again next time, costs no memory */
+        return buf; /* small: scanned again next time, costs no memory; the
+                     * line:column of the child taken is counted then */
+    positions_from(kp, at, c, k);
     if (c == buf) { /* few children, long text: keep them too */
         c = cfg_xrealloc(NULL, (k ? k : 1) * sizeof *c);
         memcpy(c, buf, k * sizeof *c);
@@ -417,15 +419,15 @@ static const struct kp_child *children(struct cfg_keypos *kp, struct kp_at at,
 
 /* ---- lookups ---- */
 
-static bool resolve(struct cfg_keypos *kp, const struct kp_child *node, const char *rest,
-                    size_t done, int depth);
+static bool resolve(struct cfg_keypos *kp, struct kp_at parent, const struct kp_child *node,
+                    const char *rest, size_t done, int depth);
 
 /* Member C of an object, its key a prefix of REST: the value REST leads to
  * under it. DONE is how much of the path lies before REST; the paths are
  * written with a "." before a key only after a non-empty path (cfg_diag.c),
  * so under an empty path a key follows with nothing between. */
-static bool try_member(struct cfg_keypos *kp, const struct kp_child *c, const char *rest,
-                       size_t done, int depth)
+static bool try_member(struct cfg_keypos *kp, struct kp_at obj, const struct kp_child *c,
+                       const char *rest, size_t done, int depth)
 {
     size_t n;
     if (!key_prefix(kp, c->key.i, rest, &n))
@@ -433,7 +435,7 @@ static bool try_member(struct cfg_keypos *kp, const struct kp_child *c, const ch
     char next = rest[n];
     if (next != '\0' && next != '[' && !(next == '.' && done + n > 0) && done + n > 0)
         return false;
-    return resolve(kp, c, rest + n, done + n, depth + 1);
+    return resolve(kp, obj, c, rest + n, done + n, depth + 1);
 }
 
 /* REST is a member's key and what follows it ("interval", "extract[0].value",
@@ -446,7 +448,7 @@ static bool resolve_member(struct cfg_keypos *kp, struct kp_at obj, const char *
     size_t n;
     const struct kp_child *c = children(kp, obj, buf, &n);
     for (size_t k = 0; c && k < n; k++)
-        if (try_member(kp, &c[k], rest, done, depth))
+        if (try_member(kp, obj, &c[k], rest, done, depth))
             return true;
     return false;
 }
@@ -471,16 +473,24 @@ static bool resolve_element(struct cfg_keypos *kp, struct kp_at arr, const char 
     struct kp_child buf[KP_CACHE_CHILDREN];
     size_t n;
     const struct kp_child *c = children(kp, arr, buf, &n);
-    return c && idx < n && resolve(kp, &c[idx], p, done, depth + 1);
+    return c && idx < n && resolve(kp, arr, &c[idx], p, done, depth + 1);
 }
 
 /* NODE's value, or the value REST (".key...", "[N]...") leads to under it;
- * found into kp->found. DONE: the length of the path before REST. */
-static bool resolve(struct cfg_keypos *kp, const struct kp_child *node, const char *rest,
-                    size_t done, int depth)
+ * found into kp->found. DONE: the length of the path before REST. PARENT
+ * is NODE's container, where its line:column is counted from when the
+ * scan left it out (line 0). */
+static bool resolve(struct cfg_keypos *kp, struct kp_at parent, const struct kp_child *in,
+                    const char *rest, size_t done, int depth)
 {
     if (depth > KP_MAX_DEPTH)
         return false;
+    struct kp_child pos = *in;
+    const struct kp_child *node = in;
+    if (!in->key.line) {
+        positions_from(kp, parent, &pos, 1);
+        node = &pos;
+    }
     if (*rest == '\0') {
         kp->found = (struct cfg_kp_entry){ node->key.line, node->key.col, node->val.line,
                                            node->val.col };
@@ -503,7 +513,7 @@ const struct cfg_kp_entry *cfg_keypos_find(struct cfg_keypos *kp, const char *pa
     if (!kp || !path)
         return NULL;
     struct kp_child root = { kp->root, kp->root };
-    return resolve(kp, &root, path, 0, 0) ? &kp->found : NULL;
+    return resolve(kp, kp->root, &root, path, 0, 0) ? &kp->found : NULL;
 }
 
 struct cfg_keypos *cfg_keypos_build(const char *text, size_t len)
