@@ -53,7 +53,7 @@ struct kp_cache {
     size_t n;
 };
 
-/* Containers with at least this many children or bytes are cached. */
+/* Containers with more children than this, or this many bytes, are kept. */
 #define KP_CACHE_CHILDREN 16
 #define KP_CACHE_BYTES 2048
 #define KP_MAX_DEPTH 4096
