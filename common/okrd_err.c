@@ -68,6 +68,8 @@ const char *okrd_err_name(int code)
     case OKRD_EBUSY: return "EBUSY";
     case OKRD_ECANCELED: return "ECANCELED";
     case OKRD_ERANGE: return "ERANGE";
+    case OKRD_EEXIST: return "EEXIST";
+    case OKRD_ECONFLICT: return "ECONFLICT";
     default: return "EUNKNOWN";
     }
 }

@@ -21,6 +21,8 @@ enum {
     OKRD_EBUSY = -6,    /* try again later (locked, file still changing) */
     OKRD_ECANCELED = -7,/* shutting down; the work was not done */
     OKRD_ERANGE = -8,   /* a number or date out of range */
+    OKRD_EEXIST = -9,   /* already there (a unique key taken) */
+    OKRD_ECONFLICT = -10,/* refused by the state it meets (HTTP 409) */
 };
 
 #define OKRD_ERR_MSG_MAX 256

@@ -237,4 +237,9 @@ void cfg_check_all(struct cfg_ctx *c)
         check_named(c, &whs, &r, ".webhooks", cfg->alerts.digest_webhooks,
                     cfg->alerts.n_digest_webhooks, "webhook");
     }
+    if (cfg->checkins.n_webhooks) {
+        struct cfg_ref r = { 0, "checkins" };
+        check_named(c, &whs, &r, ".webhooks", cfg->checkins.webhooks,
+                    cfg->checkins.n_webhooks, "webhook");
+    }
 }

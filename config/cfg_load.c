@@ -24,7 +24,7 @@
 #define CFG_FILE_MAX_BYTES (16 << 20)
 
 static const char *const main_keys[] = {
-    "daemon", "sources", "metrics", "objectives", "webhooks", "alerts", NULL,
+    "daemon", "sources", "metrics", "objectives", "webhooks", "alerts", "checkins", NULL,
 };
 static const char *const dropin_keys[] = { "sources", "metrics", "objectives", "webhooks", NULL };
 
@@ -188,6 +188,8 @@ static void set_defaults(struct cfg *cfg)
     cfg->alerts.repeat_ms = 7 * 86400000LL;
     cfg->alerts.grade_after_ms = 86400000;
     cfg->alerts.retention_ms = 90 * 86400000LL;
+    cfg->checkins.every_ms = 7 * 86400000LL;
+    cfg->checkins.override_for_ms = 14 * 86400000LL;
 }
 
 /* Walks list KEY of ROOT, calling FN per object element; NAME is the key. */
@@ -259,7 +261,8 @@ static void validate_file(struct cfg_ctx *c, int fi)
     json_object_foreach(f->root, key, v) {
         if (key[0] == '_')
             continue;
-        if (!f->is_main && (strcmp(key, "daemon") == 0 || strcmp(key, "alerts") == 0))
+        if (!f->is_main && (strcmp(key, "daemon") == 0 || strcmp(key, "alerts") == 0 ||
+                            strcmp(key, "checkins") == 0))
             cfg_err_key(c, key, "\"%s\" is not allowed in a drop-in (only sources, metrics, "
                         "objectives and webhooks); put it in the main file", key);
         else if (cfg_find_name(f->is_main ? main_keys : dropin_keys, key) < 0) {
@@ -282,6 +285,12 @@ static void validate_file(struct cfg_ctx *c, int fi)
         if (a) {
             size_t old = cfg_path_push_key(c, "alerts");
             cfg_schema_alerts(c, a);
+            cfg_path_pop(c, old);
+        }
+        json_t *ck = cfg_get_object(c, f->root, "checkins", false, &bad);
+        if (ck) {
+            size_t old = cfg_path_push_key(c, "checkins");
+            cfg_schema_checkins(c, ck);
             cfg_path_pop(c, old);
         }
     }

@@ -254,6 +254,34 @@ void cfg_schema_alerts(struct cfg_ctx *c, json_t *obj)
     cfg_path_pop(c, old);
 }
 
+static const char *const checkins_keys[] = {
+    "every", "remind", "webhooks", "override_for", NULL,
+};
+
+/* checkins (DESIGN section 8): `remind` is a slot of the digest's form;
+ * `webhooks` omitted means every webhook (an empty list is an error: it
+ * would silence reminders that were asked for). */
+void cfg_schema_checkins(struct cfg_ctx *c, json_t *obj)
+{
+    struct cfg_checkins *k = &c->cfg->checkins;
+    cfg_check_keys(c, obj, checkins_keys);
+    cfg_get_duration(c, obj, "every", false, 1, &k->every_ms);
+    cfg_get_duration(c, obj, "override_for", false, 1, &k->override_for_ms);
+    char *remind = NULL;
+    if (cfg_get_str(c, obj, "remind", false, CFG_STR_PLAIN, &remind) > 0) {
+        if (parse_every(remind, &k->remind_weekday, &k->remind_minute))
+            k->has_remind = true;
+        else
+            cfg_err(c, "remind", "%s is not \"WEEKDAY HH:MM\" (e.g. \"monday 09:00\")",
+                    cfg_quote(c, json_string_value(json_object_get(obj, "remind"))));
+    }
+    if (json_object_get(obj, "webhooks")) {
+        if (cfg_get_str_list(c, obj, "webhooks", true, &k->webhooks, &k->n_webhooks) > 0 &&
+            k->n_webhooks == 0)
+            cfg_err(c, "webhooks", "must name at least one webhook (omit it for all)");
+    }
+}
+
 /* ---- metrics[] ---- */
 
 static const char *const metric_keys[] = { "id", "unit", "ratio", "scale", "stale_after", NULL };
@@ -359,7 +387,8 @@ void cfg_schema_webhook(struct cfg_ctx *c, json_t *obj, struct cfg_webhook *w)
             else
                 cfg_err(c, NULL, "unknown event type %s (known: kr.at_risk, kr.off_track, "
                         "kr.back_on_track, kr.achieved, kr.missed, kr.stale, kr.fresh, "
-                        "source.failing, source.recovered, digest.weekly)",
+                        "source.failing, source.recovered, digest.weekly, kr.check_in, "
+                        "checkin.due)",
                         cfg_quote(c, w->events[i]));
             cfg_path_pop(c, o2);
         }

@@ -141,6 +141,7 @@ void cfg_diags_free(struct cfg_diags *d)
 const char *const cfg_event_types[] = {
     "kr.at_risk", "kr.off_track", "kr.back_on_track", "kr.achieved", "kr.missed",
     "kr.stale", "kr.fresh", "source.failing", "source.recovered", "digest.weekly",
+    "kr.check_in", "checkin.due",
 };
 const size_t cfg_n_event_types = sizeof cfg_event_types / sizeof cfg_event_types[0];
 

@@ -264,6 +264,17 @@ struct cfg_alerts {
     size_t n_digest_webhooks;
 };
 
+/* The checkins section (DESIGN section 8). */
+struct cfg_checkins {
+    int64_t every_ms;         /* default 7d: a check-in older than this is due */
+    bool has_remind;          /* checkins.remind set: checkin.due events */
+    int remind_weekday;       /* 0 = Sunday .. 6 = Saturday */
+    int remind_minute;        /* minutes after local midnight, 0..1439 */
+    char **webhooks;          /* n_webhooks == 0: every webhook */
+    size_t n_webhooks;
+    int64_t override_for_ms;  /* default 14d: how long a status override holds */
+};
+
 struct cfg_lookup; /* cfg_util.c */
 
 struct cfg {
@@ -280,6 +291,7 @@ struct cfg {
     struct cfg_webhook *webhooks;
     size_t n_webhooks;
     struct cfg_alerts alerts;
+    struct cfg_checkins checkins;
     bool secrets_resolved;    /* false when loaded with CFG_NO_SECRETS */
     /* Sources and metrics sorted by id, for cfg_find_source/cfg_find_metric;
      * set by a successful load. NULL (a struct cfg built by hand), or built

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/checkin.h"
 #include "../common/tz.h"
 #include "../config/config.h"
 
@@ -210,6 +211,19 @@ struct okr_result {
  *    one that slipped past config/ cannot divide by zero. */
 void okr_evaluate(const struct cfg_key_result *kr, const struct okr_series *s,
                   const struct okrd_tz *tz, int64_t now_s, struct okr_result *out);
+
+/* ---- check-ins: the effective status (DESIGN section 8; okr_checkin.c) ---- */
+
+/* The effective status at T: LATEST's override (LATEST = the newest check-in
+ * of the key result's cycle with at_s <= T; NULL when there is none) while
+ * it holds -- LATEST has a status, at_s <= T < until_s -- and COMPUTED is
+ * one that may be overridden (pending, no_data, on_track, at_risk,
+ * off_track; achieved, missed and invalid are facts); else COMPUTED.
+ * *override_until (may be NULL): until_s while the override holds, else
+ * OKR_NO_TS. A later check-in without status ends an override simply by
+ * being the latest. */
+enum okr_status okr_effective_status(enum okr_status computed, const struct okrd_checkin *latest,
+                                     int64_t t, int64_t *override_until);
 
 /* ---- staleness ---- */
 

@@ -31,6 +31,16 @@ struct eval_snapshot {
     const char **previous_status;        /* n_krs; NULL entries = unknown */
     char (*previous_buf)[16];            /* n_krs; what previous_status points into */
     struct okr_objective_result *objs;   /* cfg->n_objectives */
+    /* Check-ins (DESIGN section 8). The evaluator applies overrides AFTER
+     * the roll-up (objectives come from the data only): results[i].status is
+     * then the EFFECTIVE status (what JSON "status", okrd_kr_status and the
+     * status events show) and computed[i] section 4's own. */
+    enum okr_status *computed;           /* n_krs */
+    struct okrd_checkin *checkins;       /* n_krs: the latest check-in of the key
+                                          * result's current cycle with at_s <= at_s */
+    bool *has_checkin;                   /* n_krs: checkins[i] is set */
+    int64_t *override_until;             /* n_krs: the override's end while it holds,
+                                          * else OKR_NO_TS */
 };
 
 #endif

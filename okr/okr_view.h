@@ -25,7 +25,16 @@
 /* A JSON number, or null for NaN. New reference. */
 json_t *okr_view_number(double v);
 
-/* The key_result object (webhook body's, plus "score"). New reference. */
+/* A check-in object (DESIGN section 8): {"id", "key_result", "cycle_start",
+ * "seq", "at", "author", "confidence", "comment", "status", "until", "value",
+ * "grade"} with null for what it does not carry; with_override_until adds
+ * "override_until" (OVERRIDE_UNTIL as a date-time, or null for OKR_NO_TS),
+ * as the key result's "check_in" carries it. New reference. */
+json_t *okr_view_checkin(const struct okrd_checkin *c, bool with_override_until,
+                         int64_t override_until);
+
+/* The key_result object (webhook body's, plus "score", "owner",
+ * "computed_status" and "check_in"). New reference. */
 json_t *okr_view_key_result(const struct eval_snapshot *s, size_t kr_index);
 
 /* {"at", "objectives": [{"id", "title", "parent", "score", "projected_score",

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+#include "../common/checkin.h"
 #include "../common/okrd_err.h"
 
 struct store;
@@ -216,6 +217,48 @@ int store_each_kr_history(struct store *s, const char *kr_id, const char *from_d
                           const char *to_date,
                           int (*cb)(void *ctx, const char *date, const char *status, double progress),
                           void *ctx, struct okrd_err *err);
+
+/* ---- check-ins (store_checkins.c; DESIGN section 8) ----
+ * Kept for good. Check-ins of one key result and cycle are serialized by
+ * the writer: the caller reads the latest, assigns seq = latest + 1 and
+ * at_s = max(now, latest's at_s), and inserts in the same transaction (with
+ * the value's point, store_put_points_from(..., "checkin", ...)). */
+
+/* *out = the check-in of (KR, CYCLE_START) with the highest seq among those
+ * with at_s <= AT_OR_BEFORE_S (INT64_MAX: the latest of all); the caller
+ * owns out->comment (okrd_checkin_clear). OKRD_ENOTFOUND when none. */
+int store_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
+                         int64_t at_or_before_s, struct okrd_checkin *out,
+                         struct okrd_err *err);
+
+/* Inserts C as given (every field, seq and at_s included). A (key_result,
+ * cycle_start, seq) or id already stored: OKRD_EEXIST. The check-in is not
+ * yet announced (store_each_unannounced_checkin). */
+int store_insert_checkin(struct store *s, const struct okrd_checkin *c, struct okrd_err *err);
+
+/* Calls cb for each check-in matching: KR (NULL: every key result),
+ * CYCLE_START (NULL: every cycle), from_s <= at_s < to_s; ordered by
+ * (key_result, cycle_start, seq), or with NEWEST_FIRST by at_s then seq
+ * descending. The struct is the walk's and lasts until cb returns (copy it
+ * with okrd_checkin_copy to keep it). A non-zero return stops the walk and
+ * is returned. */
+typedef int (*store_checkin_cb)(void *ctx, const struct okrd_checkin *c);
+int store_each_checkin(struct store *s, const char *kr, const char *cycle_start, int64_t from_s,
+                       int64_t to_s, bool newest_first, store_checkin_cb cb, void *ctx,
+                       struct okrd_err *err);
+
+/* The check-ins of KR that no evaluation has announced yet (kr.check_in
+ * events), oldest first (cycle_start, seq), and marking one announced: the
+ * evaluation that first sees a check-in writes its event and marks it in
+ * one transaction. */
+int store_each_unannounced_checkin(struct store *s, const char *kr, store_checkin_cb cb,
+                                   void *ctx, struct okrd_err *err);
+int store_mark_checkin_announced(struct store *s, const char *id, struct okrd_err *err);
+
+/* The latest grade given to (KR, CYCLE_START): *grade and its author
+ * (author may be NULL), or OKRD_ENOTFOUND when no check-in graded it. */
+int store_latest_grade(struct store *s, const char *kr, const char *cycle_start, double *grade,
+                       char author[65], struct okrd_err *err);
 
 /* ---- backup (store_backup.c) ---- */
 

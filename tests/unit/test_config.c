@@ -351,6 +351,17 @@ static const struct bad_case bad_cases[] = {
       "alerts.digest.every", "is not \"WEEKDAY HH:MM\"", true },
     { "bad digest time", "{ \"alerts\": { \"digest\": { \"every\": @@\"Monday 24:00\", \"webhooks\": [\"w\"] } } }",
       "alerts.digest.every", "is not \"WEEKDAY HH:MM\"", true },
+    { "bad checkins remind", "{ \"checkins\": { \"remind\": @@\"mon 9am\" } }",
+      "checkins.remind", "is not \"WEEKDAY HH:MM\"", true },
+    { "checkins names unknown webhook", "{\n \"webhooks\": [ { \"id\": \"w1\", \"url\": \"https://h/\", \"secret\": \"" SECRET_OK "\" } ],\n"
+      " \"checkins\": { \"remind\": \"mon 09:00\", \"webhooks\": [@@\"w2\"] } }\n",
+      "checkins.webhooks[0]", "unknown webhook \"w2\"", true },
+    { "checkins empty webhooks", "{ \"checkins\": { \"webhooks\": @@[] } }",
+      "checkins.webhooks", "at least one webhook", true },
+    { "checkins unknown key", "{ \"checkins\": { @@\"remindr\": \"mon 09:00\" } }",
+      "checkins.remindr", "did you mean \"remind\"", true },
+    { "checkins bad override_for", "{ \"checkins\": { \"override_for\": @@\"2 weeks\" } }",
+      "checkins.override_for", "", true },
     /* secrets */
     { "missing env secret", HTTP("\"headers\": { \"Authorization\": @@\"Bearer ${env:OKRD_TEST_SURELY_UNSET}\" }"),
       "sources[0].headers.Authorization", "${env:OKRD_TEST_SURELY_UNSET} is not set", true },
@@ -754,6 +765,10 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->n_sources + cfg->n_metrics + cfg->n_objectives + cfg->n_webhooks, 0);
     assert_false(cfg->alerts.has_digest);
     assert_int_equal(cfg->alerts.for_ms, 3600000);
+    assert_false(cfg->checkins.has_remind);
+    assert_int_equal(cfg->checkins.every_ms, 7 * 86400000LL);
+    assert_int_equal(cfg->checkins.override_for_ms, 14 * 86400000LL);
+    assert_int_equal(cfg->checkins.n_webhooks, 0);
     assert_int_equal(cfg->n_files, 1);
     assert_string_equal(cfg->files[0], "okrd.json");
     cfg_free(cfg);
@@ -917,8 +932,9 @@ static void test_lookups_and_names(void **state)
     assert_string_equal(cfg_source_type_name(CFG_SRC_HTTP_JSON), "http_json");
     assert_string_equal(cfg_agg_fn_name(CFG_AGG_AVG), "avg");
     assert_string_equal(cfg_log_level_name(CFG_LOG_WARNING), "warning");
-    assert_int_equal(cfg_n_event_types, 10);
+    assert_int_equal(cfg_n_event_types, 12);
     assert_string_equal(cfg_event_types[9], "digest.weekly");
+    assert_string_equal(cfg_event_types[11], "checkin.due");
     assert_null(cfg_find_source(NULL, "x"));
     assert_null(cfg_find_key_result(NULL, "x"));
     cfg_free(NULL);
@@ -1654,7 +1670,9 @@ static void test_dropins_merge(void **state)
         "  \"sources\": [ { \"id\": \"drop\", \"type\": \"csv_dir\", \"path\": \"./inbox/\" } ],\n"
         "  \"objectives\": [ { \"id\": \"team\", \"parent\": \"company\", \"title\": \"t\", \"cycle\": \"2026-Q4\",\n"
         "                    \"key_results\": [] } ],\n"
-        "  \"alerts\": { \"digest\": { \"every\": \"Sunday 8:05\", \"webhooks\": [\"hook\"] } } }\n");
+        "  \"alerts\": { \"digest\": { \"every\": \"Sunday 8:05\", \"webhooks\": [\"hook\"] } },\n"
+        "  \"checkins\": { \"every\": \"3d\", \"remind\": \"tuesday 10:30\", \"webhooks\": [\"hook\"],\n"
+        "                \"override_for\": \"1d\" } }\n");
     free(tu_write_file(sub, "20-company.json",
         "{ \"objectives\": [ { \"id\": \"company\", \"title\": \"c\", \"cycle\": \"2026-Q4\", \"key_results\": [] } ] }"));
     free(tu_write_file(sub, "10-hooks.json",
@@ -1680,6 +1698,13 @@ static void test_dropins_merge(void **state)
     assert_string_equal(team->parent->pos.file, cfg->files[2]);
     assert_int_equal(cfg->alerts.digest_weekday, 0);
     assert_int_equal(cfg->alerts.digest_minute, 8 * 60 + 5);
+    assert_true(cfg->checkins.has_remind);
+    assert_int_equal(cfg->checkins.remind_weekday, 2);
+    assert_int_equal(cfg->checkins.remind_minute, 10 * 60 + 30);
+    assert_int_equal(cfg->checkins.every_ms, 3 * 86400000LL);
+    assert_int_equal(cfg->checkins.override_for_ms, 86400000LL);
+    assert_int_equal(cfg->checkins.n_webhooks, 1);
+    assert_string_equal(cfg->checkins.webhooks[0], "hook");
     cfg_free(cfg);
     cfg_diags_free(&d);
 
