@@ -8,6 +8,7 @@
 #ifndef OKRD_EVALUATE_H
 #define OKRD_EVALUATE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "okr/okr_snapshot.h"
@@ -32,6 +33,15 @@ void eval_scratch_free(struct eval_scratch *x);
  * AT_S from the points in ST, then rolls up every objective. */
 int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const bool *select,
                  struct eval_scratch *x, struct okrd_err *err);
+
+/* The key-result object (okr_view_key_result) of KR_ID evaluated at AT_S
+ * from ST -- its check-ins and override included -- with objectives rolled
+ * up as eval_compute does. For the 201 of a posted check-in: called on the
+ * writer thread inside the check-in's transaction, so it sees the new
+ * check-in and its value point. *out is the caller's (json_decref);
+ * OKRD_ENOTFOUND for a key result CFG does not have. */
+int eval_key_result_view(struct store *st, const struct cfg *cfg, const char *kr_id, int64_t at_s,
+                         json_t **out, struct okrd_err *err);
 
 /* The stale_after, in seconds, for METRIC: okr_metric_stale_after_s (its
  * own stale_after, else 3x the interval of the polled source that produces

@@ -128,5 +128,9 @@ void status_print_deliveries(struct store *st, const struct cfg *cfg);
 /* The hooks connectors call (sources.c hands them out in struct conn_env). */
 void okrd_on_points_committed(struct okrd *d, const char *source_id,
                               const char *const *metrics, size_t n_metrics, int64_t n_points);
+/* A check-in of key result KR_ID committed (loop thread): evaluate that key
+ * result at once, so its kr.check_in event and any new effective status
+ * are written without waiting for the next tick (DESIGN section 8). */
+void okrd_on_checkin_committed(struct okrd *d, const char *kr_id);
 
 #endif
