@@ -10,6 +10,7 @@ sqlite3 (the schema of migration 6) before okrd starts.
      started, is absent; a check-in made after the slot does not count;
      filters: `objectives` per key result, `events` without checkin.due,
      a webhook whose filter keeps nothing, Slack with the mention as written;
+     the weekly digest at the same slot carries owners, confidence, comment;
   2. a restart within the slot does not send it again;
   3. started 3 h after a missed slot: sent once (and not again on the next
      restart);
@@ -57,6 +58,10 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def digests(self):
+        with self.cond:
+            return [b for b in self.bodies if b.get("type") == "digest.weekly"]
 
     def due(self):
         with self.cond:
@@ -112,6 +117,7 @@ class Setup:
                 {"id": "growth-slack", "url": self.slack.url, "format": "slack",
                  "objectives": ["growth"]}],
             "checkins": {"remind": "monday 09:00", "every": "7d"},
+            "alerts": {"digest": {"every": "monday 09:00", "webhooks": ["all"]}},
         })
         # `okrd ingest` creates and migrates the store (and gives dau-up and
         # activation a value), so check-ins can be written before okrd runs.
@@ -205,6 +211,15 @@ def test_at_the_slot_and_restart(args, wd):
         # objective is not running) share a receiver: it gets nothing.
         check(s.events_in_store() == 2, f"events in the outbox: {s.events_in_store()}")
         check(s.alerts.due() == [], f"filtered webhooks got {s.alerts.bodies}")
+
+        # The weekly digest at the same slot: owner, latest confidence and comment.
+        s.all.wait(lambda: s.all.digests(), "the weekly digest")
+        krs = {k["id"]: k for o in s.all.digests()[0]["objectives"] for k in o["key_results"]}
+        check((krs["signups"]["owner"], krs["signups"]["confidence"], krs["signups"]["comment"])
+              == ("alice", 7, "fine"), f"signups in the digest: {krs['signups']}")
+        check((krs["csat"]["owner"], krs["csat"]["confidence"], krs["csat"]["comment"])
+              == (None, None, None), f"csat in the digest: {krs['csat']}")
+        check(krs["activation"]["owner"] == MENTION, f"activation: {krs['activation']}")
         s.stop()
 
         # A restart within the slot: the slot is recorded, nothing more is sent.
