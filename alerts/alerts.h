@@ -277,4 +277,55 @@ bool alerts_expired(const struct store_delivery *d, int64_t max_age_ms, int64_t 
 /* The max_age that applies to D: recorded with it, else FALLBACK_MS. */
 int64_t alerts_delivery_max_age_ms(const struct store_delivery *d, int64_t fallback_ms);
 
+/* ---- check-in reminders (alerts_remind.c; DESIGN section 8) ---- */
+
+#define ALERTS_CHECKIN_DUE "checkin.due"
+#define ALERTS_REMIND_META "remind_last" /* store_*_alert_meta: the last slot handled */
+
+/* One key result as a reminder sees it at its slot. */
+struct alerts_remind_kr {
+    const struct cfg_key_result *kr;
+    bool has_checkin;            /* a check-in of its current cycle with at_s <= slot */
+    int64_t checkin_at_s;        /* that check-in's time (the latest such) */
+    enum okr_status status;      /* at the slot (the effective status) */
+    double progress, expected;   /* at the slot; NaN = undefined */
+};
+
+/* Whether K is due at SLOT_S: its cycle runs (start_s <= slot < end_s) and
+ * it has no check-in, or its latest is older than EVERY_S at the slot
+ * (slot - at > every: one exactly EVERY_S old is not due). */
+bool alerts_remind_due(const struct alerts_remind_kr *k, int64_t slot_s, int64_t every_s);
+
+/* The checkin.due body (docs/webhooks.md) listing DUE[i] for each i < N
+ * with KEEP[i] (KEEP NULL: all), grouped by owner: owners in byte order,
+ * the key results of no owner last (owner null), each group's key results
+ * in DUE's order. Every number is as of SLOT_S, which is also occurred_at.
+ * Returns a malloc'd JSON string, or NULL when nothing is kept or out of
+ * memory. */
+char *alerts_remind_body(const char *id, int64_t slot_s, int64_t every_s,
+                         const struct alerts_remind_kr *due, const bool *keep, size_t n);
+
+/* The last reminder slot at or before NOW_S (WEEKDAY 0 = Sunday, MINUTE
+ * after local midnight in TZ, NULL = UTC). */
+int64_t alerts_remind_last_slot_s(int weekday, int minute, const struct okrd_tz *tz,
+                                  int64_t now_s);
+
+/* At start-up: the slot missed while okrd was down that is still to be sent
+ * (the last slot at or before NOW_S, if less than a day late), else 0. */
+int64_t alerts_remind_missed_slot_s(int weekday, int minute, const struct okrd_tz *tz,
+                                    int64_t now_s);
+
+/* Writer thread: the checkin.due event(s) of the slot at SLOT_S, unless
+ * that slot was handled already, and the slot recorded (ALERTS_REMIND_META)
+ * in the same transaction (the caller's if one is open). DUE[0..N_DUE) are
+ * the due key results; with none, no event but the slot is recorded. Goes
+ * to checkins.webhooks (all webhooks when omitted) whose `events` filter
+ * takes checkin.due, each getting the due key results its `objectives`
+ * filter keeps (nothing when none): one event for the full list (always
+ * written) and one more per distinct smaller list. *n_events = events
+ * written; NOW_S = created_at. */
+int alerts_add_remind(struct store *w, const struct cfg *cfg, int64_t slot_s, int64_t now_s,
+                      const struct alerts_remind_kr *due, size_t n_due, int *n_events,
+                      struct okrd_err *err);
+
 #endif

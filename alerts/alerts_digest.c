@@ -1,8 +1,9 @@
 /*
  * alerts_digest.c — the weekly digest (DESIGN section 5): when it is due,
  * and its json body. The body lists every key result grouped by objective
- * with progress, expected progress, projected score and status, the week's
- * status changes, and — once a cycle has ended — each key result's final
+ * with its owner, progress, expected progress, projected score and status,
+ * the confidence and comment of its latest check-in, the week's status
+ * changes, and — once a cycle has ended — each key result's final
  * grade and a note when every key result of an objective was achieved (the
  * targets may not have been ambitious enough).
  *
@@ -98,12 +99,20 @@ char *alerts_digest_body(const struct eval_snapshot *s, const char *const *week_
                                                          obj->id, "key_result", kr->id, "title",
                                                          kr->title, "from", ago, "to", now));
             }
+            /* The latest check-in of its current cycle (the snapshot's, at
+             * s->at_s): its confidence and comment, null when it has none. */
+            const struct okrd_checkin *c =
+                s->has_checkin && s->checkins && s->has_checkin[k] ? &s->checkins[k] : NULL;
             json_array_append_new(krs, json_pack(
-                "{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:b, s:o}", "id", kr->id, "title", kr->title,
+                "{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:b, s:o, s:o, s:o}", "id", kr->id,
+                "title", kr->title, "owner", kr->owner ? json_string(kr->owner) : json_null(),
                 "progress", okr_view_number(r->progress), "expected", okr_view_number(r->expected),
                 "projected_score", okr_view_number(r->projected_score), "status", now,
                 "week_ago_status", ago ? json_string(ago) : json_null(), "stale", s->stale[k],
-                "grade", r->final ? okr_view_number(r->score) : json_null()));
+                "grade", r->final ? okr_view_number(r->score) : json_null(), "confidence",
+                c && c->confidence != OKRD_CHECKIN_NO_CONFIDENCE ? json_integer(c->confidence)
+                                                                 : json_null(),
+                "comment", c && c->comment ? json_string(c->comment) : json_null()));
         }
         const struct okr_objective_result *orr = &s->objs[o];
         if (ended && all_achieved) {

@@ -337,12 +337,21 @@ static void digest_blocks(json_t *doc, json_t *blocks)
             }
             if (json_is_number(json_object_get(k, "grade")))
                 snprintf(grade, sizeof grade, " \xc2\xb7 final grade %.2f", num(k, "grade"));
+            /* Check-ins: the owner as written (a mention pings), the latest
+             * confidence, and its comment quoted, escaped like any text. */
+            char conf[40] = "";
+            if (json_is_integer(json_object_get(k, "confidence")))
+                snprintf(conf, sizeof conf, " \xc2\xb7 confidence %lld/10",
+                         (long long)json_integer_value(json_object_get(k, "confidence")));
+            const char *owner = str(k, "owner"), *comment = str(k, "comment");
             char *line = mk((const char *[]){ "`", b, "` ", str(k, "title"), " \xc2\xb7 expected ",
                                               x, " \xc2\xb7 projected ", kps, " \xc2\xb7 *", kst,
-                                              "*", was, grade },
+                                              "*", was, grade, *owner ? " \xc2\xb7 " : "", owner,
+                                              conf, *comment ? "\n> " : "", comment },
                             (bool[]){ false, false, false, true, false, false, false, false,
-                                      false, false, false, false, false },
-                            13);
+                                      false, false, false, false, false, false, false, false,
+                                      false, true },
+                            18);
             if (line)
                 add_block(blocks, section(line));
             free(line);
@@ -354,6 +363,50 @@ static void digest_blocks(json_t *doc, json_t *blocks)
         if (t)
             add_block(blocks, context(t));
         free(t);
+    }
+}
+
+/* checkin.due: each owner as written (so a mention pings), then one line per
+ * key result with its title escaped. */
+static void remind_blocks(json_t *doc, json_t *blocks)
+{
+    add_block(blocks, header("Check-ins due"));
+    char *sum = mk((const char *[]){ str(doc, "summary") }, (bool[]){ true }, 1);
+    if (sum)
+        add_block(blocks, section(sum));
+    free(sum);
+    size_t i, j;
+    json_t *g, *k;
+    json_array_foreach(json_object_get(doc, "owners"), i, g) {
+        const char *owner = json_string_value(json_object_get(g, "owner"));
+        char *t = mk((const char *[]){ owner ? "*" : "_No owner_", owner ? owner : "",
+                                       owner ? "*" : "" },
+                     (bool[]){ false, false, false }, 3);
+        if (t)
+            add_block(blocks, section(t));
+        free(t);
+        json_array_foreach(json_object_get(g, "key_results"), j, k) {
+            char b[64], x[16], st[24], ago[48];
+            bar(b, sizeof b, num(k, "progress"));
+            pct(x, sizeof x, num(k, "expected"));
+            words(st, sizeof st, str(k, "status"));
+            json_t *days = json_object_get(k, "days_since_check_in");
+            if (json_is_integer(days))
+                snprintf(ago, sizeof ago, "last check-in %lld day%s ago",
+                         (long long)json_integer_value(days),
+                         json_integer_value(days) == 1 ? "" : "s");
+            else
+                snprintf(ago, sizeof ago, "never checked in");
+            char *line = mk((const char *[]){ "\xe2\x80\xa2 ", str(k, "title"), " \xc2\xb7 *", st,
+                                              "* \xc2\xb7 `", b, "` expected ", x, " \xc2\xb7 ",
+                                              ago },
+                            (bool[]){ false, true, false, false, false, false, false, false,
+                                      false, false },
+                            10);
+            if (line)
+                add_block(blocks, section(line));
+            free(line);
+        }
     }
 }
 
@@ -376,6 +429,8 @@ int alerts_slack_render(const char *body, int part, char **out, int *n_parts)
         source_blocks(doc, blocks);
     else if (!strcmp(type, "digest.weekly"))
         digest_blocks(doc, blocks);
+    else if (!strcmp(type, ALERTS_CHECKIN_DUE))
+        remind_blocks(doc, blocks);
     size_t n = json_array_size(blocks);
     int parts = n == 0 ? 1 : (int)((n + ALERTS_SLACK_MAX_BLOCKS - 1) / ALERTS_SLACK_MAX_BLOCKS);
     *n_parts = parts;

@@ -22,6 +22,7 @@
 #include "connectors/httpc.h"
 #include "log.h"
 #include "okrd.h"
+#include "remind.h"
 
 static const char usage[] =
     "usage: okrd run [-c FILE]\n"
@@ -95,6 +96,7 @@ static void okrd_stop(struct okrd *d, const char *why)
     if (d->watchdog_usec)
         uv_close((uv_handle_t *)&d->watchdog, on_handle_closed);
     eval_stop(d);
+    okrd_remind_stop(d);
     okrd_api_stop(d, stop_sources);
 }
 
@@ -171,6 +173,7 @@ void okrd_reload(struct okrd *d)
     eval_reload(d);
     okrd_api_reload(d);
     okrd_alerts_reload(d);
+    okrd_remind_reload(d);
     okrd_cfg_hold_unref(old);
     log_set_level(d->cfg->daemon.log_level);
     size_t n_kr = 0;
@@ -230,7 +233,8 @@ static int okrd_start(struct okrd *d)
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }
-    if (okrd_alerts_start(d, &err) < 0 || okrd_api_start(d, &err) < 0) {
+    if (okrd_alerts_start(d, &err) < 0 || okrd_remind_start(d, &err) < 0 ||
+        okrd_api_start(d, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }
@@ -260,6 +264,14 @@ int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     log_setup(CFG_LOG_INFO);
+    const char *bad_clock = NULL;
+    const struct okrd_clock *test_clock = okrd_test_clock_from_env(&bad_clock);
+    if (bad_clock) {
+        log_error("start_failed", "msg=\"OKRD_TEST_CLOCK is not a date-time or Unix seconds\"");
+        return EXIT_USAGE;
+    }
+    if (test_clock)
+        d.clock = test_clock;
     struct cfg_diags diags = { 0 };
     int rc = cfg_load(d.config_path, 0, &d.cfg, &diags);
     log_diags(&diags);

@@ -32,6 +32,7 @@ struct httpc;
 struct api_server;
 struct alerts_sender;
 struct eval_job;
+struct okrd_remind;
 
 /* The evaluation schedule (eval_jobs.c): which key results need a new
  * evaluation, the job in flight, and the last completed evaluation, which
@@ -69,6 +70,7 @@ struct okrd {
     struct okrd_eval eval;
     struct api_server *api;         /* the local HTTP API (http_api.c) */
     struct alerts_sender *alerts;   /* webhook deliveries (alerts_run.c) */
+    struct okrd_remind *remind;     /* check-in reminders (remind.c) */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_signal_t sig_stall;          /* test-only fault switch, see cmd_run.c */
     unsigned stall_s;               /* 0 = the switch is off */
