@@ -78,10 +78,13 @@ static int emit(struct store *w, const struct cfg *cfg, const struct store_event
 
 /* ---- key results ---- */
 
-int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct cfg_key_result *kr,
-                        const struct store_kr_state *before, const struct okr_result *after,
-                        bool stale, int64_t now_s, struct okrd_err *err)
+int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct eval_snapshot *s,
+                        size_t i_kr, const struct store_kr_state *before, int64_t now_s,
+                        struct okrd_err *err)
 {
+    const struct cfg_key_result *kr = s->krs[i_kr];
+    const struct okr_result *after = &s->results[i_kr];
+    bool stale = s->stale[i_kr];
     const struct cfg_cycle *cycle = &kr->objective->cycle;
     struct store_alert_kr row, old;
     struct alerts_kr_memory m;
@@ -108,7 +111,7 @@ int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct cfg
     for (size_t i = 0; i < n; i++) {
         char id[40];
         alerts_new_event_id(now_s * 1000, id, sizeof id);
-        char *body = alerts_kr_body(id, raised[i].type, now_s, kr, after, stale, raised[i].previous);
+        char *body = alerts_kr_body_of(id, raised[i].type, now_s, s, i_kr, raised[i].previous);
         if (!body)
             return okrd_err_set(err, OKRD_ENOMEM, "alerts: build %s body: out of memory",
                                 alerts_event_name(raised[i].type));
@@ -125,6 +128,25 @@ int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct cfg
     if (had && !memcmp(&row, &old, sizeof row))
         return 0; /* most evaluations change nothing: no write */
     return store_put_alert_kr(w, kr->id, &row, err);
+}
+
+int alerts_on_checkin(struct store *w, const struct cfg *cfg, const struct eval_snapshot *s,
+                      size_t i, const struct okrd_checkin *c, int64_t now_s,
+                      struct okrd_err *err)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    char id[40];
+    alerts_new_event_id(now_s * 1000, id, sizeof id);
+    char *body = alerts_checkin_body(id, now_s, s, i, c);
+    if (!body)
+        return okrd_err_set(err, OKRD_ENOMEM, "alerts: build kr.check_in body: out of memory");
+    struct store_event ev = {
+        .id = id, .type = alerts_event_name(ALERTS_KR_CHECK_IN), .objective_id = kr->objective->id,
+        .kr_id = kr->id, .occurred_at_s = now_s, .created_at_s = now_s, .body = body,
+    };
+    int rc = emit(w, cfg, &ev, err);
+    free(body);
+    return rc;
 }
 
 /* ---- sources ---- */
