@@ -46,7 +46,13 @@ KR = {"id": "dau-up", "title": "Increase DAU", "owner": None, "metric": "dau",
       "expected": 0.55, "projected_score": 0.36, "status": "off_track",
       "previous_status": "at_risk", "stale": False,
       "cycle": {"start": "2026-10-01", "end": "2026-12-31"},
-      "last_point_at": "2026-11-21T00:00:00Z", "score": None}
+      "last_point_at": "2026-11-21T00:00:00Z", "score": None, "computed_status": "off_track",
+      "check_in": None}
+CHECK_IN = {"id": "chk_01JAAAAAAAAAAAAAAAAAAAAAAA", "key_result": "dau-up",
+            "cycle_start": "2026-10-01", "seq": 1, "at": "2026-11-21T10:00:00Z", "author": "alice",
+            "confidence": 6, "comment": "Two deals slipped", "status": "at_risk",
+            "until": "2026-12-05T10:00:00Z", "value": None, "grade": None,
+            "override_until": "2026-12-05T10:00:00Z"}
 DELIVERY = {"event_id": "evt_01JAAAAAAAAAAAAAAAAAAAAAAA", "type": "kr.off_track",
             "webhook": "growth-slack", "state": "pending", "objective": "engagement",
             "key_result": "dau-up", "attempts": 3, "last_status": 503, "last_error": "HTTP 503",
@@ -89,6 +95,12 @@ def test_validator_rejects_wrong_answers(args, wd):
         good("GET", kr, 200, with_(KR, owner="<@U024BE7LH>", last_point_at=None, value=1040.5))
         bad("must NOT have additional properties: \"confidence\"", "GET", kr, 200,
             with_(KR, confidence=6))
+        good("GET", kr, 200, with_(KR, status="at_risk", check_in=CHECK_IN))
+        bad("must have required property 'computed_status'", "GET", kr, 200,
+            with_(KR, computed_status=KeyError))
+        bad("/check_in/confidence", "GET", kr, 200,
+            with_(KR, check_in=with_(CHECK_IN, confidence=11)))
+        bad("/check_in", "GET", kr, 200, with_(KR, check_in=with_(CHECK_IN, status="achieved")))
         bad("must have required property 'stale'", "GET", kr, 200, with_(KR, stale=KeyError))
         bad("/stale must be boolean", "GET", kr, 200, with_(KR, stale=None))
         bad("/value must be number,null", "GET", kr, 200, with_(KR, value="1040"))

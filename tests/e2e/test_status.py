@@ -20,8 +20,8 @@ reviews,2026-10-20,15
 """
 
 KR_KEYS = {"id", "title", "metric", "direction", "baseline", "target", "value", "progress",
-           "expected", "projected_score", "status", "previous_status", "stale", "cycle",
-           "last_point_at", "score", "owner"}
+           "expected", "projected_score", "status", "computed_status", "previous_status", "stale",
+           "cycle", "last_point_at", "score", "owner", "check_in"}
 
 
 def setup(wd, evaluate_every=None):
@@ -87,6 +87,8 @@ def test_status_json_contract(args, wd):
     check(close(d["progress"], 0.5) and close(d["expected"], 0.5) and close(d["projected_score"], 1.0),
           f"dau pace: {d}")
     check(d["status"] == "on_track" and close(d["score"], 0.5), f"dau status: {d}")
+    # no check-in: the computed status is the status (DESIGN section 8)
+    check(d["computed_status"] == "on_track" and d["check_in"] is None, f"dau check-in: {d}")
     check(d["cycle"] == {"start": "2026-10-01", "end": "2026-12-31"}, f"cycle: {d['cycle']}")
     check(d["last_point_at"] == "2026-11-15T00:00:00Z" and d["stale"] is False, f"fresh: {d}")
     check(d["direction"] == "increase" and d["metric"] == "dau", "configured text as configured")
