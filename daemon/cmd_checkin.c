@@ -313,8 +313,11 @@ int cmd_checkin(int argc, char **argv)
     }
     if (token)
         snprintf(authz, alen, "Authorization: Bearer %s", token);
+    /* Expect: the daemon refuses a bad token from the headers alone, and
+     * then closes: the body is sent only once it said "100 Continue", so a
+     * refusal is never lost to a write on a closed connection. */
     const char *headers[] = { "Content-Type: application/json", "Accept: application/json",
-                              "Expect:", authz };
+                              "Expect: 100-continue", authz };
     struct httpc_once_request req = {
         .method = "POST", .url = url, .unix_path = unix_path, .headers = headers,
         .n_headers = token ? 4 : 3, .body = text, .body_len = strlen(text),

@@ -14,7 +14,7 @@ import os
 import threading
 
 from apitest import Api, free_port
-from okrdtest import Daemon, check, main, run
+from okrdtest import Daemon, check, main, run, validate_answer
 
 TOKENS = {"alice": "alice-checkin-token", "bob": "bob-checkin-token",
           "reader": "reader-token", "pusher": "pusher-token"}
@@ -77,6 +77,30 @@ def post(api, kr, body, token="alice", raw=None, headers=None):
     return status, hdrs, doc
 
 
+def early(api, kr, token=None, length=20):
+    """A POST answered from its headers alone (401, 403, 413 by
+    Content-Length): the headers go with "Expect: 100-continue" and no body,
+    so the answer is read before any body is sent -- a client that sent it
+    anyway could meet the closed connection (EPIPE) first."""
+    c = api.conn()
+    try:
+        c.putrequest("POST", PATH.format(kr))
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Content-Length", str(length))
+        c.putheader("Expect", "100-continue")
+        if token:
+            c.putheader("Authorization", f"Bearer {TOKENS.get(token, token)}")
+        c.endheaders()
+        r = c.getresponse()
+        data = r.read()
+        headers = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        c.close()
+    check(r.status != 100, "okrd answers a refused POST before its body")
+    validate_answer("POST", PATH.format(kr), r.status, headers, data)
+    return r.status, headers, json.loads(data)
+
+
 def listed(api, kr, query="", token=None):
     doc = api.json(PATH.format(kr) + query, token)
     return doc["check_ins"]
@@ -91,18 +115,18 @@ def test_who_may_post(args, wd):
     d, api, _, _ = start(args, wd)
     try:
         body = {"confidence": 6}
-        st, h, doc = post(api, "dau-up", body, token=None)
+        st, h, doc = early(api, "dau-up", token=None)
         check(st == 401 and doc["error"] == "no_token" and h.get("www-authenticate", "")
               .startswith("Bearer"), f"no token on loopback: {st} {doc} {h}")
-        st, h, doc = post(api, "dau-up", body, token="not-a-token")
+        st, h, doc = early(api, "dau-up", token="not-a-token")
         check(st == 401 and doc["error"] == "bad_token" and "www-authenticate" in h,
               f"unknown token: {st} {doc}")
         for who in ("reader", "pusher"):
-            st, _, doc = post(api, "dau-up", body, token=who)
+            st, _, doc = early(api, "dau-up", token=who)
             check(st == 403 and doc["error"] == "forbidden" and f'"{who}"' in doc["detail"]
                   and "checkin" in doc["detail"], f"{who} token: {st} {doc}")
         # An unknown key result is 404 only once the token may post.
-        st, _, doc = post(api, "nope", body, token="reader")
+        st, _, doc = early(api, "nope", token="reader")
         check(st == 403, f"a read token on an unknown key result: {st} {doc}")
         st, _, doc = post(api, "nope", body)
         check(st == 404 and doc["error"] == "not_found" and "nope" in doc["detail"],
@@ -123,7 +147,7 @@ def test_who_may_post(args, wd):
     d, api, _, _ = start(args, wd, tokens=("reader", "pusher"))
     try:
         for tok in (None, "reader", "not-a-token"):
-            st, _, doc = post(api, "dau-up", {"confidence": 1}, token=tok)
+            st, _, doc = early(api, "dau-up", token=tok)
             check(st == 403 and doc["error"] == "checkin_disabled", f"{tok}: {st} {doc}")
     finally:
         stop(d)
@@ -180,9 +204,8 @@ def test_bad_bodies_are_400_and_store_nothing(args, wd):
         st, _, doc = post(api, "deals", {"comment": "\u00e9" * 2000})
         check(st == 201 and len(doc["check_in"]["comment"]) == 2000, f"4,000 bytes: {st}")
         # 413: over 64 KiB, told by Content-Length or found while reading chunks.
-        big = json.dumps({"comment": "x" * 70000}).encode()
-        st, _, doc = post(api, "dau-up", None, raw=big)
-        check(st == 413 and doc["error"] == "too_large", f"65 KiB body: {st} {doc}")
+        st, _, doc = early(api, "dau-up", token="alice", length=64 * 1024 + 1)
+        check(st == 413 and doc["error"] == "too_large", f"64 KiB + 1: {st} {doc}")
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         c.putrequest("POST", PATH.format("dau-up"))
         c.putheader("Authorization", f"Bearer {TOKENS['alice']}")
@@ -399,8 +422,12 @@ def test_cli_over_a_unix_socket(args, wd):
         api = Api(unix=sock)
         ins = api.json(PATH.format("deals"))["check_ins"]
         check(len(ins) == 1 and ins[0]["value"] == 2, f"{ins}")
-        st, _, doc = post(api, "deals", {"confidence": 5}, token=None)
+        st, _, doc = early(api, "deals", token=None)
         check(st == 401, f"a POST on a unix socket needs a token too: {st} {doc}")
+        for tok in ("wrong", TOKENS["reader"]):
+            r = cli(args, cfg, "deals", "--confidence", "5", env={"OKRD_TOKEN": tok})
+            check(r.returncode == 1 and "refused" in r.stderr,
+                  f"a refusal over the socket: {r.returncode} {r.stderr!r}")
     finally:
         stop(d)
     r = cli(args, cfg, "deals", "--confidence", "1", env={"OKRD_TOKEN": TOKENS["alice"]})
