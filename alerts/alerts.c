@@ -17,36 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ulid.h"
+
 /* ---- event ids ---- */
 
 void alerts_new_event_id(int64_t now_ms, char *out, size_t size)
 {
-    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    unsigned char rnd[10];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
-        /* The id needs uniqueness, not secrecy: the time and the stack
-         * address still tell two events apart if the RNG ever fails. */
-        uint64_t x = (uint64_t)now_ms ^ (uint64_t)(uintptr_t)&rnd;
-        for (size_t i = 0; i < sizeof rnd; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
-            rnd[i] = (unsigned char)(x >> 56);
-    }
-    /* ULID: 48-bit time (10 chars) + 80 random bits (16 chars), so ids sort
-     * by creation time, as people reading a receiver's log expect. */
-    char id[27];
-    uint64_t t = (uint64_t)(now_ms < 0 ? 0 : now_ms);
-    for (int i = 9; i >= 0; i--, t >>= 5)
-        id[i] = crockford[t & 31];
-    uint64_t hi = 0, lo = 0;
-    for (int i = 0; i < 5; i++) {
-        hi = hi << 8 | rnd[i];
-        lo = lo << 8 | rnd[5 + i];
-    }
-    for (int i = 7; i >= 0; i--, hi >>= 5)
-        id[10 + i] = crockford[hi & 31];
-    for (int i = 7; i >= 0; i--, lo >>= 5)
-        id[18 + i] = crockford[lo & 31];
-    id[26] = '\0';
-    snprintf(out, size, "evt_%s", id);
+    unsigned char rnd[OKRD_ULID_RANDOM_BYTES];
+    /* The id needs uniqueness, not secrecy: the time and the stack address
+     * still tell two events apart if the RNG ever fails. */
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        okrd_ulid_fallback_random(now_ms, (uint64_t)(uintptr_t)&rnd, rnd);
+    /* A ULID sorts by creation time, as people reading a receiver's log expect. */
+    okrd_ulid_format("evt_", now_ms, rnd, out, size);
 }
 
 /* ---- routing ---- */
