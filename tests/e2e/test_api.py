@@ -296,6 +296,10 @@ def test_non_loopback_needs_token(args, wd):
             check(status == 401 and "bearer" in h.get("www-authenticate", "").lower(),
                   f"{path} without token: {status}")
             check(api.get(path, token="nope")[0] == 401, f"{path} with a wrong token")
+        # the dashboard page is served to anyone, and holds no data
+        status, _, page = api.get("/")
+        check(status == 200 and b"dau-up" not in page and b"daily" not in page,
+              f"/ without token: {status}, data-less")
         api.wait_ready(token=TOKEN)
         check(api.get("/metrics", token=TOKEN)[0] == 200, "with the token")
         d.stop()
