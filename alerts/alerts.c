@@ -17,36 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ulid.h"
+
 /* ---- event ids ---- */
 
 void alerts_new_event_id(int64_t now_ms, char *out, size_t size)
 {
-    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    unsigned char rnd[10];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
-        /* The id needs uniqueness, not secrecy: the time and the stack
-         * address still tell two events apart if the RNG ever fails. */
-        uint64_t x = (uint64_t)now_ms ^ (uint64_t)(uintptr_t)&rnd;
-        for (size_t i = 0; i < sizeof rnd; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
-            rnd[i] = (unsigned char)(x >> 56);
-    }
-    /* ULID: 48-bit time (10 chars) + 80 random bits (16 chars), so ids sort
-     * by creation time, as people reading a receiver's log expect. */
-    char id[27];
-    uint64_t t = (uint64_t)(now_ms < 0 ? 0 : now_ms);
-    for (int i = 9; i >= 0; i--, t >>= 5)
-        id[i] = crockford[t & 31];
-    uint64_t hi = 0, lo = 0;
-    for (int i = 0; i < 5; i++) {
-        hi = hi << 8 | rnd[i];
-        lo = lo << 8 | rnd[5 + i];
-    }
-    for (int i = 7; i >= 0; i--, hi >>= 5)
-        id[10 + i] = crockford[hi & 31];
-    for (int i = 7; i >= 0; i--, lo >>= 5)
-        id[18 + i] = crockford[lo & 31];
-    id[26] = '\0';
-    snprintf(out, size, "evt_%s", id);
+    unsigned char rnd[OKRD_ULID_RANDOM_BYTES];
+    /* The id needs uniqueness, not secrecy: the time and the stack address
+     * still tell two events apart if the RNG ever fails. */
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        okrd_ulid_fallback_random(now_ms, (uint64_t)(uintptr_t)&rnd, rnd);
+    /* A ULID sorts by creation time, as people reading a receiver's log expect. */
+    okrd_ulid_format("evt_", now_ms, rnd, out, size);
 }
 
 /* ---- routing ---- */
@@ -95,10 +78,13 @@ static int emit(struct store *w, const struct cfg *cfg, const struct store_event
 
 /* ---- key results ---- */
 
-int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct cfg_key_result *kr,
-                        const struct store_kr_state *before, const struct okr_result *after,
-                        bool stale, int64_t now_s, struct okrd_err *err)
+int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct eval_snapshot *s,
+                        size_t i_kr, const struct store_kr_state *before, int64_t now_s,
+                        struct okrd_err *err)
 {
+    const struct cfg_key_result *kr = s->krs[i_kr];
+    const struct okr_result *after = &s->results[i_kr];
+    bool stale = s->stale[i_kr];
     const struct cfg_cycle *cycle = &kr->objective->cycle;
     struct store_alert_kr row, old;
     struct alerts_kr_memory m;
@@ -125,7 +111,7 @@ int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct cfg
     for (size_t i = 0; i < n; i++) {
         char id[40];
         alerts_new_event_id(now_s * 1000, id, sizeof id);
-        char *body = alerts_kr_body(id, raised[i].type, now_s, kr, after, stale, raised[i].previous);
+        char *body = alerts_kr_body_of(id, raised[i].type, now_s, s, i_kr, raised[i].previous);
         if (!body)
             return okrd_err_set(err, OKRD_ENOMEM, "alerts: build %s body: out of memory",
                                 alerts_event_name(raised[i].type));
@@ -142,6 +128,25 @@ int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct cfg
     if (had && !memcmp(&row, &old, sizeof row))
         return 0; /* most evaluations change nothing: no write */
     return store_put_alert_kr(w, kr->id, &row, err);
+}
+
+int alerts_on_checkin(struct store *w, const struct cfg *cfg, const struct eval_snapshot *s,
+                      size_t i, const struct okrd_checkin *c, int64_t now_s,
+                      struct okrd_err *err)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    char id[40];
+    alerts_new_event_id(now_s * 1000, id, sizeof id);
+    char *body = alerts_checkin_body(id, now_s, s, i, c);
+    if (!body)
+        return okrd_err_set(err, OKRD_ENOMEM, "alerts: build kr.check_in body: out of memory");
+    struct store_event ev = {
+        .id = id, .type = alerts_event_name(ALERTS_KR_CHECK_IN), .objective_id = kr->objective->id,
+        .kr_id = kr->id, .occurred_at_s = now_s, .created_at_s = now_s, .body = body,
+    };
+    int rc = emit(w, cfg, &ev, err);
+    free(body);
+    return rc;
 }
 
 /* ---- sources ---- */

@@ -41,6 +41,7 @@ enum alerts_event {
     ALERTS_KR_MISSED,
     ALERTS_KR_STALE,
     ALERTS_KR_FRESH,
+    ALERTS_KR_CHECK_IN,        /* a check-in first seen by an evaluation (DESIGN section 8) */
     ALERTS_SOURCE_FAILING,
     ALERTS_SOURCE_RECOVERED,
     ALERTS_DIGEST_WEEKLY,
@@ -128,15 +129,24 @@ void alerts_kr_memory_to_row(const struct alerts_kr_memory *m, struct store_aler
 
 /* ---- the writer-thread seams (alerts.c) ---- */
 
-/* A key result was evaluated at now_s: BEFORE is its stored state (NULL the
- * first time ever), AFTER the result now. Called for every evaluation (the
- * `for`/`repeat` rules depend on time passing, not only on changes). Writes
- * its alert state and any outbox rows through W, inside the caller's
- * transaction. Returns 0 or a negative code (the transaction then rolls
- * back). */
-int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct cfg_key_result *kr,
-                        const struct store_kr_state *before, const struct okr_result *after,
-                        bool stale, int64_t now_s, struct okrd_err *err);
+/* Key result I of snapshot S was evaluated at now_s (S->results[I] its
+ * result with the EFFECTIVE status, S->stale[I] its staleness; its check-in
+ * and computed status go into the bodies): BEFORE is its stored state (NULL
+ * the first time ever). Called for every evaluation (the `for`/`repeat`
+ * rules depend on time passing, not only on changes). Writes its alert
+ * state and any outbox rows through W, inside the caller's transaction.
+ * Returns 0 or a negative code (the transaction then rolls back). */
+int alerts_on_kr_change(struct store *w, const struct cfg *cfg, const struct eval_snapshot *s,
+                        size_t i, const struct store_kr_state *before, int64_t now_s,
+                        struct okrd_err *err);
+
+/* Check-in C of key result I of snapshot S, seen for the first time by the
+ * evaluation at now_s (S at now_s): writes its kr.check_in event for every
+ * webhook whose `events` and `objectives` filters take it, inside the
+ * caller's transaction. The caller marks C announced in that transaction. */
+int alerts_on_checkin(struct store *w, const struct cfg *cfg, const struct eval_snapshot *s,
+                      size_t i, const struct okrd_checkin *c, int64_t now_s,
+                      struct okrd_err *err);
 
 /* A source's health as now stored (H; OK = the last attempt succeeded):
  * raises source.failing / source.recovered. *n_events = events written. */
@@ -157,6 +167,23 @@ int alerts_add_digest(struct store *w, const struct cfg *cfg, const char *id, co
 char *alerts_kr_body(const char *id, enum alerts_event type, int64_t occurred_s,
                      const struct cfg_key_result *kr, const struct okr_result *r, bool stale,
                      enum okr_status previous);
+
+/* The same body for key result I of snapshot S (its computed status and
+ * check-in included), previous_status PREVIOUS. */
+char *alerts_kr_body_of(const char *id, enum alerts_event type, int64_t occurred_s,
+                        const struct eval_snapshot *s, size_t i, enum okr_status previous);
+
+/* The kr.check_in body (DESIGN section 8): {"id", "type", "occurred_at",
+ * "objective", "check_in", "key_result", "summary"}, the key result as
+ * key result I of snapshot S shows it (alerts_kr_body_of's object).
+ * Returns a malloc'd string or NULL when out of memory. */
+char *alerts_checkin_body(const char *id, int64_t occurred_s, const struct eval_snapshot *s,
+                          size_t i, const struct okrd_checkin *c);
+
+/* Its summary: "alice checked in on TITLE: confidence 6/10, at risk until
+ * 2026-12-15T00:00:00Z." (the comment is not in it: Slack shows it apart). */
+void alerts_checkin_summary(char *buf, size_t size, const struct cfg_key_result *kr,
+                            const struct okrd_checkin *c);
 
 /* The summary sentence of a key-result event, plain English with numbers. */
 void alerts_kr_summary(char *buf, size_t size, enum alerts_event type,

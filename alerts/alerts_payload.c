@@ -180,30 +180,141 @@ static json_t *time_json(int64_t ts)
     return json_string(buf);
 }
 
-char *alerts_kr_body(const char *id, enum alerts_event type, int64_t occurred_s,
-                     const struct cfg_key_result *kr, const struct okr_result *r, bool stale,
-                     enum okr_status previous)
+/* KR I of S alone, as a one-key-result snapshot into the caller's arrays,
+ * with previous_status PREVIOUS: okr_view then builds exactly the object
+ * status --json shows for it. */
+struct one_kr {
+    const struct cfg_key_result *krs[1];
+    bool stale[1];
+    const char *prev[1];
+    struct eval_snapshot s;
+};
+
+static void one_of(struct one_kr *o, const struct eval_snapshot *s, size_t i,
+                   enum okr_status previous)
 {
-    /* A one-key-result snapshot, so okr_view builds exactly the object that
-     * status --json shows for it. */
-    const struct cfg_key_result *krs[1] = { kr };
-    bool stale_arr[1] = { stale };
-    const char *prev[1] = { previous == ALERTS_NO_STATUS ? NULL : okr_status_name(previous) };
-    struct eval_snapshot one = {
-        .at_s = occurred_s, .n_krs = 1, .krs = krs, .results = (struct okr_result *)r,
-        .stale = stale_arr, .previous_status = prev,
+    o->krs[0] = s->krs[i];
+    o->stale[0] = s->stale[i];
+    o->prev[0] = previous == ALERTS_NO_STATUS ? NULL : okr_status_name(previous);
+    o->s = (struct eval_snapshot){
+        .cfg = s->cfg, .at_s = s->at_s, .n_krs = 1, .krs = o->krs, .results = &s->results[i],
+        .stale = o->stale, .previous_status = o->prev,
+        .computed = s->computed ? &s->computed[i] : NULL,
+        .checkins = s->checkins ? &s->checkins[i] : NULL,
+        .has_checkin = s->has_checkin ? &s->has_checkin[i] : NULL,
+        .override_until = s->override_until ? &s->override_until[i] : NULL,
     };
-    json_t *k = okr_view_key_result(&one, 0);
+}
+
+/* The key_result object of a webhook body: the view's, minus "score",
+ * which the webhook schema does not carry. */
+static json_t *body_kr(const struct eval_snapshot *s, size_t i, enum okr_status previous)
+{
+    struct one_kr one;
+    one_of(&one, s, i, previous);
+    json_t *k = okr_view_key_result(&one.s, 0);
+    if (k)
+        json_object_del(k, "score");
+    return k;
+}
+
+char *alerts_kr_body_of(const char *id, enum alerts_event type, int64_t occurred_s,
+                        const struct eval_snapshot *s, size_t i, enum okr_status previous)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    json_t *k = body_kr(s, i, previous);
     if (!k)
         return NULL;
-    json_object_del(k, "score");
     char summary[640];
-    alerts_kr_summary(summary, sizeof summary, type, kr, r);
+    alerts_kr_summary(summary, sizeof summary, type, kr, &s->results[i]);
     utf8_trim(summary);
     return dump(json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:o, s:s}", "id", id, "type",
                           alerts_event_name(type), "occurred_at", time_json(occurred_s),
                           "objective", "id", kr->objective->id, "title", kr->objective->title,
                           "key_result", k, "summary", summary));
+}
+
+char *alerts_kr_body(const char *id, enum alerts_event type, int64_t occurred_s,
+                     const struct cfg_key_result *kr, const struct okr_result *r, bool stale,
+                     enum okr_status previous)
+{
+    /* Without a snapshot: no check-in, computed status = status. */
+    const struct cfg_key_result *krs[1] = { kr };
+    bool stale_arr[1] = { stale };
+    struct eval_snapshot one = {
+        .at_s = occurred_s, .n_krs = 1, .krs = krs, .results = (struct okr_result *)r,
+        .stale = stale_arr,
+    };
+    return alerts_kr_body_of(id, type, occurred_s, &one, 0, previous);
+}
+
+void alerts_checkin_summary(char *buf, size_t size, const struct cfg_key_result *kr,
+                            const struct okrd_checkin *c)
+{
+    char conf[32] = "", st[96] = "", val[48] = "", grade[32] = "";
+    if (c->confidence != OKRD_CHECKIN_NO_CONFIDENCE)
+        snprintf(conf, sizeof conf, "confidence %d/10", c->confidence);
+    if (c->status[0]) {
+        enum okr_status os = OKR_ON_TRACK;
+        okr_status_parse(c->status, &os);
+        char until[32] = "";
+        if (c->until_s)
+            okrd_format_utc(c->until_s, until, sizeof until);
+        snprintf(st, sizeof st, "%s%s%s", status_words(os), until[0] ? " until " : "", until);
+    }
+    if (!isnan(c->value)) {
+        char v[32];
+        alerts_fmt_num(v, sizeof v, c->value);
+        snprintf(val, sizeof val, "value %s", v);
+    }
+    if (!isnan(c->grade))
+        snprintf(grade, sizeof grade, "grade %.2f", c->grade);
+    const char *parts[] = { conf, st, val, grade };
+    char facts[256] = "";
+    size_t w = 0;
+    for (size_t k = 0; k < sizeof parts / sizeof *parts; k++) {
+        if (!parts[k][0] || w >= sizeof facts)
+            continue;
+        int n = snprintf(facts + w, sizeof facts - w, "%s%s", w ? ", " : "", parts[k]);
+        if (n > 0)
+            w += (size_t)n;
+    }
+    if (facts[0])
+        snprintf(buf, size, "%s checked in on %s: %s.", c->author, kr->title, facts);
+    else
+        snprintf(buf, size, "%s checked in on %s with a comment.", c->author, kr->title);
+}
+
+char *alerts_checkin_body(const char *id, int64_t occurred_s, const struct eval_snapshot *s,
+                          size_t i, const struct okrd_checkin *c)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    const char *prev = s->previous_status ? s->previous_status[i] : NULL;
+    enum okr_status previous = ALERTS_NO_STATUS;
+    if (prev)
+        okr_status_parse(prev, &previous);
+    json_t *k = body_kr(s, i, previous);
+    if (!k)
+        return NULL;
+    /* override_until as of this evaluation: only the latest check-in's
+     * override can hold (a later one ends an earlier one's). */
+    int64_t until = OKR_NO_TS;
+    if (s->has_checkin && s->has_checkin[i] && s->override_until &&
+        !strcmp(s->checkins[i].id, c->id))
+        until = s->override_until[i];
+    json_t *ci = okr_view_checkin(c, true, until);
+    if (!ci) {
+        json_decref(k);
+        return NULL;
+    }
+    char summary[640];
+    alerts_checkin_summary(summary, sizeof summary, kr, c);
+    utf8_trim(summary);
+    return dump(json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:o, s:o, s:s}", "id", id, "type",
+                          alerts_event_name(ALERTS_KR_CHECK_IN), "occurred_at",
+                          time_json(occurred_s), "objective", "id", kr->objective->id, "title",
+                          kr->objective->title, "check_in", ci, "key_result", k, "summary",
+                          summary));
 }
 
 char *alerts_source_body(const char *id, enum alerts_event type, int64_t occurred_s,

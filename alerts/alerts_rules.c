@@ -31,6 +31,7 @@ const char *alerts_event_name(enum alerts_event e)
         [ALERTS_KR_MISSED] = "kr.missed",
         [ALERTS_KR_STALE] = "kr.stale",
         [ALERTS_KR_FRESH] = "kr.fresh",
+        [ALERTS_KR_CHECK_IN] = "kr.check_in",
         [ALERTS_SOURCE_FAILING] = "source.failing",
         [ALERTS_SOURCE_RECOVERED] = "source.recovered",
         [ALERTS_DIGEST_WEEKLY] = "digest.weekly",

@@ -85,10 +85,22 @@ static json_t *section(const char *mrkdwn)
                      text_max(mrkdwn, SECTION_MAX));
 }
 
+/* Escaped like mrkdwn although Slack parses no markup in plain_text: the
+ * rule is simple to check (no text from config or people reaches Slack
+ * unescaped, DESIGN section 8) and Slack shows the entities as the
+ * characters. */
 static json_t *header(const char *plain)
 {
-    return json_pack("{s:s, s:{s:s, s:o}}", "type", "header", "text", "type", "plain_text",
-                     "text", text_max(plain, HEADER_MAX));
+    struct sbuf b = { 0 };
+    sb_add(&b, plain, true);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    json_t *h = json_pack("{s:s, s:{s:s, s:o}}", "type", "header", "text", "type", "plain_text",
+                          "text", text_max(b.p ? b.p : "", HEADER_MAX));
+    free(b.p);
+    return h;
 }
 
 static json_t *context(const char *mrkdwn)
@@ -161,9 +173,12 @@ static void add_block(json_t *blocks, json_t *b)
         json_array_append_new(blocks, b);
 }
 
+static void override_note(json_t *k, json_t *blocks);
+static void kr_context(json_t *doc, json_t *blocks);
+
 static void kr_blocks(json_t *doc, json_t *blocks)
 {
-    json_t *k = json_object_get(doc, "key_result"), *obj = json_object_get(doc, "objective");
+    json_t *k = json_object_get(doc, "key_result");
     char st[24], head[512], p[64], x[16], ps[16], v[32], t[32];
     words(st, sizeof st, str(doc, "type") + 3);
     if (!strcmp(str(doc, "type"), "kr.back_on_track"))
@@ -189,14 +204,89 @@ static void kr_blocks(json_t *doc, json_t *blocks)
                                 "type", "section", "fields", "type", "mrkdwn", "text", f1, "type",
                                 "mrkdwn", "text", f2, "type", "mrkdwn", "text", f3, "type",
                                 "mrkdwn", "text", f4));
+    override_note(k, blocks);
+    kr_context(doc, blocks);
+}
+
+/* While a check-in's override holds, whose judgment the status is and what
+ * the data says. */
+static void override_note(json_t *k, json_t *blocks)
+{
+    json_t *ci = json_object_get(k, "check_in");
+    const char *until = json_string_value(json_object_get(ci, "override_until"));
+    if (!until)
+        return;
+    char cw[24];
+    words(cw, sizeof cw, str(k, "computed_status"));
+    char *t = mk((const char *[]){ "Status set by ", str(ci, "author"),
+                                   "'s check-in until ", until, "; computed from the data: ",
+                                   cw },
+                 (bool[]){ false, true, false, true, false, false }, 6);
+    if (t)
+        add_block(blocks, context(t));
+    free(t);
+}
+
+/* "Objective: T · owner <@U1> · cycle S to E · AT": the owner as written
+ * (a Slack mention pings), everything else escaped. */
+static void kr_context(json_t *doc, json_t *blocks)
+{
+    json_t *k = json_object_get(doc, "key_result"), *obj = json_object_get(doc, "objective");
     json_t *cycle = json_object_get(k, "cycle");
-    char *ctx = mk((const char *[]){ "Objective: ", str(obj, "title"), " \xc2\xb7 cycle ",
-                                     str(cycle, "start"), " to ", str(cycle, "end"), " \xc2\xb7 ",
-                                     str(doc, "occurred_at") },
-                   (bool[]){ false, true, false, true, false, true, false, true }, 8);
+    const char *owner = json_string_value(json_object_get(k, "owner"));
+    char *ctx = mk((const char *[]){ "Objective: ", str(obj, "title"),
+                                     owner ? " \xc2\xb7 owner " : "", owner ? owner : "",
+                                     " \xc2\xb7 cycle ", str(cycle, "start"), " to ",
+                                     str(cycle, "end"), " \xc2\xb7 ", str(doc, "occurred_at") },
+                   (bool[]){ false, true, false, false, false, true, false, true, false, true },
+                   10);
     if (ctx)
         add_block(blocks, context(ctx));
     free(ctx);
+}
+
+/* kr.check_in: who, how confident, which status, and what they said. */
+static void checkin_blocks(json_t *doc, json_t *blocks)
+{
+    json_t *k = json_object_get(doc, "key_result"), *ci = json_object_get(doc, "check_in");
+    char head[512];
+    snprintf(head, sizeof head, "Check-in: %s", str(k, "title"));
+    add_block(blocks, header(head));
+    char *sum = mk((const char *[]){ str(doc, "summary") }, (bool[]){ true }, 1);
+    if (sum)
+        add_block(blocks, section(sum));
+    free(sum);
+    char conf[32] = "n/a", st[64], cw[24], stline[192];
+    json_t *c = json_object_get(ci, "confidence");
+    if (json_is_integer(c))
+        snprintf(conf, sizeof conf, "%lld/10", (long long)json_integer_value(c));
+    const char *own = json_string_value(json_object_get(ci, "status"));
+    words(st, sizeof st, own ? own : str(k, "status"));
+    words(cw, sizeof cw, str(k, "computed_status"));
+    const char *until = json_string_value(json_object_get(ci, "override_until"));
+    if (own && until)
+        snprintf(stline, sizeof stline, "%s until %s (computed: %s)", st, until, cw);
+    else if (own)
+        snprintf(stline, sizeof stline, "%s (not applied; now %s)", st, cw);
+    else
+        snprintf(stline, sizeof stline, "%s", st);
+    char *f1 = mk((const char *[]){ "*Author*\n", str(ci, "author") }, (bool[]){ false, true }, 2);
+    char f2[64], *f3 = mk((const char *[]){ "*Status*\n", stline }, (bool[]){ false, true }, 2);
+    snprintf(f2, sizeof f2, "*Confidence*\n%s", conf);
+    if (f1 && f3)
+        add_block(blocks, json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "type",
+                                    "section", "fields", "type", "mrkdwn", "text", f1, "type",
+                                    "mrkdwn", "text", f2, "type", "mrkdwn", "text", f3));
+    free(f1);
+    free(f3);
+    const char *comment = json_string_value(json_object_get(ci, "comment"));
+    if (comment && *comment) {
+        char *t = mk((const char *[]){ "*Comment*\n", comment }, (bool[]){ false, true }, 2);
+        if (t)
+            add_block(blocks, section(t));
+        free(t);
+    }
+    kr_context(doc, blocks);
 }
 
 static void source_blocks(json_t *doc, json_t *blocks)
@@ -278,7 +368,9 @@ int alerts_slack_render(const char *body, int part, char **out, int *n_parts)
     }
     const char *type = str(doc, "type");
     json_t *blocks = json_array();
-    if (!strncmp(type, "kr.", 3))
+    if (!strcmp(type, "kr.check_in"))
+        checkin_blocks(doc, blocks);
+    else if (!strncmp(type, "kr.", 3))
         kr_blocks(doc, blocks);
     else if (!strncmp(type, "source.", 7))
         source_blocks(doc, blocks);
@@ -293,13 +385,22 @@ int alerts_slack_render(const char *body, int part, char **out, int *n_parts)
     for (size_t i = (size_t)part * ALERTS_SLACK_MAX_BLOCKS;
          i < n && i < (size_t)(part + 1) * ALERTS_SLACK_MAX_BLOCKS; i++)
         json_array_append(mine, json_array_get(blocks, i));
-    char text[1024];
+    /* The summary is text from config and people (titles, authors): the
+     * notification text is mrkdwn too, so it is escaped like the blocks. */
+    struct sbuf tb = { 0 };
+    sb_add(&tb, str(doc, "summary"), true);
+    char text[8192]; /* a summary is < 1 KiB; escaped, at most 5 times that */
+    const char *summary = tb.p ? tb.p : "";
     if (parts > 1 && part > 0)
-        snprintf(text, sizeof text, "%.900s (continued, %d of %d)", str(doc, "summary"), part + 1,
-                 parts);
+        snprintf(text, sizeof text, "%.900s (continued, %d of %d)", summary, part + 1, parts);
     else
-        snprintf(text, sizeof text, "%s", str(doc, "summary"));
-    json_t *msg = json_pack("{s:o, s:o}", "text", text_max(text, 4000), "blocks", mine);
+        snprintf(text, sizeof text, "%s", summary);
+    free(tb.p);
+    json_t *msg = NULL;
+    if (tb.oom)
+        json_decref(mine);
+    else
+        msg = json_pack("{s:o, s:o}", "text", text_max(text, 4000), "blocks", mine);
     json_decref(blocks);
     json_decref(doc);
     if (!msg)

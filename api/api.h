@@ -20,9 +20,9 @@
  * listening, limits, counters), api_routes.c (paths, methods, the small
  * read endpoints), api_auth.c (who may call what: tokens, scopes, Host), api_reads.c (series and dashboard, read on a
  * worker), api_work.c (the read workers and their queue), api_push.c
- * (push), api_series.c (series and pace of a key result), api_metrics.c
- * (the exposition writer), api_dashboard.c (HTML and SVG), api_buf.c (a
- * growable text buffer), api_cache.c, api_metric_list.c (GET
+ * (push), api_checkins.c (check-ins: post and list), api_series.c
+ * (series and pace of a key result), api_metrics.c (the exposition writer),
+ * api_dashboard.c (HTML and SVG), api_buf.c (a growable text buffer), api_cache.c, api_metric_list.c (GET
  * /api/v1/metrics, shared with `okrd metrics`). The JSON of objectives and key
  * results is okr/okr_view.c, shared with alerts/ and `okrd status`.
  */
@@ -55,6 +55,18 @@ struct api_env {
     /* A push batch committed (loop thread): the same hook as a source's. */
     void (*on_points_committed)(void *ctx, const char *source_id, const char *const *metrics,
                                 size_t n_metrics, int64_t n_points);
+    /* A check-in committed (loop thread): evaluate its key result at once. */
+    void (*on_checkin_committed)(void *ctx, const char *kr_id);
+    /* The key-result object of KR_ID evaluated at AT_S from W, for a posted
+     * check-in's 201: called on the WRITER thread inside the check-in's
+     * transaction (so it sees the check-in and its value), with CFG pinned.
+     * *out is the caller's. NULL: the answer's key_result is null. */
+    int (*key_result_view)(void *ctx, struct store *w, const struct cfg *cfg, const char *kr_id,
+                           int64_t at_s, json_t **out, struct okrd_err *err);
+    /* Holds the running config (the server's cfg) while a check-in's write
+     * job reads it on the writer thread; the token goes back through
+     * unpin_snapshot. NULL: the config outlives every request. */
+    void *(*pin_config)(void *ctx);
     /* Something worth a log line (loop thread); never contains a secret. */
     void (*report)(void *ctx, enum cfg_log_level level, const char *event, const char *msg);
     /* The store's file: each worker of the big reads (series, dashboard)
@@ -79,6 +91,7 @@ struct api_env {
 #define API_CONNECTION_TIMEOUT_S 30    /* an idle (or silent) connection is closed */
 #define API_MAX_HEADER_BYTES 32768     /* request line + headers (MHD's per-connection pool) */
 #define API_MAX_BODY_BYTES (1 << 20)   /* POST /api/v1/points */
+/* POST .../check-ins: 64 KiB (API_MAX_CHECKIN_BYTES in api_internal.h) */
 
 /* Starts the server on cfg->daemon.listen ("" = off: returns 0 and *out
  * NULL). Fails (OKRD_EINVAL) for a non-loopback address without any token

@@ -137,6 +137,52 @@ int api_push_parse(const char *body, size_t n, const struct okrd_tz *tz,
 void api_push_batch_free(struct api_push_batch *b);
 
 
+/* ---- check-ins (api_checkins.c; DESIGN section 8) ---- */
+#define API_MAX_CHECKIN_BYTES (64 * 1024)   /* a bigger body is 413 */
+
+/* A check-in body as posted, validated: what is absent is
+ * OKRD_CHECKIN_NO_CONFIDENCE, NULL, "", false or NaN. */
+struct api_checkin_body {
+    int confidence;
+    char *comment;            /* malloc'd */
+    char status[16];          /* "on_track", "at_risk", "off_track" */
+    bool has_until;
+    int64_t until_s;          /* a date: the midnight ending that day in tz */
+    double value, grade;
+    bool has_cycle;           /* "cycle" given (with a grade) */
+    char cycle_start[11], cycle_end[11];
+    char cycle_text[32];      /* for messages: "2026-Q3", "2026-07-01..2026-09-30" */
+};
+/* A refusal: status 400 (error "bad_request", field = the key as written
+ * in the body, NULL for the whole body), 404, 409 or 503. */
+struct api_checkin_error {
+    unsigned status;
+    char error[32];
+    char *field;              /* malloc'd */
+    char detail[320];
+};
+/* Step 1, pure: the body's shape (fields, types, ranges, `until` needs
+ * `status`, `cycle` needs `grade`, at least one of the five). RATIO_METRIC:
+ * the key result's metric is a ratio (no `value`). 0 and *out (free with
+ * api_checkin_body_free), or the HTTP status with *e (api_checkin_error_free). */
+unsigned api_checkin_parse(const char *body, size_t n, const struct okrd_tz *tz, bool ratio_metric,
+                           struct api_checkin_body *out, struct api_checkin_error *e);
+void api_checkin_body_free(struct api_checkin_body *b);
+void api_checkin_error_free(struct api_checkin_error *e);
+/* {"error", "detail"} plus "field" for a 400, malloc'd with a newline. */
+char *api_checkin_error_body(const struct api_checkin_error *e);
+/* Step 2, pure: B checked in to key result KR_ID of cycle CY at the commit
+ * time NOW_S, LATEST the cycle's latest stored check-in (NULL: none).
+ * at = max(now, latest's at), seq = latest's + 1; 409 for a status or
+ * value from e on and for a grade before e; 400 for an `until` not after
+ * at or after e; 404 for a `cycle` that is not CY; `until` defaults to at
+ * + OVERRIDE_FOR_MS cut at e. 0 and *out (all but id and author; the
+ * caller clears it), or the HTTP status with *e. */
+unsigned api_checkin_decide(const struct api_checkin_body *b, const char *kr_id,
+                            const struct cfg_cycle *cy, int64_t override_for_ms, int64_t now_s,
+                            const struct okrd_checkin *latest, struct okrd_checkin *out,
+                            struct api_checkin_error *e);
+
 /* ---- the last rendering of an evaluation (api_cache.c) ---- */
 struct api_cache {
     const struct cfg *cfg;
@@ -242,7 +288,7 @@ struct api_request {
     char id[132];          /* the key result id in the path, if any */
     char token_name[API_AUTH_NAME_MAX + 1]; /* the token that authorized it, "" = none */
     struct api_buf body;
-    bool too_big;
+    bool too_big;          /* the body is over its endpoint's limit */
     size_t discarded;      /* body bytes dropped after too_big */
     bool started;          /* the body phase began */
     bool suspended, answered;
@@ -278,6 +324,10 @@ void api_report(struct api_server *s, enum cfg_log_level level, const char *even
 /* Push (api_push.c): called with the whole body; answers now (4xx) or
  * suspends the connection until the write job is done. */
 enum MHD_Result api_push_submit(struct api_request *rq);
+/* POST check-ins (api_checkins.c): called with the whole body, like a
+ * push; GET check-ins answers on the loop. */
+enum MHD_Result api_checkin_submit(struct api_request *rq);
+enum MHD_Result api_checkins_list(struct api_server *s, struct api_request *rq);
 /* Run MHD again soon (after a resume). */
 void api_server_kick(struct api_server *s);
 /* A push finished: the server may complete a pending close. */

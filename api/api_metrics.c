@@ -87,6 +87,19 @@ static void key_results(struct api_buf *b, const struct eval_snapshot *s)
                                      s->krs[i]->id, "status", okr_status_name(st), NULL };
             sample(b, "okrd_kr_status", labels, s->results[i].status == (enum okr_status)st);
         }
+    /* The status of section 4, before any check-in's override (DESIGN
+     * section 8): equal to okrd_kr_status unless an override holds. */
+    family(b, "okrd_kr_computed_status", "gauge",
+           "The key result's computed status (before a check-in's override): one sample per "
+           "status, 1 for the current one.");
+    for (size_t i = 0; s && i < s->n_krs; i++) {
+        enum okr_status cur = s->computed ? s->computed[i] : s->results[i].status;
+        for (int st = 0; st < OKR_N_STATUSES; st++) {
+            const char *labels[] = { "objective", s->krs[i]->objective->id, "key_result",
+                                     s->krs[i]->id, "status", okr_status_name(st), NULL };
+            sample(b, "okrd_kr_computed_status", labels, cur == (enum okr_status)st);
+        }
+    }
     family(b, "okrd_objective_score", "gauge", "Weighted average score of the objective's members.");
     for (size_t o = 0; s && o < s->cfg->n_objectives; o++) {
         const char *labels[] = { "objective", s->cfg->objectives[o].id, NULL };

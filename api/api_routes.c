@@ -5,7 +5,8 @@
  * (on every path), unknown path 404, wrong method 405 with Allow, then who
  * may call it (api_auth.c: 403 when no token has the scope, 401 for a
  * missing or unknown token, 403 for a token without the scope), then the
- * endpoint. Every error body is {"error": "<code>", "detail": "<what and
+ * endpoint. The two POSTs (a push, a check-in) are decided up to there
+ * before their body is read; a body over the endpoint's limit is 413. Every error body is {"error": "<code>", "detail": "<what and
  * why>"}. No answer carries CORS headers: a browser page from elsewhere
  * gets nothing it may read.
  *
@@ -34,6 +35,7 @@ enum route {
     R_DELIVERIES,
     R_POINTS,
     R_METRIC_LIST,
+    R_KR_CHECKINS,
 };
 
 #define KR_PREFIX "/api/v1/key-results/"
@@ -65,10 +67,28 @@ static enum route match(const char *url, char *id, size_t id_size)
     id[n] = '\0';
     if (!slash)
         return R_KR;
-    return !strcmp(slash, "/series") ? R_KR_SERIES : R_NONE;
+    if (!strcmp(slash, "/series"))
+        return R_KR_SERIES;
+    return !strcmp(slash, "/check-ins") ? R_KR_CHECKINS : R_NONE;
 }
 
 static bool is_get(const char *m) { return !strcmp(m, "GET") || !strcmp(m, "HEAD"); }
+
+/* A POST whose body is read and handed to its endpoint. */
+static bool takes_body(const struct api_request *rq, const char *method)
+{
+    return (rq->route == R_POINTS || rq->route == R_KR_CHECKINS) && !strcmp(method, "POST");
+}
+
+static size_t body_limit(const struct api_request *rq)
+{
+    return rq->route == R_POINTS ? API_MAX_BODY_BYTES : API_MAX_CHECKIN_BYTES;
+}
+
+static enum MHD_Result submit_body(struct api_request *rq)
+{
+    return rq->route == R_POINTS ? api_push_submit(rq) : api_checkin_submit(rq);
+}
 
 /* DESIGN section 8, "Browsers": a loopback listener answers only requests
  * addressed to a loopback name, so a web page whose name was rebound to
@@ -320,6 +340,7 @@ static enum MHD_Result answer_get(struct api_server *s, struct api_request *rq)
     case R_DELIVERIES: return get_deliveries(s, conn);
     case R_ROOT: return api_reads_dashboard(s, rq);
     case R_METRIC_LIST: return api_reads_metrics(s, rq);
+    case R_KR_CHECKINS: return api_checkins_list(s, rq);
     default: return MHD_NO;
     }
 }
@@ -336,7 +357,7 @@ enum MHD_Result api_answer_ready(struct api_request *rq)
                        text, n, rq->answer_headers ? rq->answer_headers : api_no_store);
 }
 
-/* Everything but a push body: answered once the whole request is in, so
+/* Everything but a POST with a body (push, check-in): answered once the whole request is in, so
  * the connection stays open for the next request (MHD closes one answered
  * before its request was complete). */
 static enum MHD_Result answer(struct api_server *s, struct api_request *rq, const char *url,
@@ -357,7 +378,9 @@ static enum MHD_Result answer(struct api_server *s, struct api_request *rq, cons
         return api_respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", NULL,
                                  "no endpoint at %s; see GET / and /api/v1/objectives", q);
     }
-    const char *allow = r == R_POINTS ? "POST" : "GET, HEAD";
+    const char *allow = r == R_POINTS        ? "POST"
+                        : r == R_KR_CHECKINS ? "GET, HEAD, POST"
+                                             : "GET, HEAD";
     if (r == R_POINTS || !is_get(method)) { /* a push that is no POST, or a write elsewhere */
         const char *hdr[] = { MHD_HTTP_HEADER_ALLOW, allow, NULL };
         char q[OKRD_QUOTE_MAX];
@@ -369,9 +392,9 @@ static enum MHD_Result answer(struct api_server *s, struct api_request *rq, cons
     return go_on ? answer_get(s, rq) : ret;
 }
 
-/* A push's checks before its body is read: a refused push is answered at
- * once and its body never buffered. 0 = go on and read the body. */
-static enum MHD_Result push_first(struct api_server *s, struct api_request *rq, const char *url,
+/* A POST's checks before its body is read: a refused push or check-in is
+ * answered at once and its body never buffered. 0 = go on and read the body. */
+static enum MHD_Result post_first(struct api_server *s, struct api_request *rq, const char *url,
                                   bool *go_on)
 {
     struct MHD_Connection *conn = rq->conn;
@@ -388,9 +411,9 @@ static enum MHD_Result push_first(struct api_server *s, struct api_request *rq, 
     *go_on = false;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY_BYTES) {
+    if (cl && strtoull(cl, NULL, 10) > body_limit(rq)) {
         rq->too_big = true;
-        return api_push_submit(rq);
+        return submit_body(rq);
     }
     *go_on = true;
     return MHD_YES;
@@ -410,18 +433,18 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn, const char *u
         rq->conn = conn;
         rq->route = match(url, rq->id, sizeof rq->id);
         *req_cls = rq;
-        if (rq->route == R_POINTS && !strcmp(method, "POST")) {
+        if (takes_body(rq, method)) {
             bool go_on;
-            enum MHD_Result ret = push_first(s, rq, url, &go_on);
+            enum MHD_Result ret = post_first(s, rq, url, &go_on);
             if (!go_on)
                 rq->started = true;
             return ret;
         }
         return MHD_YES;
     }
-    if (rq->answered) /* resumed: a push after its write job, a big read after its worker */
+    if (rq->answered) /* resumed: a POST after its write job, a big read after its worker */
         return api_answer_ready(rq);
-    if (rq->route != R_POINTS || strcmp(method, "POST") != 0) {
+    if (!takes_body(rq, method)) {
         if (*upload_data_size) { /* a body nobody asked for: dropped */
             *upload_data_size = 0;
             return MHD_YES;
@@ -433,7 +456,7 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn, const char *u
         *upload_data_size = 0;
         if (rq->started)
             return MHD_YES; /* answered already; the rest is dropped */
-        if (rq->too_big || rq->body.n + n > API_MAX_BODY_BYTES) {
+        if (rq->too_big || rq->body.n + n > body_limit(rq)) {
             /* No Content-Length (chunked): found out while reading. MHD
              * cannot answer mid-body, so the rest is read and dropped and
              * the 413 comes at the end; past API_MAX_DISCARD_BYTES the
@@ -449,5 +472,5 @@ enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn, const char *u
     if (rq->started)
         return MHD_YES;
     rq->started = true;
-    return api_push_submit(rq);
+    return submit_body(rq);
 }

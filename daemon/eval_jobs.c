@@ -72,6 +72,60 @@ static void fill_state(struct store_kr_state *st, const struct okr_result *r, bo
     st->stale = stale;
 }
 
+/* The check-ins of one key result that no evaluation has announced yet,
+ * copied out of the walk so the events and marks are written after it. */
+struct unannounced {
+    struct okrd_checkin *v;
+    size_t n, cap;
+    int64_t upto_s;            /* only those this evaluation sees: at_s <= t */
+    bool oom;
+};
+
+static int collect_checkin(void *ctx, const struct okrd_checkin *c)
+{
+    struct unannounced *u = ctx;
+    if (c->at_s > u->upto_s)
+        return 0;
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 4;
+        struct okrd_checkin *v = realloc(u->v, cap * sizeof *v);
+        if (!v)
+            return u->oom = true, OKRD_ENOMEM;
+        u->v = v;
+        u->cap = cap;
+    }
+    if (okrd_checkin_copy(&u->v[u->n], c) < 0)
+        return u->oom = true, OKRD_ENOMEM;
+    u->n++;
+    return 0;
+}
+
+static void unannounced_free(struct unannounced *u)
+{
+    for (size_t k = 0; k < u->n; k++)
+        free(u->v[k].comment);
+    free(u->v);
+}
+
+/* One kr.check_in event per check-in of key result I this evaluation is
+ * the first to see (DESIGN section 8), each marked announced in the same
+ * transaction: a crash can neither lose nor repeat one. */
+static int announce_checkins(struct store *w, struct eval_job *j, size_t i, struct okrd_err *err)
+{
+    const struct cfg_key_result *kr = j->snap.krs[i];
+    struct unannounced u = { .upto_s = j->now_s };
+    int rc = store_each_unannounced_checkin(w, kr->id, collect_checkin, &u, err);
+    if (u.oom)
+        rc = okrd_err_set(err, OKRD_ENOMEM, "check-ins of \"%s\": out of memory", kr->id);
+    for (size_t k = 0; rc == 0 && k < u.n; k++) {
+        rc = alerts_on_checkin(w, j->hold->cfg, &j->snap, i, &u.v[k], j->now_s, err);
+        if (rc == 0)
+            rc = store_mark_checkin_announced(w, u.v[k].id, err);
+    }
+    unannounced_free(&u);
+    return rc;
+}
+
 /* Writer thread. */
 static int job_run(struct store *w, void *arg, struct okrd_err *err)
 {
@@ -131,9 +185,13 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
                 okr_status_parse(before.status, &from);
             j->changes[j->n_changes++] = (struct change){ i, from };
         }
+        j->snap.previous_status[i] = j->snap.previous_buf[i][0] ? j->snap.previous_buf[i] : NULL;
         j->n_selected++;
-        if ((rc = alerts_on_kr_change(w, j->hold->cfg, kr, had ? &before : NULL, r,
-                                      j->snap.stale[i], j->now_s, err)) < 0 ||
+        /* The check-in first, then the status change it may have caused:
+         * a receiver reads them in that order. */
+        if ((rc = announce_checkins(w, j, i, err)) < 0 ||
+            (rc = alerts_on_kr_change(w, j->hold->cfg, &j->snap, i, had ? &before : NULL,
+                                      j->now_s, err)) < 0 ||
             (rc = store_put_kr_state(w, kr->id, &after, err)) < 0 ||
             (rc = store_put_kr_history(w, kr->id, date, name, r->progress, err)) < 0)
             return okrd_err_prefix(err, "key result \"%s\"", kr->id);
@@ -147,6 +205,7 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
 }
 
 static void kick(struct okrd *d);
+static void arm_boundary(struct okrd *d);
 
 static void count_statuses(struct okrd *d)
 {
@@ -202,6 +261,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
             okrd_cfg_hold_unref(old_hold);
         }
         count_statuses(d);
+        arm_boundary(d);     /* an override it saw may end before the next tick */
         okrd_alerts_kick(d); /* the evaluation may have written outbox rows */
     } else if (j->evaluated) {
         d->eval.all_dirty = true; /* evaluated an old config: again, on the new one */
@@ -254,6 +314,19 @@ static void kick(struct okrd *d)
         memcpy(j->snap.results, d->eval.last.results, n * sizeof *j->snap.results);
         memcpy(j->snap.stale, d->eval.last.stale, n * sizeof *j->snap.stale);
         memcpy(j->snap.previous_buf, d->eval.last.previous_buf, n * sizeof *j->snap.previous_buf);
+        /* and their check-ins, whose overrides are re-applied at the new t */
+        memcpy(j->snap.computed, d->eval.last.computed, n * sizeof *j->snap.computed);
+        memcpy(j->snap.has_checkin, d->eval.last.has_checkin, n * sizeof *j->snap.has_checkin);
+        memcpy(j->snap.override_until, d->eval.last.override_until,
+               n * sizeof *j->snap.override_until);
+        bool oom = false;
+        for (size_t i = 0; i < n && !oom; i++)
+            oom = okrd_checkin_copy(&j->snap.checkins[i], &d->eval.last.checkins[i]) < 0;
+        if (oom) {
+            job_free(j);
+            log_error("evaluate_failed", "msg=\"out of memory\"");
+            return;
+        }
     } else if (j->select) {
         free(j->select); /* nothing to keep from: evaluate everything */
         j->select = NULL;
@@ -289,11 +362,31 @@ void okrd_on_points_committed(struct okrd *d, const char *source_id, const char 
     kick(d);
 }
 
+void okrd_on_checkin_committed(struct okrd *d, const char *kr_id)
+{
+    size_t k = 0;
+    for (size_t o = 0; o < d->cfg->n_objectives; o++) {
+        const struct cfg_objective *obj = &d->cfg->objectives[o];
+        for (size_t j = 0; j < obj->n_key_results && k < d->eval.n_dirty; j++, k++)
+            if (!strcmp(obj->key_results[j].id, kr_id))
+                d->eval.dirty[k] = true;
+    }
+    log_debug("checkin_committed", "key_result=%s", kr_id);
+    kick(d);
+}
+
 /* The next instant after now at which some key result's rules change on
- * their own: a cycle's start, its end, and its end plus grade_after. */
-static int64_t next_boundary_s(const struct cfg *cfg, int64_t now_s)
+ * their own: a cycle's start, its end, and its end plus grade_after; and
+ * the end of a check-in's override the last evaluation saw holding. */
+static int64_t next_boundary_s(const struct okrd *d, const struct cfg *cfg, int64_t now_s)
 {
     int64_t next = INT64_MAX;
+    if (d->eval.have_last && d->eval.last_hold == d->hold && d->eval.last.override_until)
+        for (size_t i = 0; i < d->eval.last.n_krs; i++) {
+            int64_t u = d->eval.last.override_until[i];
+            if (u != OKR_NO_TS && u > now_s && u < next)
+                next = u;
+        }
     for (size_t o = 0; o < cfg->n_objectives; o++) {
         const struct cfg_cycle *c = &cfg->objectives[o].cycle;
         int64_t cand[] = { c->start_s, c->end_s, c->end_s + cfg->alerts.grade_after_ms / 1000 };
@@ -309,7 +402,7 @@ static void on_boundary(uv_timer_t *t);
 static void arm_boundary(struct okrd *d)
 {
     int64_t now = okrd_clock_now_s(d->clock);
-    int64_t next = next_boundary_s(d->cfg, now);
+    int64_t next = next_boundary_s(d, d->cfg, now);
     uv_timer_stop(&d->eval.boundary);
     if (next == INT64_MAX)
         return;

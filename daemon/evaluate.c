@@ -7,7 +7,10 @@
  */
 #include "evaluate.h"
 
+#include "okr/okr_view.h"
+
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +29,12 @@ int eval_snapshot_init(struct eval_snapshot *s, const struct cfg *cfg)
     s->previous_status = calloc(n, sizeof *s->previous_status);
     s->previous_buf = calloc(n, sizeof *s->previous_buf);
     s->objs = calloc(cfg->n_objectives ? cfg->n_objectives : 1, sizeof *s->objs);
-    if (!s->krs || !s->results || !s->stale || !s->previous_status || !s->previous_buf || !s->objs) {
+    s->computed = calloc(n, sizeof *s->computed);
+    s->checkins = calloc(n, sizeof *s->checkins);
+    s->has_checkin = calloc(n, sizeof *s->has_checkin);
+    s->override_until = calloc(n, sizeof *s->override_until);
+    if (!s->krs || !s->results || !s->stale || !s->previous_status || !s->previous_buf || !s->objs ||
+        !s->computed || !s->checkins || !s->has_checkin || !s->override_until) {
         eval_snapshot_free(s);
         return OKRD_ENOMEM;
     }
@@ -39,12 +47,20 @@ int eval_snapshot_init(struct eval_snapshot *s, const struct cfg *cfg)
             r->value = r->baseline = r->target = r->progress = r->expected = NAN;
             r->projected_score = r->score = NAN;
             r->last_point_at = OKR_NO_TS;
+            s->computed[k] = OKR_NO_DATA;
+            s->override_until[k] = OKR_NO_TS;
         }
     return 0;
 }
 
 void eval_snapshot_free(struct eval_snapshot *s)
 {
+    for (size_t i = 0; s->checkins && i < s->n_krs; i++)
+        free(s->checkins[i].comment);
+    free(s->computed);
+    free(s->checkins);
+    free(s->has_checkin);
+    free(s->override_until);
     free(s->krs);
     free(s->results);
     free(s->stale);
@@ -142,6 +158,28 @@ static int eval_one(struct store *st, struct eval_snapshot *s, size_t i, int64_t
     return 0;
 }
 
+/* Loads KR i's latest check-in of its current cycle with at_s <= T into
+ * the snapshot (replacing the one it held). */
+static int load_checkin(struct store *st, struct eval_snapshot *s, size_t i, int64_t t,
+                        struct okrd_err *err)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    struct okrd_checkin c = { 0 };
+    okrd_checkin_clear(&c);
+    int rc = store_latest_checkin(st, kr->id, kr->objective->cycle.start_date, t, &c, err);
+    if (rc == OKRD_ENOTFOUND) {
+        okrd_checkin_clear(&c);
+        rc = 0;
+    } else if (rc < 0) {
+        okrd_checkin_clear(&c);
+        return rc;
+    }
+    free(s->checkins[i].comment);
+    s->checkins[i] = c; /* takes c's comment */
+    s->has_checkin[i] = c.id[0] != '\0';
+    return 0;
+}
+
 int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const bool *select,
                  struct eval_scratch *x, struct okrd_err *err)
 {
@@ -150,10 +188,70 @@ int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const 
         if (select && !select[i])
             continue;
         int rc = eval_one(st, s, i, at_s, x, err);
+        if (rc == 0)
+            rc = load_checkin(st, s, i, at_s, err);
         if (rc < 0)
             return okrd_err_prefix(err, "evaluate key result \"%s\"", s->krs[i]->id);
+        s->computed[i] = s->results[i].status;
     }
-    return okr_rollup_cfg(s->cfg->objectives, s->cfg->n_objectives, s->results, s->objs) < 0
-               ? okrd_err_set(err, OKRD_EINVAL, "objective roll-up failed (parent cycle)")
-               : 0;
+    /* Objectives come from the data only (DESIGN section 8): the roll-up
+     * sees every key result's computed status -- a key result not selected
+     * keeps the results of its last evaluation, whose status is effective. */
+    for (size_t i = 0; i < s->n_krs; i++)
+        s->results[i].status = s->computed[i];
+    if (okr_rollup_cfg(s->cfg->objectives, s->cfg->n_objectives, s->results, s->objs) < 0)
+        return okrd_err_set(err, OKRD_EINVAL, "objective roll-up failed (parent cycle)");
+    /* Then the overrides, for every key result: one not selected keeps its
+     * check-in, but its override may have ended since (until passed). */
+    for (size_t i = 0; i < s->n_krs; i++)
+        s->results[i].status =
+            okr_effective_status(s->computed[i], s->has_checkin[i] ? &s->checkins[i] : NULL, at_s,
+                                 &s->override_until[i]);
+    return 0;
+}
+
+int eval_key_result_view(struct store *st, const struct cfg *cfg, const char *kr_id, int64_t at_s,
+                         json_t **out, struct okrd_err *err)
+{
+    *out = NULL;
+    struct eval_snapshot s;
+    if (eval_snapshot_init(&s, cfg) < 0)
+        return okrd_err_set(err, OKRD_ENOMEM, "evaluate \"%s\": out of memory", kr_id);
+    size_t idx = s.n_krs;
+    for (size_t i = 0; i < s.n_krs && idx == s.n_krs; i++)
+        if (!strcmp(s.krs[i]->id, kr_id))
+            idx = i;
+    if (idx == s.n_krs) {
+        eval_snapshot_free(&s);
+        return okrd_err_set(err, OKRD_ENOTFOUND, "unknown key result \"%s\"", kr_id);
+    }
+    /* Only this key result: its object carries nothing of its objective's
+     * roll-up, and a check-in must not cost an evaluation of every key
+     * result inside its transaction. */
+    bool *select = calloc(s.n_krs, sizeof *select);
+    if (!select) {
+        eval_snapshot_free(&s);
+        return okrd_err_set(err, OKRD_ENOMEM, "evaluate \"%s\": out of memory", kr_id);
+    }
+    select[idx] = true;
+    struct eval_scratch x = { 0 };
+    int rc = eval_compute(st, &s, at_s, select, &x, err);
+    free(select);
+    eval_scratch_free(&x);
+    if (rc == 0) {
+        /* previous_status as the last recorded evaluation knows it: the
+         * stored state's status when this evaluation moves away from it. */
+        struct store_kr_state before;
+        int g = store_get_kr_state(st, kr_id, &before, err);
+        if (g == 0 && strcmp(before.status, okr_status_name(s.results[idx].status)) != 0) {
+            snprintf(s.previous_buf[idx], sizeof s.previous_buf[idx], "%s", before.status);
+            s.previous_status[idx] = s.previous_buf[idx];
+        } else if (g < 0 && g != OKRD_ENOTFOUND) {
+            rc = g;
+        }
+    }
+    if (rc == 0 && !(*out = okr_view_key_result(&s, idx)))
+        rc = okrd_err_set(err, OKRD_ENOMEM, "evaluate \"%s\": out of memory", kr_id);
+    eval_snapshot_free(&s);
+    return rc;
 }

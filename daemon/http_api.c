@@ -1,7 +1,8 @@
 /*
  * http_api.c — starts, reloads and stops the local HTTP API (api/) for the
  * daemon: hands it the loop, the clock, the store's two connections, the
- * last evaluation and the hook a committed push calls, and turns its
+ * last evaluation, the hooks a committed push or check-in calls and the
+ * evaluation of one key result a check-in's answer carries, and turns its
  * reports into log lines. api/ never sees struct okrd.
  */
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "evaluate.h"
 #include "log.h"
 #include "okrd.h"
 
@@ -39,6 +41,23 @@ static void on_committed(void *ctx, const char *source_id, const char *const *me
     okrd_on_points_committed(ctx, source_id, metrics, n_metrics, n_points);
 }
 
+/* The running config, held while a check-in's write job reads it. */
+static void *pin_config(void *ctx)
+{
+    struct okrd *d = ctx;
+    return d->hold ? okrd_cfg_hold_ref(d->hold) : NULL;
+}
+
+static void on_checkin(void *ctx, const char *kr_id) { okrd_on_checkin_committed(ctx, kr_id); }
+
+/* Writer thread: touches nothing of struct okrd, only the store and CFG. */
+static int key_result_view(void *ctx, struct store *w, const struct cfg *cfg, const char *kr_id,
+                           int64_t at_s, json_t **out, struct okrd_err *err)
+{
+    (void)ctx;
+    return eval_key_result_view(w, cfg, kr_id, at_s, out, err);
+}
+
 static void report(void *ctx, enum cfg_log_level level, const char *event, const char *msg)
 {
     (void)ctx;
@@ -52,7 +71,8 @@ int okrd_api_start(struct okrd *d, struct okrd_err *err)
         .loop = &d->loop, .clock = d->clock, .reader = d->reader, .writer = d->writer,
         .snapshot = last_snapshot, .on_points_committed = on_committed, .report = report,
         .store_path = d->store_path, .pin_snapshot = pin_snapshot,
-        .unpin_snapshot = unpin_snapshot, .ctx = d,
+        .unpin_snapshot = unpin_snapshot, .on_checkin_committed = on_checkin,
+        .key_result_view = key_result_view, .pin_config = pin_config, .ctx = d,
     };
     /* Test-only switch (tests/e2e/test_loop_api.py): the API's read workers
      * take no job until SIGUSR2, so a test can hold a big read in flight. */

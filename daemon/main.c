@@ -20,6 +20,9 @@ static const char usage[] =
     "  export   [-c FILE] [--metric ID]... [--from DATE] [--to DATE] [--json]\n"
     "                                              print the stored points\n"
     "  metrics  [-c FILE] [--json]                 stored metrics, their sources and key results\n"
+    "  checkin  [-c FILE] KR [--confidence N] [--comment TEXT] [--status S [--until DATE]]\n"
+    "           [--value X] [--grade G [--cycle Q]] [--token-file FILE]\n"
+    "                                              post a check-in to the running daemon\n"
     "  backup   [-c FILE] DEST                     copy the whole store to DEST, live\n"
     "  version                                     print the version\n"
     "\n"
@@ -53,7 +56,7 @@ int main(int argc, char **argv)
     } commands[] = {
         { "run", cmd_run },       { "check", cmd_check },   { "status", cmd_status },
         { "ingest", cmd_ingest }, { "export", cmd_export },
-        { "backup", cmd_backup }, { "metrics", cmd_metrics },
+        { "backup", cmd_backup }, { "metrics", cmd_metrics }, { "checkin", cmd_checkin },
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -27,13 +27,38 @@ static json_t *time_or_null(int64_t ts)
     return json_string(buf);
 }
 
+json_t *okr_view_checkin(const struct okrd_checkin *c, bool with_override_until,
+                         int64_t override_until)
+{
+    char at[32];
+    okrd_format_utc(c->at_s, at, sizeof at);
+    /* A comment that is not UTF-8 cannot be stored (the API refuses it); if
+     * one ever is, say so rather than lose the whole object. */
+    json_t *comment = c->comment ? json_string(c->comment) : json_null();
+    if (!comment)
+        comment = json_string("(not valid UTF-8)");
+    bool has_status = c->status[0] != '\0';
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", c->id,
+        "key_result", c->key_result, "cycle_start", c->cycle_start, "seq", (json_int_t)c->seq,
+        "at", at, "author", c->author,
+        "confidence", c->confidence == OKRD_CHECKIN_NO_CONFIDENCE ? json_null()
+                                                                   : json_integer(c->confidence),
+        "comment", comment, "status", has_status ? json_string(c->status) : json_null(),
+        "until", has_status && c->until_s ? time_or_null(c->until_s) : json_null(),
+        "value", okr_view_number(c->value), "grade", okr_view_number(c->grade));
+    if (o && with_override_until)
+        json_object_set_new(o, "override_until", time_or_null(override_until));
+    return o;
+}
+
 json_t *okr_view_key_result(const struct eval_snapshot *s, size_t i)
 {
     const struct cfg_key_result *kr = s->krs[i];
     const struct okr_result *r = &s->results[i];
     const char *prev = s->previous_status ? s->previous_status[i] : NULL;
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:b, "
+        "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:b, "
         "s:{s:s, s:s}, s:o, s:o}",
         "id", kr->id, "title", kr->title, "metric", kr->metric,
         "direction", cfg_direction_name(kr->direction),
@@ -42,12 +67,20 @@ json_t *okr_view_key_result(const struct eval_snapshot *s, size_t i)
         "expected", okr_view_number(r->expected),
         "projected_score", okr_view_number(r->projected_score),
         "status", okr_status_name(r->status),
+        /* section 4's own status: differs from "status" while a check-in's
+         * override holds (hand-built snapshots carry no overrides) */
+        "computed_status", okr_status_name(s->computed ? s->computed[i] : r->status),
         "previous_status", prev ? json_string(prev) : json_null(),
         "stale", s->stale[i],
         "cycle", "start", kr->objective->cycle.start_date, "end", kr->objective->cycle.end_date,
         "last_point_at", time_or_null(r->last_point_at),
         "score", okr_view_number(r->score));
     json_object_set_new(o, "owner", kr->owner ? json_string(kr->owner) : json_null());
+    bool has = s->has_checkin && s->checkins && s->has_checkin[i];
+    json_object_set_new(o, "check_in",
+                        has ? okr_view_checkin(&s->checkins[i], true,
+                                               s->override_until ? s->override_until[i] : OKR_NO_TS)
+                            : json_null());
     return o;
 }
 

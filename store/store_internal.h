@@ -56,6 +56,11 @@ enum store_stmt_id {
     STMT_ALERT_SOURCE_PUT,
     STMT_ALERT_META_GET,
     STMT_ALERT_META_PUT,
+    /* store_checkins.c */
+    STMT_CHECKIN_INSERT,
+    STMT_CHECKIN_LATEST,
+    STMT_CHECKIN_MARK,
+    STMT_CHECKIN_GRADE,
     STMT_COUNT
 };
 

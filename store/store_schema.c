@@ -156,7 +156,42 @@ const struct store_migration store_migrations[] = {
       "  source    TEXT NOT NULL,"                /* a source id, or "push" */
       "  PRIMARY KEY (metric_id, source)"
       ") WITHOUT ROWID;" },
-    /* { 6, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 6, "check-ins",
+      /* DESIGN section 8: people's check-ins, kept for good (a retrospective
+       * reads them; nothing deletes them). A rowid table, not WITHOUT ROWID:
+       * a comment may be 4,000 bytes, far past the row size at which a
+       * clustered key pays. seq numbers the check-ins of one key result and
+       * cycle in commit order (the writer assigns latest + 1, so the UNIQUE
+       * key is also what makes two racing check-ins fail rather than share
+       * a number); its index answers "the latest at or before t" (walk seq
+       * down, at_s never goes back) and the export order. Absent values are
+       * NULL: no confidence, no status (and then no until_s), no value, no
+       * grade, no comment. announced is 0 until the evaluation that writes
+       * the check-in's kr.check_in event marks it, in that event's
+       * transaction; the partial index holds only those rows, so finding
+       * them costs nothing once they are announced. */
+      "CREATE TABLE checkins ("
+      "  id          TEXT PRIMARY KEY,"           /* chk_ + ULID */
+      "  key_result  TEXT NOT NULL,"
+      "  cycle_start TEXT NOT NULL,"              /* YYYY-MM-DD */
+      "  seq         INTEGER NOT NULL CHECK (seq >= 1),"
+      "  at_s        INTEGER NOT NULL,"           /* commit time, UTC seconds */
+      "  author      TEXT NOT NULL,"              /* the token's name */
+      "  confidence  INTEGER CHECK (confidence BETWEEN 0 AND 10),"
+      "  status      TEXT CHECK (status IN ('on_track', 'at_risk', 'off_track')),"
+      "  until_s     INTEGER,"                    /* the override's end; NULL without status */
+      "  value       REAL,"
+      "  grade       REAL CHECK (grade BETWEEN 0 AND 1),"
+      "  comment     TEXT,"
+      "  announced   INTEGER NOT NULL DEFAULT 0 CHECK (announced IN (0, 1)),"
+      "  UNIQUE (key_result, cycle_start, seq)"
+      ");"
+      /* A key result's check-ins newest first, in a from/to range of at_s
+       * (GET .../check-ins, the dashboard), sorted by the index alone. */
+      "CREATE INDEX checkins_by_kr_at ON checkins(key_result, at_s, seq, cycle_start);"
+      "CREATE INDEX checkins_unannounced ON checkins(key_result, cycle_start, seq)"
+      "  WHERE announced = 0;" },
+    /* { 7, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -518,6 +518,18 @@ static void test_next_digest(void **state)
 
 /* ---- the seam against a real store ---- */
 
+/* alerts_on_kr_change for one key result without a check-in. */
+static int kr_change(struct store *w, const struct cfg *cfg, const struct cfg_key_result *kr,
+                     const struct store_kr_state *before, const struct okr_result *r, bool stale,
+                     int64_t now_s, struct okrd_err *err)
+{
+    const struct cfg_key_result *krs[1] = { kr };
+    bool st[1] = { stale };
+    struct eval_snapshot one = { .cfg = cfg, .at_s = now_s, .n_krs = 1, .krs = krs,
+                                 .results = (struct okr_result *)r, .stale = st };
+    return alerts_on_kr_change(w, cfg, &one, 0, before, now_s, err);
+}
+
 static void test_seam_with_store(void **state)
 {
     (void)state;
@@ -533,7 +545,7 @@ static void test_seam_with_store(void **state)
 
     /* Rolled back with the evaluation: no event, no memory. */
     assert_int_equal(store_begin(s, &err), 0);
-    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &before, &r, false, T0, &err), 0);
+    assert_int_equal(kr_change(s, cfg, kr, &before, &r, false, T0, &err), 0);
     store_rollback(s);
     int64_t seq = -1;
     assert_int_equal(store_outbox_last_seq(s, &seq, &err), 0);
@@ -541,7 +553,7 @@ static void test_seam_with_store(void **state)
 
     /* Committed: one event, routed to "all" and "growth" but not "other". */
     assert_int_equal(store_begin(s, &err), 0);
-    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &before, &r, false, T0, &err), 0);
+    assert_int_equal(kr_change(s, cfg, kr, &before, &r, false, T0, &err), 0);
     assert_int_equal(store_commit(s, &err), 0);
     struct store_delivery_counts c;
     assert_int_equal(store_delivery_counts(s, NULL, &c, &err), 0);
@@ -557,7 +569,7 @@ static void test_seam_with_store(void **state)
 
     /* The next evaluation (a restart reads the same rows) raises nothing. */
     struct store_kr_state after = { .status = "off_track" };
-    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &after, &r, false, T0 + 60, &err), 0);
+    assert_int_equal(kr_change(s, cfg, kr, &after, &r, false, T0 + 60, &err), 0);
     assert_int_equal(store_outbox_last_seq(s, &seq, &err), 0);
     assert_int_equal(seq, 1);
 
@@ -776,7 +788,7 @@ static void test_orphans_die_only_by_their_recorded_max_age(void **state)
     /* kr.off_track at T0 goes to "all" (max_age 72h, the default) and to
      * "growth" (max_age 1h): each delivery records its webhook's. */
     assert_int_equal(store_begin(s, &err), 0);
-    assert_int_equal(alerts_on_kr_change(s, cfg, kr, &before, &r, false,
+    assert_int_equal(kr_change(s, cfg, kr, &before, &r, false,
                                          okrd_clock_now_s(&clock), &err), 0);
     assert_int_equal(store_commit(s, &err), 0);
     struct store_delivery d;

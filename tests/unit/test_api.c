@@ -233,10 +233,10 @@ static void test_json_shapes(void **state)
     assert_int_equal(json_array_size(krs), 3);
     static const char *const kr[] = { "id", "title", "metric", "direction", "baseline", "target",
                                       "value", "progress", "expected", "projected_score", "status",
-                                      "previous_status", "stale", "cycle", "last_point_at", "score",
-                                      "owner" };
+                                      "computed_status", "previous_status", "stale", "cycle",
+                                      "last_point_at", "score", "owner", "check_in" };
     for (size_t i = 0; i < 3; i++)
-        assert_keys(json_array_get(krs, i), kr, 17);
+        assert_keys(json_array_get(krs, i), kr, 19);
     json_t *k0 = json_array_get(krs, 0);
     /* DESIGN section 8: the objective's owner unless the key result names its own */
     assert_string_equal(json_string_value(json_object_get(k0, "owner")), "Growth & 'Co'");
