@@ -62,8 +62,7 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
     int rc = store_begin(w, err);
     if (rc < 0)
         return rc;
-    struct okrd_checkin latest;
-    okrd_checkin_clear(&latest);
+    struct okrd_checkin latest = { 0 };
     rc = store_latest_checkin(w, j->kr->id, cy->start_date, INT64_MAX, &latest, err);
     if (rc < 0 && rc != OKRD_ENOTFOUND)
         return rc;
