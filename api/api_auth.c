@@ -62,7 +62,9 @@ enum api_endpoint api_auth_endpoint(const char *method, const char *path)
 {
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (get)
-        return !strcmp(path, "/healthz") ? API_EP_HEALTHZ : API_EP_READ;
+        return !strcmp(path, "/healthz") ? API_EP_HEALTHZ
+             : !strcmp(path, "/")        ? API_EP_PAGE
+                                         : API_EP_READ;
     if (strcmp(method, "POST") != 0)
         return API_EP_OPEN;
     if (!strcmp(path, "/api/v1/points"))
@@ -132,7 +134,7 @@ struct api_auth_result api_auth_decide(const struct api_auth *a, enum api_endpoi
                                        enum api_listener l, const char *authorization)
 {
     struct api_auth_result r = { API_AUTH_SERVE, -1, api_auth_scope(ep) };
-    if (ep == API_EP_OPEN || ep == API_EP_HEALTHZ)
+    if (ep == API_EP_OPEN || ep == API_EP_HEALTHZ || ep == API_EP_PAGE)
         return r;
     if (ep == API_EP_READ && (l == API_LISTENER_LOOPBACK || l == API_LISTENER_UNIX))
         return r;

@@ -3,8 +3,9 @@
  * "Browsers"), as pure functions of (endpoint, listener, tokens, headers) so
  * a table test covers every case without a socket.
  *
- * Order of the decision: an exempt endpoint (/healthz; GET and HEAD on a
- * loopback or unix: listener) is served and any token ignored; no
+ * Order of the decision: an exempt endpoint (/healthz and the dashboard
+ * page GET /, which holds no data, on every listener; any other GET and
+ * HEAD on a loopback or unix: listener) is served and any token ignored; no
  * configured token has the endpoint's scope -> 403; a missing or unknown
  * bearer token -> 401; a known token without the scope -> 403.
  *
@@ -32,7 +33,9 @@ enum api_endpoint {
     API_EP_OPEN,     /* not an endpoint that acts (unknown path, wrong method): the
                         router answers 404 or 405, nothing is served */
     API_EP_HEALTHZ,  /* GET /healthz: exempt everywhere */
-    API_EP_READ,     /* GET or HEAD of any other path, the dashboard included */
+    API_EP_PAGE,     /* GET /, the dashboard page: exempt everywhere, as it carries
+                        no data (its script reads the API with the person's token) */
+    API_EP_READ,     /* GET or HEAD of any other path */
     API_EP_PUSH,     /* POST /api/v1/points */
     API_EP_CHECKIN,  /* POST /api/v1/key-results/{id}/check-ins */
 };
@@ -75,7 +78,7 @@ void api_auth_free(struct api_auth *a);
 
 /* The class of METHOD on PATH (no query string). */
 enum api_endpoint api_auth_endpoint(const char *method, const char *path);
-/* The scope an endpoint needs (CFG_SCOPE_*), 0 for OPEN and HEALTHZ. */
+/* The scope an endpoint needs (CFG_SCOPE_*), 0 for OPEN, HEALTHZ and PAGE. */
 unsigned api_auth_scope(enum api_endpoint ep);
 /* The decision for one request; AUTHORIZATION is the header's value or NULL. */
 struct api_auth_result api_auth_decide(const struct api_auth *a, enum api_endpoint ep,

@@ -34,13 +34,6 @@ void api_buf_prom_label(struct api_buf *b, const char *s);
 void api_buf_double(struct api_buf *b, double v);
 void api_buf_free(struct api_buf *b);
 
-/* ---- numbers for people (api_dashboard.c) ---- */
-/* 950, 12.5, 0.25, 1.2k, 45k, 1.2M, 3.4B, -1.2k; "–" for NaN. size >= 32. */
-void api_human_number(double v, char *buf, size_t size);
-/* A share as a percentage: 0.45 -> "45%", 1.234 -> "123%", 0.005 -> "0.5%";
- * "–" for NaN. size >= 32. */
-void api_human_percent(double share, char *buf, size_t size);
-
 /* ---- /metrics (api_metrics.c) ---- */
 struct api_source_stat {
     char id[136];
@@ -106,11 +99,6 @@ void api_series_free(struct api_kr_series *s);
 #define API_MAX_DISCARD_BYTES (16u << 20)
 
 /* ---- the dashboard (api_dashboard.c) ---- */
-/* The y range [*lo, *hi] of a chart whose x axis is [from_s, to_s): it
- * holds the baseline and the target (NaN: undefined, ignored), every point
- * of SE stamped in that span and every pace vertex, with a margin. */
-void api_chart_y_range(double baseline, double target, const struct api_kr_series *se,
-                       int64_t from_s, int64_t to_s, double *lo, double *hi);
 /* The Content-Security-Policy of every HTML answer (DESIGN section 8),
  * with the SHA-256 of the page's exact inline script and style, into BUF
  * (>= API_CSP_MAX). 0, or OKRD_EIO when hashing fails. */
@@ -123,15 +111,9 @@ extern const char api_dashboard_css[];
  * every < > & written as \u003c \u003e \u0026, so no text in it can close
  * the element or open a comment. */
 void api_buf_json_html(struct api_buf *b, const json_t *doc);
-/* One key result's burn-up chart as inline SVG. */
-void api_chart_svg(struct api_buf *b, const struct cfg_key_result *kr, const struct okr_result *r,
-                   const struct api_kr_series *series, int64_t now_s);
-/* The page: SERIES has snap->n_krs entries (NULL entries or a NULL array:
- * no points). SNAP NULL: a page saying the first evaluation is pending. */
-void api_dashboard_write(struct api_buf *b, const struct eval_snapshot *snap,
-                         const struct api_kr_series *const *series, int64_t now_s);
-/* "on track" for OKR_ON_TRACK, ... */
-const char *api_status_label(enum okr_status st);
+/* The dashboard page: the same bytes on every listener, no data in it
+ * (its script reads the API). */
+void api_dashboard_write(struct api_buf *b);
 
 /* ---- push (api_push.c) ---- */
 struct api_push_batch {
@@ -353,11 +335,12 @@ void api_server_push_done(struct api_server *s);
 /* A big read was answered: the same for reads. */
 void api_server_read_done(struct api_server *s);
 
-/* Big reads (api_reads.c): GET /api/v1/key-results/{id}/series and GET /.
- * Checked on the loop (snapshot, id, query), then read and rendered on a
- * worker while the connection is suspended; answered 503 + Retry-After when
- * the queue is full. Without workers (no store path) they run inline. */
+/* Big reads (api_reads.c): GET /api/v1/key-results/{id}/series. Checked on
+ * the loop (snapshot, id, query), then read and rendered on a worker while
+ * the connection is suspended; answered 503 + Retry-After when the queue is
+ * full. Without workers (no store path) they run inline. */
 enum MHD_Result api_reads_series(struct api_server *s, struct api_request *rq);
+/* GET /: the dashboard page, answered at once (it holds no data). */
 enum MHD_Result api_reads_dashboard(struct api_server *s, struct api_request *rq);
 /* GET /api/v1/metrics (api_metric_list) the same way. */
 enum MHD_Result api_reads_metrics(struct api_server *s, struct api_request *rq);

@@ -1,8 +1,7 @@
 /*
  * api_reads.c — the reads whose cost grows with the stored data, GET
- * /api/v1/key-results/{id}/series, the dashboard GET / and the metric list
- * GET /api/v1/metrics (one count over every point), answered off the
- * loop (DESIGN section 1): the loop checks the request against the last
+ * /api/v1/key-results/{id}/series and the metric list GET /api/v1/metrics
+ * (one count over every point), answered off the loop (DESIGN section 1): the loop checks the request against the last
  * evaluation (404, 400, 503 before the first one), copies what the worker
  * will read, pins the config that copy points into, suspends the
  * connection and queues a job; a worker reads the points through its own
@@ -10,10 +9,14 @@
  * connection with it. A full queue is 503 with Retry-After; /healthz and
  * the small endpoints never wait here.
  *
- * Thread safety: a job owns copies of everything of the snapshot it reads
- * (the dashboard a deep copy, a series its one key result's result), the
- * config behind them is pinned until the job's done() (on the loop), and
- * reports meant for the log are kept in the job and made on the loop.
+ * The dashboard GET / is answered here too, but at once: the page holds no
+ * data (its script reads these endpoints), so it costs the same whatever
+ * is stored.
+ *
+ * Thread safety: a job owns copies of what of the snapshot it reads (a
+ * series its one key result's result), the config behind them is pinned
+ * until the job's done() (on the loop), and reports meant for the log are
+ * kept in the job and made on the loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +27,7 @@
 
 #define RETRY_AFTER_S "1"
 
-enum read_kind { READ_SERIES, READ_DASHBOARD, READ_METRICS };
+enum read_kind { READ_SERIES, READ_METRICS };
 
 struct read_job {
     struct api_job job;           /* first: the pool hands this back */
@@ -32,17 +35,12 @@ struct read_job {
     struct api_server *srv;       /* loop side only */
     struct api_request *rq;
     void *pin;                    /* env.pin_snapshot's token */
-    const struct api_work *work;  /* to stop a long dashboard early */
     /* a series; the metric list */
     const struct cfg *cfg;
     const struct cfg_key_result *kr;
     struct okr_result result;
     int64_t from, to;
     char from_date[16], to_date[16];
-    /* the dashboard */
-    struct eval_snapshot snap;
-    bool have_snap;
-    int64_t now_s;
     /* the answer, filled by run() */
     unsigned status;
     char *body;
@@ -60,53 +58,6 @@ static void answer_error(struct read_job *j, unsigned status, const char *code, 
     j->len = j->body ? strlen(j->body) : 0;
     j->type = "application/json";
     j->headers = api_no_store;
-}
-
-/* ---- copies of the snapshot ---- */
-
-static void snap_free(struct eval_snapshot *s)
-{
-    free(s->krs);
-    free(s->results);
-    free(s->stale);
-    free(s->previous_status);
-    free(s->previous_buf);
-    free(s->objs);
-    memset(s, 0, sizeof *s);
-}
-
-/* A deep copy of SRC, sharing only its config (pinned by the caller). */
-static int snap_copy(struct eval_snapshot *dst, const struct eval_snapshot *src)
-{
-    memset(dst, 0, sizeof *dst);
-    size_t n = src->n_krs ? src->n_krs : 1;
-    size_t no = src->cfg->n_objectives ? src->cfg->n_objectives : 1;
-    dst->cfg = src->cfg;
-    dst->at_s = src->at_s;
-    dst->n_krs = src->n_krs;
-    dst->krs = malloc(n * sizeof *dst->krs);
-    dst->results = malloc(n * sizeof *dst->results);
-    dst->stale = malloc(n * sizeof *dst->stale);
-    dst->previous_status = calloc(n, sizeof *dst->previous_status);
-    dst->previous_buf = calloc(n, sizeof *dst->previous_buf);
-    dst->objs = malloc(no * sizeof *dst->objs);
-    if (!dst->krs || !dst->results || !dst->stale || !dst->previous_status ||
-        !dst->previous_buf || !dst->objs) {
-        snap_free(dst);
-        return OKRD_ENOMEM;
-    }
-    memcpy(dst->krs, src->krs, src->n_krs * sizeof *dst->krs);
-    memcpy(dst->results, src->results, src->n_krs * sizeof *dst->results);
-    memcpy(dst->stale, src->stale, src->n_krs * sizeof *dst->stale);
-    memcpy(dst->objs, src->objs, src->cfg->n_objectives * sizeof *dst->objs);
-    for (size_t i = 0; i < src->n_krs; i++) {
-        const char *p = src->previous_status ? src->previous_status[i] : NULL;
-        if (p) {
-            snprintf(dst->previous_buf[i], sizeof dst->previous_buf[i], "%s", p);
-            dst->previous_status[i] = dst->previous_buf[i];
-        }
-    }
-    return 0;
 }
 
 /* ---- the series (worker thread) ---- */
@@ -171,55 +122,6 @@ static void run_series(struct read_job *j, struct store *st)
     j->headers = api_no_store;
 }
 
-/* ---- the dashboard (worker thread) ---- */
-
-static void run_dashboard(struct read_job *j, struct store *st)
-{
-    const struct eval_snapshot *snap = j->have_snap ? &j->snap : NULL;
-    struct api_kr_series *all = NULL;
-    const struct api_kr_series **ptrs = NULL;
-    size_t failed = 0;
-    if (snap && snap->n_krs) {
-        all = calloc(snap->n_krs, sizeof *all);
-        ptrs = calloc(snap->n_krs, sizeof *ptrs);
-    }
-    for (size_t i = 0; all && ptrs && i < snap->n_krs; i++) {
-        if (j->work && api_work_stopping(j->work)) {
-            for (size_t k = 0; k < i; k++)
-                api_series_free(&all[k]);
-            free(all);
-            free(ptrs);
-            answer_error(j, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "okrd is stopping");
-            return;
-        }
-        const struct cfg_cycle *c = &snap->krs[i]->objective->cycle;
-        struct okrd_err err = { 0 };
-        /* A key result whose series cannot be read still gets its card. */
-        if (api_series_load(st, snap->cfg, snap->krs[i], &snap->results[i], c->start_s, c->end_s,
-                            API_SERIES_MAX_POINTS, &all[i], &err) == 0)
-            ptrs[i] = &all[i];
-        else if (failed++ == 0)
-            snprintf(j->report, sizeof j->report, "key result \"%s\": %s", snap->krs[i]->id,
-                     err.msg);
-    }
-    struct api_buf b = { 0 };
-    api_dashboard_write(&b, snap, ptrs, j->now_s);
-    for (size_t i = 0; all && i < snap->n_krs; i++)
-        api_series_free(&all[i]);
-    free(all);
-    free(ptrs);
-    if (b.failed) {
-        api_buf_free(&b);
-        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", "no memory for the dashboard");
-        return;
-    }
-    j->status = MHD_HTTP_OK;
-    j->body = b.p;
-    j->len = b.n;
-    j->type = "text/html; charset=utf-8";
-    j->headers = j->srv->html_headers; /* the CSP with the page's hashes; set before any job */
-}
-
 /* ---- the metric list (worker thread) ---- */
 
 static void run_metrics(struct read_job *j, struct store *st)
@@ -246,10 +148,8 @@ static void job_run(struct api_job *aj, struct store *st)
     struct read_job *j = (struct read_job *)aj;
     if (j->kind == READ_SERIES)
         run_series(j, st);
-    else if (j->kind == READ_METRICS)
-        run_metrics(j, st);
     else
-        run_dashboard(j, st);
+        run_metrics(j, st);
 }
 
 /* ---- the loop side ---- */
@@ -259,7 +159,6 @@ static void job_free(struct read_job *j)
     struct api_server *s = j->srv;
     if (j->pin && s->env.unpin_snapshot)
         s->env.unpin_snapshot(s->env.ctx, j->pin);
-    snap_free(&j->snap);
     free(j->body);
     free(j);
 }
@@ -284,9 +183,7 @@ static void job_done(struct api_job *aj, bool canceled)
         answer_error(j, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "okrd is stopping");
     if (j->report[0])
         api_report(s, CFG_LOG_DEBUG,
-                   j->kind == READ_SERIES    ? "api_series"
-                   : j->kind == READ_METRICS ? "api_metric_list"
-                                             : "api_dashboard",
+                   j->kind == READ_SERIES ? "api_series" : "api_metric_list",
                    "%s", j->report);
     hand_over(j, rq);
     job_free(j);
@@ -306,7 +203,6 @@ static enum MHD_Result submit(struct api_server *s, struct api_request *rq, stru
     j->rq = rq;
     j->job.run = job_run;
     j->job.done = job_done;
-    j->work = s->work;
     if (s->env.pin_snapshot)
         j->pin = s->env.pin_snapshot(s->env.ctx);
     if (!s->work) { /* no workers (no store path): read on the loop's connection */
@@ -412,24 +308,16 @@ enum MHD_Result api_reads_series(struct api_server *s, struct api_request *rq)
 
 enum MHD_Result api_reads_dashboard(struct api_server *s, struct api_request *rq)
 {
-    struct MHD_Connection *conn = rq->conn;
-    const struct eval_snapshot *snap = api_snapshot(s);
-    struct read_job *j = job_new(READ_DASHBOARD);
-    if (!j || (snap && snap_copy(&j->snap, snap) < 0)) {
-        free(j);
-        return api_respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
+    struct api_buf b = { 0 };
+    api_dashboard_write(&b);
+    if (b.failed) {
+        api_buf_free(&b);
+        return api_respond_error(rq->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
                                  "no memory for the dashboard");
     }
-    j->have_snap = snap != NULL;
-    j->now_s = okrd_clock_now_s(s->env.clock);
-    if (!snap) { /* "the first evaluation is pending": nothing to read */
-        j->srv = s;
-        run_dashboard(j, NULL);
-        hand_over(j, rq);
-        job_free(j);
-        return api_answer_ready(rq);
-    }
-    return submit(s, rq, j, "dashboard");
+    /* the CSP with the page's hashes, set when the server started */
+    return api_respond(rq->conn, MHD_HTTP_OK, "text/html; charset=utf-8", b.p, b.n,
+                       s->html_headers);
 }
 
 /* GET /api/v1/metrics: counting the stored points grows with the data, so

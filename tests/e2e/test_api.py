@@ -291,11 +291,15 @@ def test_non_loopback_needs_token(args, wd):
     api = Api(port=port)
     try:
         check(api.get("/healthz")[0] == 200, "/healthz needs no token")
-        for path in ("/api/v1/objectives", "/metrics", "/", "/api/v1/deliveries"):
+        for path in ("/api/v1/objectives", "/metrics", "/api/v1/deliveries"):
             status, h, body = api.get(path)
             check(status == 401 and "bearer" in h.get("www-authenticate", "").lower(),
                   f"{path} without token: {status}")
             check(api.get(path, token="nope")[0] == 401, f"{path} with a wrong token")
+        # the dashboard page is served to anyone, and holds no data
+        status, _, page = api.get("/")
+        check(status == 200 and b"dau-up" not in page and b"daily" not in page,
+              f"/ without token: {status}, data-less")
         api.wait_ready(token=TOKEN)
         check(api.get("/metrics", token=TOKEN)[0] == 200, "with the token")
         d.stop()

@@ -167,7 +167,11 @@ def test_non_loopback_listener(args, wd):
     try:
         check(api.get("/healthz")[0] == 200, "/healthz needs no token")
         api.wait_ready(token=VIEWER)
-        for path in ("/api/v1/objectives", "/", "/metrics"):
+        # the dashboard page: served without a token (or with any), no data in it
+        for tok in (None, "wrong", CI):
+            status, _, page = api.get("/", token=tok)
+            check(status == 200 and b"dau-up" not in page, f"/ with token {tok}: {status}")
+        for path in ("/api/v1/objectives", "/metrics"):
             status, h, body = api.get(path)
             check(status == 401 and h.get("www-authenticate", "").startswith("Bearer"),
                   f"{path} without a token: {status}")

@@ -1,21 +1,21 @@
-"""The dashboard at / in a real browser: headless Chromium loads it from the
-real daemon on 127.0.0.1 (the page's one small script is allowed by its hash
-in the CSP, and must run: it fills in the evaluation's age), and the
-rendered DOM must hold one chart per key result with its status label; a
-screenshot (desktop and phone widths) is written under the build directory
-as a test artifact (BUILD/test-artifacts/dashboard*.png)."""
+"""The dashboard at / in a real browser (DESIGN sections 6 and 8, "Browsers").
+The page holds no data on any listener; its one small script (allowed by its
+hash in the CSP, and it must run) reads the API and draws one card and chart
+per key result. Headless Chromium is driven over the DevTools protocol
+(cdp.py): on a loopback listener it reads without a token; on a non-loopback
+listener (0.0.0.0 with tokens, reached through 127.0.0.1) the page served
+without a token carries no data, shows nothing until a token is entered, and
+draws the cards with a "read" token. Screenshots (desktop and phone widths)
+are written as test artifacts (BUILD/test-artifacts/dashboard*.png)."""
 import base64
 import hashlib
-import html.parser
 import json
-import re
 import os
-import shutil
-import subprocess
-import tempfile
+import re
 
 from apitest import Api, config, find_kr, free_port, history_csv, start, this_quarter, day
-from okrdtest import check, main, run
+from cdp import Browser, chromium
+from okrdtest import check, main, run, skip
 
 LABELS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track",
           "achieved": "achieved", "missed": "missed", "pending": "pending", "no_data": "no data",
@@ -28,62 +28,30 @@ EXTRA = [
      "baseline": 0, "target": 10},
 ]
 
+# Everything the page draws, as the browser sees it: per card its status,
+# label, texts and where the chart put its dots (viewBox units).
+CARDS_JS = """(function(){
+return Array.from(document.querySelectorAll('article.kr')).map(function(a){
+  var svg=a.querySelector('svg.chart');
+  return {id:a.id, status:a.getAttribute('data-status'),
+    label:[a.querySelector('.status').className, a.querySelector('.status').textContent],
+    title:a.querySelector('h3').textContent, nums:a.querySelector('.nums').textContent,
+    checkin:a.querySelector('.checkin').textContent,
+    chart:svg?svg.getAttribute('data-kr'):null,
+    empty:svg&&svg.querySelector('.empty')?svg.querySelector('.empty').textContent:null,
+    dots:svg?Array.from(svg.querySelectorAll('circle.dot')).map(function(c){return +c.getAttribute('cy')}):[],
+    line:svg&&svg.querySelector('polyline.value')?svg.querySelector('polyline.value').getAttribute('points'):null,
+    marks:svg?svg.querySelectorAll('g.mark').length:0}})})()"""
 
-class Dom(html.parser.HTMLParser):
-    """Collects charts, key-result cards and their status labels."""
-
-    def __init__(self):
-        super().__init__()
-        self.charts, self.cards, self.labels, self.scripts = [], [], [], 0
-        self.in_label = None
-        self.in_ago, self.ago = False, None
-        self.text = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        cls = (a.get("class") or "").split()
-        if tag == "svg" and "chart" in cls:
-            self.charts.append(a.get("data-kr"))
-        if tag == "article" and "kr" in cls:
-            self.cards.append((a.get("id"), a.get("data-status")))
-        if tag == "span" and "status" in cls:
-            self.in_label = [c for c in cls if c.startswith("st-")]
-        if tag == "script":
-            self.scripts += 1
-        self.in_ago = a.get("id") == "ago"
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if self.in_ago:
-            self.ago, self.in_ago = data, False
-        if self.in_label is not None:
-            self.labels.append((self.in_label[0][3:] if self.in_label else None, data))
-            self.in_label = None
+LOADED_JS = ("document.querySelectorAll('article.kr').length > 0 && "
+             "!Array.from(document.querySelectorAll('svg.chart .empty'))"
+             ".some(function(t){return t.textContent === 'loading\\u2026'})")
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        p = shutil.which(name)
-        if p:
-            return p
-    return None
-
-
-def browse(exe, url, *extra):
-    with tempfile.TemporaryDirectory(prefix="okrd-chromium-") as profile:
-        r = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                            "--no-first-run", "--disable-background-networking",
-                            "--disable-component-update", "--disable-sync",
-                            "--enable-logging=stderr", "--v=0",
-                            f"--user-data-dir={profile}", *extra, url],
-                           capture_output=True, text=True, timeout=120)
-    check(r.returncode == 0, f"chromium {extra}: {r.returncode} {r.stderr[-2000:]}")
-    # The page's own script and style must pass its CSP: a refused one is a
-    # console message ("Refused to execute inline script ...").
-    refused = [line for line in r.stderr.splitlines()
-               if "Content Security Policy" in line or "Refused to" in line]
-    check(not refused, f"the CSP refused part of the page: {refused[:3]}")
-    return r.stdout
+def artifacts(args):
+    out = os.path.join(os.path.dirname(os.path.abspath(args.okrd)), "test-artifacts")
+    os.makedirs(out, exist_ok=True)
+    return out
 
 
 def check_csp(headers, text):
@@ -103,8 +71,23 @@ def check_csp(headers, text):
     check(not any(k.startswith("access-control-") for k in headers), f"no CORS headers: {headers}")
 
 
-def test_dashboard_in_chromium(args, wd):
+def check_no_data(page, krs, what):
+    """The page's bytes name no key result, objective or configured text."""
+    text = page.decode()
+    for word in krs + ["engagement", "Improve user engagement", "growth &amp; co", "growth & co",
+                       "daily", "Signups", "CSAT"]:
+        check(word not in text, f"{what}: the page carries data ({word!r})")
+
+
+def browser_or_skip():
     exe = chromium()
+    if not exe:
+        skip("no chromium installed (Debian package chromium)")
+    return Browser(exe)
+
+
+def test_dashboard_in_chromium(args, wd):
+    """Loopback: no token needed to read; every card as the API says."""
     port = free_port()
     cfg, krs = config(wd, f"127.0.0.1:{port}", extra_krs=EXTRA)
     c = json.load(open(cfg))
@@ -115,6 +98,7 @@ def test_dashboard_in_chromium(args, wd):
     check(r.returncode == 0, r.stderr)
     api = Api(port=port)
     d = start(args.okrd, cfg)
+    b = None
     try:
         api.wait_ready()
         _, start_day, today = this_quarter()
@@ -129,71 +113,147 @@ def test_dashboard_in_chromium(args, wd):
 
         status, headers, page = api.get("/")
         check(status == 200 and headers["content-type"] == "text/html; charset=utf-8", f"/: {status}")
-        text = page.decode()
-        check_csp(headers, text)
-        check("Signups far beyond &lt;target&gt;" in text and
-              "&lt;b&gt;daily&lt;/b&gt;" in text and "growth &amp; co" in text,
-              "config text is HTML-escaped")
-        check("off the scale" not in text, "values far beyond the target fit the y range")
+        check_csp(headers, page.decode())
+        check_no_data(page, krs, "loopback /")
 
-        if not exe:
-            print("skip the browser part: no chromium installed (Debian package chromium)")
-            d.stop()
-            return
-        dom = Dom()
-        dom.feed(browse(exe, f"http://127.0.0.1:{port}/", "--dump-dom"))
+        b = browser_or_skip()
+        b.go(f"http://127.0.0.1:{port}/")
+        b.wait(LOADED_JS, "every card and chart drawn")
+        cards = b.js(CARDS_JS)
         want = {k["id"]: k["status"] for o in doc["objectives"] for k in o["key_results"]}
-        check(len(dom.charts) == len(krs) == len(want), f"one chart per key result: {dom.charts}")
-        check(sorted(dom.charts) == sorted(want), f"charts for {sorted(want)}: {dom.charts}")
-        cards = {cid[3:]: st for cid, st in dom.cards}
-        # the page shows the evaluation it was built from; statuses may move
-        # on between the JSON read and the page load only if time crosses a
-        # threshold, which these data do not
-        check(cards == want, f"card statuses {cards} == API {want}")
-        for st, label in dom.labels:
-            check(st in LABELS and label == LABELS[st], f"status label {st!r} reads {label!r}")
-        label_states = {st for st, _ in dom.labels}
-        check(set(want.values()) <= label_states, f"a label for every status shown: {label_states}")
-        check(dom.scripts == 1, f"okrd's one script: {dom.scripts}")
-        check(dom.ago and re.fullmatch(r"\((just now|\d+ min ago|\d+ h ago)\)", dom.ago),
-              f"the script ran under the CSP and wrote the evaluation's age: {dom.ago!r}")
-        check("Increase <b>daily</b> active users & \"more\"" in "".join(dom.text),
-              "the escaped title renders as its text")
+        check(sorted(c["chart"] for c in cards) == sorted(want),
+              f"one chart per key result {sorted(want)}: {[c['chart'] for c in cards]}")
+        check({c["id"][3:]: c["status"] for c in cards} == want, f"card statuses == API {want}")
+        for c in cards:
+            st = c["status"]
+            check(c["label"] == [f"status st-{st}", LABELS[st]], f"{c['id']} label {c['label']}")
+            # every value drawn inside the plot (y from 12 to 132), even 5e9
+            check(all(12 < y < 132 for y in c["dots"]), f"{c['id']}: dots inside the plot {c['dots']}")
+            if c["line"]:
+                ys = [float(p.split(",")[1]) for p in c["line"].split()]
+                check(all(12 < y < 132 for y in ys), f"{c['id']}: the value line inside the plot")
+        byid = {c["id"][3:]: c for c in cards}
+        check(len(byid["single"]["dots"]) == 1 and byid["single"]["line"] is None,
+              "one point: one dot, no line")
+        check(byid["nothing"]["empty"] == "no data in this cycle yet", f"{byid['nothing']}")
+        check("value 5B" in byid["huge"]["nums"], f"big numbers for people: {byid['huge']['nums']}")
+        check("users" in byid["dau-up"]["nums"], f"the metric's unit: {byid['dau-up']['nums']}")
+        check(byid["dau-up"]["title"] == 'Increase <b>daily</b> active users & "more"',
+              "the title renders as its text")
+        check(b.js("document.querySelectorAll('b').length") ==
+              b.js("document.querySelectorAll('.nums b').length"), "no element made from a title")
+        check(b.js("document.scripts.length") == 1, "okrd's one script")
+        ago = b.js("document.getElementById('ago').textContent")
+        check(re.fullmatch(r"\((just now|\d+ min ago|\d+ h ago)\)", ago or ""),
+              f"the script ran under the CSP and wrote the evaluation's age: {ago!r}")
+        check(b.js("document.querySelector('#obj-engagement .meta').textContent").endswith(
+              "part of Grow the <company>"), "the parent's title as text")
+        check(not b.csp_problems(), f"the CSP refused part of the page: {b.csp_problems()[:3]}")
 
-        out = os.path.join(os.path.dirname(os.path.abspath(args.okrd)), "test-artifacts")
-        os.makedirs(out, exist_ok=True)
-        for name, size in (("dashboard.png", "1280,1800"), ("dashboard-phone.png", "390,2400")):
-            path = os.path.join(out, name)
-            if os.path.exists(path):
-                os.unlink(path)
-            browse(exe, f"http://127.0.0.1:{port}/", f"--screenshot={path}", f"--window-size={size}",
-                   "--hide-scrollbars")
+        out = artifacts(args)
+        for name, (w, h, mobile) in (("dashboard.png", (1280, 1800, False)),
+                                     ("dashboard-phone.png", (390, 2400, True))):
+            b.viewport(w, h, mobile)
+            path = b.screenshot(os.path.join(out, name))
             check(os.path.getsize(path) > 10000, f"screenshot {path}")
             print(f"artifact: {path}")
         code, _ = d.stop()
         check(code == 0, f"exit 0: {code}")
     finally:
+        if b:
+            b.close()
         d.kill()
 
 
 def test_dashboard_before_data(args, wd):
-    """No data at all: every card says so, and the page still has a chart each."""
+    """No data at all: every card says so; no NaN anywhere."""
     port = free_port()
     cfg, krs = config(wd, f"127.0.0.1:{port}")
     api = Api(port=port)
     d = start(args.okrd, cfg)
+    b = None
     try:
         api.wait_ready()
         status, headers, page = api.get("/")
-        text = page.decode()
-        check_csp(headers, text)
-        check(status == 200 and text.count('<svg class="chart"') == len(krs), "a chart per key result")
-        check(text.count("no data in this cycle yet") == len(krs), "each says it has no data")
-        check("NaN" not in text and "nan," not in text, "no NaN in the SVG")
+        check(status == 200, f"/: {status}")
+        check_csp(headers, page.decode())
+        b = browser_or_skip()
+        b.go(f"http://127.0.0.1:{port}/")
+        b.wait(LOADED_JS, "every card drawn")
+        cards = b.js(CARDS_JS)
+        check(len(cards) == len(krs), f"a card per key result: {len(cards)}")
+        check(all(c["empty"] == "no data in this cycle yet" for c in cards),
+              f"each says it has no data: {[c['empty'] for c in cards]}")
+        check(all(c["checkin"] == "No check-in yet." for c in cards), "no check-in yet")
+        html = b.js("document.querySelector('main').outerHTML")
+        check("NaN" not in html and "nan," not in html and "Infinity" not in html, "no NaN drawn")
         d.stop()
     finally:
+        if b:
+            b.close()
+        d.kill()
+
+
+def test_shell_on_non_loopback_listener(args, wd):
+    """0.0.0.0 with tokens: the page is served to anyone and holds no data;
+    the browser shows nothing until a token is entered; a refused token
+    shows the refusal; a read token draws the cards. The token lives in the
+    tab's sessionStorage and goes out as a bearer header, never a cookie."""
+    port = free_port()
+    cfg, krs = config(wd, f"0.0.0.0:{port}", token=None)
+    c = json.load(open(cfg))
+    c["daemon"]["api_tokens"] = [{"name": "viewer", "token": "viewer-t0ken", "scopes": ["read"]},
+                                 {"name": "ci", "token": "ci-t0ken", "scopes": ["push"]}]
+    wd.config(c)
+    api = Api(port=port)
+    d = start(args.okrd, cfg)
+    b = None
+    try:
+        api.wait_ready(token="viewer-t0ken")
+        for tok in (None, "wrong", "ci-t0ken", "viewer-t0ken"):
+            status, headers, page = api.get("/", token=tok)
+            check(status == 200, f"/ with token {tok}: {status}")
+            check_csp(headers, page.decode())
+            check_no_data(page, krs, f"/ with token {tok}")
+        check(api.get("/api/v1/objectives")[0] == 401, "the data itself needs the token")
+
+        b = browser_or_skip()
+        url = f"http://127.0.0.1:{port}/"
+        b.go(url)
+        b.wait("/token/.test(document.getElementById('state').textContent)", "the page asks for a token")
+        check(b.js("document.querySelectorAll('article.kr, section.objective').length") == 0,
+              "no data without a token")
+        check("401" in b.js("document.getElementById('state').textContent"), "the refusal is shown")
+
+        def enter(token):
+            b.js("document.getElementById('token').value = " + json.dumps(token) +
+                 "; document.querySelector('#auth button[type=submit]').click(); true")
+
+        enter("ci-t0ken")  # a known token without "read"
+        b.wait("/403/.test(document.getElementById('state').textContent)", "403 for a push token")
+        check(b.js("document.querySelectorAll('article.kr').length") == 0, "no data with it")
+        enter("viewer-t0ken")
+        b.wait(LOADED_JS, "the cards, read with the token")
+        cards = b.js(CARDS_JS)
+        check(sorted(c["id"][3:] for c in cards) == sorted(krs), f"every card: {len(cards)}")
+        check(b.js("sessionStorage.getItem('okrd-token')") == "viewer-t0ken", "kept in sessionStorage")
+        check(b.js("document.cookie") == "", "no cookie")
+        check(b.js("document.getElementById('token').value") == "", "the input is emptied")
+        # a reload of the tab keeps the token; "Forget" drops it and the data
+        b.go(url)
+        b.wait(LOADED_JS, "the cards after a reload, with the kept token")
+        b.js("document.getElementById('forget').click(); true")
+        b.wait("document.querySelectorAll('article.kr').length === 0 && "
+               "/token/.test(document.getElementById('state').textContent)", "forgotten")
+        check(b.js("sessionStorage.getItem('okrd-token')") is None, "forgotten token removed")
+        check(not b.csp_problems(), f"the CSP refused part of the page: {b.csp_problems()[:3]}")
+        d.stop()
+    finally:
+        if b:
+            b.close()
         d.kill()
 
 
 if __name__ == "__main__":
-    main([test_dashboard_in_chromium, test_dashboard_before_data])
+    main([test_dashboard_in_chromium, test_dashboard_before_data,
+          test_shell_on_non_loopback_listener])

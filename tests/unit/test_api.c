@@ -2,11 +2,10 @@
  * test_api.c — the pure builders behind the HTTP API (api/): the Prometheus
  * exposition writer (escaping, undefined numbers omitted), the JSON shapes,
  * push body validation (a table: every row names its case), the token
- * comparison, numbers for people, the pace line, the series read from a
- * real store, the dashboard's HTML (escaping; no data, one point, values
- * far beyond the target), the chart's y range (it holds every drawn value,
- * the target and the pace line), and the rendering cache's key. The server itself is tested end to end
- * (tests/e2e/test_api.py).
+ * comparison, the pace line, the series read from a real store, and the
+ * rendering cache's key. The server itself is tested end to end
+ * (tests/e2e/test_api.py); the dashboard, drawn in the browser from the
+ * API, in headless Chromium (tests/e2e/test_dashboard*.py).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -348,38 +347,6 @@ static void test_push_parse(void **state)
     assert_int_equal(failed, 0);
 }
 
-/* ---- numbers for people ---- */
-
-static void test_human_numbers(void **state)
-{
-    (void)state;
-    static const struct {
-        double v;
-        const char *want;
-    } nums[] = {
-        { 0, "0" }, { 950, "950" }, { 12.5, "12.5" }, { 0.25, "0.25" }, { 3.14159, "3.14" },
-        { 999.4, "999" }, { 999.6, "1k" }, { 1234, "1.23k" }, { 1080, "1.08k" }, { 45600, "45.6k" }, { 1000, "1k" }, { 45000, "45k" },
-        { 123456, "123k" }, { 999999, "1M" }, { 1.2e6, "1.2M" }, { 3.4e9, "3.4B" }, { 2e12, "2T" },
-        { -1234, "-1.23k" }, { -0.5, "-0.5" }, { 0.004, "0.004" }, { NAN, "\xe2\x80\x93" },
-    };
-    char buf[32];
-    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
-        api_human_number(nums[i].v, buf, sizeof buf);
-        if (strcmp(buf, nums[i].want))
-            fail_msg("human %g: %s, want %s", nums[i].v, buf, nums[i].want);
-    }
-    static const struct {
-        double v;
-        const char *want;
-    } pct[] = { { 0.45, "45%" }, { 1.234, "123%" }, { 0.005, "0.5%" }, { 0, "0%" }, { -0.12, "-12%" },
-                { 0.0999, "10%" }, { 12.5, "1.25k%" }, { 5e7, "5B%" }, { 1, "100%" }, { NAN, "\xe2\x80\x93" } };
-    for (size_t i = 0; i < sizeof pct / sizeof *pct; i++) {
-        api_human_percent(pct[i].v, buf, sizeof buf);
-        if (strcmp(buf, pct[i].want))
-            fail_msg("percent %g: %s, want %s", pct[i].v, buf, pct[i].want);
-    }
-}
-
 /* ---- pace and series ---- */
 
 static void test_pace_line(void **state)
@@ -460,269 +427,6 @@ static void test_series_from_store(void **state)
     free(dir);
 }
 
-/* ---- the dashboard ---- */
-
-static size_t count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
-static void test_dashboard_escaping(void **state)
-{
-    struct fixture *f = *state;
-    struct api_buf b = { 0 };
-    api_dashboard_write(&b, &f->snap, NULL, Q4 + 46 * DAY);
-    assert_false(b.failed);
-    const char *t = b.p;
-    /* one script, okrd's own (the CSP allows exactly its bytes), and no
-     * inline style attribute (the CSP allows only the hashed <style>) */
-    assert_int_equal(count(t, "<script"), 1);
-    char *own = malloc(strlen(api_dashboard_script) + 32);
-    sprintf(own, "<script>%s</script>", api_dashboard_script);
-    assert_non_null(strstr(t, own));
-    free(own);
-    assert_int_equal(count(t, "<style>"), 1);
-    assert_non_null(strstr(t, api_dashboard_css));
-    assert_null(strstr(t, "style=\""));
-    assert_null(strstr(api_dashboard_script, "innerHTML"));
-    assert_null(strstr(t, "<b>DAU"));
-    assert_null(strstr(t, "<visits>"));
-    assert_non_null(strstr(t, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"));
-    assert_non_null(strstr(t, "Grow &lt;b&gt;DAU&lt;/b&gt;"));
-    assert_non_null(strstr(t, "Growth &amp; &#39;Co&#39;"));
-    assert_non_null(strstr(t, "&lt;visits&gt;"));
-    /* self-contained: no external reference */
-    assert_null(strstr(t, "src="));
-    assert_null(strstr(t, "<link"));
-    assert_null(strstr(t, "@import"));
-    assert_non_null(strstr(t, "name=\"viewport\""));
-    assert_non_null(strstr(t, "@media print"));
-    /* one chart per key result, one status label each (plus the summary) */
-    assert_int_equal(count(t, "<svg class=\"chart\""), 3);
-    assert_int_equal(count(t, "<article class=\"kr"), 3);
-    assert_non_null(strstr(t, "data-status=\"on_track\""));
-    assert_non_null(strstr(t, "<span class=\"status st-on_track\">on track</span>"));
-    assert_non_null(strstr(t, "<span class=\"status st-no_data\">no data</span>"));
-    assert_non_null(strstr(t, "<span class=\"flag\">stale</span>"));
-    assert_non_null(strstr(t, "value <b>1.1k</b>"));
-    assert_non_null(strstr(t, "50% done"));
-    api_buf_free(&b);
-
-    api_dashboard_write(&b, NULL, NULL, Q4);
-    assert_non_null(strstr(b.p, "first evaluation"));
-    assert_non_null(strstr(b.p, api_dashboard_script));
-    assert_non_null(strstr(b.p, "</html>"));
-    api_buf_free(&b);
-}
-
-static void chart(struct fixture *f, const struct api_pair *pts, size_t n, struct api_buf *b)
-{
-    struct api_kr_series se = { .pts = (struct api_pair *)pts, .n = n };
-    const struct cfg_cycle *c = &f->cfg->objectives[0].cycle;
-    api_pace_line(f->snap.krs[0], &f->snap.results[0], c->start_s, c->end_s, &se);
-    api_chart_svg(b, f->snap.krs[0], &f->snap.results[0], &se, Q4 + 46 * DAY);
-    assert_false(b->failed);
-    assert_null(strstr(b->p, "nan"));
-    assert_null(strstr(b->p, "inf"));
-}
-
-/* The y coordinates the SVG draws at (polyline vertices, dots, lines) all
- * lie within the plot rectangle, and the dots of PTS (which must all be
- * drawn, one dot each) keep the order of their values: a clamped value
- * would share the frame's y with its neighbours. STRICT: distinct values
- * are at distinct heights (not so when one outlier squeezes the others
- * into one 0.1-unit step of the SVG's coordinates). */
-static void assert_plotted_inside(const char *svg, const struct api_pair *pts, size_t n,
-                                  bool strict)
-{
-    double x, y, w, h;
-    const char *r = strstr(svg, "<rect class=\"plot\"");
-    assert_non_null(r);
-    assert_int_equal(sscanf(r, "<rect class=\"plot\" x=\"%lf\" y=\"%lf\" width=\"%lf\" "
-                               "height=\"%lf\"", &x, &y, &w, &h), 4);
-    double top = y, bottom = y + h;
-    size_t seen = 0;
-    for (const char *p = svg; (p = strstr(p, "points=\"")); ) {
-        p += 8;
-        double px_, py_;
-        int used;
-        while (sscanf(p, "%lf,%lf%n", &px_, &py_, &used) == 2) {
-            if (py_ < top || py_ > bottom)
-                fail_msg("polyline vertex y %.1f outside the plot [%.1f, %.1f]", py_, top, bottom);
-            seen++;
-            p += used;
-            while (*p == ' ')
-                p++;
-        }
-    }
-    for (const char *p = svg; (p = strstr(p, " y1=\"")); p++) {
-        double y1 = atof(p + 5), y2 = atof(strstr(p, " y2=\"") + 5);
-        if (y1 < top || y1 > bottom || y2 < top || y2 > bottom)
-            fail_msg("line y %.1f..%.1f outside the plot [%.1f, %.1f]", y1, y2, top, bottom);
-    }
-    double cy[64];
-    size_t nc = 0;
-    for (const char *p = svg; (p = strstr(p, " cy=\"")) && nc < 64; p++)
-        cy[nc++] = atof(p + 5);
-    assert_true(seen > 0);
-    assert_int_equal(nc, n);
-    for (size_t i = 0; i < n; i++) {
-        if (cy[i] < top || cy[i] > bottom)
-            fail_msg("dot %zu (value %g) at y %.1f outside the plot [%.1f, %.1f]", i, pts[i].v,
-                     cy[i], top, bottom);
-        for (size_t j = 0; j < n; j++)
-            if (pts[i].v > pts[j].v && (strict ? !(cy[i] < cy[j]) : !(cy[i] <= cy[j])))
-                fail_msg("value %g is drawn at y %.1f, not above %g at y %.1f (clamped)",
-                         pts[i].v, cy[i], pts[j].v, cy[j]);
-    }
-}
-
-/* The y range holds the baseline, the target, every point in the span and
- * every pace vertex, whatever their spread (a table; each row names its
- * case). */
-static void test_chart_y_range(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *name;
-        double baseline, target;
-        struct api_pair pts[6];
-        size_t n;
-        struct api_pair pace[3];
-        size_t n_pace;
-        double must_hold[3]; /* beyond pts: values the range must hold */
-        double must_not_hold; /* NAN: none */
-    } cases[] = {
-        { "level key result above a close baseline (the demo's CSAT)", 7.8, 8,
-          { { Q4, 7.8 }, { Q4 + DAY, 8.4 }, { Q4 + 2 * DAY, 8.7 }, { Q4 + 3 * DAY, 8.1 } }, 4,
-          { { Q4, 8 }, { Q4 + 90 * DAY, 8 } }, 2, { 7.8, 8, 8 }, NAN },
-        { "at_most far below its target", NAN, 300,
-          { { Q4, 280 }, { Q4 + DAY, 12 }, { Q4 + 2 * DAY, 310 } }, 3,
-          { { Q4, 300 }, { Q4 + 90 * DAY, 300 } }, 2, { 300, 300, 300 }, NAN },
-        { "an outlier of five billion", 1000, 1200,
-          { { Q4, 1000 }, { Q4 + DAY, 5e9 }, { Q4 + 2 * DAY, -3e6 } }, 3,
-          { { Q4, 1000 }, { Q4 + 90 * DAY, 1200 } }, 2, { 1000, 1200, 1200 }, NAN },
-        { "decrease: pace above every value", 5, 3,
-          { { Q4 + DAY, 2.5 }, { Q4 + 2 * DAY, 2.4 } }, 2,
-          { { Q4, 5 }, { Q4 + 45 * DAY, 4.2 }, { Q4 + 90 * DAY, 3 } }, 3, { 5, 4.2, 3 }, NAN },
-        { "no baseline or target: the data alone", NAN, NAN,
-          { { Q4 + DAY, -4 }, { Q4 + 2 * DAY, 9 } }, 2, { { 0 } }, 0, { -4, 9, 0 }, NAN },
-        { "one value equal to the target", NAN, 40, { { Q4 + DAY, 40 } }, 1, { { 0 } }, 0,
-          { 40, 40, 40 }, NAN },
-        { "a point outside the span is not drawn and does not stretch it", 0, 10,
-          { { Q4 - DAY, 1e6 }, { Q4 + DAY, 5 }, { Q4 + 91 * DAY, -1e6 } }, 3, { { 0 } }, 0,
-          { 0, 10, 5 }, 1e6 },
-    };
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        struct api_kr_series se = { .pts = (struct api_pair *)cases[c].pts, .n = cases[c].n,
-                                    .n_pace = cases[c].n_pace };
-        memcpy(se.pace, cases[c].pace, sizeof cases[c].pace);
-        double lo = NAN, hi = NAN;
-        api_chart_y_range(cases[c].baseline, cases[c].target, &se, Q4, Q4 + 91 * DAY, &lo, &hi);
-        if (!(isfinite(lo) && isfinite(hi) && lo < hi))
-            fail_msg("%s: range [%g, %g]", cases[c].name, lo, hi);
-        double hold[16];
-        size_t nh = 0;
-        for (size_t i = 0; i < cases[c].n; i++)
-            if (cases[c].pts[i].ts >= Q4 && cases[c].pts[i].ts < Q4 + 91 * DAY)
-                hold[nh++] = cases[c].pts[i].v;
-        for (size_t i = 0; i < cases[c].n_pace; i++)
-            hold[nh++] = cases[c].pace[i].v;
-        for (size_t i = 0; i < 3; i++)
-            hold[nh++] = cases[c].must_hold[i];
-        if (isfinite(cases[c].baseline))
-            hold[nh++] = cases[c].baseline;
-        if (isfinite(cases[c].target))
-            hold[nh++] = cases[c].target;
-        for (size_t i = 0; i < nh; i++) {
-            /* strictly inside: a margin, so a line at the extreme is not
-             * drawn on the frame */
-            if (!(hold[i] > lo && hold[i] < hi))
-                fail_msg("%s: %g is not inside the range [%g, %g]", cases[c].name, hold[i], lo, hi);
-        }
-        if (!isnan(cases[c].must_not_hold) && cases[c].must_not_hold <= hi)
-            fail_msg("%s: the range [%g, %g] stretches to %g", cases[c].name, lo, hi,
-                     cases[c].must_not_hold);
-    }
-    /* nothing at all: a unit range, still finite */
-    double lo, hi;
-    api_chart_y_range(NAN, NAN, NULL, Q4, Q4 + DAY, &lo, &hi);
-    assert_true(isfinite(lo) && isfinite(hi) && lo < hi);
-}
-
-/* The demo's CSAT: an at_least key result whose values rise above the
- * baseline-to-target span; the chart draws each one at its own height. */
-static void test_chart_level_kr_not_clipped(void **state)
-{
-    struct fixture *f = *state;
-    struct okr_result *r = &f->snap.results[2]; /* "adopt": at_least 40 */
-    r->status = OKR_ON_TRACK;
-    r->baseline = 39;
-    r->target = 40;
-    r->value = 43.5;
-    const struct api_pair pts[] = { { Q4 + DAY, 39 }, { Q4 + 5 * DAY, 40.6 }, { Q4 + 9 * DAY, 43.2 },
-                                    { Q4 + 13 * DAY, 43.5 }, { Q4 + 17 * DAY, 41.9 } };
-    struct api_kr_series se = { .pts = (struct api_pair *)pts, .n = 5 };
-    const struct cfg_cycle *c = &f->cfg->objectives[0].cycle;
-    api_pace_line(f->snap.krs[2], r, c->start_s, c->end_s, &se);
-    assert_true(se.n_pace >= 2);
-    struct api_buf b = { 0 };
-    api_chart_svg(&b, f->snap.krs[2], r, &se, Q4 + 46 * DAY);
-    assert_false(b.failed);
-    assert_null(strstr(b.p, "off the scale"));
-    assert_plotted_inside(b.p, pts, 5, true);
-    api_buf_free(&b);
-}
-
-static void test_chart_cases(void **state)
-{
-    struct fixture *f = *state;
-    struct api_buf b = { 0 };
-    /* no data: the frame, the pace line, a note */
-    chart(f, NULL, 0, &b);
-    assert_non_null(strstr(b.p, "no data in this cycle yet"));
-    assert_non_null(strstr(b.p, "class=\"pace\""));
-    assert_non_null(strstr(b.p, "class=\"target\""));
-    assert_non_null(strstr(b.p, "class=\"today\""));
-    assert_null(strstr(b.p, "class=\"value\""));
-    api_buf_free(&b);
-    /* one point: a dot, no line */
-    const struct api_pair one[] = { { Q4 + 5 * DAY, 1010 } };
-    chart(f, one, 1, &b);
-    assert_int_equal(count(b.p, "<circle"), 1);
-    assert_null(strstr(b.p, "class=\"value\""));
-    assert_null(strstr(b.p, "no data"));
-    api_buf_free(&b);
-    /* far beyond the target: the scale holds it (nothing cut at the frame) */
-    const struct api_pair huge[] = { { Q4 + DAY, 1000 }, { Q4 + 2 * DAY, 5e9 }, { Q4 + 3 * DAY, 1100 } };
-    chart(f, huge, 3, &b);
-    assert_null(strstr(b.p, "off the scale"));
-    assert_non_null(strstr(b.p, "class=\"value\""));
-    assert_plotted_inside(b.p, huge, 3, false);
-    api_buf_free(&b);
-    /* no data and no baseline/target (a no_data key result) still renders */
-    struct api_kr_series empty = { 0 };
-    api_chart_svg(&b, f->snap.krs[1], &f->snap.results[1], &empty, Q4);
-    assert_non_null(strstr(b.p, "</svg>"));
-    assert_null(strstr(b.p, "nan"));
-    api_buf_free(&b);
-    /* thousands of points: thinned */
-    size_t n = 5000;
-    struct api_pair *many = malloc(n * sizeof *many);
-    for (size_t i = 0; i < n; i++)
-        many[i] = (struct api_pair){ Q4 + (int64_t)i * 1500, 1000 + (double)i / 50 };
-    chart(f, many, n, &b);
-    assert_true(count(b.p, ",") < 1000);
-    assert_int_equal(count(b.p, "<circle"), 1);
-    free(many);
-    api_buf_free(&b);
-}
-
-/* ---- the rendering cache ---- */
-
 static void test_cache(void **state)
 {
     struct fixture *f = *state;
@@ -763,13 +467,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_exposition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_shapes, setup, teardown),
         cmocka_unit_test(test_push_parse),
-        cmocka_unit_test(test_human_numbers),
         cmocka_unit_test_setup_teardown(test_pace_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_from_store, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dashboard_escaping, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_chart_cases, setup, teardown),
-        cmocka_unit_test(test_chart_y_range),
-        cmocka_unit_test_setup_teardown(test_chart_level_kr_not_clipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

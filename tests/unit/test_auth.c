@@ -76,6 +76,13 @@ static const struct auth_case cases[] = {
     { "healthz net, no tokens at all", NONE, NET, API_EP_HEALTHZ, NULL, SERVE, NULL },
     { "healthz net, wrong token", READ_ONLY, NET, API_EP_HEALTHZ, "Bearer nope", SERVE, NULL },
     { "healthz unix, garbage header", ALL_API, UX, API_EP_HEALTHZ, "Basic xyz", SERVE, NULL },
+    /* the dashboard page holds no data: served on every listener, token or not */
+    { "page net, none sent", READ_ONLY, NET, API_EP_PAGE, NULL, SERVE, NULL },
+    { "page net, wrong token", READ_ONLY, NET, API_EP_PAGE, "Bearer nope", SERVE, NULL },
+    { "page net, no token has read", CHECKIN_ONLY, NET, API_EP_PAGE, NULL, SERVE, NULL },
+    { "page net, push token", PUSH_AND_READ, NET, API_EP_PAGE, "Bearer p-token", SERVE, NULL },
+    { "page loopback, nothing", NONE, LO, API_EP_PAGE, NULL, SERVE, NULL },
+    { "page unix, garbage header", ALL_API, UX, API_EP_PAGE, "Basic xyz", SERVE, NULL },
     /* reads: exempt on loopback and unix (any token ignored), scoped elsewhere */
     { "read loopback, no tokens", NONE, LO, API_EP_READ, NULL, SERVE, NULL },
     { "read loopback, wrong token ignored", READ_ONLY, LO, API_EP_READ, "Bearer nope", SERVE, NULL },
@@ -159,13 +166,14 @@ static void test_decision_exhaustive(void **state)
     (void)state;
     const char *headers[] = { NULL, "Bearer nope", "Bearer every-scope", "Bearer r-token",
                               "Bearer p-token", "Bearer c-token", "Basic r-token" };
-    enum api_endpoint eps[] = { API_EP_OPEN, API_EP_HEALTHZ, API_EP_READ, API_EP_PUSH, API_EP_CHECKIN };
+    enum api_endpoint eps[] = { API_EP_OPEN, API_EP_HEALTHZ, API_EP_PAGE, API_EP_READ, API_EP_PUSH,
+                                API_EP_CHECKIN };
     enum api_listener ls[] = { LO, UX, NET };
     size_t n = 0;
     for (int s = 0; s < N_SETS; s++) {
         struct api_auth a;
         load_set(&a, (enum set)s);
-        for (size_t e = 0; e < 5; e++)
+        for (size_t e = 0; e < 6; e++)
             for (size_t l = 0; l < 3; l++)
                 for (size_t h = 0; h < 7; h++, n++) {
                     struct api_auth_result r = api_auth_decide(&a, eps[e], ls[l], headers[h]);
@@ -196,7 +204,7 @@ static void test_decision_exhaustive(void **state)
                 }
         api_auth_free(&a);
     }
-    assert_int_equal(n, (size_t)N_SETS * 5 * 3 * 7);
+    assert_int_equal(n, (size_t)N_SETS * 6 * 3 * 7);
 }
 
 static void test_endpoint_classes(void **state)
@@ -208,7 +216,10 @@ static void test_endpoint_classes(void **state)
     } t[] = {
         { "GET", "/healthz", API_EP_HEALTHZ },
         { "HEAD", "/healthz", API_EP_HEALTHZ },
-        { "GET", "/", API_EP_READ },
+        { "GET", "/", API_EP_PAGE },
+        { "HEAD", "/", API_EP_PAGE },
+        { "GET", "//", API_EP_READ },
+        { "GET", "/retro", API_EP_READ },
         { "GET", "/metrics", API_EP_READ },
         { "HEAD", "/api/v1/objectives", API_EP_READ },
         { "GET", "/api/v1/key-results/dau-up/series", API_EP_READ },
@@ -237,6 +248,7 @@ static void test_endpoint_classes(void **state)
     assert_int_equal(api_auth_scope(API_EP_PUSH), CFG_SCOPE_PUSH);
     assert_int_equal(api_auth_scope(API_EP_CHECKIN), CFG_SCOPE_CHECKIN);
     assert_int_equal(api_auth_scope(API_EP_HEALTHZ), 0);
+    assert_int_equal(api_auth_scope(API_EP_PAGE), 0);
     char buf[64];
     api_auth_scope_list(CFG_SCOPE_READ | CFG_SCOPE_CHECKIN, buf, sizeof buf);
     assert_string_equal(buf, "read, checkin");
@@ -341,6 +353,40 @@ static void test_csp(void **state)
     assert_int_equal(api_dashboard_csp(csp, 40, &err), OKRD_ERANGE);
 }
 
+/* The page served is exactly the hashed script and style (one of each, no
+ * other inline script or style attribute), and its script builds text with
+ * textContent only. */
+static void test_page_matches_csp(void **state)
+{
+    (void)state;
+    struct api_buf b = { 0 };
+    api_dashboard_write(&b);
+    assert_false(b.failed);
+    const char *p = b.p;
+    const char *sc = strstr(p, "<script>"), *se = sc ? strstr(sc, "</script>") : NULL;
+    const char *st = strstr(p, "<style>"), *ste = st ? strstr(st, "</style>") : NULL;
+    assert_non_null(se);
+    assert_non_null(ste);
+    assert_int_equal((size_t)(se - sc - 8), strlen(api_dashboard_script));
+    assert_memory_equal(sc + 8, api_dashboard_script, strlen(api_dashboard_script));
+    assert_int_equal((size_t)(ste - st - 7), strlen(api_dashboard_css));
+    assert_memory_equal(st + 7, api_dashboard_css, strlen(api_dashboard_css));
+    assert_null(strstr(se + 1, "<script"));
+    assert_null(strstr(ste + 1, "<style"));
+    assert_null(strstr(p, " style="));
+    assert_null(strstr(api_dashboard_script, "innerHTML"));
+    assert_null(strstr(api_dashboard_script, "outerHTML"));
+    assert_null(strstr(api_dashboard_script, "insertAdjacentHTML"));
+    assert_null(strstr(api_dashboard_script, "document.write"));
+    assert_null(strstr(api_dashboard_script, "eval("));
+    /* no cookie, only the tab's sessionStorage and a bearer header */
+    assert_null(strstr(api_dashboard_script, "cookie"));
+    assert_null(strstr(api_dashboard_script, "localStorage"));
+    assert_non_null(strstr(api_dashboard_script, "sessionStorage"));
+    assert_non_null(strstr(api_dashboard_script, "'Bearer '"));
+    api_buf_free(&b);
+}
+
 static void test_json_for_pages(void **state)
 {
     (void)state;
@@ -369,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_init_skips_unresolved),
         cmocka_unit_test(test_host_rule),
         cmocka_unit_test(test_csp),
+        cmocka_unit_test(test_page_matches_csp),
         cmocka_unit_test(test_json_for_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
