@@ -77,7 +77,7 @@ static int flush(struct batch *b)
     if (store_stop_requested(b->st))
         return okrd_err_set(b->err, OKRD_ECANCELED,
                             "stopping: the file is left as it is and read again at the next start");
-    int rc = store_put_points(b->st, b->pts, b->n, b->err);
+    int rc = store_put_points_bulk(b->st, b->pts, b->n, b->err);
     if (rc < 0)
         return rc;
     const char *last = NULL;

@@ -70,6 +70,12 @@ struct store_point_in {
  * prepared statements; unknown metric ids are created. All or nothing. */
 int store_put_points(struct store *s, const struct store_point_in *pts, size_t n,
                      struct okrd_err *err);
+/* The same inside the caller's open transaction, for a bulk load (one CSV
+ * file) that rolls back whole on any error: no savepoint per call, so on an
+ * error this rolls back the caller's WHOLE transaction (not only this call).
+ * OKRD_EINVAL if no transaction is open. */
+int store_put_points_bulk(struct store *s, const struct store_point_in *pts, size_t n,
+                          struct okrd_err *err);
 
 struct store_point {
     int64_t ts;
