@@ -1,8 +1,11 @@
 /*
  * csv_ingest.c — see csv_ingest.h. Points go to the store in batches of
- * BATCH inside the file's one transaction: the reader hands out one point at
- * a time with a metric string valid only during the call, so each batch
- * copies its metric ids into a small arena.
+ * BATCH inside the file's one transaction (store_put_points_bulk, which
+ * sorts each batch by metric and time before the B-tree sees it: the
+ * bigger the batch, the fewer times each page is visited). The reader hands
+ * out one point at a time with a metric string valid only during the call,
+ * so each batch interns its metric ids in an arena: one copy and one
+ * pointer per distinct id, which the store then recognises by pointer.
  */
 #include "csv_ingest.h"
 
@@ -14,12 +17,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BATCH 4096
+#define BATCH 16384
+#define NAME_SLOTS (2 * BATCH) /* a power of two, at least twice the names of a batch */
+#define ID_MAX 128             /* bytes in a metric id */
 
 struct batch {
     struct store *st;
     struct store_point_in pts[BATCH];
-    char names[BATCH][129];  /* metric ids are at most 128 bytes */
+    /* the batch's distinct metric ids: open addressing over offsets into
+     * arena (slot = offset + 1), and their list for remember_metric */
+    uint32_t slots[NAME_SLOTS];
+    uint32_t names[BATCH];
+    size_t n_names;
+    char *arena;             /* BATCH * (ID_MAX + 1) bytes: pages are only
+                              * resident once used, so few metrics cost little */
+    size_t arena_len;
     size_t n;
     int64_t stored;
     struct csv_ingest_result *res;
@@ -80,28 +92,47 @@ static int flush(struct batch *b)
     int rc = store_put_points_bulk(b->st, b->pts, b->n, b->err);
     if (rc < 0)
         return rc;
-    const char *last = NULL;
-    for (size_t i = 0; i < b->n; i++) {
-        if (last && !strcmp(last, b->pts[i].metric))
-            continue;
-        last = b->pts[i].metric;
-        if ((rc = remember_metric(b->res, last)) < 0)
+    for (size_t i = 0; i < b->n_names; i++)
+        if ((rc = remember_metric(b->res, b->arena + b->names[i])) < 0)
             return okrd_err_set(b->err, rc, "out of memory");
-    }
     b->stored += (int64_t)b->n;
     b->n = 0;
+    b->n_names = 0;
+    b->arena_len = 0;
+    memset(b->slots, 0, sizeof b->slots);
     return 0;
+}
+
+/* The batch's copy of METRIC (LEN bytes): the same pointer for the same id. */
+static const char *intern(struct batch *b, const char *metric, size_t len)
+{
+    if (len > ID_MAX) /* the reader validated ids; cannot happen */
+        return NULL;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)metric[i]) * 1099511628211ull;
+    size_t k = (size_t)h & (NAME_SLOTS - 1);
+    for (; b->slots[k]; k = (k + 1) & (NAME_SLOTS - 1)) {
+        const char *m = b->arena + b->slots[k] - 1;
+        if (!strncmp(m, metric, len) && m[len] == '\0')
+            return m;
+    }
+    char *m = b->arena + b->arena_len; /* room: at most BATCH names per batch */
+    memcpy(m, metric, len);
+    m[len] = '\0';
+    b->names[b->n_names++] = (uint32_t)b->arena_len;
+    b->slots[k] = (uint32_t)b->arena_len + 1;
+    b->arena_len += len + 1;
+    return m;
 }
 
 static int on_point(void *ctx, const char *metric, int64_t ts, double value)
 {
     struct batch *b = ctx;
-    size_t len = strlen(metric);
-    if (len >= sizeof b->names[0])
-        len = sizeof b->names[0] - 1; /* the reader validated ids; cannot happen */
-    memcpy(b->names[b->n], metric, len);
-    b->names[b->n][len] = '\0';
-    b->pts[b->n] = (struct store_point_in){ b->names[b->n], ts, value };
+    const char *m = intern(b, metric, strlen(metric));
+    if (!m)
+        return okrd_err_set(b->err, OKRD_ENOMEM, "out of memory");
+    b->pts[b->n] = (struct store_point_in){ m, ts, value };
     if (++b->n == BATCH)
         return flush(b);
     return 0;
@@ -189,6 +220,13 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory", path);
         goto out;
     }
+    memset(b->slots, 0, sizeof b->slots);
+    b->n_names = 0;
+    b->arena_len = 0;
+    if (!(b->arena = malloc((size_t)BATCH * (ID_MAX + 1)))) {
+        rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
     b->st = w;
     b->n = 0;
     b->stored = 0;
@@ -241,6 +279,8 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         res->points = 0;
     }
 out:
+    if (b)
+        free(b->arena);
     free(b);
     close(fd);
     return rc;

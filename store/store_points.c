@@ -12,6 +12,7 @@
 #include "store_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,142 @@ int store_put_points(struct store *s, const struct store_point_in *pts, size_t n
     return lrc;
 }
 
+/* ---- bulk upsert ---- */
+
+/* A point of a bulk call with its metric id resolved. */
+struct bulk_row {
+    int64_t id, ts;
+    double value;
+    const char *metric; /* for messages */
+};
+
+/* Metric ids of the call: a name pointer seen before (csv_ingest hands
+ * out one pointer per distinct name of its batch) is found without hashing
+ * the name; a collision only means asking metric_id(). */
+#define BULK_PTR_SLOTS 256
+
+struct bulk_ids {
+    const char *name[BULK_PTR_SLOTS];
+    int64_t id[BULK_PTR_SLOTS];
+};
+
+static int bulk_metric_id(struct store *s, struct bulk_ids *c, const char *name, int64_t *id,
+                          struct okrd_err *err)
+{
+    size_t k = ((uintptr_t)name >> 3) & (BULK_PTR_SLOTS - 1);
+    if (c->name[k] == name) {
+        *id = c->id[k];
+        return 0;
+    }
+    int rc = metric_id(s, name, true, id, err);
+    if (rc == 0) {
+        c->name[k] = name;
+        c->id[k] = *id;
+    }
+    return rc;
+}
+
+static int cmp_row_ts(const void *a, const void *b)
+{
+    const struct bulk_row *x = a, *y = b;
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* Stable merge sort of one metric's rows by ts (file order kept between
+ * equal timestamps: the later row must be upserted last, and so win). */
+static void sort_rows_by_ts(struct bulk_row *r, struct bulk_row *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_rows_by_ts(r, tmp, h);
+    sort_rows_by_ts(r + h, tmp, n - h);
+    if (cmp_row_ts(&r[h - 1], &r[h]) <= 0)
+        return;
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = cmp_row_ts(&r[j], &r[i]) < 0 ? r[j++] : r[i++];
+    while (i < h)
+        tmp[k++] = r[i++];
+    while (j < n)
+        tmp[k++] = r[j++];
+    memcpy(r, tmp, n * sizeof *r);
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts IN (n rows, file order) into OUT by (metric id, ts), stably: a
+ * counting sort on the metric id (a file's batch holds few metrics), then
+ * each metric's run sorted by ts unless it already is (the usual case).
+ * B-tree pages are then visited left to right, each once per batch,
+ * instead of once per point. OKRD_ENOMEM on allocation failure. */
+static int sort_rows(const struct bulk_row *in, struct bulk_row *out, size_t n)
+{
+    /* the distinct ids: open addressing over at least 2n slots */
+    size_t cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    int64_t *key = malloc(cap * sizeof *key);
+    size_t *count = calloc(cap, sizeof *count);
+    uint8_t *used = calloc(cap, 1);
+    int64_t *ids = malloc(n * sizeof *ids);
+    uint32_t *slot_of = malloc(n * sizeof *slot_of);
+    int rc = 0;
+    if (!key || !count || !used || !ids || !slot_of) {
+        rc = OKRD_ENOMEM;
+        goto out;
+    }
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)((uint64_t)in[i].id * 0x9E3779B97F4A7C15ull >> 32) & (cap - 1);
+        while (used[k] && key[k] != in[i].id)
+            k = (k + 1) & (cap - 1);
+        if (!used[k]) {
+            used[k] = 1;
+            key[k] = in[i].id;
+            ids[d++] = in[i].id;
+        }
+        count[k]++;
+        slot_of[i] = (uint32_t)k;
+    }
+    /* bucket starts in ascending id order */
+    qsort(ids, d, sizeof *ids, cmp_int64);
+    size_t at = 0;
+    for (size_t j = 0; j < d; j++) {
+        size_t k = (size_t)((uint64_t)ids[j] * 0x9E3779B97F4A7C15ull >> 32) & (cap - 1);
+        while (key[k] != ids[j])
+            k = (k + 1) & (cap - 1);
+        size_t c = count[k];
+        count[k] = at; /* from now on: the next free place of this bucket */
+        at += c;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[count[slot_of[i]]++] = in[i];
+    /* each bucket by ts, if needed; IN is free now and serves as scratch */
+    struct bulk_row *tmp = (struct bulk_row *)in;
+    for (size_t b = 0; b < n;) {
+        size_t e = b + 1;
+        bool sorted = true;
+        for (; e < n && out[e].id == out[b].id; e++)
+            if (out[e].ts < out[e - 1].ts)
+                sorted = false;
+        if (!sorted)
+            sort_rows_by_ts(out + b, tmp, e - b);
+        b = e;
+    }
+out:
+    free(key);
+    free(count);
+    free(used);
+    free(ids);
+    free(slot_of);
+    return rc;
+}
+
 /* The bulk path (a CSV file, one transaction): no savepoint per call. A
  * savepoint makes SQLite copy every page the call touches into the
  * sub-journal (a temporary file past 64 KiB) before changing it; for a
@@ -212,29 +349,50 @@ int store_put_points_bulk(struct store *s, const struct store_point_in *pts, siz
     if (!store_in_transaction(s))
         return okrd_err_set(err, OKRD_EINVAL,
                             "store: upsert %zu points in bulk: no transaction is open", n);
+    if (n > UINT32_MAX)
+        return okrd_err_set(err, OKRD_EINVAL, "store: upsert %zu points in bulk: too many", n);
     sqlite3_stmt *st = NULL;
-    if ((rc = check_points(pts, n, err)) == 0 &&
-        !(st = store_stmt(s, STMT_POINT_UPSERT, SQL_POINT_UPSERT, err)))
-        rc = err ? err->code : OKRD_ESTORE;
-    const char *prev = NULL;
-    int64_t id = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (!prev || (pts[i].metric != prev && strcmp(pts[i].metric, prev) != 0)) {
-            if ((rc = metric_id(s, pts[i].metric, true, &id, err)) != 0) {
-                store_err_context(err, "upsert %zu points for \"%s\"", n, pts[i].metric);
-                break;
-            }
-            prev = pts[i].metric;
+    struct bulk_row *rows = NULL, *sorted = NULL;
+    struct bulk_ids *ids = NULL;
+    if ((rc = check_points(pts, n, err)) != 0)
+        goto out;
+    rows = malloc(n * sizeof *rows);
+    sorted = malloc(n * sizeof *sorted);
+    ids = calloc(1, sizeof *ids);
+    if (!rows || !sorted || !ids) {
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: upsert %zu points: out of memory", n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = bulk_metric_id(s, ids, pts[i].metric, &rows[i].id, err)) != 0) {
+            store_err_context(err, "upsert %zu points for \"%s\"", n, pts[i].metric);
+            goto out;
         }
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, pts[i].ts);
-        sqlite3_bind_double(st, 3, pts[i].value);
+        rows[i].ts = pts[i].ts;
+        rows[i].value = pts[i].value;
+        rows[i].metric = pts[i].metric;
+    }
+    if (sort_rows(rows, sorted, n) != 0) {
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: upsert %zu points: out of memory", n);
+        goto out;
+    }
+    size_t i = 0;
+    if (!rc && i < n && !(st = store_stmt(s, STMT_POINT_UPSERT, SQL_POINT_UPSERT, err)))
+        rc = err ? err->code : OKRD_ESTORE;
+    for (; !rc && i < n; i++) {
+        sqlite3_bind_int64(st, 1, sorted[i].id);
+        sqlite3_bind_int64(st, 2, sorted[i].ts);
+        sqlite3_bind_double(st, 3, sorted[i].value);
         int src = sqlite3_step(st);
         if (src != SQLITE_DONE)
-            rc = store_sqlerr(s, src, err, "upsert %zu points for \"%s\"", n, pts[i].metric);
+            rc = store_sqlerr(s, src, err, "upsert %zu points for \"%s\"", n, sorted[i].metric);
         sqlite3_reset(st);
     }
+out:
     store_stmt_done(st);
+    free(rows);
+    free(sorted);
+    free(ids);
     if (rc)
         store_rollback(s); /* part of the call may be written: undo the caller's whole transaction */
     return rc;

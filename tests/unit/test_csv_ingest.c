@@ -1,0 +1,162 @@
+/*
+ * test_csv_ingest.c — csv_ingest_file's batched insert path: a
+ * metric+timestamp repeated within one file, last row wins (DESIGN section
+ * 3), whether the repeats fall in one batch of the store's bulk insert
+ * (which sorts the batch by metric and time) or in different ones, and the
+ * file's distinct metrics are reported once each.
+ *
+ * Each test writes its own file into a fresh temporary folder.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/csv_ingest.h"
+#include "store/store.h"
+#include "testutil.h"
+
+struct fx {
+    char *dir;
+    char db[1024];
+    struct store *st;
+    struct cfg_source src;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = tu_mkdtemp();
+    assert_non_null(f->dir);
+    snprintf(f->db, sizeof f->db, "%s/okrd.db", f->dir);
+    struct okrd_err err = { 0 };
+    if (store_open(&f->st, f->db, 0, &err))
+        fail_msg("store_open: %s", err.msg);
+    f->src.id = "drops";
+    f->src.type = CFG_SRC_CSV_DIR;
+    f->src.u.csv = (struct cfg_csv_dir){ .path = f->dir, .layout = CFG_LAYOUT_LONG,
+                                         .decimal = '.', .strip = "",
+                                         .on_error = CFG_ON_ERROR_REJECT_FILE };
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->st);
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void ingest(struct fx *f, const char *path, int64_t want_points,
+                   struct csv_ingest_result *res)
+{
+    static struct csv_report rep;
+    struct okrd_err err = { 0 };
+    res->rep = &rep;
+    if (csv_ingest_file(f->st, path, &f->src, NULL, 1764000000, 0, res, &err))
+        fail_msg("csv_ingest_file: %s", err.msg);
+    assert_int_equal(res->outcome, CSV_INGESTED);
+    assert_int_equal(res->points, want_points);
+}
+
+static double value_at(struct store *st, const char *metric, int64_t ts)
+{
+    struct store_point p;
+    struct okrd_err err = { 0 };
+    if (store_last_point(st, metric, ts, &p, &err) || p.ts != ts)
+        fail_msg("no point %s@%lld: %s", metric, (long long)ts, err.msg);
+    return p.value;
+}
+
+/* A short file: the repeats are in one batch, out of time order, with
+ * other metrics between them. */
+static void test_last_row_wins_in_one_batch(void **state)
+{
+    struct fx *f = *state;
+    char *path = tu_write_file(f->dir, "a.csv",
+                               "metric,timestamp,value\n"
+                               "b,1700000120,1\n"
+                               "a,1700000060,1\n"
+                               "b,1700000060,2\n"
+                               "a,1700000060,2\n"
+                               "a,1700000000,5\n"
+                               "b,1700000120,3\n"
+                               "a,1700000060,3\n");
+    struct csv_ingest_result res = { 0 };
+    ingest(f, path, 7, &res);
+    assert_int_equal(res.n_metrics, 2);
+    csv_ingest_result_free(&res);
+    assert_true(value_at(f->st, "a", 1700000060) == 3);
+    assert_true(value_at(f->st, "a", 1700000000) == 5);
+    assert_true(value_at(f->st, "b", 1700000120) == 3);
+    assert_true(value_at(f->st, "b", 1700000060) == 2);
+    free(path);
+}
+
+/* 100,000 rows of 7 metrics whose 12,000 keys each come back 8 or 9
+ * times, 12,000 rows apart: in the same batch and in later ones (a batch is
+ * 16,384 points, far smaller than the file), out of time order. */
+static void test_last_row_wins_across_batches(void **state)
+{
+    struct fx *f = *state;
+    enum { ROWS = 100000, KEYS = 12000 };
+    size_t cap = (size_t)ROWS * 48 + 64, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "metric,timestamp,value\n");
+    double *last = calloc(KEYS, sizeof *last);
+    assert_non_null(last);
+    for (int i = 0; i < ROWS; i++) {
+        int key = (int)(((long long)i * 7919) % KEYS); /* a permutation, then again */
+        int m = key % 7;
+        long long ts = 1700000000LL + (long long)(key / 7) * 60;
+        len += (size_t)snprintf(text + len, cap - len, "metric_%d,%lld,%d\n", m, ts, i);
+        last[key] = i;
+    }
+    char *path = tu_write_file(f->dir, "big.csv", text);
+    free(text);
+    struct csv_ingest_result res = { 0 };
+    ingest(f, path, ROWS, &res);
+    assert_int_equal(res.n_metrics, 7);
+    csv_ingest_result_free(&res);
+    struct okrd_err err = { 0 };
+    size_t total = 0;
+    for (int m = 0; m < 7; m++) {
+        char name[32];
+        snprintf(name, sizeof name, "metric_%d", m);
+        struct store_series ser = { 0 };
+        assert_int_equal(store_get_series(f->st, name, INT64_MIN, INT64_MAX, &ser, &err), 0);
+        for (size_t j = 0; j < ser.n; j++) {
+            int key = (int)((ser.pts[j].ts - 1700000000LL) / 60) * 7 + m;
+            assert_true(key >= 0 && key < KEYS);
+            if (ser.pts[j].value != last[key])
+                fail_msg("%s@%lld = %g, the file's last row says %g", name,
+                         (long long)ser.pts[j].ts, ser.pts[j].value, last[key]);
+        }
+        total += ser.n;
+        store_series_free(&ser);
+    }
+    assert_int_equal(total, KEYS);
+    free(last);
+    free(path);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_last_row_wins_in_one_batch),
+        T(test_last_row_wins_across_batches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
