@@ -6,11 +6,19 @@
  * out one point at a time with a metric string valid only during the call,
  * so each batch interns its metric ids in an arena: one copy and one
  * pointer per distinct id, which the store then recognises by pointer.
+ *
+ * A file of PIPE_MIN bytes or more is read on a thread of its own while the
+ * calling thread (the store's writer: it alone touches the connection)
+ * stores the batch before: parsing and validating on one core, inserting on
+ * the other. Two batches take turns, so the reader is at most one batch
+ * ahead and memory stays bounded. Batches are stored in file order, so the
+ * last row of a repeated metric+timestamp still wins.
  */
 #include "csv_ingest.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +28,10 @@
 #define BATCH 16384
 #define NAME_SLOTS (2 * BATCH) /* a power of two, at least twice the names of a batch */
 #define ID_MAX 128             /* bytes in a metric id */
+#define PIPE_MIN (1 << 20)     /* bytes: below, one thread (a thread costs more than it saves) */
 
+/* Points and the metric ids they point at. */
 struct batch {
-    struct store *st;
     struct store_point_in pts[BATCH];
     /* the batch's distinct metric ids: open addressing over offsets into
      * arena (slot = offset + 1), and their list for remember_metric */
@@ -33,9 +42,38 @@ struct batch {
                               * resident once used, so few metrics cost little */
     size_t arena_len;
     size_t n;
-    int64_t stored;
+};
+
+struct progress {
+    csv_ingest_progress_cb cb;
+    void *ctx;
+    const char *path;
+    int64_t total, next; /* the next call is due at offset `next` */
+};
+
+/* One file's read and store. Without a reader thread, the reader stores a
+ * full batch itself; with one, `mu` guards what the two threads share. */
+struct ingest {
+    struct store *st;
     struct csv_ingest_result *res;
-    struct okrd_err *err;
+    struct okrd_err *err;      /* the storing side's */
+    int64_t stored;
+    struct progress *prog;     /* NULL: none */
+    struct batch *buf[2];      /* owned; buf[1] only with a reader thread */
+    struct batch *cur;         /* the one the reader fills */
+    bool threaded;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch *full;        /* handed over, not taken yet */
+    struct batch *spare;       /* stored, free for the reader */
+    bool read_done, stop;
+    int64_t offset;            /* the reader's position, for progress */
+    /* the reader thread's input and outcome */
+    int fd;
+    const struct csv_reader_opts *opts;
+    struct csv_report *rep;
+    int read_rc;
+    struct okrd_err read_err;
 };
 
 static uint64_t name_hash(const char *s)
@@ -80,26 +118,51 @@ static int remember_metric(struct csv_ingest_result *res, const char *metric)
     return 0;
 }
 
-static int flush(struct batch *b)
+static void batch_clear(struct batch *b)
+{
+    b->n = 0;
+    b->n_names = 0;
+    b->arena_len = 0;
+    memset(b->slots, 0, sizeof b->slots);
+}
+
+static struct batch *batch_new(void)
+{
+    struct batch *b = malloc(sizeof *b);
+    if (b && !(b->arena = malloc((size_t)BATCH * (ID_MAX + 1)))) {
+        free(b);
+        b = NULL;
+    }
+    if (b)
+        batch_clear(b);
+    return b;
+}
+
+static void batch_free(struct batch *b)
+{
+    if (b)
+        free(b->arena);
+    free(b);
+}
+
+/* On the store's thread. */
+static int store_batch(struct ingest *g, struct batch *b)
 {
     if (b->n == 0)
         return 0;
     /* Shutting down: stop reading; the caller rolls back, and the file
      * (still in the inbox) is read again at the next start. */
-    if (store_stop_requested(b->st))
-        return okrd_err_set(b->err, OKRD_ECANCELED,
+    if (store_stop_requested(g->st))
+        return okrd_err_set(g->err, OKRD_ECANCELED,
                             "stopping: the file is left as it is and read again at the next start");
-    int rc = store_put_points_bulk(b->st, b->pts, b->n, b->err);
+    int rc = store_put_points_bulk(g->st, b->pts, b->n, g->err);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < b->n_names; i++)
-        if ((rc = remember_metric(b->res, b->arena + b->names[i])) < 0)
-            return okrd_err_set(b->err, rc, "out of memory");
-    b->stored += (int64_t)b->n;
-    b->n = 0;
-    b->n_names = 0;
-    b->arena_len = 0;
-    memset(b->slots, 0, sizeof b->slots);
+        if ((rc = remember_metric(g->res, b->arena + b->names[i])) < 0)
+            return okrd_err_set(g->err, rc, "out of memory");
+    g->stored += (int64_t)b->n;
+    batch_clear(b);
     return 0;
 }
 
@@ -126,24 +189,41 @@ static const char *intern(struct batch *b, const char *metric, size_t len)
     return m;
 }
 
-static int on_point(void *ctx, const char *metric, int64_t ts, double value)
+/* On the reader's thread: hands the full batch over and takes the spare
+ * one once it is stored. OKRD_ECANCELED when the storing side stopped. */
+static int hand_over(struct ingest *g)
 {
-    struct batch *b = ctx;
-    const char *m = intern(b, metric, strlen(metric));
-    if (!m)
-        return okrd_err_set(b->err, OKRD_ENOMEM, "out of memory");
-    b->pts[b->n] = (struct store_point_in){ m, ts, value };
-    if (++b->n == BATCH)
-        return flush(b);
-    return 0;
+    pthread_mutex_lock(&g->mu);
+    while (g->full && !g->stop)
+        pthread_cond_wait(&g->cv, &g->mu);
+    if (!g->stop) {
+        g->full = g->cur;
+        g->cur = NULL;
+        pthread_cond_broadcast(&g->cv);
+        while (!g->spare && !g->stop)
+            pthread_cond_wait(&g->cv, &g->mu);
+        if (!g->stop) {
+            g->cur = g->spare;
+            g->spare = NULL;
+        }
+    }
+    int rc = g->stop ? OKRD_ECANCELED : 0;
+    pthread_mutex_unlock(&g->mu);
+    return rc;
 }
 
-struct progress {
-    csv_ingest_progress_cb cb;
-    void *ctx;
-    const char *path;
-    int64_t total, next; /* the next call is due at offset `next` */
-};
+static int on_point(void *ctx, const char *metric, int64_t ts, double value)
+{
+    struct ingest *g = ctx;
+    struct batch *b = g->cur;
+    const char *m = intern(b, metric, strlen(metric));
+    if (!m)
+        return OKRD_ENOMEM;
+    b->pts[b->n] = (struct store_point_in){ m, ts, value };
+    if (++b->n < BATCH)
+        return 0;
+    return g->threaded ? hand_over(g) : store_batch(g, b);
+}
 
 static void on_progress(void *ctx, int64_t offset)
 {
@@ -153,6 +233,113 @@ static void on_progress(void *ctx, int64_t offset)
     p->cb(p->ctx, p->path, offset, p->total);
     int64_t step = p->total / 100 > 0 ? p->total / 100 : 1;
     p->next = offset + step;
+}
+
+/* The reader thread's progress: only noted; the storing thread reports it
+ * (the caller's callback runs on the caller's thread). */
+static void note_offset(void *ctx, int64_t offset)
+{
+    struct ingest *g = ctx;
+    pthread_mutex_lock(&g->mu);
+    g->offset = offset;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void report_progress(struct ingest *g)
+{
+    if (!g->prog)
+        return;
+    pthread_mutex_lock(&g->mu);
+    int64_t offset = g->offset;
+    pthread_mutex_unlock(&g->mu);
+    on_progress(g->prog, offset);
+}
+
+static void *reader_main(void *arg)
+{
+    struct ingest *g = arg;
+    g->read_rc = csv_read_fd(g->fd, g->opts, on_point, g, g->rep, &g->read_err);
+    pthread_mutex_lock(&g->mu);
+    if (g->read_rc == 0 && g->cur->n > 0) { /* the last batch, part full */
+        while (g->full && !g->stop)
+            pthread_cond_wait(&g->cv, &g->mu);
+        if (!g->stop) {
+            g->full = g->cur;
+            g->cur = NULL;
+        }
+    }
+    g->read_done = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* Reads the file on a thread and stores its batches here, in file order.
+ * Returns the store's error if it failed, else the reader's outcome (with
+ * its message in *err); OKRD_ENOMEM (nothing read) if the thread cannot
+ * start, so the caller may read the file on one thread instead. */
+static int read_and_store_threaded(struct ingest *g, struct csv_reader_opts *o)
+{
+    if (!g->buf[1] && !(g->buf[1] = batch_new()))
+        return OKRD_ENOMEM;
+    if (pthread_mutex_init(&g->mu, NULL))
+        return OKRD_ENOMEM;
+    if (pthread_cond_init(&g->cv, NULL)) {
+        pthread_mutex_destroy(&g->mu);
+        return OKRD_ENOMEM;
+    }
+    struct csv_reader_opts inline_opts = *o;
+    g->threaded = true;
+    g->spare = g->buf[1];
+    g->full = NULL;
+    g->read_done = g->stop = false;
+    g->offset = 0;
+    g->opts = o;
+    if (g->prog) {
+        o->progress = note_offset;
+        o->progress_ctx = g;
+    }
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, reader_main, g)) {
+        g->threaded = false;
+        g->spare = NULL;
+        *o = inline_opts;
+        pthread_cond_destroy(&g->cv);
+        pthread_mutex_destroy(&g->mu);
+        return OKRD_ENOMEM;
+    }
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (!g->full && !g->read_done)
+            pthread_cond_wait(&g->cv, &g->mu);
+        struct batch *b = g->full;
+        g->full = NULL;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        if (!b)
+            break; /* read to the end (or stopped) and all stored */
+        rc = store_batch(g, b);
+        batch_clear(b); /* stored, or not needed any more */
+        pthread_mutex_lock(&g->mu);
+        g->spare = b;
+        if (rc)
+            g->stop = true; /* the reader stops at its next hand-over */
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        if (rc)
+            break;
+        report_progress(g);
+    }
+    pthread_join(reader, NULL);
+    if (rc == 0) {
+        report_progress(g);
+        if ((rc = g->read_rc) != 0)
+            *g->err = g->read_err;
+    }
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    return rc;
 }
 
 static const char *base_name(const char *path)
@@ -195,7 +382,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
     if (fd < 0)
         return okrd_err_set(err, OKRD_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat before, after;
-    struct batch *b = NULL;
+    struct ingest *g = NULL;
     int rc;
     if (fstat(fd, &before) < 0) {
         rc = okrd_err_set(err, OKRD_EIO, "%s: cannot stat: %s", path, strerror(errno));
@@ -216,33 +403,33 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
             goto out;
         }
     }
-    if (!(b = malloc(sizeof *b))) {
+    g = calloc(1, sizeof *g);
+    if (!g || !(g->buf[0] = batch_new())) {
         rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    memset(b->slots, 0, sizeof b->slots);
-    b->n_names = 0;
-    b->arena_len = 0;
-    if (!(b->arena = malloc((size_t)BATCH * (ID_MAX + 1)))) {
-        rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    b->st = w;
-    b->n = 0;
-    b->stored = 0;
-    b->res = res;
-    b->err = err;
+    g->st = w;
+    g->res = res;
+    g->err = err;
+    g->cur = g->buf[0];
+    g->fd = fd;
+    g->rep = rep;
     struct progress prog = { progress, progress_ctx, path, (int64_t)before.st_size, 0 };
     struct csv_reader_opts o = { .cfg = &src->u.csv, .tz = tz };
     if (progress) {
+        g->prog = &prog;
         o.progress = on_progress;
         o.progress_ctx = &prog;
     }
     if ((rc = store_begin(w, err)) < 0)
         goto out;
-    rc = csv_read_fd(fd, &o, on_point, b, rep, err);
-    if (rc == 0)
-        rc = flush(b);
+    if (before.st_size >= PIPE_MIN)
+        rc = read_and_store_threaded(g, &o);
+    if (!g->threaded) { /* a small file, or no thread to be had */
+        rc = csv_read_fd(fd, &o, on_point, g, rep, err);
+        if (rc == 0)
+            rc = store_batch(g, g->cur);
+    }
     bool reject = rc == OKRD_EINVAL ||
                   (rc == 0 && rep->n_errors_total > 0 &&
                    src->u.csv.on_error == CFG_ON_ERROR_REJECT_FILE);
@@ -265,7 +452,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         goto out;
     }
     res->outcome = rep->n_errors_total > 0 ? CSV_PARTIAL : CSV_INGESTED;
-    res->points = b->stored;
+    res->points = g->stored;
     if (res->outcome == CSV_PARTIAL &&
         !(res->report_json = csv_report_json_text(rep, base_name(path), res->sha256))) {
         store_rollback(w);
@@ -279,9 +466,11 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         res->points = 0;
     }
 out:
-    if (b)
-        free(b->arena);
-    free(b);
+    if (g) {
+        batch_free(g->buf[0]);
+        batch_free(g->buf[1]);
+    }
+    free(g);
     close(fd);
     return rc;
 }
