@@ -421,7 +421,8 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         o.progress = on_progress;
         o.progress_ctx = &prog;
     }
-    if ((rc = store_begin(w, err)) < 0)
+    /* A big file: its transaction without the per-point foreign-key check. */
+    if ((rc = before.st_size >= PIPE_MIN ? store_begin_bulk(w, err) : store_begin(w, err)) < 0)
         goto out;
     if (before.st_size >= PIPE_MIN)
         rc = read_and_store_threaded(g, &o);

@@ -48,6 +48,12 @@ int store_schema_version(void);
  * store_begin starts BEGIN IMMEDIATE. Writing functions called outside a
  * transaction run in one of their own. */
 int store_begin(struct store *s, struct okrd_err *err);
+/* store_begin for one big bulk load (a large CSV file, written with
+ * store_put_points_bulk): the same, with the foreign-key check of each
+ * point's metric off until the transaction ends (store_commit and
+ * store_rollback turn it on again). Inside a group of small jobs, or with a
+ * transaction open, it is store_begin. */
+int store_begin_bulk(struct store *s, struct okrd_err *err);
 int store_commit(struct store *s, struct okrd_err *err);
 void store_rollback(struct store *s);
 bool store_in_transaction(const struct store *s);

@@ -87,6 +87,9 @@ struct store {
      * then a savepoint of its own, and job_open says whether it is open. */
     bool grouped;
     bool job_open;
+    /* PRAGMA foreign_keys is OFF for the open bulk transaction
+     * (store_begin_bulk); commit and rollback turn it on again. */
+    bool fk_off;
 };
 
 /* The writer's side of group commit: BEGIN IMMEDIATE and enter group mode;

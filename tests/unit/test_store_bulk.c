@@ -3,7 +3,8 @@
  * inside the caller's transaction, the last of a repeated metric+timestamp
  * wins (within one call and across calls, DESIGN section 3), the stored
  * points are those store_put_points stores for the same input, and an error
- * rolls the caller's whole transaction back.
+ * rolls the caller's whole transaction back; store_begin_bulk turns the
+ * foreign-key check off for its transaction only.
  *
  * Each test gets its own temporary state_dir and fresh database.
  */
@@ -18,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "store/store.h"
+#include "store/store_internal.h" /* the foreign-key test reads the pragma on s->db */
 #include "testutil.h"
 
 struct fx {
@@ -206,6 +210,50 @@ static void test_error_rolls_back_the_transaction(void **state)
     store_close(s);
 }
 
+static int pragma_fk(struct store *s)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA foreign_keys", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int on = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return on;
+}
+
+/* Off for the bulk transaction, on again after its commit or rollback
+ * (the outbox's ON DELETE CASCADE needs it), untouched by store_begin. */
+static void test_bulk_begin_foreign_keys(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_at(f->path);
+    struct okrd_err err = { 0 };
+    struct store_point_in p[] = { { "dau", 1, 1 }, { "mau", 1, 2 } };
+    assert_int_equal(pragma_fk(s), 1);
+    assert_int_equal(store_begin_bulk(s, &err), 0);
+    assert_int_equal(pragma_fk(s), 0);
+    assert_int_equal(store_put_points_bulk(s, p, 2, &err), 0);
+    assert_int_equal(store_commit(s, &err), 0);
+    assert_int_equal(pragma_fk(s), 1);
+    assert_true(value_at(s, "mau", 1) == 2);
+
+    assert_int_equal(store_begin_bulk(s, &err), 0);
+    assert_int_equal(pragma_fk(s), 0);
+    store_rollback(s);
+    assert_int_equal(pragma_fk(s), 1);
+
+    assert_int_equal(store_begin_bulk(s, &err), 0);
+    assert_int_equal(store_begin_bulk(s, &err), OKRD_EINVAL); /* one is open */
+    struct store_point_in bad[] = { { "dau", 2, NAN } };
+    assert_int_equal(store_put_points_bulk(s, bad, 1, &err), OKRD_EINVAL); /* rolls back */
+    assert_false(store_in_transaction(s));
+    assert_int_equal(pragma_fk(s), 1);
+
+    assert_int_equal(store_begin(s, &err), 0);
+    assert_int_equal(pragma_fk(s), 1);
+    assert_int_equal(store_commit(s, &err), 0);
+    store_close(s);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -214,6 +262,7 @@ int main(void)
         T(test_last_wins),
         T(test_same_as_put_points),
         T(test_error_rolls_back_the_transaction),
+        T(test_bulk_begin_foreign_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
