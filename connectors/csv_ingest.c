@@ -260,7 +260,7 @@ static void *reader_main(void *arg)
     struct ingest *g = arg;
     g->read_rc = csv_read_fd(g->fd, g->opts, on_point, g, g->rep, &g->read_err);
     pthread_mutex_lock(&g->mu);
-    if (g->read_rc == 0 && g->cur->n > 0) { /* the last batch, part full */
+    if (g->read_rc == 0 && g->cur && g->cur->n > 0) { /* the last batch, part full */
         while (g->full && !g->stop)
             pthread_cond_wait(&g->cv, &g->mu);
         if (!g->stop) {

@@ -3,7 +3,10 @@
  * metric+timestamp repeated within one file, last row wins (DESIGN section
  * 3), whether the repeats fall in one batch of the store's bulk insert
  * (which sorts the batch by metric and time) or in different ones, and the
- * file's distinct metrics are reported once each.
+ * file's distinct metrics are reported once each. A file of 1 MiB or more
+ * is read on a thread of its own while the caller stores: its bad rows
+ * reject it whole, or (skip_row) are skipped, exactly as on one thread; a
+ * store that fails half-way stops the reader and stores nothing.
  *
  * Each test writes its own file into a fresh temporary folder.
  */
@@ -17,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "connectors/csv_ingest.h"
 #include "store/store.h"
+#include "store/store_internal.h" /* the disk-full test caps the file on s->db */
 #include "testutil.h"
 
 struct fx {
@@ -151,12 +157,120 @@ static void test_last_row_wins_across_batches(void **state)
     free(path);
 }
 
+/* A file well over 1 MiB (read on its own thread) with bad rows near the
+ * start and the end. ROWS good rows of metric "big" plus the two bad ones. */
+enum { BIG_ROWS = 60000 };
+
+static char *big_file_with_bad_rows(struct fx *f)
+{
+    size_t cap = (size_t)BIG_ROWS * 40 + 256, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "metric,timestamp,value\n");
+    for (int i = 0; i < BIG_ROWS; i++) {
+        if (i == 10)
+            len += (size_t)snprintf(text + len, cap - len, "big,1700000000,not-a-number\n");
+        len += (size_t)snprintf(text + len, cap - len, "big,%lld,%d.25\n",
+                                1700000000LL + (long long)i * 60, i);
+    }
+    len += (size_t)snprintf(text + len, cap - len, "big,yesterday,1\n");
+    assert_true(len > 1100000);
+    char *path = tu_write_file(f->dir, "bad.csv", text);
+    free(text);
+    return path;
+}
+
+static void test_big_file_with_a_bad_row_rejected(void **state)
+{
+    struct fx *f = *state;
+    char *path = big_file_with_bad_rows(f);
+    struct csv_report rep;
+    struct csv_ingest_result res = { .rep = &rep };
+    struct okrd_err err = { 0 };
+    assert_int_equal(csv_ingest_file(f->st, path, &f->src, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_REJECTED);
+    assert_int_equal(res.points, 0);
+    assert_int_equal(rep.n_errors_total, 2);
+    assert_int_equal(rep.errors[0].row, 12);
+    assert_int_equal(rep.errors[1].row, BIG_ROWS + 3);
+    csv_ingest_result_free(&res);
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(f->st, "big", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 0); /* nothing of it */
+    store_series_free(&ser);
+    assert_false(store_in_transaction(f->st));
+    free(path);
+}
+
+static void test_big_file_skip_row(void **state)
+{
+    struct fx *f = *state;
+    f->src.u.csv.on_error = CFG_ON_ERROR_SKIP_ROW;
+    char *path = big_file_with_bad_rows(f);
+    struct csv_report rep;
+    struct csv_ingest_result res = { .rep = &rep };
+    struct okrd_err err = { 0 };
+    assert_int_equal(csv_ingest_file(f->st, path, &f->src, NULL, 1764000000, 0, &res, &err), 0);
+    assert_int_equal(res.outcome, CSV_PARTIAL);
+    assert_int_equal(res.points, BIG_ROWS);
+    assert_int_equal(rep.rows_read, BIG_ROWS + 2);
+    assert_int_equal(rep.rows_ok, BIG_ROWS);
+    assert_non_null(res.report_json);
+    csv_ingest_result_free(&res);
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(f->st, "big", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, BIG_ROWS);
+    assert_true(ser.pts[BIG_ROWS - 1].value == BIG_ROWS - 1 + 0.25);
+    store_series_free(&ser);
+    free(path);
+}
+
+/* The store fails half-way through a big file (disk full, simulated with
+ * max_page_count): the reader thread stops, the store's error is returned,
+ * nothing is stored and no transaction is left open. */
+static void test_big_file_store_fails(void **state)
+{
+    struct fx *f = *state;
+    enum { ROWS = 120000 };
+    size_t cap = (size_t)ROWS * 40 + 64, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "metric,timestamp,value\n");
+    for (int i = 0; i < ROWS; i++)
+        len += (size_t)snprintf(text + len, cap - len, "m%d,%lld,%d\n", i % 50,
+                                1700000000LL + (long long)(i / 50) * 60, i);
+    char *path = tu_write_file(f->dir, "full.csv", text);
+    free(text);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA max_page_count = 300", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    sqlite3_finalize(st);
+    struct csv_report rep;
+    struct csv_ingest_result res = { .rep = &rep };
+    struct okrd_err err = { 0 };
+    int rc = csv_ingest_file(f->st, path, &f->src, NULL, 1764000000, 0, &res, &err);
+    assert_true(rc < 0);
+    assert_non_null(strstr(err.msg, "full"));
+    assert_non_null(strstr(err.msg, "upsert")); /* half-way, not at the commit */
+    assert_false(store_in_transaction(f->st));
+    csv_ingest_result_free(&res);
+    struct store_series ser = { 0 };
+    assert_int_equal(store_get_series(f->st, "m0", INT64_MIN, INT64_MAX, &ser, &err), 0);
+    assert_int_equal(ser.n, 0);
+    store_series_free(&ser);
+    free(path);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_last_row_wins_in_one_batch),
         T(test_last_row_wins_across_batches),
+        T(test_big_file_with_a_bad_row_rejected),
+        T(test_big_file_skip_row),
+        T(test_big_file_store_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
