@@ -1,6 +1,6 @@
 /*
  * csv_ingest.c — see csv_ingest.h. Points go to the store in batches of
- * BATCH inside the file's one transaction (store_put_points_bulk, which
+ * up to BATCH points inside the file's one transaction (store_put_points_bulk, which
  * sorts each batch by metric and time before the B-tree sees it: the
  * bigger the batch, the fewer times each page is visited). The reader hands
  * out one point at a time with a metric string valid only during the call,
@@ -25,20 +25,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BATCH 16384
-#define NAME_SLOTS (2 * BATCH) /* a power of two, at least twice the names of a batch */
+#define BATCH 16384            /* points, a power of two */
+#define BATCH_MIN 64
 #define ID_MAX 128             /* bytes in a metric id */
 #define PIPE_MIN (1 << 20)     /* bytes: below, one thread (a thread costs more than it saves) */
 
 /* Points and the metric ids they point at. */
 struct batch {
-    struct store_point_in pts[BATCH];
+    size_t cap;              /* points, a power of two: BATCH, less for a small file */
+    struct store_point_in *pts;
     /* the batch's distinct metric ids: open addressing over offsets into
-     * arena (slot = offset + 1), and their list for remember_metric */
-    uint32_t slots[NAME_SLOTS];
-    uint32_t names[BATCH];
+     * arena (slot = offset + 1; 2 * cap slots), and their list (cap) for
+     * remember_metric */
+    uint32_t *slots;
+    uint32_t *names;
     size_t n_names;
-    char *arena;             /* BATCH * (ID_MAX + 1) bytes: pages are only
+    char *arena;             /* cap * (ID_MAX + 1) bytes: pages are only
                               * resident once used, so few metrics cost little */
     size_t arena_len;
     size_t n;
@@ -123,26 +125,49 @@ static void batch_clear(struct batch *b)
     b->n = 0;
     b->n_names = 0;
     b->arena_len = 0;
-    memset(b->slots, 0, sizeof b->slots);
-}
-
-static struct batch *batch_new(void)
-{
-    struct batch *b = malloc(sizeof *b);
-    if (b && !(b->arena = malloc((size_t)BATCH * (ID_MAX + 1)))) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        batch_clear(b);
-    return b;
+    memset(b->slots, 0, 2 * b->cap * sizeof *b->slots);
 }
 
 static void batch_free(struct batch *b)
 {
-    if (b)
+    if (b) {
+        free(b->pts);
+        free(b->slots);
+        free(b->names);
         free(b->arena);
+    }
     free(b);
+}
+
+/* Room for CAP points. A batch full before the file ends is simply stored,
+ * so CAP only trades memory against the store's work per point: a small
+ * file (thousands of them in an inbox's backlog) gets a small batch. */
+static struct batch *batch_new(size_t cap)
+{
+    struct batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->cap = cap;
+    b->pts = malloc(cap * sizeof *b->pts);
+    b->slots = malloc(2 * cap * sizeof *b->slots);
+    b->names = malloc(cap * sizeof *b->names);
+    b->arena = malloc(cap * (ID_MAX + 1));
+    if (!b->pts || !b->slots || !b->names || !b->arena) {
+        batch_free(b);
+        return NULL;
+    }
+    batch_clear(b);
+    return b;
+}
+
+/* A file of SIZE bytes: a row of the long layout takes 6 bytes at least
+ * ("m,1,1" and a newline), so size / 8 points is about what it holds. */
+static size_t batch_cap_for(int64_t size)
+{
+    size_t cap = BATCH_MIN;
+    while (cap < BATCH && (int64_t)cap < size / 8)
+        cap *= 2;
+    return cap;
 }
 
 /* On the store's thread. */
@@ -174,13 +199,14 @@ static const char *intern(struct batch *b, const char *metric, size_t len)
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)metric[i]) * 1099511628211ull;
-    size_t k = (size_t)h & (NAME_SLOTS - 1);
-    for (; b->slots[k]; k = (k + 1) & (NAME_SLOTS - 1)) {
+    size_t mask = 2 * b->cap - 1;
+    size_t k = (size_t)h & mask;
+    for (; b->slots[k]; k = (k + 1) & mask) {
         const char *m = b->arena + b->slots[k] - 1;
         if (!strncmp(m, metric, len) && m[len] == '\0')
             return m;
     }
-    char *m = b->arena + b->arena_len; /* room: at most BATCH names per batch */
+    char *m = b->arena + b->arena_len; /* room: at most cap names per batch */
     memcpy(m, metric, len);
     m[len] = '\0';
     b->names[b->n_names++] = (uint32_t)b->arena_len;
@@ -220,7 +246,7 @@ static int on_point(void *ctx, const char *metric, int64_t ts, double value)
     if (!m)
         return OKRD_ENOMEM;
     b->pts[b->n] = (struct store_point_in){ m, ts, value };
-    if (++b->n < BATCH)
+    if (++b->n < b->cap)
         return 0;
     return g->threaded ? hand_over(g) : store_batch(g, b);
 }
@@ -280,7 +306,7 @@ static void *reader_main(void *arg)
  * start, so the caller may read the file on one thread instead. */
 static int read_and_store_threaded(struct ingest *g, struct csv_reader_opts *o)
 {
-    if (!g->buf[1] && !(g->buf[1] = batch_new()))
+    if (!g->buf[1] && !(g->buf[1] = batch_new(g->buf[0]->cap)))
         return OKRD_ENOMEM;
     if (pthread_mutex_init(&g->mu, NULL))
         return OKRD_ENOMEM;
@@ -404,7 +430,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         }
     }
     g = calloc(1, sizeof *g);
-    if (!g || !(g->buf[0] = batch_new())) {
+    if (!g || !(g->buf[0] = batch_new(batch_cap_for((int64_t)before.st_size)))) {
         rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory", path);
         goto out;
     }

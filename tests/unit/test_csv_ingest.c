@@ -109,6 +109,30 @@ static void test_last_row_wins_in_one_batch(void **state)
     free(path);
 }
 
+/* A small file gets a small batch (room for about size / 8 points): 300
+ * six-byte rows are two batches, the repeats of each key falling in both. */
+static void test_last_row_wins_small_batches(void **state)
+{
+    struct fx *f = *state;
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "metric,timestamp,value\n");
+    int last[2][10] = { { 0 } };
+    for (int i = 0; i < 300; i++) {
+        int m = (i / 7) % 2, ts = 1 + (i * 4) % 9, v = i % 10;
+        len += (size_t)snprintf(text + len, sizeof text - len, "%c,%d,%d\n", "ab"[m], ts, v);
+        last[m][ts] = v;
+    }
+    char *path = tu_write_file(f->dir, "small.csv", text);
+    struct csv_ingest_result res = { 0 };
+    ingest(f, path, 300, &res);
+    assert_int_equal(res.n_metrics, 2);
+    csv_ingest_result_free(&res);
+    for (int m = 0; m < 2; m++)
+        for (int ts = 1; ts <= 9; ts++)
+            assert_true(value_at(f->st, m ? "b" : "a", ts) == last[m][ts]);
+    free(path);
+}
+
 /* 100,000 rows of 7 metrics whose 12,000 keys each come back 8 or 9
  * times, 12,000 rows apart: in the same batch and in later ones (a batch is
  * 16,384 points, far smaller than the file), out of time order. */
@@ -267,6 +291,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_last_row_wins_in_one_batch),
+        T(test_last_row_wins_small_batches),
         T(test_last_row_wins_across_batches),
         T(test_big_file_with_a_bad_row_rejected),
         T(test_big_file_skip_row),
