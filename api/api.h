@@ -22,7 +22,8 @@
  * worker), api_work.c (the read workers and their queue), api_push.c
  * (push), api_series.c (series and pace of a key result), api_metrics.c
  * (the exposition writer), api_dashboard.c (HTML and SVG), api_buf.c (a
- * growable text buffer), api_cache.c. The JSON of objectives and key
+ * growable text buffer), api_cache.c, api_metric_list.c (GET
+ * /api/v1/metrics, shared with `okrd metrics`). The JSON of objectives and key
  * results is okr/okr_view.c, shared with alerts/ and `okrd status`.
  */
 #ifndef OKRD_API_H
@@ -31,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "okr/okr_snapshot.h"
@@ -114,6 +116,14 @@ enum api_delivery_result { API_DELIVERED, API_RETRIED, API_DEAD };
 void api_note_delivery(struct api_server *s, const char *webhook_id,
                        enum api_delivery_result result);
 void api_note_outbox_pending(struct api_server *s, int64_t pending);
+
+/* The metric list of DESIGN section 6 (api_metric_list.c), the document of
+ * both `okrd metrics --json` and GET /api/v1/metrics: {"metrics": [...]},
+ * one entry per metric id the store holds or CFG names, sorted by id.
+ * docs/api.md describes each field. Reads ST only; its cost grows with the
+ * stored points. 0 and *out (the caller's, json_decref), or a negative code
+ * with err filled. */
+int api_metric_list(struct store *st, const struct cfg *cfg, json_t **out, struct okrd_err *err);
 
 /* The address actually listened on ("127.0.0.1:9470", "unix:/run/x.sock"),
  * for the start-up log line. */

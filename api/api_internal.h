@@ -309,6 +309,8 @@ void api_server_read_done(struct api_server *s);
  * the queue is full. Without workers (no store path) they run inline. */
 enum MHD_Result api_reads_series(struct api_server *s, struct api_request *rq);
 enum MHD_Result api_reads_dashboard(struct api_server *s, struct api_request *rq);
+/* GET /api/v1/metrics (api_metric_list) the same way. */
+enum MHD_Result api_reads_metrics(struct api_server *s, struct api_request *rq);
 /* The answer a resumed request (push or read) carries. */
 enum MHD_Result api_answer_ready(struct api_request *rq);
 /* 503 not_ready: before the first evaluation (Retry-After: 1). */

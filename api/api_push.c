@@ -167,7 +167,7 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
     int rc = store_begin(w, err);
     if (rc < 0)
         return rc;
-    if ((rc = store_put_points(w, j->batch.pts, j->batch.n, err)) < 0)
+    if ((rc = store_put_points_from(w, "push", j->batch.pts, j->batch.n, err)) < 0)
         return rc; /* the writer rolls the open transaction back */
     return store_commit(w, err);
 }

@@ -1,6 +1,7 @@
 /*
- * api_reads.c — the two reads whose cost grows with the stored data, GET
- * /api/v1/key-results/{id}/series and the dashboard GET /, answered off the
+ * api_reads.c — the reads whose cost grows with the stored data, GET
+ * /api/v1/key-results/{id}/series, the dashboard GET / and the metric list
+ * GET /api/v1/metrics (one count over every point), answered off the
  * loop (DESIGN section 1): the loop checks the request against the last
  * evaluation (404, 400, 503 before the first one), copies what the worker
  * will read, pins the config that copy points into, suspends the
@@ -23,7 +24,7 @@
 
 #define RETRY_AFTER_S "1"
 
-enum read_kind { READ_SERIES, READ_DASHBOARD };
+enum read_kind { READ_SERIES, READ_DASHBOARD, READ_METRICS };
 
 struct read_job {
     struct api_job job;           /* first: the pool hands this back */
@@ -32,7 +33,7 @@ struct read_job {
     struct api_request *rq;
     void *pin;                    /* env.pin_snapshot's token */
     const struct api_work *work;  /* to stop a long dashboard early */
-    /* a series */
+    /* a series; the metric list */
     const struct cfg *cfg;
     const struct cfg_key_result *kr;
     struct okr_result result;
@@ -219,11 +220,34 @@ static void run_dashboard(struct read_job *j, struct store *st)
     j->headers = j->srv->html_headers; /* the CSP with the page's hashes; set before any job */
 }
 
+/* ---- the metric list (worker thread) ---- */
+
+static void run_metrics(struct read_job *j, struct store *st)
+{
+    struct okrd_err err = { 0 };
+    json_t *doc = NULL;
+    if (api_metric_list(st, j->cfg, &doc, &err) < 0) {
+        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                     err.code == OKRD_ENOMEM ? "out_of_memory" : "store_failed", err.msg);
+        return;
+    }
+    if (!(j->body = api_json_dump_doc(doc))) {
+        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", "no memory for the answer");
+        return;
+    }
+    j->status = MHD_HTTP_OK;
+    j->len = strlen(j->body);
+    j->type = "application/json";
+    j->headers = api_no_store;
+}
+
 static void job_run(struct api_job *aj, struct store *st)
 {
     struct read_job *j = (struct read_job *)aj;
     if (j->kind == READ_SERIES)
         run_series(j, st);
+    else if (j->kind == READ_METRICS)
+        run_metrics(j, st);
     else
         run_dashboard(j, st);
 }
@@ -259,8 +283,11 @@ static void job_done(struct api_job *aj, bool canceled)
     if (canceled)
         answer_error(j, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "okrd is stopping");
     if (j->report[0])
-        api_report(s, CFG_LOG_DEBUG, j->kind == READ_SERIES ? "api_series" : "api_dashboard", "%s",
-                   j->report);
+        api_report(s, CFG_LOG_DEBUG,
+                   j->kind == READ_SERIES    ? "api_series"
+                   : j->kind == READ_METRICS ? "api_metric_list"
+                                             : "api_dashboard",
+                   "%s", j->report);
     hand_over(j, rq);
     job_free(j);
     rq->answered = true;
@@ -403,4 +430,20 @@ enum MHD_Result api_reads_dashboard(struct api_server *s, struct api_request *rq
         return api_answer_ready(rq);
     }
     return submit(s, rq, j, "dashboard");
+}
+
+/* GET /api/v1/metrics: counting the stored points grows with the data, so
+ * the list is built on a worker, from the config of the last evaluation
+ * (pinned like a series'), as `okrd metrics --json` builds it. */
+enum MHD_Result api_reads_metrics(struct api_server *s, struct api_request *rq)
+{
+    const struct eval_snapshot *snap = api_snapshot(s);
+    if (!snap)
+        return api_not_ready(rq->conn);
+    struct read_job *j = job_new(READ_METRICS);
+    if (!j)
+        return api_respond_error(rq->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
+                                 "no memory for the request");
+    j->cfg = snap->cfg;
+    return submit(s, rq, j, "metrics");
 }

@@ -11,8 +11,8 @@
  *
  * Reads come from the daemon's last evaluation (the snapshot) and the
  * loop's read-only store connection: small indexed reads, no write, no wait.
- * The two reads that grow with the stored data (a series, the dashboard)
- * go to the read workers (api_reads.c).
+ * The reads that grow with the stored data (a series, the dashboard, the
+ * metric list) go to the read workers (api_reads.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +33,7 @@ enum route {
     R_KR_SERIES,
     R_DELIVERIES,
     R_POINTS,
+    R_METRIC_LIST,
 };
 
 #define KR_PREFIX "/api/v1/key-results/"
@@ -48,7 +49,7 @@ static enum route match(const char *url, char *id, size_t id_size)
     } fixed[] = {
         { "/", R_ROOT }, { "/healthz", R_HEALTHZ }, { "/metrics", R_METRICS },
         { "/api/v1/objectives", R_OBJECTIVES }, { "/api/v1/deliveries", R_DELIVERIES },
-        { "/api/v1/points", R_POINTS },
+        { "/api/v1/points", R_POINTS }, { "/api/v1/metrics", R_METRIC_LIST },
     };
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (!strcmp(url, fixed[i].path))
@@ -318,6 +319,7 @@ static enum MHD_Result answer_get(struct api_server *s, struct api_request *rq)
     case R_KR_SERIES: return api_reads_series(s, rq);
     case R_DELIVERIES: return get_deliveries(s, conn);
     case R_ROOT: return api_reads_dashboard(s, rq);
+    case R_METRIC_LIST: return api_reads_metrics(s, rq);
     default: return MHD_NO;
     }
 }

@@ -64,7 +64,7 @@ const char *cfg_path_with(struct cfg_ctx *c, const char *key)
 /* ---- positions ---- */
 
 /* The entry for PATH, or for its nearest enclosing value. */
-static const struct cfg_kp_entry *find_pos(const struct cfg_keypos *kp, const char *path,
+static const struct cfg_kp_entry *find_pos(struct cfg_keypos *kp, const char *path,
                                            bool *exact)
 {
     *exact = true;

@@ -55,12 +55,17 @@ struct cfg_kp_entry {
     int val_line, val_col;   /* the value's first character */
 };
 
-/* Scans TEXT (JSON that jansson accepted) and indexes every value by its key
- * path: "daemon.listen", "objectives[2].key_results[0].target"; the root is
- * "". Returns NULL only if the text is not JSON after all. */
+/* Positions in TEXT (JSON that jansson accepted; it must outlive the index)
+ * by key path: "daemon.listen", "objectives[2].key_results[0].target"; the
+ * root is "". Build returns NULL only when the text holds no value. Find
+ * returns NULL for a path that leads nowhere; the entry it returns is valid
+ * until the next call. */
 struct cfg_keypos *cfg_keypos_build(const char *text, size_t len);
-const struct cfg_kp_entry *cfg_keypos_find(const struct cfg_keypos *kp, const char *path);
+const struct cfg_kp_entry *cfg_keypos_find(struct cfg_keypos *kp, const char *path);
 void cfg_keypos_free(struct cfg_keypos *kp);
+/* The memory the index holds, in bytes (for tests: at start-up every page
+ * it touches is a page fault). */
+size_t cfg_keypos_bytes(const struct cfg_keypos *kp);
 
 /* ---- load context ---- */
 
@@ -236,5 +241,7 @@ size_t cfg_edit_distance(const char *a, const char *b);
 /* The nearest of KNOWN to KEY if it is close enough to be a typo, else NULL. */
 const char *cfg_suggest(const char *key, const char *const *known);
 int cfg_find_name(const char *const *names, const char *s);
+/* Sorts CFG's sources and metrics by id into cfg->lookup (in ARENA). */
+void cfg_lookup_build(struct cfg *cfg, struct cfg_arena *arena);
 
 #endif

@@ -337,6 +337,7 @@ static int run(struct cfg_ctx *c, struct cfg **out, struct cfg_diags *diags, int
     cfg_diags_finish(c, diags);
     if (failed)
         return fail_code;
+    cfg_lookup_build(cfg, c->arena);
     *out = cfg;
     c->cfg = NULL;
     return 0;

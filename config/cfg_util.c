@@ -9,6 +9,7 @@
 #include "cfg_internal.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,9 +198,92 @@ int cfg_find_name(const char *const *names, const char *s)
 
 /* ---- lookups ---- */
 
+/* An array's items in order of (id, index): the first definition of an id
+ * comes first, as a linear search finds it. Items without an id are left
+ * out (a loaded config has none). */
+struct cfg_sorted {
+    const void *arr;          /* the array indexed, to tell a stale index */
+    size_t n;
+    size_t n_ids;
+    size_t *order;
+};
+
+struct cfg_lookup {
+    struct cfg_sorted sources, metrics;
+};
+
+struct sort_ent {
+    const char *id;
+    size_t i;
+};
+
+static int cmp_sort_ent(const void *pa, const void *pb)
+{
+    const struct sort_ent *a = pa, *b = pb;
+    int r = strcmp(a->id, b->id);
+    return r ? r : (a->i > b->i) - (a->i < b->i);
+}
+
+static void sorted_build(struct cfg_sorted *x, struct cfg_arena *arena, const void *arr, size_t n,
+                         size_t size, size_t id_off)
+{
+    x->arr = arr;
+    x->n = n;
+    x->n_ids = 0;
+    x->order = cfg_arena_array(arena, n + 1, sizeof *x->order);
+    struct sort_ent *e = cfg_xrealloc(NULL, (n + 1) * sizeof *e);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = *(const char *const *)((const char *)arr + i * size + id_off);
+        if (id)
+            e[x->n_ids++] = (struct sort_ent){ id, i };
+    }
+    qsort(e, x->n_ids, sizeof *e, cmp_sort_ent);
+    for (size_t k = 0; k < x->n_ids; k++)
+        x->order[k] = e[k].i;
+    free(e);
+}
+
+void cfg_lookup_build(struct cfg *cfg, struct cfg_arena *arena)
+{
+    struct cfg_lookup *l = cfg_arena_alloc(arena, sizeof *l);
+    sorted_build(&l->sources, arena, cfg->sources, cfg->n_sources, sizeof *cfg->sources,
+                 offsetof(struct cfg_source, id));
+    sorted_build(&l->metrics, arena, cfg->metrics, cfg->n_metrics, sizeof *cfg->metrics,
+                 offsetof(struct cfg_metric, id));
+    cfg->lookup = l;
+}
+
+/* Index of the first item with ID through X, or -1; -2 when X does not
+ * index ARR[N] (then the caller searches). */
+static long sorted_find(const struct cfg_sorted *x, const void *arr, size_t n, size_t size,
+                        size_t id_off, const char *id)
+{
+    if (x->arr != arr || x->n != n)
+        return -2;
+#define ID_AT(k) (*(const char *const *)((const char *)arr + x->order[k] * size + id_off))
+    size_t lo = 0, hi = x->n_ids;
+    while (lo < hi) { /* the lower bound: ties are in index order */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ID_AT(mid), id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->n_ids && strcmp(ID_AT(lo), id) == 0 ? (long)x->order[lo] : -1;
+#undef ID_AT
+}
+
 const struct cfg_source *cfg_find_source(const struct cfg *cfg, const char *id)
 {
-    for (size_t i = 0; cfg && id && i < cfg->n_sources; i++)
+    if (!cfg || !id)
+        return NULL;
+    if (cfg->lookup) {
+        long i = sorted_find(&cfg->lookup->sources, cfg->sources, cfg->n_sources,
+                             sizeof *cfg->sources, offsetof(struct cfg_source, id), id);
+        if (i != -2)
+            return i >= 0 ? &cfg->sources[i] : NULL;
+    }
+    for (size_t i = 0; i < cfg->n_sources; i++)
         if (cfg->sources[i].id && strcmp(cfg->sources[i].id, id) == 0)
             return &cfg->sources[i];
     return NULL;
@@ -207,7 +291,15 @@ const struct cfg_source *cfg_find_source(const struct cfg *cfg, const char *id)
 
 const struct cfg_metric *cfg_find_metric(const struct cfg *cfg, const char *id)
 {
-    for (size_t i = 0; cfg && id && i < cfg->n_metrics; i++)
+    if (!cfg || !id)
+        return NULL;
+    if (cfg->lookup) {
+        long i = sorted_find(&cfg->lookup->metrics, cfg->metrics, cfg->n_metrics,
+                             sizeof *cfg->metrics, offsetof(struct cfg_metric, id), id);
+        if (i != -2)
+            return i >= 0 ? &cfg->metrics[i] : NULL;
+    }
+    for (size_t i = 0; i < cfg->n_metrics; i++)
         if (cfg->metrics[i].id && strcmp(cfg->metrics[i].id, id) == 0)
             return &cfg->metrics[i];
     return NULL;

@@ -264,6 +264,8 @@ struct cfg_alerts {
     size_t n_digest_webhooks;
 };
 
+struct cfg_lookup; /* cfg_util.c */
+
 struct cfg {
     char *path;               /* the main file, as given */
     char **files;             /* every file read, main first */
@@ -279,6 +281,10 @@ struct cfg {
     size_t n_webhooks;
     struct cfg_alerts alerts;
     bool secrets_resolved;    /* false when loaded with CFG_NO_SECRETS */
+    /* Sources and metrics sorted by id, for cfg_find_source/cfg_find_metric;
+     * set by a successful load. NULL (a struct cfg built by hand), or built
+     * for other arrays than the ones now in the struct: lookups search. */
+    const struct cfg_lookup *lookup;
 };
 
 /* ---- diagnostics ---- */
@@ -329,8 +335,11 @@ int cfg_load_string(const char *text, size_t len, const char *name, unsigned fla
 
 void cfg_free(struct cfg *cfg);
 
-/* ---- lookups (linear; configs are small) ---- */
+/* ---- lookups ---- */
 
+/* The first source / metric with this id, or NULL. O(log n) on a loaded
+ * config (they run per poll and per key result: 1,000 sources must not
+ * cost a million compares a round); the others are linear. */
 const struct cfg_source *cfg_find_source(const struct cfg *cfg, const char *id);
 const struct cfg_metric *cfg_find_metric(const struct cfg *cfg, const char *id);
 const struct cfg_objective *cfg_find_objective(const struct cfg *cfg, const char *id);

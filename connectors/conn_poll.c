@@ -168,7 +168,8 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
     int rc = store_begin(w, err);
     if (rc < 0)
         return rc;
-    if (res->pts.n > 0 && (rc = store_put_points(w, res->pts.v, res->pts.n, err)) < 0) {
+    if (res->pts.n > 0 &&
+        (rc = store_put_points_from(w, j->source, res->pts.v, res->pts.n, err)) < 0) {
         /* The points are lost for this poll: record that as the failure. */
         store_rollback(w);
         res->ok = false;

@@ -57,6 +57,7 @@ struct progress {
  * full batch itself; with one, `mu` guards what the two threads share. */
 struct ingest {
     struct store *st;
+    const char *source;        /* recorded as the source of each metric stored */
     struct csv_ingest_result *res;
     struct okrd_err *err;      /* the storing side's */
     int64_t stored;
@@ -180,7 +181,7 @@ static int store_batch(struct ingest *g, struct batch *b)
     if (store_stop_requested(g->st))
         return okrd_err_set(g->err, OKRD_ECANCELED,
                             "stopping: the file is left as it is and read again at the next start");
-    int rc = store_put_points_bulk(g->st, b->pts, b->n, g->err);
+    int rc = store_put_points_bulk(g->st, g->source, b->pts, b->n, g->err);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < b->n_names; i++)
@@ -435,6 +436,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         goto out;
     }
     g->st = w;
+    g->source = src->id;
     g->res = res;
     g->err = err;
     g->cur = g->buf[0];

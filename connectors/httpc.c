@@ -12,6 +12,12 @@
  * here rather than in curl, so a request's timeout covers only its own
  * transfer. Bodies are counted in the write callback and the transfer is
  * aborted past max_bytes (CURLOPT_MAXFILESIZE alone lets a chunked body run).
+ *
+ * A queued request holds a copy of what it asks for, not a curl easy
+ * handle: the handle is taken when the transfer starts and given back when
+ * it ends, into a class's pool of at most `cap` idle handles (reset, then
+ * reused). So a burst of 1,000 sources holds `cap` handles, not 1,000 —
+ * each is several kB that would be allocated, zeroed and freed per poll.
  */
 #include "httpc.h"
 #include "httpc_int.h"
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct httpc_class_state;
 
@@ -28,8 +35,13 @@ struct httpc_req {
     struct httpc_class_state *c;
     struct httpc_req *prev, *next; /* in c's queue or running list */
     bool running;                  /* added to the multi handle */
-    CURL *easy;
+    CURL *easy;                    /* only while running */
     struct curl_slist *headers;
+    /* The request, copied (see struct httpc_request): applied to an easy
+     * handle when the transfer starts. */
+    char *url, *method, *body, *username, *password;
+    size_t body_len;
+    bool insecure;
     char *buf;
     size_t len, cap;
     int64_t max_bytes;
@@ -52,6 +64,7 @@ struct sock_ctx {
     curl_socket_t fd;
     struct httpc_class_state *c;
     struct sock_ctx *prev, *next;
+    bool parked;                   /* stopped, curl no longer watches fd */
 };
 
 struct httpc_class_state {
@@ -61,7 +74,11 @@ struct httpc_class_state {
     uv_timer_t kick;               /* pump the queue after a cancel, outside the caller */
     size_t cap;
     struct req_list running, queued;
+    CURL **idle;                   /* reset easy handles for the next transfers */
+    size_t n_idle, idle_cap;
     struct sock_ctx *socks;        /* every watched socket, to close them at the end */
+    size_t n_parked;               /* of which parked, for reuse */
+    struct httpc_stats stats;      /* easy_created, polls_created (the rest are counted) */
 };
 
 struct httpc {
@@ -135,6 +152,8 @@ static void on_sock_closed(uv_handle_t *hd)
 static void sock_close(struct sock_ctx *s)
 {
     struct httpc_class_state *c = s->c;
+    if (s->parked)
+        c->n_parked--;
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -145,13 +164,64 @@ static void sock_close(struct sock_ctx *s)
     uv_close((uv_handle_t *)&s->poll, on_sock_closed);
 }
 
+/* ---- easy handles ---- */
+
+/* An idle handle of class C, or a new one; NULL when out of memory. */
+static CURL *easy_take(struct httpc_class_state *c)
+{
+    if (c->n_idle > 0)
+        return c->idle[--c->n_idle];
+    CURL *e = curl_easy_init();
+    c->stats.easy_created += e != NULL;
+    return e;
+}
+
+/* Gives back a handle no multi holds: kept for reuse while fewer than the
+ * cap are idle. curl_easy_reset forgets every option of the last request
+ * (URL, headers, credentials, private pointer); the connections, DNS and
+ * TLS session caches live in the multi handle and are kept either way. */
+static void easy_give(struct httpc_class_state *c, CURL *e)
+{
+    if (!e)
+        return;
+    if (!c->h->closing && c->n_idle < c->cap) {
+        if (c->n_idle == c->idle_cap) {
+            size_t n = c->idle_cap ? c->idle_cap * 2 : 16;
+            CURL **grown = realloc(c->idle, n * sizeof *grown);
+            if (grown) {
+                c->idle = grown;
+                c->idle_cap = n;
+            }
+        }
+        if (c->n_idle < c->idle_cap) {
+            curl_easy_reset(e);
+            c->idle[c->n_idle++] = e;
+            return;
+        }
+    }
+    curl_easy_cleanup(e);
+}
+
+static void idle_free(struct httpc_class_state *c)
+{
+    while (c->n_idle > 0)
+        curl_easy_cleanup(c->idle[--c->n_idle]);
+    free(c->idle);
+    c->idle = NULL;
+    c->idle_cap = 0;
+}
+
 /* ---- completion ---- */
 
 static void req_free(struct httpc_req *r)
 {
-    if (r->easy)
-        curl_easy_cleanup(r->easy);
+    easy_give(r->c, r->easy);
     curl_slist_free_all(r->headers);
+    free(r->url);
+    free(r->method);
+    free(r->body);
+    free(r->username);
+    free(r->password);
     free(r->buf);
     free(r->retry_after);
     free(r);
@@ -199,6 +269,9 @@ static void finish(struct httpc_req *r, CURLcode code)
         httpc_describe(r->easy, code, res, r->errbuf, r->timeout_ms, r->max_bytes, msg, sizeof msg);
     curl_multi_remove_handle(c->multi, r->easy);
     list_unlink(&c->running, r);
+    /* Back to the pool before the callback: a request it makes reuses it. */
+    easy_give(c, r->easy);
+    r->easy = NULL;
     if (r->buf)
         r->buf[r->len] = '\0';
     deliver(r, res, status, msg);
@@ -259,9 +332,33 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
     if (action == CURL_POLL_REMOVE) {
         if (s) {
             curl_multi_assign(c->multi, fd, NULL);
-            sock_close(s);
+            /* curl says REMOVE at the end of every transfer, also when it
+             * keeps the connection for the next one: park the handle
+             * (stopped, so out of epoll) rather than close it, and take it
+             * again when curl next watches this fd. on_close_socket closes
+             * it before curl closes the fd: closing a uv_poll_t deletes its
+             * fd number from epoll, which must not hit a later owner's fd. */
+            if (c->n_parked < c->cap) {
+                uv_poll_stop(&s->poll);
+                s->parked = true;
+                c->n_parked++;
+            } else {
+                sock_close(s);
+            }
         }
         return 0;
+    }
+    if (!s && c->n_parked > 0) {
+        /* The same connection again: its fd is still open (a closed one's
+         * handle went with it, see on_close_socket). */
+        for (struct sock_ctx *p = c->socks; p; p = p->next)
+            if (p->parked && p->fd == fd) {
+                s = p;
+                s->parked = false;
+                c->n_parked--;
+                curl_multi_assign(c->multi, fd, s);
+                break;
+            }
     }
     if (!s) {
         if (!(s = calloc(1, sizeof *s)))
@@ -270,6 +367,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
             free(s);
             return -1;
         }
+        c->stats.polls_created++;
         s->fd = fd;
         s->c = c;
         s->poll.data = s;
@@ -286,6 +384,20 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
     if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
         events |= UV_WRITABLE;
     return uv_poll_start(&s->poll, events, on_poll) < 0 ? -1 : 0;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: curl closes a connection's socket. It said
+ * REMOVE just before, so a handle of ours for fd is parked: close it while
+ * the fd is still this socket's, then the fd. */
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    struct httpc_class_state *c = clientp;
+    for (struct sock_ctx *s = c->socks; s && c->n_parked > 0; s = s->next)
+        if (s->parked && s->fd == fd) {
+            sock_close(s);
+            break;
+        }
+    return close(fd);
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -345,20 +457,35 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 /* ---- requests ---- */
 
+static int setup_easy(struct httpc_req *r, struct okrd_err *err);
+
+/* Takes an easy handle, applies the request to it and hands it to curl.
+ * On failure the handle is given back (r->easy stays NULL). */
 static int start_transfer(struct httpc_req *r, struct okrd_err *err)
 {
     struct httpc_class_state *c = r->c;
+    if (!(r->easy = easy_take(c)))
+        return okrd_err_set(err, OKRD_ENOMEM, "http: curl_easy_init failed");
+    int rc = setup_easy(r, err);
+    if (rc < 0) {
+        easy_give(c, r->easy);
+        r->easy = NULL;
+        return rc;
+    }
     r->started_ms = uv_now(c->h->loop);
     CURLMcode mc = curl_multi_add_handle(c->multi, r->easy);
-    if (mc != CURLM_OK)
+    if (mc != CURLM_OK) {
+        easy_give(c, r->easy);
+        r->easy = NULL;
         return okrd_err_set(err, OKRD_EIO, "http: cannot start a transfer: %s",
                             curl_multi_strerror(mc));
+    }
     r->running = true;
     list_push(&c->running, r);
     return 0;
 }
 
-static int setup_easy(struct httpc_req *r, const struct httpc_request *q, struct okrd_err *err)
+static int setup_easy(struct httpc_req *r, struct okrd_err *err)
 {
     CURL *e = r->easy;
     CURLcode rc = CURLE_OK;
@@ -367,7 +494,7 @@ static int setup_easy(struct httpc_req *r, const struct httpc_request *q, struct
         if (rc == CURLE_OK)                                                                        \
             rc = curl_easy_setopt(e, opt, val);                                                    \
     } while (0)
-    SET(CURLOPT_URL, q->url);
+    SET(CURLOPT_URL, r->url);
     SET(CURLOPT_PRIVATE, (void *)r);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, r->errbuf);
@@ -375,27 +502,29 @@ static int setup_easy(struct httpc_req *r, const struct httpc_request *q, struct
     SET(CURLOPT_WRITEDATA, (void *)r);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, (void *)r);
+    SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    SET(CURLOPT_CLOSESOCKETDATA, (void *)r->c);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_USERAGENT, "okrd/" OKRD_VERSION);
     SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl decodes; max_bytes counts decoded */
-    if (q->timeout_ms > 0)
-        SET(CURLOPT_TIMEOUT_MS, (long)q->timeout_ms);
-    if (q->max_bytes > 0)
-        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)q->max_bytes);
-    if (q->insecure) {
+    if (r->timeout_ms > 0)
+        SET(CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+    if (r->max_bytes > 0)
+        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes);
+    if (r->insecure) {
         SET(CURLOPT_SSL_VERIFYPEER, 0L);
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (q->username) {
+    if (r->username) {
         SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        SET(CURLOPT_USERNAME, q->username);
-        SET(CURLOPT_PASSWORD, q->password ? q->password : "");
+        SET(CURLOPT_USERNAME, r->username);
+        SET(CURLOPT_PASSWORD, r->password ? r->password : "");
     }
-    const char *method = q->method ? q->method : "GET";
-    if (q->body) {
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
-        SET(CURLOPT_COPYPOSTFIELDS, q->body);
+    const char *method = r->method ? r->method : "GET";
+    if (r->body) {
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        SET(CURLOPT_COPYPOSTFIELDS, r->body);
         if (strcmp(method, "POST") != 0)
             SET(CURLOPT_CUSTOMREQUEST, method);
     } else if (!strcmp(method, "POST")) {
@@ -404,23 +533,49 @@ static int setup_easy(struct httpc_req *r, const struct httpc_request *q, struct
     } else if (strcmp(method, "GET") != 0) {
         SET(CURLOPT_CUSTOMREQUEST, method);
     }
+    SET(CURLOPT_HTTPHEADER, r->headers);
+#undef SET
+    if (rc != CURLE_OK) /* no URL in the message: it may hold a key */
+        return okrd_err_set(err, OKRD_EINVAL, "http: %s", curl_easy_strerror(rc));
+    return 0;
+}
+
+/* The request's strings, copied into R (the caller's may go away). */
+static int copy_request(struct httpc_req *r, const struct httpc_request *q, struct okrd_err *err)
+{
+    r->max_bytes = q->max_bytes;
+    r->timeout_ms = q->timeout_ms;
+    r->insecure = q->insecure;
+    r->done = q->done;
+    r->arg = q->arg;
+    r->body_len = q->body_len;
+    bool oom = !(r->url = strdup(q->url));
+    if (q->method && strcmp(q->method, "GET") != 0)
+        oom |= !(r->method = strdup(q->method));
+    if (q->body) {
+        /* body_len bytes, any of them NUL; one more for curl's convenience */
+        if ((r->body = malloc(q->body_len + 1))) {
+            memcpy(r->body, q->body, q->body_len);
+            r->body[q->body_len] = '\0';
+        }
+        oom |= !r->body;
+    }
+    if (q->username) {
+        oom |= !(r->username = strdup(q->username));
+        if (q->password)
+            oom |= !(r->password = strdup(q->password));
+    }
     /* No "Expect: 100-continue" round trip for larger bodies. */
     struct curl_slist *l = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; l && i < q->n_headers; i++) {
         struct curl_slist *n = curl_slist_append(l, q->headers[i]);
-        if (!n) {
+        if (!n)
             curl_slist_free_all(l);
-            l = NULL;
-        }
         l = n;
     }
-    if (!l)
-        return okrd_err_set(err, OKRD_ENOMEM, "http: out of memory");
     r->headers = l;
-    SET(CURLOPT_HTTPHEADER, l);
-#undef SET
-    if (rc != CURLE_OK) /* no URL in the message: it may hold a key */
-        return okrd_err_set(err, OKRD_EINVAL, "http: %s", curl_easy_strerror(rc));
+    if (oom || !l)
+        return okrd_err_set(err, OKRD_ENOMEM, "http: out of memory");
     return 0;
 }
 
@@ -437,16 +592,8 @@ int httpc_request(struct httpc *h, const struct httpc_request *q, struct httpc_r
     if (!r)
         return okrd_err_set(err, OKRD_ENOMEM, "http: out of memory");
     r->c = &h->cls[q->cls];
-    r->max_bytes = q->max_bytes;
-    r->timeout_ms = q->timeout_ms;
-    r->done = q->done;
-    r->arg = q->arg;
     int rc;
-    if (!(r->easy = curl_easy_init())) {
-        rc = okrd_err_set(err, OKRD_ENOMEM, "http: curl_easy_init failed");
-        goto fail;
-    }
-    if ((rc = setup_easy(r, q, err)) < 0)
+    if ((rc = copy_request(r, q, err)) < 0)
         goto fail;
     if (r->c->running.n < r->c->cap && !r->c->queued.head) {
         if ((rc = start_transfer(r, err)) < 0)
@@ -473,7 +620,7 @@ void httpc_cancel(struct httpc_req *r)
     } else {
         list_unlink(&c->queued, r);
     }
-    req_free(r);
+    req_free(r); /* gives its easy handle back to the pool */
     /* A slot is free: the next queued request may start. Not from here: a
      * failed start delivers a callback, and the caller is in the middle of
      * something. (curl's own timer is not borrowed for this: curl re-arms
@@ -484,6 +631,20 @@ void httpc_cancel(struct httpc_req *r)
 
 size_t httpc_running(const struct httpc *h, enum httpc_class cls) { return h->cls[cls].running.n; }
 size_t httpc_queued(const struct httpc *h, enum httpc_class cls) { return h->cls[cls].queued.n; }
+
+void httpc_get_stats(const struct httpc *h, enum httpc_class cls, struct httpc_stats *out)
+{
+    const struct httpc_class_state *c = &h->cls[cls];
+    *out = c->stats;
+    out->easy_alive = c->n_idle;
+    for (const struct httpc_req *r = c->running.head; r; r = r->next)
+        out->easy_alive += r->easy != NULL;
+    for (const struct httpc_req *r = c->queued.head; r; r = r->next)
+        out->easy_alive += r->easy != NULL;
+    out->polls_alive = 0;
+    for (const struct sock_ctx *s = c->socks; s; s = s->next)
+        out->polls_alive++;
+}
 
 /* ---- lifecycle ---- */
 
@@ -503,6 +664,8 @@ void httpc_set_max_connections(struct httpc *h, int max_connections)
         return;
     struct httpc_class_state *c = &h->cls[HTTPC_SOURCE];
     set_cap(c, max_connections > 0 ? (size_t)max_connections : 64);
+    while (c->n_idle > c->cap) /* keep no more idle handles than may run */
+        curl_easy_cleanup(c->idle[--c->n_idle]);
     /* pump on the next turn, not inside the caller (a reload) */
     if (c->queued.head)
         uv_timer_start(&c->kick, on_kick, 0, 0);
@@ -581,6 +744,7 @@ void httpc_close(struct httpc *h, void (*on_closed)(void *arg), void *arg)
          * socket callback); any socket it did not mention is closed next. */
         curl_multi_cleanup(c->multi);
         c->multi = NULL;
+        idle_free(c);
         while (c->socks)
             sock_close(c->socks);
         c->timer.data = h;

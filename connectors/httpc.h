@@ -119,6 +119,17 @@ void httpc_cancel(struct httpc_req *r);
 size_t httpc_running(const struct httpc *h, enum httpc_class cls);
 size_t httpc_queued(const struct httpc *h, enum httpc_class cls);
 
+/* What a class holds, for tests: a queued request holds no curl easy
+ * handle, a finished one gives its handle back for reuse (at most the cap
+ * are kept), and a connection kept alive keeps its socket watcher. */
+struct httpc_stats {
+    size_t easy_alive;        /* curl easy handles: running + idle */
+    size_t easy_created;      /* curl_easy_init calls so far */
+    size_t polls_alive;       /* socket watchers (uv_poll_t): watching + parked */
+    size_t polls_created;     /* uv_poll_init_socket calls so far */
+};
+void httpc_get_stats(const struct httpc *h, enum httpc_class cls, struct httpc_stats *out);
+
 /* ---- helpers (pure) ---- */
 
 /* A Retry-After value (RFC 9110 10.2.3): delay-seconds ("120") or an

@@ -91,14 +91,20 @@ int jsonptr_get(const json_t *doc, const char *ptr, size_t len, json_t **out,
                 tok[n++] = ptr[i++];
             }
         }
-        /* start..i is this token; ptr[0..start) is where we stand. */
-        okrd_quote(ptr, len, qp, sizeof qp);
-        okrd_quote(ptr, start, qa, sizeof qa);
-        okrd_quote(tok, n, qt, sizeof qt);
+        /* start..i is this token; ptr[0..start) is where we stand. The
+         * quoted forms are for the error messages only: made on the way
+         * out (a poll of 1,000 sources walks 2,000 pointers that work). */
+#define QUOTE_ALL()                                                                                \
+    do {                                                                                           \
+        okrd_quote(ptr, len, qp, sizeof qp);                                                       \
+        okrd_quote(ptr, start, qa, sizeof qa);                                                     \
+        okrd_quote(tok, n, qt, sizeof qt);                                                         \
+    } while (0)
         json_t *next = NULL;
         if (json_is_object(cur)) {
             next = json_object_getn(cur, tok, n);
             if (!next) {
+                QUOTE_ALL();
                 rc = okrd_err_set(err, OKRD_ENOTFOUND, "%s: no key %s in %s (an object of %zu keys)",
                                   qp, qt, start ? qa : "the document", json_object_size(cur));
                 goto out;
@@ -106,24 +112,28 @@ int jsonptr_get(const json_t *doc, const char *ptr, size_t len, json_t **out,
         } else if (json_is_array(cur)) {
             size_t idx;
             if (!parse_index(tok, n, &idx)) {
+                QUOTE_ALL();
                 rc = okrd_err_set(err, OKRD_ENOTFOUND,
                                   "%s: %s is not an array index (0, 1, ...; no leading zeros) in %s",
                                   qp, qt, start ? qa : "the document");
                 goto out;
             }
             if (idx >= json_array_size(cur)) {
+                QUOTE_ALL();
                 rc = okrd_err_set(err, OKRD_ENOTFOUND, "%s: no index %zu in %s (an array of %zu elements)",
                                   qp, idx, start ? qa : "the document", json_array_size(cur));
                 goto out;
             }
             next = json_array_get(cur, idx);
         } else {
+            QUOTE_ALL();
             rc = okrd_err_set(err, OKRD_ENOTFOUND, "%s: %s is %s%s, not an object or array",
                               qp, start ? qa : "the document",
                               json_is_string(cur) || json_is_number(cur) ? "a " : "",
                               jsonptr_type_name(cur));
             goto out;
         }
+#undef QUOTE_ALL
         cur = next;
     }
     *out = cur;

@@ -133,19 +133,33 @@ static int health_run(struct store *w, struct job *j, struct okrd_err *err)
     return rc == OKRD_ENOTFOUND ? 0 : rc;
 }
 
+/* a->srcs is kept sorted by id: this runs twice per poll, and with 1,000
+ * sources a linear search was a million compares a round. The pointer
+ * returned is valid until the next call (an insert moves the others). */
 static struct src_state *find_src(struct alerts_sender *a, const char *id)
 {
-    for (size_t i = 0; i < a->n_srcs; i++)
-        if (!strcmp(a->srcs[i].id, id))
-            return &a->srcs[i];
-    struct src_state *grown = realloc(a->srcs, (a->n_srcs + 1) * sizeof *grown);
-    if (!grown)
+    size_t lo = 0, hi = a->n_srcs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(a->srcs[mid].id, id);
+        if (r == 0)
+            return &a->srcs[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    char *copy = strdup(id);
+    struct src_state *grown = copy ? realloc(a->srcs, (a->n_srcs + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(copy);
         return NULL;
+    }
     a->srcs = grown;
-    struct src_state *s = &a->srcs[a->n_srcs];
+    memmove(&a->srcs[lo + 1], &a->srcs[lo], (a->n_srcs - lo) * sizeof *a->srcs);
+    struct src_state *s = &a->srcs[lo];
     memset(s, 0, sizeof *s);
-    if (!(s->id = strdup(id)))
-        return NULL;
+    s->id = copy;
     a->n_srcs++;
     return s;
 }

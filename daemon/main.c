@@ -19,6 +19,7 @@ static const char usage[] =
     "  ingest   [-c FILE] --source ID FILE...      ingest CSV files once\n"
     "  export   [-c FILE] [--metric ID]... [--from DATE] [--to DATE] [--json]\n"
     "                                              print the stored points\n"
+    "  metrics  [-c FILE] [--json]                 stored metrics, their sources and key results\n"
     "  backup   [-c FILE] DEST                     copy the whole store to DEST, live\n"
     "  version                                     print the version\n"
     "\n"
@@ -52,7 +53,7 @@ int main(int argc, char **argv)
     } commands[] = {
         { "run", cmd_run },       { "check", cmd_check },   { "status", cmd_status },
         { "ingest", cmd_ingest }, { "export", cmd_export },
-        { "backup", cmd_backup },
+        { "backup", cmd_backup }, { "metrics", cmd_metrics },
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -24,6 +24,7 @@ struct source_slot {
     struct conn *conn;
     struct conn_env env;
     bool down;                 /* its last attempt failed (STATUS= counts it) */
+    bool stopped;              /* out of d->sources, closing: its reports count no more */
     void (*after_close)(struct source_slot *s);
 };
 
@@ -59,10 +60,12 @@ static void env_report(void *ctx, enum cfg_log_level level, const char *source_i
     log_event(level, event, "source=%s msg=%s", source_id, log_quote(q, sizeof q, msg));
 }
 
+/* A connector's ctx is its own slot, so a report finds its source without a
+ * search: with 1,000 sources a search per poll is a million compares a round. */
 static void env_committed(void *ctx, const char *source_id, const char *const *metrics,
                           size_t n_metrics, int64_t n_points)
 {
-    struct okrd *d = ctx;
+    struct okrd *d = ((struct source_slot *)ctx)->d;
     api_note_points(d->api, source_id, n_points); /* okrd_points_ingested_total */
     okrd_on_points_committed(d, source_id, metrics, n_metrics, n_points);
 }
@@ -70,13 +73,13 @@ static void env_committed(void *ctx, const char *source_id, const char *const *m
 static void env_health(void *ctx, const char *source_id, bool ok,
                        const struct store_source_health *h)
 {
-    struct okrd *d = ctx;
+    struct source_slot *s = ctx;
+    struct okrd *d = s->d;
     api_note_health(d->api, source_id, ok); /* okrd_source_up */
-    for (size_t i = 0; i < d->n_sources; i++)
-        if (!strcmp(d->sources[i]->src->id, source_id) && d->sources[i]->down == ok) {
-            d->sources[i]->down = !ok;
-            okrd_notify_status(d);
-        }
+    if (!s->stopped && s->down == ok) {
+        s->down = !ok;
+        okrd_notify_status(d);
+    }
     log_debug("source_health", "source=%s ok=%d consecutive_failures=%d", source_id, ok,
               h->consecutive_failures);
     okrd_alerts_source_health(d, source_id, ok, h); /* source.failing / source.recovered */
@@ -106,7 +109,7 @@ static void start_one(struct okrd *d, const struct cfg_source *src)
     s->env = (struct conn_env){
         .loop = &d->loop, .clock = d->clock, .tz = d->cfg->daemon.tz, .writer = d->writer,
         .http = d->http, .on_committed = env_committed, .on_health = env_health,
-        .report = env_report, .ctx = d,
+        .report = env_report, .ctx = s,
     };
     struct okrd_err err = { 0 };
     if (type->start(&s->conn, src, &s->env, &err) < 0) {
@@ -138,6 +141,7 @@ static void stop_slot(struct okrd *d, size_t i, void (*after)(struct source_slot
     memmove(&d->sources[i], &d->sources[i + 1], (d->n_sources - i - 1) * sizeof *d->sources);
     d->n_sources--;
     s->after_close = after;
+    s->stopped = true;
     s->type->close(s->conn, on_conn_closed, s);
 }
 

@@ -190,8 +190,9 @@ static void fk_restore(struct store *s)
 /* Why foreign keys off for a big file: with them on, SQLite looks the
  * parent metrics row up for every point it inserts, ~10% of the time of a
  * 1M-point file (bench/csv_ingest). The check cannot fail there: every
- * metric_id store_put_points_bulk writes comes from metric_id(), i.e. from
- * the metrics table inside this very transaction. The pragma is a no-op
+ * metric_id store_put_points_bulk writes (to points and metric_sources)
+ * comes from metric_id(), i.e. from the metrics table inside this very
+ * transaction. The pragma is a no-op
  * inside a transaction, hence before BEGIN; flipping it expires the cached
  * statements (each is prepared again once), which is why only big jobs do. */
 int store_begin_bulk(struct store *s, struct okrd_err *err)

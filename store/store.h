@@ -76,12 +76,19 @@ struct store_point_in {
  * prepared statements; unknown metric ids are created. All or nothing. */
 int store_put_points(struct store *s, const struct store_point_in *pts, size_t n,
                      struct okrd_err *err);
-/* The same inside the caller's open transaction, for a bulk load (one CSV
- * file) that rolls back whole on any error: no savepoint per call, so on an
- * error this rolls back the caller's WHOLE transaction (not only this call).
- * OKRD_EINVAL if no transaction is open. */
-int store_put_points_bulk(struct store *s, const struct store_point_in *pts, size_t n,
-                          struct okrd_err *err);
+/* The same, and records in the same transaction that SOURCE (a source id,
+ * "push" for the API; NULL: nothing recorded) fed each metric of the batch,
+ * for store_each_metric_summary. */
+int store_put_points_from(struct store *s, const char *source, const struct store_point_in *pts,
+                          size_t n, struct okrd_err *err);
+/* store_put_points_from inside the caller's open transaction, for a bulk
+ * load (one CSV file) that rolls back whole on any error: no savepoint per
+ * call, so on an error this rolls back the caller's WHOLE transaction (not
+ * only this call). SOURCE is recorded for each distinct metric of the call
+ * as store_put_points_from records it (NULL: nothing recorded). OKRD_EINVAL
+ * if no transaction is open. */
+int store_put_points_bulk(struct store *s, const char *source, const struct store_point_in *pts,
+                          size_t n, struct okrd_err *err);
 
 struct store_point {
     int64_t ts;
@@ -136,6 +143,24 @@ int store_each_point(struct store *s, const char *const *metrics, size_t n_metri
 /* Every metric id the store holds, sorted; calls cb(ctx, id) for each. */
 int store_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric), void *ctx,
                       struct okrd_err *err);
+
+/* What the store holds of one metric (store_metrics.c). Strings belong to
+ * the walk and last until the callback returns. */
+struct store_metric_summary {
+    const char *metric;
+    int64_t points;           /* 0: the id is known but holds no point */
+    int64_t first_s, last_s;  /* the oldest and newest point's ts (0 when points == 0) */
+    double last_value;        /* the newest point's value; NaN when points == 0 */
+    const char *const *sources; /* sources that fed it (store_put_points_from), sorted */
+    size_t n_sources;
+};
+/* Calls cb for every metric the store holds, sorted by id (byte order).
+ * Counting reads every point once: the cost grows with the stored data, so
+ * the daemon runs it off the loop. A non-zero return from cb stops the walk
+ * and is returned. */
+int store_each_metric_summary(struct store *s,
+                              int (*cb)(void *ctx, const struct store_metric_summary *m),
+                              void *ctx, struct okrd_err *err);
 
 /* PRAGMA data_version: changes when ANOTHER connection committed. */
 int store_data_version(struct store *s, int64_t *out, struct okrd_err *err);

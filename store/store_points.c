@@ -157,8 +157,49 @@ static const char SQL_POINT_UPSERT[] =
     "INSERT INTO points(metric_id, ts, value) VALUES (?1, ?2, ?3)"
     " ON CONFLICT(metric_id, ts) DO UPDATE SET value = excluded.value";
 
+/* The metric ids whose source row this call already wrote: a batch
+ * interleaving a few metrics (a wide CSV) writes each row once. More
+ * metrics than slots only cost a repeated INSERT OR IGNORE. */
+#define NOTED_MAX 16
+
+/* One (metric, source) row, if not there yet. */
+static int record_source(struct store *s, const char *source, int64_t id, const char *metric,
+                         struct okrd_err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_METRIC_SOURCE,
+                                  "INSERT OR IGNORE INTO metric_sources(metric_id, source)"
+                                  " VALUES (?1, ?2)", err);
+    if (!st)
+        return err ? err->code : OKRD_ESTORE;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st), rc = 0;
+    if (src != SQLITE_DONE)
+        rc = store_sqlerr(s, src, err, "record source \"%s\" of \"%s\"", source, metric);
+    store_stmt_done(st);
+    return rc;
+}
+
+static int note_source(struct store *s, const char *source, int64_t id, const char *metric,
+                       int64_t *noted, size_t *n_noted, struct okrd_err *err)
+{
+    for (size_t i = 0; i < *n_noted && i < NOTED_MAX; i++)
+        if (noted[i] == id)
+            return 0;
+    int rc = record_source(s, source, id, metric, err);
+    if (!rc)
+        noted[(*n_noted)++ % NOTED_MAX] = id;
+    return rc;
+}
+
 int store_put_points(struct store *s, const struct store_point_in *pts, size_t n,
                      struct okrd_err *err)
+{
+    return store_put_points_from(s, NULL, pts, n, err);
+}
+
+int store_put_points_from(struct store *s, const char *source, const struct store_point_in *pts,
+                          size_t n, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "upsert points", err);
     if (rc || n == 0)
@@ -173,11 +214,13 @@ int store_put_points(struct store *s, const struct store_point_in *pts, size_t n
     if (!st)
         rc = err ? err->code : OKRD_ESTORE;
     const char *prev = NULL;
-    int64_t id = 0;
+    int64_t id = 0, noted[NOTED_MAX];
+    size_t n_noted = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         /* Batches usually run one metric at a time: skip the hash then. */
         if (!prev || (pts[i].metric != prev && strcmp(pts[i].metric, prev) != 0)) {
-            if ((rc = metric_id(s, pts[i].metric, true, &id, err)) != 0) {
+            if ((rc = metric_id(s, pts[i].metric, true, &id, err)) != 0 ||
+                (source && (rc = note_source(s, source, id, pts[i].metric, noted, &n_noted, err)))) {
                 store_err_context(err, "upsert %zu points for \"%s\"", n, pts[i].metric);
                 break;
             }
@@ -360,8 +403,8 @@ _Static_assert(BULK_ROWS == 16 + 8 + 4 + 2 + 1 + 1, "SQL_POINT_UPSERT_MANY holds
  * 1M-point file that is ~8x the WAL writes of the whole ingest and a
  * quarter of its CPU time (bench/csv_ingest). All or nothing then holds
  * for the caller's transaction, which this rolls back on any error. */
-int store_put_points_bulk(struct store *s, const struct store_point_in *pts, size_t n,
-                          struct okrd_err *err)
+int store_put_points_bulk(struct store *s, const char *source, const struct store_point_in *pts,
+                          size_t n, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "upsert points", err);
     if (rc || n == 0)
@@ -395,6 +438,17 @@ int store_put_points_bulk(struct store *s, const struct store_point_in *pts, siz
     if (sort_rows(rows, sorted, n) != 0) {
         rc = okrd_err_set(err, OKRD_ENOMEM, "store: upsert %zu points: out of memory", n);
         goto out;
+    }
+    /* The sources' rows, as store_put_points_from writes them: sorted, each
+     * metric of the call is one run, so one INSERT OR IGNORE per distinct
+     * metric (100 per 16,384-point batch of the bench), none per point. */
+    for (size_t r = 0; source && r < n; r++) {
+        if (r > 0 && sorted[r].id == sorted[r - 1].id)
+            continue;
+        if ((rc = record_source(s, source, sorted[r].id, sorted[r].metric, err)) != 0) {
+            store_err_context(err, "upsert %zu points for \"%s\"", n, sorted[r].metric);
+            goto out;
+        }
     }
     size_t i = 0;
     if (n >= BULK_ROWS) {

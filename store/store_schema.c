@@ -145,7 +145,18 @@ const struct store_migration store_migrations[] = {
       "ALTER TABLE ingest_log ADD COLUMN report TEXT;"
       "DROP INDEX ingest_log_by_sha256;"
       "CREATE INDEX ingest_log_by_source_sha256 ON ingest_log(source, sha256);" },
-    /* { 5, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 5, "the sources that fed each metric",
+      /* `okrd metrics` (DESIGN section 6) lists the sources that fed a
+       * metric; points do not say where they came from (a source tag on
+       * each would widen the hot table), so each batch upserts one row per
+       * (metric, source) it wrote, in the points' own transaction. Points
+       * stored before this migration have no row: nothing recorded it. */
+      "CREATE TABLE metric_sources ("
+      "  metric_id INTEGER NOT NULL REFERENCES metrics(id),"
+      "  source    TEXT NOT NULL,"                /* a source id, or "push" */
+      "  PRIMARY KEY (metric_id, source)"
+      ") WITHOUT ROWID;" },
+    /* { 6, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -1,6 +1,7 @@
 """Helpers for the HTTP API end-to-end tests (test_api.py, test_dashboard.py):
 a free port, a config whose cycle contains today, plain HTTP over TCP or a
-Unix socket, and waiting for the daemon's API with a deadline."""
+Unix socket, and waiting for the daemon's API with a deadline. Every answer
+Api receives is validated against docs/openapi.yaml (okrdtest.validate_answer)."""
 import datetime
 import http.client
 import json
@@ -8,7 +9,7 @@ import os
 import socket
 import time
 
-from okrdtest import DEADLINE, Daemon, TestFailure, check
+from okrdtest import DEADLINE, Daemon, TestFailure, check, validate_answer
 
 TOKEN = "t0ken-for-tests"
 
@@ -96,15 +97,21 @@ class Api:
             return UnixHTTPConnection(self.unix, timeout=timeout)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
-    def request(self, method, path, body=None, headers=None, timeout=10):
+    def request(self, method, path, body=None, headers=None, timeout=10, validate=True):
+        """(status, headers with lower-case names, body bytes). Every answer
+        is checked against docs/openapi.yaml (validate=False only for a
+        request that is not one of okrd's API calls)."""
         c = self.conn(timeout)
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            headers = {k.lower(): v for k, v in r.getheaders()}
         finally:
             c.close()
+        if validate:
+            validate_answer(method, path, r.status, headers, data)
+        return r.status, headers, data
 
     def get(self, path, token=None, **kw):
         h = {"Authorization": f"Bearer {token}"} if token else {}

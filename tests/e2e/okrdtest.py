@@ -5,6 +5,7 @@ files and local processes on 127.0.0.1. Waiting is always for an event (a
 notify message, a log line, a file) with a deadline, never a fixed sleep.
 """
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -170,6 +171,121 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OPENAPI = os.path.join(REPO, "docs", "openapi.yaml")
+NPM_PACKAGES = ("@redocly/cli", "ajv", "ajv-formats")
+
+
+def node_modules():
+    """The npm packages the tests use (scripts/test installs them into
+    build/e2e-node): $OKRD_NODE_MODULES, else e2e-node/node_modules beside
+    the okrd binary given as --okrd."""
+    if os.environ.get("OKRD_NODE_MODULES"):
+        return os.environ["OKRD_NODE_MODULES"]
+    okrd = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--okrd"), None)
+    okrd = okrd or next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--okrd=")), "")
+    return os.path.join(os.path.dirname(os.path.abspath(okrd)), "e2e-node", "node_modules")
+
+
+def redocly(*args, cwd=REPO):
+    """Runs the npm @redocly/cli; returns CompletedProcess (text)."""
+    mods = node_modules()
+    bin_ = os.path.join(mods, "@redocly", "cli", "bin", "cli.js")
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node or not os.path.exists(bin_):
+        raise TestFailure(f"node or the npm @redocly/cli is missing (looked in {mods}); "
+                          "scripts/test installs it into build/e2e-node, or set OKRD_NODE_MODULES")
+    env = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true",
+               NO_COLOR="1")
+    return subprocess.run([node, bin_, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+class OpenApiValidator:
+    """tests/e2e/openapi_validate.js, started once: docs/openapi.yaml is
+    bundled to JSON by redocly, then every answer is sent over a pipe and
+    checked against the schema of its path, method and status. Without node,
+    ajv, ajv-formats or @redocly/cli this FAILS (never skips): the check is
+    what keeps the document true."""
+
+    def __init__(self, spec=OPENAPI):
+        mods = node_modules()
+        missing = [p for p in NPM_PACKAGES if not os.path.isdir(os.path.join(mods, p))]
+        node = shutil.which("node") or shutil.which("nodejs")
+        if not node or missing:
+            raise TestFailure(f"cannot check answers against docs/openapi.yaml: "
+                              f"{'node' if not node else ', '.join(missing)} missing (looked in "
+                              f"{mods}); scripts/test installs them into build/e2e-node, or set "
+                              "OKRD_NODE_MODULES")
+        self.dir = tempfile.mkdtemp(prefix="okrd-openapi-")
+        bundle = os.path.join(self.dir, "openapi.json")
+        r = redocly("bundle", os.path.abspath(spec), "--output", bundle)
+        if r.returncode != 0 or not os.path.exists(bundle):
+            raise TestFailure(f"redocly bundle {spec} failed:\n{r.stdout}{r.stderr}")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi_validate.js")
+        self.proc = subprocess.Popen([node, script, bundle], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, NODE_PATH=mods))
+        first = self.proc.stdout.readline()
+        if first.strip() != "ready":
+            self.proc.wait(10)
+            raise TestFailure(f"openapi_validate.js did not start: {first}{self.proc.stderr.read()}")
+        self.lock = threading.Lock()
+
+    def check(self, method, path, status, headers, body):
+        """None if the answer matches the document, else ajv's (or the
+        validator's) reason."""
+        ctype = (headers.get("content-type") or "").split(";")[0].strip().lower()
+        text = None
+        if ctype == "application/json" and body:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return f"a JSON body that is not UTF-8: {e}"
+        msg = json.dumps({"method": method, "path": path.split("?", 1)[0], "status": status,
+                          "headers": headers, "body": text})
+        with self.lock:
+            if self.proc.poll() is not None:
+                return f"openapi_validate.js has exited: {self.proc.stderr.read()}"
+            self.proc.stdin.write(msg + "\n")
+            self.proc.stdin.flush()
+            reply = self.proc.stdout.readline()
+        if not reply:
+            return f"openapi_validate.js stopped answering: {self.proc.stderr.read()}"
+        r = json.loads(reply)
+        return None if r["ok"] else r["error"]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_validator = None
+_validator_lock = threading.Lock()
+
+
+def validate_answer(method, path, status, headers, body):
+    """Fails the test (TestFailure naming the request, status and ajv's
+    error) when an answer of okrd's API does not match docs/openapi.yaml.
+    headers: lower-case names. Every request of apitest.Api goes through it."""
+    global _validator
+    with _validator_lock:
+        if _validator is None:
+            _validator = OpenApiValidator()
+            atexit.register(_validator.close)
+        v = _validator
+    err = v.check(method, path, status, headers, body)
+    if err:
+        raise TestFailure(f"{method} {path} -> {status}: the answer does not match "
+                          f"docs/openapi.yaml: {err}; body: {body[:300]!r}")
 
 
 def run(okrd, *args, env=None, input=None):

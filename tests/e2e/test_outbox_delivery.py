@@ -22,7 +22,7 @@ import socket
 import time
 import urllib.request
 
-from okrdtest import Daemon, TestFailure, check, main, run
+from okrdtest import Daemon, TestFailure, check, main, run, validate_answer
 from test_webhooks import OFF, ON, Drops, Receiver, config, types
 
 
@@ -66,7 +66,9 @@ def free_port():
 
 def api_json(port, path):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
-        return json.loads(r.read().decode())
+        body = r.read()
+        validate_answer("GET", path, r.status, {k.lower(): v for k, v in r.getheaders()}, body)
+        return json.loads(body.decode())
 
 
 def poll(what, fn, deadline=15.0):

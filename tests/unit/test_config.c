@@ -20,6 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "config/cfg_internal.h"
 #include "config/config.h"
 #include "testutil.h"
 
@@ -951,6 +954,369 @@ static void test_metric_poll_interval(void **state)
     cfg_diags_free(&d);
 }
 
+/* A config of many sources, as bench/poll_fanout writes it: N http_json
+ * sources s0..s{N-1}, metric m{i} each, and N metrics x{i}. malloc'd. */
+static char *many_sources(size_t n)
+{
+    size_t cap = 256 + n * 256, len = 0;
+    char *t = malloc(cap);
+    len += (size_t)snprintf(t + len, cap - len, "{ \"daemon\": { \"listen\": \"\" },\n \"sources\": [\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len,
+                                "  { \"id\": \"s%zu\", \"type\": \"http_json\", \"url\": \"http://h/%zu\", "
+                                "\"interval\": \"1h\", \"extract\": [ { \"metric\": \"m%zu\", "
+                                "\"value\": \"/v\" } ] }%s\n", i, i, i, i + 1 < n ? "," : "");
+    len += (size_t)snprintf(t + len, cap - len, " ],\n \"metrics\": [\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len, "  { \"id\": \"x%zu\" }%s\n", i,
+                                i + 1 < n ? "," : "");
+    snprintf(t + len, cap - len, " ]\n}\n");
+    return t;
+}
+
+/* cfg_find_source / cfg_find_metric search a loaded config through its
+ * sorted index (a search per poll must not be linear in the sources), and
+ * search linearly when the arrays are not the ones indexed. */
+static void test_lookups_many(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    char *text = many_sources(N);
+    struct cfg *cfg = NULL;
+    struct cfg_diags d = { 0 };
+    if (load_str(text, 0, &cfg, &d) < 0)
+        dump_diags(&d);
+    assert_non_null(cfg);
+    assert_non_null(cfg->lookup);
+    char id[32];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "s%zu", i);
+        assert_ptr_equal(cfg_find_source(cfg, id), &cfg->sources[i]);
+        snprintf(id, sizeof id, "x%zu", i);
+        assert_ptr_equal(cfg_find_metric(cfg, id), &cfg->metrics[i]);
+    }
+    const char *absent[] = { "", "s", "s3000", "s00", "S1", "x", "x3000", "m1", "zzz", "s1 " };
+    for (size_t i = 0; i < sizeof absent / sizeof *absent; i++) {
+        assert_null(cfg_find_source(cfg, absent[i]));
+        assert_null(cfg_find_metric(cfg, absent[i]));
+    }
+    assert_null(cfg_find_source(cfg, NULL));
+    /* A copy whose sources are other arrays (as tests build them): the
+     * index is not used, the first definition wins as before. */
+    struct cfg_source two[2] = { { .id = "dup" }, { .id = "dup" } };
+    struct cfg fake = *cfg;
+    fake.sources = two;
+    fake.n_sources = 2;
+    assert_ptr_equal(cfg_find_source(&fake, "dup"), &two[0]);
+    assert_null(cfg_find_source(&fake, "s1"));
+    fake.sources = cfg->sources;
+    fake.n_sources = N - 1; /* fewer than indexed: searched, s2999 is out */
+    assert_null(cfg_find_source(&fake, "s2999"));
+    assert_ptr_equal(cfg_find_source(&fake, "s2998"), &cfg->sources[N - 2]);
+    struct cfg by_hand = { .sources = two, .n_sources = 2 };
+    assert_ptr_equal(cfg_find_source(&by_hand, "dup"), &two[0]);
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+    free(text);
+}
+
+/* ---- the position index against a reference ---- */
+
+/* The reference: every value's path and position, recorded in document
+ * order, the first record of a path kept (a plain recursive walk, as the
+ * index of every value was built before it became a lookup on demand). */
+struct ref_pos {
+    char *path;
+    struct cfg_kp_entry e;
+};
+struct ref_walk {
+    const char *s;
+    size_t i;
+    int line, col;
+    char path[512];
+    struct ref_pos *v;
+    size_t n;
+};
+
+static void ref_adv(struct ref_walk *w)
+{
+    unsigned char b = (unsigned char)w->s[w->i++];
+    if (b == '\n') {
+        w->line++;
+        w->col = 1;
+    } else if ((b & 0xC0) != 0x80) {
+        w->col++;
+    }
+}
+
+static void ref_ws(struct ref_walk *w)
+{
+    while (w->s[w->i] && strchr(" \t\r\n", w->s[w->i]))
+        ref_adv(w);
+}
+
+/* A string at its quote; with KEY, appends it decoded to w->path. Decoding
+ * handles what the test documents hold: \" \\ \n \u00XX and \uD83D\uDE00. */
+static void ref_string(struct ref_walk *w, bool key)
+{
+    ref_adv(w);
+    size_t n = strlen(w->path);
+    while (w->s[w->i] != '"') {
+        char ch = w->s[w->i];
+        if (ch != '\\') {
+            if (key)
+                w->path[n++] = ch;
+            ref_adv(w);
+            continue;
+        }
+        ref_adv(w);
+        char e = w->s[w->i];
+        ref_adv(w);
+        if (e != 'u') {
+            if (key)
+                w->path[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e;
+            continue;
+        }
+        unsigned cp = (unsigned)strtoul((char[5]){ w->s[w->i], w->s[w->i + 1], w->s[w->i + 2],
+                                                   w->s[w->i + 3], 0 }, NULL, 16);
+        for (int k = 0; k < 4; k++)
+            ref_adv(w);
+        if (cp >= 0xD800 && cp < 0xDC00) {
+            for (int k = 0; k < 2; k++)
+                ref_adv(w);
+            unsigned lo = (unsigned)strtoul((char[5]){ w->s[w->i], w->s[w->i + 1], w->s[w->i + 2],
+                                                       w->s[w->i + 3], 0 }, NULL, 16);
+            for (int k = 0; k < 4; k++)
+                ref_adv(w);
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        }
+        if (key) {
+            if (cp < 0x80) {
+                w->path[n++] = (char)cp;
+            } else if (cp < 0x800) {
+                w->path[n++] = (char)(0xC0 | (cp >> 6));
+                w->path[n++] = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                w->path[n++] = (char)(0xE0 | (cp >> 12));
+                w->path[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                w->path[n++] = (char)(0x80 | (cp & 0x3F));
+            } else {
+                w->path[n++] = (char)(0xF0 | (cp >> 18));
+                w->path[n++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                w->path[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                w->path[n++] = (char)(0x80 | (cp & 0x3F));
+            }
+        }
+    }
+    if (key)
+        w->path[n] = '\0';
+    ref_adv(w);
+}
+
+static void ref_value(struct ref_walk *w, int kl, int kc)
+{
+    ref_ws(w);
+    struct cfg_kp_entry e = { kl ? kl : w->line, kl ? kc : w->col, w->line, w->col };
+    bool dup = false;
+    for (size_t k = 0; k < w->n && !dup; k++)
+        dup = strcmp(w->v[k].path, w->path) == 0;
+    if (!dup) {
+        w->v = realloc(w->v, (w->n + 1) * sizeof *w->v);
+        w->v[w->n++] = (struct ref_pos){ strdup(w->path), e };
+    }
+    size_t base = strlen(w->path);
+    char ch = w->s[w->i];
+    if (ch == '{' || ch == '[') {
+        ref_adv(w);
+        for (size_t idx = 0;; idx++) {
+            ref_ws(w);
+            if (w->s[w->i] == '}' || w->s[w->i] == ']')
+                break;
+            if (idx > 0) {
+                ref_adv(w); /* ',' */
+                ref_ws(w);
+            }
+            int l = 0, c = 0;
+            if (ch == '{') {
+                l = w->line;
+                c = w->col;
+                if (base > 0)
+                    strcat(w->path, ".");
+                ref_string(w, true);
+                ref_ws(w);
+                ref_adv(w); /* ':' */
+            } else {
+                snprintf(w->path + base, sizeof w->path - base, "[%zu]", idx);
+            }
+            ref_value(w, l, c);
+            w->path[base] = '\0';
+        }
+        ref_adv(w);
+    } else if (ch == '"') {
+        ref_string(w, false);
+    } else {
+        while (w->s[w->i] && !strchr(",]} \t\r\n", w->s[w->i]))
+            ref_adv(w);
+    }
+}
+
+/* Every path of TEXT is found where the reference has it; paths that lead
+ * nowhere are not found. */
+static void check_keypos(const char *text)
+{
+    struct ref_walk w = { .s = text, .line = 1, .col = 1 };
+    ref_value(&w, 0, 0);
+    struct cfg_keypos *kp = cfg_keypos_build(text, strlen(text));
+    assert_non_null(kp);
+    for (int pass = 0; pass < 2; pass++) { /* the second from the kept containers */
+        for (size_t k = 0; k < w.n; k++) {
+            const struct cfg_kp_entry *e = cfg_keypos_find(kp, w.v[k].path);
+            if (!e || memcmp(e, &w.v[k].e, sizeof *e) != 0)
+                fail_msg("path \"%s\": want %d:%d/%d:%d, got %d:%d/%d:%d", w.v[k].path,
+                         w.v[k].e.key_line, w.v[k].e.key_col, w.v[k].e.val_line, w.v[k].e.val_col,
+                         e ? e->key_line : 0, e ? e->key_col : 0, e ? e->val_line : 0,
+                         e ? e->val_col : 0);
+        }
+    }
+    static const char *nowhere[] = { ".", "x", "a.", "[0]", "a[0", "a[]", "a[-1]", "a[01]",
+                                     "a[99]", "b.c.d.e", "a.b.c", "big[40]", "\"a\"",
+                                     "a[1].x", "big[0].zz" };
+    for (size_t k = 0; k < sizeof nowhere / sizeof *nowhere; k++) {
+        bool in_ref = false;
+        for (size_t j = 0; j < w.n; j++)
+            in_ref |= strcmp(w.v[j].path, nowhere[k]) == 0;
+        if (!in_ref && cfg_keypos_find(kp, nowhere[k]))
+            fail_msg("path \"%s\" found, but no value is there", nowhere[k]);
+    }
+    cfg_keypos_free(kp);
+    for (size_t k = 0; k < w.n; k++)
+        free(w.v[k].path);
+    free(w.v);
+}
+
+static unsigned rnd(uint64_t *x, unsigned n)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (unsigned)(*x % n);
+}
+
+/* A random JSON value into b[*len..]; objects at the top. */
+static void random_json(uint64_t *x, char *b, size_t cap, size_t *len, int depth, bool object)
+{
+    static const char *keys[] = { "a", "b", "a.b", "x", "x[0]", "", "\\u00e9", "\xc3\xa9",
+                                  "\\\"q", "k\\\\", "n\\n", "[1]", ".", "c.d.e" };
+    static const char *ws[] = { "", " ", "\n", "\t", "\r\n  " };
+    int kind = object ? 0 : depth > 4 ? 2 + (int)rnd(x, 3) : (int)rnd(x, 5);
+#define PUT(...) (*len += (size_t)snprintf(b + *len, cap > *len ? cap - *len : 0, __VA_ARGS__))
+    if (cap - *len < 512)
+        kind = 2; /* room for a scalar only */
+    if (kind == 0 || kind == 1) {
+        unsigned n = rnd(x, 4) == 0 ? 17 + rnd(x, 8) : rnd(x, 5); /* sometimes kept */
+        PUT("%c%s", kind == 0 ? '{' : '[', ws[rnd(x, 5)]);
+        for (unsigned i = 0; i < n && cap - *len > 512; i++) {
+            if (i)
+                PUT(",%s", ws[rnd(x, 5)]);
+            if (kind == 0)
+                PUT("\"%s\"%s:%s", keys[rnd(x, sizeof keys / sizeof *keys)], ws[rnd(x, 5)],
+                    ws[rnd(x, 5)]);
+            random_json(x, b, cap, len, depth + 1, false);
+        }
+        PUT("%s%c", ws[rnd(x, 5)], kind == 0 ? '}' : ']');
+    } else if (kind == 2) {
+        PUT("%d", (int)rnd(x, 1000) - 500);
+    } else if (kind == 3) {
+        PUT("\"s%s\\\"}]\"", rnd(x, 2) ? "\xe2\x82\xac" : ""); /* a string holding } ] " */
+    } else {
+        PUT("%s", rnd(x, 2) ? "true" : "null");
+    }
+#undef PUT
+}
+
+static void test_keypos_against_reference(void **state)
+{
+    (void)state;
+    check_keypos("{}");
+    check_keypos("  \n [ 1, [2, [3, {}]], {\"a\": []} ]\n");
+    check_keypos("{\n \"a\": [1, 2.5e3, true, null, \"s\\\"]\"],\n \"b\": {\"c\": {\"d\": {}}}\n}");
+    /* keys that spell other paths: "a.b" vs a.b, "x[0]" vs x[0]; first wins */
+    check_keypos("{\"a.b\": 1, \"a\": {\"b\": 2, \"b.c\": 3, \"b\": 4}, \"x[0]\": 5, \"x\": [6]}");
+    check_keypos("{\"a\": {\"b\": 2}, \"a.b\": 1, \"x\": [6], \"x[0]\": 5, \"\": {\"\": 7}}");
+    /* escapes, UTF-8 (columns count characters), tabs, CRLF */
+    check_keypos("{\r\n\t\"\\u00e9t\\u00e9\": {\"\\\"q\\\\\": [\"\xc3\xa9\xc3\xa9\", 1]},\r\n"
+                 "\t\"\xe2\x82\xac\": 2, \"e\\nl\": 3, \"\\uD83D\\uDE00\": {\"k\": 4}}");
+    /* a large object and a large array (kept after the first scan) */
+    char big[16384];
+    size_t n = (size_t)snprintf(big, sizeof big, "{\"big\": [");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s{\"k%d\": [%d, \"v\"], \"n\": {\"m\": %d}}\n",
+                              i ? ", " : "", i, i, i);
+    n += (size_t)snprintf(big + n, sizeof big - n, "], \"obj\": {");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"f%d\": {\"g\": %d}", i ? ",\n " : "", i, i);
+    snprintf(big + n, sizeof big - n, "}, \"last\": 1}");
+    check_keypos(big);
+    /* random documents over keys that collide as paths, escapes, nesting
+     * and sizes on both sides of what is kept (fixed seed) */
+    uint64_t rng = 42;
+    char *doc = malloc(65536);
+    for (int k = 0; k < 300; k++) {
+        size_t len = 0;
+        random_json(&rng, doc, 65536, &len, 0, true);
+        doc[len] = '\0';
+        json_error_t je;
+        json_t *valid = json_loads(doc, JSON_DECODE_ANY, &je);
+        if (!valid)
+            fail_msg("generated JSON does not parse: %s\n%s", je.text, doc);
+        json_decref(valid);
+        check_keypos(doc);
+    }
+    free(doc);
+}
+
+/* The position index of a config of 2,000 sources, after every lookup a
+ * load makes: small (at start-up every page it touches is a page fault; an
+ * index of every value was ~10,000 paths and a megabyte for 1,000 sources). */
+static void test_keypos_big(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    char *text = many_sources(N);
+    struct cfg_keypos *kp = cfg_keypos_build(text, strlen(text));
+    assert_non_null(kp);
+    for (size_t i = 0; i < N; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "sources[%zu]", i);
+        assert_non_null(cfg_keypos_find(kp, path));
+        snprintf(path, sizeof path, "sources[%zu].extract[0]", i);
+        assert_non_null(cfg_keypos_find(kp, path));
+        snprintf(path, sizeof path, "metrics[%zu]", i);
+        assert_non_null(cfg_keypos_find(kp, path));
+    }
+    assert_true(cfg_keypos_bytes(kp) <= 48 * 2 * N); /* the two arrays' children */
+    for (size_t i = 0; i < N; i += 97) {
+        char path[64];
+        snprintf(path, sizeof path, "sources[%zu].extract[0].metric", i);
+        const struct cfg_kp_entry *e = cfg_keypos_find(kp, path);
+        assert_non_null(e);
+        /* line 3 + i; the value "m<i>" follows `"metric": ` */
+        assert_int_equal(e->val_line, (int)(3 + i));
+        char want[32];
+        snprintf(want, sizeof want, "\"m%zu\"", i);
+        const char *line = text;
+        for (int l = 1; l < e->val_line; l++)
+            line = strchr(line, '\n') + 1;
+        assert_memory_equal(line + e->val_col - 1, want, strlen(want));
+        assert_int_equal(e->key_line, e->val_line);
+        assert_memory_equal(line + e->key_col - 1, "\"metric\"", 8);
+    }
+    assert_null(cfg_keypos_find(kp, "sources[2000]"));
+    assert_non_null(cfg_keypos_find(kp, ""));
+    cfg_keypos_free(kp);
+    free(text);
+}
+
 /* ---- secrets ---- */
 
 static void test_secrets_resolved(void **state)
@@ -1363,6 +1729,9 @@ int main(void)
         cmocka_unit_test(test_cycles_to_utc),
         cmocka_unit_test(test_lookups_and_names),
         cmocka_unit_test(test_metric_poll_interval),
+        cmocka_unit_test(test_lookups_many),
+        cmocka_unit_test(test_keypos_against_reference),
+        cmocka_unit_test(test_keypos_big),
         cmocka_unit_test(test_secrets_resolved),
         cmocka_unit_test(test_no_secrets_flag),
         cmocka_unit_test(test_secret_never_in_diags),

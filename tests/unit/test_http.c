@@ -36,6 +36,7 @@ struct cli {
     char buf[16384];
     size_t n;
     bool answered;
+    bool keep;      /* keep-alive: answer the next request on this connection */
 };
 
 static void on_cli_closed(uv_handle_t *h) { free(h->data); }
@@ -44,7 +45,7 @@ static void on_written(uv_write_t *w, int status)
 {
     struct cli *c = w->data;
     free(w);
-    if (!uv_is_closing((uv_handle_t *)&c->t))
+    if (!c->keep && !uv_is_closing((uv_handle_t *)&c->t))
         uv_close((uv_handle_t *)&c->t, on_cli_closed);
 }
 
@@ -79,6 +80,14 @@ static void route(struct cli *c)
     c->answered = true;
     if (!strcmp(path, "/ok")) {
         respond(c, 200, "", "{\"v\": 41.5}");
+    } else if (!strcmp(path, "/ka")) {
+        /* keep-alive: the connection stays open for the next request */
+        static const char ka[] = "HTTP/1.1 200 X\r\nContent-Length: 2\r\n\r\n{}";
+        c->keep = true;
+        c->n = 0;
+        c->buf[0] = '\0';
+        c->answered = false;
+        send_text(c, ka, sizeof ka - 1);
     } else if (!strcmp(path, "/echo")) {
         char *body = malloc(c->n + 1); /* the request itself, for the test to inspect */
         memcpy(body, c->buf, c->n);
@@ -330,6 +339,140 @@ static void test_classes_and_cancel(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A queued request holds no curl easy handle, and a finished one gives its
+ * handle back for the next: a burst of requests costs `cap` handles, not
+ * one each (the 1,000-source start-up allocated and zeroed 1,000). */
+static void test_easy_handles_pooled(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv s = { 0 };
+    srv_start(&s, &loop);
+    struct httpc *h;
+    struct okrd_err err = { 0 };
+    assert_int_equal(httpc_open(&h, &loop, &okrd_clock_system, 4, &err), 0);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", s.port);
+    enum { N = 40 };
+    struct got g[N] = { 0 };
+    for (int i = 0; i < N; i++) {
+        struct httpc_request q = { .url = url, .timeout_ms = 5000, .done = on_done, .arg = &g[i] };
+        assert_int_equal(httpc_request(h, &q, NULL, &err), 0);
+    }
+    struct httpc_stats st;
+    httpc_get_stats(h, HTTPC_SOURCE, &st);
+    assert_int_equal(httpc_queued(h, HTTPC_SOURCE), N - 4);
+    assert_true(st.easy_alive <= 4);
+    assert_true(st.easy_created <= 4);
+    for (int i = 0; i < N; i++)
+        while (g[i].calls == 0)
+            uv_run(&loop, UV_RUN_ONCE);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(g[i].status, 200);
+    httpc_get_stats(h, HTTPC_SOURCE, &st);
+    assert_true(st.easy_alive <= 4); /* idle, kept for reuse */
+    size_t created = st.easy_created;
+    assert_true(created <= 4);
+    for (int i = 0; i < 10; i++) { /* one after another: the same handle each time */
+        struct got one = { 0 };
+        run_one(&loop, h, &s, "/ok", (struct httpc_request){ .timeout_ms = 5000 }, &one);
+        assert_int_equal(one.status, 200);
+    }
+    httpc_get_stats(h, HTTPC_SOURCE, &st);
+    assert_int_equal(st.easy_created, created);
+    httpc_close(h, NULL, NULL);
+    uv_walk(&loop, close_any, &s.tcp);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A reused handle carries nothing of the request before it: method, body,
+ * headers, credentials, max_bytes, timeout. Cap 1: every request below runs
+ * on the same handle. */
+static void test_reused_handle_forgets_options(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv s = { 0 };
+    srv_start(&s, &loop);
+    struct httpc *h;
+    struct okrd_err err = { 0 };
+    assert_int_equal(httpc_open(&h, &loop, &okrd_clock_system, 1, &err), 0);
+    const char *hdrs[] = { "X-Key: secret-value", "Content-Type: application/json" };
+    struct got g = { 0 };
+    run_one(&loop, h, &s, "/echo", (struct httpc_request){ .method = "PUT", .headers = hdrs,
+            .n_headers = 2, .body = "{\"q\":1}", .body_len = 7, .username = "u", .password = "p",
+            .timeout_ms = 5000 }, &g);
+    assert_non_null(strstr(g.body, "PUT /echo HTTP/1.1"));
+    assert_non_null(strstr(g.body, "Authorization: Basic"));
+    memset(&g, 0, sizeof g);
+    run_one(&loop, h, &s, "/echo", (struct httpc_request){ .timeout_ms = 5000 }, &g);
+    assert_int_equal(g.status, 200);
+    assert_non_null(strstr(g.body, "GET /echo HTTP/1.1"));
+    assert_null(strstr(g.body, "X-Key"));
+    assert_null(strstr(g.body, "Authorization"));
+    assert_null(strstr(g.body, "Content-Type"));
+    assert_null(strstr(g.body, "Content-Length"));
+    assert_null(strstr(g.body, "{\"q\":1}"));
+    memset(&g, 0, sizeof g);
+    run_one(&loop, h, &s, "/ok", (struct httpc_request){ .timeout_ms = 5000, .max_bytes = 5 }, &g);
+    assert_int_equal(g.result, HTTPC_E_TOO_BIG);
+    memset(&g, 0, sizeof g);
+    run_one(&loop, h, &s, "/ok", (struct httpc_request){ .timeout_ms = 5000 }, &g);
+    assert_int_equal(g.result, HTTPC_OK); /* no cap this time */
+    assert_string_equal(g.body, "{\"v\": 41.5}");
+    memset(&g, 0, sizeof g);
+    run_one(&loop, h, &s, "/hang", (struct httpc_request){ .timeout_ms = 200 }, &g);
+    assert_int_equal(g.result, HTTPC_E_TIMEOUT);
+    memset(&g, 0, sizeof g);
+    run_one(&loop, h, &s, "/ok", (struct httpc_request){ .timeout_ms = 5000 }, &g);
+    assert_int_equal(g.result, HTTPC_OK);
+    struct httpc_stats st;
+    httpc_get_stats(h, HTTPC_SOURCE, &st);
+    assert_int_equal(st.easy_created, 1);
+    httpc_close(h, NULL, NULL);
+    uv_walk(&loop, close_any, &s.tcp);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A kept-alive connection keeps its socket watcher between transfers (curl
+ * says "remove" after each; initialising a uv_poll_t again costs three
+ * syscalls a poll), and the watcher is closed before curl closes the socket
+ * (closing it later would delete the fd number from epoll under whatever
+ * now owns it). */
+static void test_keepalive_socket_watchers(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv s = { 0 };
+    srv_start(&s, &loop);
+    struct httpc *h;
+    struct okrd_err err = { 0 };
+    assert_int_equal(httpc_open(&h, &loop, &okrd_clock_system, 1, &err), 0);
+    struct httpc_stats st;
+    for (int i = 0; i < 10; i++) {
+        struct got g = { 0 };
+        run_one(&loop, h, &s, "/ka", (struct httpc_request){ .timeout_ms = 5000 }, &g);
+        assert_int_equal(g.status, 200);
+        httpc_get_stats(h, HTTPC_SOURCE, &st);
+        assert_int_equal(st.polls_alive, 1);
+    }
+    assert_int_equal(st.polls_created, 1);
+    /* The same connection, answered with "Connection: close": curl closes
+     * the socket, and its watcher is gone with it. */
+    struct got g = { 0 };
+    run_one(&loop, h, &s, "/ok", (struct httpc_request){ .timeout_ms = 5000 }, &g);
+    assert_int_equal(g.status, 200);
+    httpc_get_stats(h, HTTPC_SOURCE, &st);
+    assert_int_equal(st.polls_created, 1);
+    assert_int_equal(st.polls_alive, 0);
+    httpc_close(h, NULL, NULL);
+    uv_walk(&loop, close_any, &s.tcp);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_retry_after_and_urlencode(void **state)
 {
     int64_t d;
@@ -555,6 +698,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client_matrix),
         cmocka_unit_test(test_classes_and_cancel),
+        cmocka_unit_test(test_easy_handles_pooled),
+        cmocka_unit_test(test_reused_handle_forgets_options),
+        cmocka_unit_test(test_keepalive_socket_watchers),
         cmocka_unit_test(test_retry_after_and_urlencode),
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_report_once_per_change),

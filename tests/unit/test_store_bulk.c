@@ -75,9 +75,9 @@ static void test_needs_a_transaction(void **state)
     struct store *s = open_at(f->path);
     struct okrd_err err = { 0 };
     struct store_point_in p[] = { { "dau", 1, 1 } };
-    assert_int_equal(store_put_points_bulk(s, p, 1, &err), OKRD_EINVAL);
+    assert_int_equal(store_put_points_bulk(s, NULL, p, 1, &err), OKRD_EINVAL);
     assert_non_null(strstr(err.msg, "no transaction"));
-    assert_int_equal(store_put_points_bulk(s, NULL, 0, &err), 0);
+    assert_int_equal(store_put_points_bulk(s, NULL, NULL, 0, &err), 0);
     store_close(s);
 }
 
@@ -94,10 +94,10 @@ static void test_last_wins(void **state)
     };
     struct store_point_in b[] = { { "mau", 200, 4 }, { "dau", 50, 8 }, { "dau", 50, 9 } };
     assert_int_equal(store_begin(s, &err), 0);
-    assert_int_equal(store_put_points_bulk(s, a, sizeof a / sizeof a[0], &err), 0);
+    assert_int_equal(store_put_points_bulk(s, NULL, a, sizeof a / sizeof a[0], &err), 0);
     assert_true(value_at(s, "dau", 100) == 3);
     assert_true(value_at(s, "mau", 200) == 3);
-    assert_int_equal(store_put_points_bulk(s, b, sizeof b / sizeof b[0], &err), 0);
+    assert_int_equal(store_put_points_bulk(s, NULL, b, sizeof b / sizeof b[0], &err), 0);
     assert_int_equal(store_commit(s, &err), 0);
     assert_true(value_at(s, "dau", 100) == 3);
     assert_true(value_at(s, "dau", 50) == 9);
@@ -172,7 +172,7 @@ static void test_same_as_put_points(void **state)
         size_t n = sizes[k % (sizeof sizes / sizeof sizes[0])];
         if (n > N - at)
             n = N - at;
-        assert_int_equal(store_put_points_bulk(s, p + at, n, &err), 0);
+        assert_int_equal(store_put_points_bulk(s, NULL, p + at, n, &err), 0);
         assert_int_equal(store_put_points(ref, p + at, n, &err), 0);
         at += n;
     }
@@ -199,8 +199,8 @@ static void test_error_rolls_back_the_transaction(void **state)
     struct store_point_in good[] = { { "dau", 2, 2 }, { "mau", 2, 2 } };
     struct store_point_in bad[] = { { "dau", 3, 3 }, { "wau", 3, NAN } };
     assert_int_equal(store_begin(s, &err), 0);
-    assert_int_equal(store_put_points_bulk(s, good, 2, &err), 0);
-    assert_int_equal(store_put_points_bulk(s, bad, 2, &err), OKRD_EINVAL);
+    assert_int_equal(store_put_points_bulk(s, NULL, good, 2, &err), 0);
+    assert_int_equal(store_put_points_bulk(s, NULL, bad, 2, &err), OKRD_EINVAL);
     assert_non_null(strstr(err.msg, "point 1"));
     assert_false(store_in_transaction(s));
     assert_int_equal(store_commit(s, &err), OKRD_EINVAL); /* nothing left to commit */
@@ -231,7 +231,7 @@ static void test_bulk_begin_foreign_keys(void **state)
     assert_int_equal(pragma_fk(s), 1);
     assert_int_equal(store_begin_bulk(s, &err), 0);
     assert_int_equal(pragma_fk(s), 0);
-    assert_int_equal(store_put_points_bulk(s, p, 2, &err), 0);
+    assert_int_equal(store_put_points_bulk(s, NULL, p, 2, &err), 0);
     assert_int_equal(store_commit(s, &err), 0);
     assert_int_equal(pragma_fk(s), 1);
     assert_true(value_at(s, "mau", 1) == 2);
@@ -244,7 +244,7 @@ static void test_bulk_begin_foreign_keys(void **state)
     assert_int_equal(store_begin_bulk(s, &err), 0);
     assert_int_equal(store_begin_bulk(s, &err), OKRD_EINVAL); /* one is open */
     struct store_point_in bad[] = { { "dau", 2, NAN } };
-    assert_int_equal(store_put_points_bulk(s, bad, 1, &err), OKRD_EINVAL); /* rolls back */
+    assert_int_equal(store_put_points_bulk(s, NULL, bad, 1, &err), OKRD_EINVAL); /* rolls back */
     assert_false(store_in_transaction(s));
     assert_int_equal(pragma_fk(s), 1);
 
