@@ -6,7 +6,9 @@
  * file's distinct metrics are reported once each. A file of 1 MiB or more
  * is read on a thread of its own while the caller stores: its bad rows
  * reject it whole, or (skip_row) are skipped, exactly as on one thread; a
- * store that fails half-way stops the reader and stores nothing.
+ * store that fails half-way stops the reader and stores nothing. Every
+ * metric a file stores lists the file's source (store_each_metric_summary,
+ * `okrd metrics`), on the bulk path as on any other.
  *
  * Each test writes its own file into a fresh temporary folder.
  */
@@ -286,6 +288,86 @@ static void test_big_file_store_fails(void **state)
     free(path);
 }
 
+/* The sources store_each_metric_summary lists, "metric:a,b\n" per metric. */
+struct sources {
+    char text[4096];
+    size_t len;
+};
+
+static int on_summary(void *ctx, const struct store_metric_summary *m)
+{
+    struct sources *o = ctx;
+    o->len += (size_t)snprintf(o->text + o->len, sizeof o->text - o->len, "%s:", m->metric);
+    for (size_t i = 0; i < m->n_sources; i++)
+        o->len += (size_t)snprintf(o->text + o->len, sizeof o->text - o->len, "%s%s",
+                                   i ? "," : "", m->sources[i]);
+    o->len += (size_t)snprintf(o->text + o->len, sizeof o->text - o->len, "\n");
+    assert_true(o->len < sizeof o->text - 1);
+    return 0;
+}
+
+static void list_sources(struct store *st, struct sources *o)
+{
+    struct okrd_err err = { 0 };
+    o->len = 0;
+    o->text[0] = '\0';
+    if (store_each_metric_summary(st, on_summary, o, &err))
+        fail_msg("store_each_metric_summary: %s", err.msg);
+}
+
+/* A big file (read on its own thread, several batches, the bulk
+ * transaction) and a small one, from two sources sharing a metric: each
+ * metric lists the source of every file that stored it, and a rejected
+ * file's source is not listed. */
+static void test_files_record_their_source(void **state)
+{
+    struct fx *f = *state;
+    enum { ROWS = 70000 };
+    size_t cap = (size_t)ROWS * 40 + 64, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "metric,timestamp,value\n");
+    for (int i = 0; i < ROWS; i++)
+        len += (size_t)snprintf(text + len, cap - len, "metric_%d,%lld,%d.5\n", i % 3,
+                                1700000000LL + (long long)(i / 3) * 60, i);
+    assert_true(len > 1100000); /* the threaded bulk path */
+    char *big = tu_write_file(f->dir, "big.csv", text);
+    free(text);
+    struct csv_ingest_result res = { 0 };
+    ingest(f, big, ROWS, &res);
+    csv_ingest_result_free(&res);
+
+    f->src.id = "other";
+    char *small = tu_write_file(f->dir, "small.csv",
+                                "metric,timestamp,value\n"
+                                "metric_1,1600000000,1\n"
+                                "solo,1600000000,2\n");
+    ingest(f, small, 2, &res);
+    csv_ingest_result_free(&res);
+
+    f->src.id = "rejected";
+    char *bad = tu_write_file(f->dir, "bad.csv",
+                              "metric,timestamp,value\n"
+                              "metric_2,1600000000,1\n"
+                              "never,1600000000,x\n");
+    struct csv_report rep;
+    struct csv_ingest_result rej = { .rep = &rep };
+    struct okrd_err err = { 0 };
+    assert_int_equal(csv_ingest_file(f->st, bad, &f->src, NULL, 1764000000, 0, &rej, &err), 0);
+    assert_int_equal(rej.outcome, CSV_REJECTED);
+    csv_ingest_result_free(&rej);
+
+    struct sources o;
+    list_sources(f->st, &o);
+    assert_string_equal(o.text, "metric_0:drops\n"
+                                "metric_1:drops,other\n"
+                                "metric_2:drops\n"
+                                "solo:other\n");
+    free(big);
+    free(small);
+    free(bad);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -296,6 +378,7 @@ int main(void)
         T(test_big_file_with_a_bad_row_rejected),
         T(test_big_file_skip_row),
         T(test_big_file_store_fails),
+        T(test_files_record_their_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

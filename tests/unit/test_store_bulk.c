@@ -4,7 +4,8 @@
  * wins (within one call and across calls, DESIGN section 3), the stored
  * points are those store_put_points stores for the same input, and an error
  * rolls the caller's whole transaction back; store_begin_bulk turns the
- * foreign-key check off for its transaction only.
+ * foreign-key check off for its transaction only; the sources that fed
+ * each metric are recorded as store_put_points_from records them.
  *
  * Each test gets its own temporary state_dir and fresh database.
  */
@@ -187,6 +188,81 @@ static void test_same_as_put_points(void **state)
     store_close(ref);
 }
 
+/* "metric:source,source\n" per metric, from store_each_metric_summary. */
+static int dump_summary(void *ctx, const struct store_metric_summary *m)
+{
+    struct dump *d = ctx;
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s:", m->metric);
+    for (size_t i = 0; i < m->n_sources; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", i ? "," : "", m->sources[i]);
+    n += snprintf(line + n, sizeof line - (size_t)n, "\n");
+    if (d->len + (size_t)n + 1 > d->cap) {
+        d->cap = (d->cap + (size_t)n + 1) * 2;
+        d->buf = realloc(d->buf, d->cap);
+        assert_non_null(d->buf);
+    }
+    memcpy(d->buf + d->len, line, (size_t)n + 1);
+    d->len += (size_t)n;
+    return 0;
+}
+
+static char *dump_sources(struct store *s)
+{
+    struct dump d = { 0 };
+    struct okrd_err err = { 0 };
+    if (store_each_metric_summary(s, dump_summary, &d, &err))
+        fail_msg("store_each_metric_summary: %s", err.msg);
+    return d.buf ? d.buf : strdup("");
+}
+
+/* Calls from three sources (and one from none) over interleaved metrics,
+ * more than BULK_ROWS points each: every (metric, source) pair of a bulk
+ * call is recorded, once, as store_put_points_from records it; a call that
+ * fails takes its pairs back with the transaction. */
+static void test_sources_as_put_points_from(void **state)
+{
+    struct fx *f = *state;
+    char ref_path[4096 + 16];
+    snprintf(ref_path, sizeof ref_path, "%s.ref", f->path);
+    struct store *s = open_at(f->path), *ref = open_at(ref_path);
+    struct okrd_err err = { 0 };
+    static const char *const names[] = { "m_a", "m_b", "m_c", "m_d", "m_e" };
+    static const char *const sources[] = { "drops", "drops", "csv-2", NULL, "csv-3" };
+    enum { N = 100 };
+    struct store_point_in p[N];
+    assert_int_equal(store_begin_bulk(s, &err), 0);
+    for (size_t k = 0; k < 5; k++) {
+        /* call k: metrics k.. k+2 (mod 5) interleaved */
+        for (size_t i = 0; i < N; i++)
+            p[i] = (struct store_point_in){ names[(k + i % 3) % 5], (int64_t)(k * N + i), 1.5 };
+        assert_int_equal(store_put_points_bulk(s, sources[k], p, N, &err), 0);
+        assert_int_equal(store_put_points_from(ref, sources[k], p, N, &err), 0);
+    }
+    assert_int_equal(store_commit(s, &err), 0);
+    char *got = dump_sources(s), *want = dump_sources(ref);
+    assert_string_equal(want, "m_a:csv-3,drops\n"
+                              "m_b:csv-3,drops\n"
+                              "m_c:csv-2,drops\n"
+                              "m_d:csv-2,drops\n"
+                              "m_e:csv-2,csv-3\n");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+
+    /* a failing call: its sources go with the transaction */
+    struct store_point_in bad[] = { { "m_a", 1, 1 }, { "m_new", 1, 1 }, { "m_b", 2, NAN } };
+    assert_int_equal(store_begin_bulk(s, &err), 0);
+    assert_int_equal(store_put_points_bulk(s, "late", bad, 2, &err), 0);
+    assert_int_equal(store_put_points_bulk(s, "late", bad, 3, &err), OKRD_EINVAL);
+    assert_false(store_in_transaction(s));
+    got = dump_sources(s);
+    assert_null(strstr(got, "late"));
+    free(got);
+    store_close(s);
+    store_close(ref);
+}
+
 /* An error undoes the caller's whole transaction, not only the call. */
 static void test_error_rolls_back_the_transaction(void **state)
 {
@@ -261,6 +337,7 @@ int main(void)
         T(test_needs_a_transaction),
         T(test_last_wins),
         T(test_same_as_put_points),
+        T(test_sources_as_put_points_from),
         T(test_error_rolls_back_the_transaction),
         T(test_bulk_begin_foreign_keys),
     };
