@@ -1,30 +1,82 @@
 /*
  * csv_ingest.c — see csv_ingest.h. Points go to the store in batches of
- * BATCH inside the file's one transaction: the reader hands out one point at
- * a time with a metric string valid only during the call, so each batch
- * copies its metric ids into a small arena.
+ * up to BATCH points inside the file's one transaction (store_put_points_bulk, which
+ * sorts each batch by metric and time before the B-tree sees it: the
+ * bigger the batch, the fewer times each page is visited). The reader hands
+ * out one point at a time with a metric string valid only during the call,
+ * so each batch interns its metric ids in an arena: one copy and one
+ * pointer per distinct id, which the store then recognises by pointer.
+ *
+ * A file of PIPE_MIN bytes or more is read on a thread of its own while the
+ * calling thread (the store's writer: it alone touches the connection)
+ * stores the batch before: parsing and validating on one core, inserting on
+ * the other. Two batches take turns, so the reader is at most one batch
+ * ahead and memory stays bounded. Batches are stored in file order, so the
+ * last row of a repeated metric+timestamp still wins.
  */
 #include "csv_ingest.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BATCH 4096
+#define BATCH 16384            /* points, a power of two */
+#define BATCH_MIN 64
+#define ID_MAX 128             /* bytes in a metric id */
+#define PIPE_MIN (1 << 20)     /* bytes: below, one thread (a thread costs more than it saves) */
 
+/* Points and the metric ids they point at. */
 struct batch {
-    struct store *st;
-    const char *source;      /* recorded as the source of each metric */
-    struct store_point_in pts[BATCH];
-    char names[BATCH][129];  /* metric ids are at most 128 bytes */
+    size_t cap;              /* points, a power of two: BATCH, less for a small file */
+    struct store_point_in *pts;
+    /* the batch's distinct metric ids: open addressing over offsets into
+     * arena (slot = offset + 1; 2 * cap slots), and their list (cap) for
+     * remember_metric */
+    uint32_t *slots;
+    uint32_t *names;
+    size_t n_names;
+    char *arena;             /* cap * (ID_MAX + 1) bytes: pages are only
+                              * resident once used, so few metrics cost little */
+    size_t arena_len;
     size_t n;
-    int64_t stored;
+};
+
+struct progress {
+    csv_ingest_progress_cb cb;
+    void *ctx;
+    const char *path;
+    int64_t total, next; /* the next call is due at offset `next` */
+};
+
+/* One file's read and store. Without a reader thread, the reader stores a
+ * full batch itself; with one, `mu` guards what the two threads share. */
+struct ingest {
+    struct store *st;
+    const char *source;        /* recorded as the source of each metric stored */
     struct csv_ingest_result *res;
-    struct okrd_err *err;
+    struct okrd_err *err;      /* the storing side's */
+    int64_t stored;
+    struct progress *prog;     /* NULL: none */
+    struct batch *buf[2];      /* owned; buf[1] only with a reader thread */
+    struct batch *cur;         /* the one the reader fills */
+    bool threaded;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch *full;        /* handed over, not taken yet */
+    struct batch *spare;       /* stored, free for the reader */
+    bool read_done, stop;
+    int64_t offset;            /* the reader's position, for progress */
+    /* the reader thread's input and outcome */
+    int fd;
+    const struct csv_reader_opts *opts;
+    struct csv_report *rep;
+    int read_rc;
+    struct okrd_err read_err;
 };
 
 static uint64_t name_hash(const char *s)
@@ -69,51 +121,136 @@ static int remember_metric(struct csv_ingest_result *res, const char *metric)
     return 0;
 }
 
-static int flush(struct batch *b)
+static void batch_clear(struct batch *b)
+{
+    b->n = 0;
+    b->n_names = 0;
+    b->arena_len = 0;
+    memset(b->slots, 0, 2 * b->cap * sizeof *b->slots);
+}
+
+static void batch_free(struct batch *b)
+{
+    if (b) {
+        free(b->pts);
+        free(b->slots);
+        free(b->names);
+        free(b->arena);
+    }
+    free(b);
+}
+
+/* Room for CAP points. A batch full before the file ends is simply stored,
+ * so CAP only trades memory against the store's work per point: a small
+ * file (thousands of them in an inbox's backlog) gets a small batch. */
+static struct batch *batch_new(size_t cap)
+{
+    struct batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->cap = cap;
+    b->pts = malloc(cap * sizeof *b->pts);
+    b->slots = malloc(2 * cap * sizeof *b->slots);
+    b->names = malloc(cap * sizeof *b->names);
+    b->arena = malloc(cap * (ID_MAX + 1));
+    if (!b->pts || !b->slots || !b->names || !b->arena) {
+        batch_free(b);
+        return NULL;
+    }
+    batch_clear(b);
+    return b;
+}
+
+/* A file of SIZE bytes: a row of the long layout takes 6 bytes at least
+ * ("m,1,1" and a newline), so size / 8 points is about what it holds. */
+static size_t batch_cap_for(int64_t size)
+{
+    size_t cap = BATCH_MIN;
+    while (cap < BATCH && (int64_t)cap < size / 8)
+        cap *= 2;
+    return cap;
+}
+
+/* On the store's thread. */
+static int store_batch(struct ingest *g, struct batch *b)
 {
     if (b->n == 0)
         return 0;
     /* Shutting down: stop reading; the caller rolls back, and the file
      * (still in the inbox) is read again at the next start. */
-    if (store_stop_requested(b->st))
-        return okrd_err_set(b->err, OKRD_ECANCELED,
+    if (store_stop_requested(g->st))
+        return okrd_err_set(g->err, OKRD_ECANCELED,
                             "stopping: the file is left as it is and read again at the next start");
-    int rc = store_put_points_from(b->st, b->source, b->pts, b->n, b->err);
+    int rc = store_put_points_bulk(g->st, g->source, b->pts, b->n, g->err);
     if (rc < 0)
         return rc;
-    const char *last = NULL;
-    for (size_t i = 0; i < b->n; i++) {
-        if (last && !strcmp(last, b->pts[i].metric))
-            continue;
-        last = b->pts[i].metric;
-        if ((rc = remember_metric(b->res, last)) < 0)
-            return okrd_err_set(b->err, rc, "out of memory");
-    }
-    b->stored += (int64_t)b->n;
-    b->n = 0;
+    for (size_t i = 0; i < b->n_names; i++)
+        if ((rc = remember_metric(g->res, b->arena + b->names[i])) < 0)
+            return okrd_err_set(g->err, rc, "out of memory");
+    g->stored += (int64_t)b->n;
+    batch_clear(b);
     return 0;
+}
+
+/* The batch's copy of METRIC (LEN bytes): the same pointer for the same id. */
+static const char *intern(struct batch *b, const char *metric, size_t len)
+{
+    if (len > ID_MAX) /* the reader validated ids; cannot happen */
+        return NULL;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)metric[i]) * 1099511628211ull;
+    size_t mask = 2 * b->cap - 1;
+    size_t k = (size_t)h & mask;
+    for (; b->slots[k]; k = (k + 1) & mask) {
+        const char *m = b->arena + b->slots[k] - 1;
+        if (!strncmp(m, metric, len) && m[len] == '\0')
+            return m;
+    }
+    char *m = b->arena + b->arena_len; /* room: at most cap names per batch */
+    memcpy(m, metric, len);
+    m[len] = '\0';
+    b->names[b->n_names++] = (uint32_t)b->arena_len;
+    b->slots[k] = (uint32_t)b->arena_len + 1;
+    b->arena_len += len + 1;
+    return m;
+}
+
+/* On the reader's thread: hands the full batch over and takes the spare
+ * one once it is stored. OKRD_ECANCELED when the storing side stopped. */
+static int hand_over(struct ingest *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->full && !g->stop)
+        pthread_cond_wait(&g->cv, &g->mu);
+    if (!g->stop) {
+        g->full = g->cur;
+        g->cur = NULL;
+        pthread_cond_broadcast(&g->cv);
+        while (!g->spare && !g->stop)
+            pthread_cond_wait(&g->cv, &g->mu);
+        if (!g->stop) {
+            g->cur = g->spare;
+            g->spare = NULL;
+        }
+    }
+    int rc = g->stop ? OKRD_ECANCELED : 0;
+    pthread_mutex_unlock(&g->mu);
+    return rc;
 }
 
 static int on_point(void *ctx, const char *metric, int64_t ts, double value)
 {
-    struct batch *b = ctx;
-    size_t len = strlen(metric);
-    if (len >= sizeof b->names[0])
-        len = sizeof b->names[0] - 1; /* the reader validated ids; cannot happen */
-    memcpy(b->names[b->n], metric, len);
-    b->names[b->n][len] = '\0';
-    b->pts[b->n] = (struct store_point_in){ b->names[b->n], ts, value };
-    if (++b->n == BATCH)
-        return flush(b);
-    return 0;
+    struct ingest *g = ctx;
+    struct batch *b = g->cur;
+    const char *m = intern(b, metric, strlen(metric));
+    if (!m)
+        return OKRD_ENOMEM;
+    b->pts[b->n] = (struct store_point_in){ m, ts, value };
+    if (++b->n < b->cap)
+        return 0;
+    return g->threaded ? hand_over(g) : store_batch(g, b);
 }
-
-struct progress {
-    csv_ingest_progress_cb cb;
-    void *ctx;
-    const char *path;
-    int64_t total, next; /* the next call is due at offset `next` */
-};
 
 static void on_progress(void *ctx, int64_t offset)
 {
@@ -123,6 +260,113 @@ static void on_progress(void *ctx, int64_t offset)
     p->cb(p->ctx, p->path, offset, p->total);
     int64_t step = p->total / 100 > 0 ? p->total / 100 : 1;
     p->next = offset + step;
+}
+
+/* The reader thread's progress: only noted; the storing thread reports it
+ * (the caller's callback runs on the caller's thread). */
+static void note_offset(void *ctx, int64_t offset)
+{
+    struct ingest *g = ctx;
+    pthread_mutex_lock(&g->mu);
+    g->offset = offset;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void report_progress(struct ingest *g)
+{
+    if (!g->prog)
+        return;
+    pthread_mutex_lock(&g->mu);
+    int64_t offset = g->offset;
+    pthread_mutex_unlock(&g->mu);
+    on_progress(g->prog, offset);
+}
+
+static void *reader_main(void *arg)
+{
+    struct ingest *g = arg;
+    g->read_rc = csv_read_fd(g->fd, g->opts, on_point, g, g->rep, &g->read_err);
+    pthread_mutex_lock(&g->mu);
+    if (g->read_rc == 0 && g->cur && g->cur->n > 0) { /* the last batch, part full */
+        while (g->full && !g->stop)
+            pthread_cond_wait(&g->cv, &g->mu);
+        if (!g->stop) {
+            g->full = g->cur;
+            g->cur = NULL;
+        }
+    }
+    g->read_done = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* Reads the file on a thread and stores its batches here, in file order.
+ * Returns the store's error if it failed, else the reader's outcome (with
+ * its message in *err); OKRD_ENOMEM (nothing read) if the thread cannot
+ * start, so the caller may read the file on one thread instead. */
+static int read_and_store_threaded(struct ingest *g, struct csv_reader_opts *o)
+{
+    if (!g->buf[1] && !(g->buf[1] = batch_new(g->buf[0]->cap)))
+        return OKRD_ENOMEM;
+    if (pthread_mutex_init(&g->mu, NULL))
+        return OKRD_ENOMEM;
+    if (pthread_cond_init(&g->cv, NULL)) {
+        pthread_mutex_destroy(&g->mu);
+        return OKRD_ENOMEM;
+    }
+    struct csv_reader_opts inline_opts = *o;
+    g->threaded = true;
+    g->spare = g->buf[1];
+    g->full = NULL;
+    g->read_done = g->stop = false;
+    g->offset = 0;
+    g->opts = o;
+    if (g->prog) {
+        o->progress = note_offset;
+        o->progress_ctx = g;
+    }
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, reader_main, g)) {
+        g->threaded = false;
+        g->spare = NULL;
+        *o = inline_opts;
+        pthread_cond_destroy(&g->cv);
+        pthread_mutex_destroy(&g->mu);
+        return OKRD_ENOMEM;
+    }
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (!g->full && !g->read_done)
+            pthread_cond_wait(&g->cv, &g->mu);
+        struct batch *b = g->full;
+        g->full = NULL;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        if (!b)
+            break; /* read to the end (or stopped) and all stored */
+        rc = store_batch(g, b);
+        batch_clear(b); /* stored, or not needed any more */
+        pthread_mutex_lock(&g->mu);
+        g->spare = b;
+        if (rc)
+            g->stop = true; /* the reader stops at its next hand-over */
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        if (rc)
+            break;
+        report_progress(g);
+    }
+    pthread_join(reader, NULL);
+    if (rc == 0) {
+        report_progress(g);
+        if ((rc = g->read_rc) != 0)
+            *g->err = g->read_err;
+    }
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    return rc;
 }
 
 static const char *base_name(const char *path)
@@ -165,7 +409,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
     if (fd < 0)
         return okrd_err_set(err, OKRD_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat before, after;
-    struct batch *b = NULL;
+    struct ingest *g = NULL;
     int rc;
     if (fstat(fd, &before) < 0) {
         rc = okrd_err_set(err, OKRD_EIO, "%s: cannot stat: %s", path, strerror(errno));
@@ -186,27 +430,35 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
             goto out;
         }
     }
-    if (!(b = malloc(sizeof *b))) {
+    g = calloc(1, sizeof *g);
+    if (!g || !(g->buf[0] = batch_new(batch_cap_for((int64_t)before.st_size)))) {
         rc = okrd_err_set(err, OKRD_ENOMEM, "%s: out of memory", path);
         goto out;
     }
-    b->st = w;
-    b->source = src->id;
-    b->n = 0;
-    b->stored = 0;
-    b->res = res;
-    b->err = err;
+    g->st = w;
+    g->source = src->id;
+    g->res = res;
+    g->err = err;
+    g->cur = g->buf[0];
+    g->fd = fd;
+    g->rep = rep;
     struct progress prog = { progress, progress_ctx, path, (int64_t)before.st_size, 0 };
     struct csv_reader_opts o = { .cfg = &src->u.csv, .tz = tz };
     if (progress) {
+        g->prog = &prog;
         o.progress = on_progress;
         o.progress_ctx = &prog;
     }
-    if ((rc = store_begin(w, err)) < 0)
+    /* A big file: its transaction without the per-point foreign-key check. */
+    if ((rc = before.st_size >= PIPE_MIN ? store_begin_bulk(w, err) : store_begin(w, err)) < 0)
         goto out;
-    rc = csv_read_fd(fd, &o, on_point, b, rep, err);
-    if (rc == 0)
-        rc = flush(b);
+    if (before.st_size >= PIPE_MIN)
+        rc = read_and_store_threaded(g, &o);
+    if (!g->threaded) { /* a small file, or no thread to be had */
+        rc = csv_read_fd(fd, &o, on_point, g, rep, err);
+        if (rc == 0)
+            rc = store_batch(g, g->cur);
+    }
     bool reject = rc == OKRD_EINVAL ||
                   (rc == 0 && rep->n_errors_total > 0 &&
                    src->u.csv.on_error == CFG_ON_ERROR_REJECT_FILE);
@@ -229,7 +481,7 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         goto out;
     }
     res->outcome = rep->n_errors_total > 0 ? CSV_PARTIAL : CSV_INGESTED;
-    res->points = b->stored;
+    res->points = g->stored;
     if (res->outcome == CSV_PARTIAL &&
         !(res->report_json = csv_report_json_text(rep, base_name(path), res->sha256))) {
         store_rollback(w);
@@ -243,7 +495,11 @@ int csv_ingest_file(struct store *w, const char *path, const struct cfg_source *
         res->points = 0;
     }
 out:
-    free(b);
+    if (g) {
+        batch_free(g->buf[0]);
+        batch_free(g->buf[1]);
+    }
+    free(g);
     close(fd);
     return rc;
 }

@@ -177,6 +177,36 @@ int store_begin(struct store *s, struct okrd_err *err)
     return run_cached(s, STMT_BEGIN, "BEGIN IMMEDIATE", "begin a transaction", err);
 }
 
+/* Foreign keys on again after a bulk transaction (store_begin_bulk). A
+ * PRAGMA outside a transaction does no I/O; if it failed all the same, the
+ * next bulk begin would try again, and meanwhile nothing but the
+ * points -> metrics check is off (a csv job writes no outbox row). */
+static void fk_restore(struct store *s)
+{
+    if (s->fk_off && sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) == SQLITE_OK)
+        s->fk_off = false;
+}
+
+/* Why foreign keys off for a big file: with them on, SQLite looks the
+ * parent metrics row up for every point it inserts, ~10% of the time of a
+ * 1M-point file (bench/csv_ingest). The check cannot fail there: every
+ * metric_id store_put_points_bulk writes (to points and metric_sources)
+ * comes from metric_id(), i.e. from the metrics table inside this very
+ * transaction. The pragma is a no-op
+ * inside a transaction, hence before BEGIN; flipping it expires the cached
+ * statements (each is prepared again once), which is why only big jobs do. */
+int store_begin_bulk(struct store *s, struct okrd_err *err)
+{
+    if (s->grouped || store_in_transaction(s) || store_check_writable(s, "begin", NULL))
+        return store_begin(s, err); /* and its checks and messages */
+    if (!s->fk_off && sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) == SQLITE_OK)
+        s->fk_off = true;
+    int rc = store_begin(s, err);
+    if (rc)
+        fk_restore(s);
+    return rc;
+}
+
 int store_commit(struct store *s, struct okrd_err *err)
 {
     if (!store_in_transaction(s))
@@ -196,6 +226,7 @@ int store_commit(struct store *s, struct okrd_err *err)
          * undo it so the caller's rule "error = nothing stored" holds. */
         store_rollback(s);
     }
+    fk_restore(s);
     return rc;
 }
 
@@ -217,6 +248,7 @@ void store_rollback(struct store *s)
     }
     if (store_in_transaction(s))
         run_cached(s, STMT_ROLLBACK, "ROLLBACK", "rollback", NULL);
+    fk_restore(s);
     /* Metric ids created in the undone transaction no longer exist. */
     store_metric_map_clear(&s->metrics);
 }

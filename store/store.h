@@ -49,6 +49,12 @@ int store_schema_version(void);
  * store_begin starts BEGIN IMMEDIATE. Writing functions called outside a
  * transaction run in one of their own. */
 int store_begin(struct store *s, struct okrd_err *err);
+/* store_begin for one big bulk load (a large CSV file, written with
+ * store_put_points_bulk): the same, with the foreign-key check of each
+ * point's metric off until the transaction ends (store_commit and
+ * store_rollback turn it on again). Inside a group of small jobs, or with a
+ * transaction open, it is store_begin. */
+int store_begin_bulk(struct store *s, struct okrd_err *err);
 int store_commit(struct store *s, struct okrd_err *err);
 void store_rollback(struct store *s);
 bool store_in_transaction(const struct store *s);
@@ -75,6 +81,14 @@ int store_put_points(struct store *s, const struct store_point_in *pts, size_t n
  * "push" for the API; NULL: nothing recorded) fed each metric of the batch,
  * for store_each_metric_summary. */
 int store_put_points_from(struct store *s, const char *source, const struct store_point_in *pts,
+                          size_t n, struct okrd_err *err);
+/* store_put_points_from inside the caller's open transaction, for a bulk
+ * load (one CSV file) that rolls back whole on any error: no savepoint per
+ * call, so on an error this rolls back the caller's WHOLE transaction (not
+ * only this call). SOURCE is recorded for each distinct metric of the call
+ * as store_put_points_from records it (NULL: nothing recorded). OKRD_EINVAL
+ * if no transaction is open. */
+int store_put_points_bulk(struct store *s, const char *source, const struct store_point_in *pts,
                           size_t n, struct okrd_err *err);
 
 struct store_point {

@@ -33,6 +33,7 @@ enum store_stmt_id {
     STMT_METRIC_ID,
     STMT_METRIC_INSERT,
     STMT_POINT_UPSERT,
+    STMT_POINT_UPSERT_MANY,
     STMT_METRIC_SOURCE,
     STMT_SERIES,
     STMT_LAST_POINT,
@@ -92,6 +93,9 @@ struct store {
      * then a savepoint of its own, and job_open says whether it is open. */
     bool grouped;
     bool job_open;
+    /* PRAGMA foreign_keys is OFF for the open bulk transaction
+     * (store_begin_bulk); commit and rollback turn it on again. */
+    bool fk_off;
 };
 
 /* The writer's side of group commit: BEGIN IMMEDIATE and enter group mode;
