@@ -155,6 +155,36 @@ bool okr_status_parse(const char *name, enum okr_status *out);
 
 #define OKR_REASON_MAX 160
 
+/* ---- forecast (DESIGN section 9; okr_forecast.c) ---- */
+
+enum okr_forecast_of { OKR_FORECAST_VALUE, OKR_FORECAST_SHARE };
+
+/* How likely the key result is to reach its target at the end. defined ==
+ * false is JSON null (before s, from e on, no_data, invalid, undefined
+ * baseline/target, fewer than 3 trend days, no share days, D + R = 0).
+ * For of == VALUE the fitted line and its spread are kept so the dashboard
+ * can draw the band per day: value at x days from t = a + b*x, se(x) =
+ * s*sqrt(1 + 1/n + (x - xbar)^2 / sxx), band = value + q*se(x) with q10/q90
+ * (0 for an exact line: s == 0). */
+struct okr_forecast {
+    bool defined;
+    enum okr_forecast_of of;
+    double probability;          /* 0..1 */
+    double p10, p50, p90;        /* value at e (VALUE) or final share (SHARE) */
+    double a, b, s, xbar, sxx;   /* VALUE only */
+    int n;                       /* VALUE: points in the fit */
+    double q10, q90;             /* VALUE: F_nu^-1(0.10), F_nu^-1(0.90) */
+};
+
+/* Student's t CDF F_nu(x) for integer nu >= 1 (closed form, Abramowitz &
+ * Stegun 26.7.3-26.7.4) and its inverse by bisection (to 1e-10). */
+double okr_t_cdf(int nu, double x);
+double okr_t_quantile(int nu, double p);
+
+/* The value of the band at X_DAYS from t for quantile factor Q (q10, 0 or
+ * q90): a + b*x + q*se(x). NaN when f is not a defined VALUE forecast. */
+double okr_forecast_band(const struct okr_forecast *f, double x_days, double q);
+
 /* Everything the daemon, the API and alerts show about one key result at t.
  * NaN = undefined (JSON null):
  *  value            v(t), or v(e - 1 s) from e on; NaN when no point in window
@@ -184,6 +214,7 @@ struct okr_result {
     int64_t last_point_at;
     bool final;
     char reason[OKR_REASON_MAX];
+    struct okr_forecast forecast; /* section 9; filled by okr_evaluate */
 };
 
 /* Evaluates key result KR (its objective's cycle in kr->objective) against its
@@ -211,6 +242,13 @@ struct okr_result {
  *    one that slipped past config/ cannot divide by zero. */
 void okr_evaluate(const struct cfg_key_result *kr, const struct okr_series *s,
                   const struct okrd_tz *tz, int64_t now_s, struct okr_result *out);
+
+/* The forecast of section 9 for KR at T, given its evaluation R at T (for
+ * the status, baseline and target) and the same series. okr_evaluate calls
+ * it for out->forecast; exposed for tests. Pure, no allocation. */
+void okr_forecast(const struct cfg_key_result *kr, const struct okr_series *s,
+                  const struct okrd_tz *tz, int64_t t, const struct okr_result *r,
+                  struct okr_forecast *out);
 
 /* ---- check-ins: the effective status (DESIGN section 8; okr_checkin.c) ---- */
 

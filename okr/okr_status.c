@@ -251,6 +251,7 @@ void okr_evaluate(const struct cfg_key_result *kr, const struct okr_series *s,
     r->value = r->baseline = r->target = NAN;
     r->progress = r->expected = r->projected_score = r->score = NAN;
     r->reason[0] = '\0';
+    memset(&r->forecast, 0, sizeof r->forecast); /* null until okr_forecast fills it */
     size_t n_now = okr_series_upper(s, now_s);
     r->last_point_at = n_now ? s->ts[n_now - 1] : OKR_NO_TS;
     r->final = now_s >= c->end_s;

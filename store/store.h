@@ -220,7 +220,55 @@ int store_put_kr_state(struct store *s, const char *kr_id, const struct store_kr
 int store_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *out,
                        struct okrd_err *err);
 
-/* One row per key result per day (the day's last evaluation wins). */
+/* ---- daily history and the archive (DESIGN section 9; store_history.c) ----
+ * One row per key result per day of its cycle: the evaluation at
+ * min(now, the day's last second). Rows are replaced (the day's last
+ * evaluation wins) and kept for good. NaN = null; "" statuses never. */
+struct store_kr_day {
+    char kr_id[129];
+    char date[11];            /* YYYY-MM-DD in daemon.timezone */
+    char cycle_start[11];     /* the key result's cycle, YYYY-MM-DD */
+    char status[16];          /* effective */
+    char computed_status[16];
+    double progress, expected, score, probability;
+};
+int store_put_kr_day(struct store *s, const struct store_kr_day *row, struct okrd_err *err);
+/* Rows of KR_ID with from_date <= date < to_date (NULL = unbounded), oldest
+ * first. The row is the walk's (valid until cb returns). */
+int store_each_kr_day(struct store *s, const char *kr_id, const char *from_date,
+                      const char *to_date,
+                      int (*cb)(void *ctx, const struct store_kr_day *row), void *ctx,
+                      struct okrd_err *err);
+/* The newest date with a row for KR_ID in CYCLE_START's cycle into
+ * date_out (11 bytes), or OKRD_ENOTFOUND: where a backfill starts. */
+int store_last_kr_day(struct store *s, const char *kr_id, const char *cycle_start,
+                      char date_out[11], struct okrd_err *err);
+
+/* Definitions: an objective's or key result's resolved definition (a JSON
+ * text the caller makes) recorded by (kind, id, cycle start) whenever it
+ * changes. KIND is "objective" or "key_result". *changed (may be NULL):
+ * a new version was stored (the text differs from the latest one). */
+int store_put_definition(struct store *s, const char *kind, const char *id,
+                         const char *cycle_start, const char *cycle_end, const char *json,
+                         int64_t at_s, bool *changed, struct okrd_err *err);
+struct store_definition {
+    const char *kind, *id, *cycle_start, *cycle_end, *json;
+    int64_t recorded_at_s;
+};
+/* The latest definition of every (kind, id) whose cycle is exactly
+ * [CYCLE_START, CYCLE_END] (dates; both NULL: every cycle), objectives
+ * first, then by id. */
+int store_each_definition(struct store *s, const char *cycle_start, const char *cycle_end,
+                          int (*cb)(void *ctx, const struct store_definition *d), void *ctx,
+                          struct okrd_err *err);
+/* Every archived cycle (distinct start, end), the one ending last first. */
+int store_each_cycle(struct store *s,
+                     int (*cb)(void *ctx, const char *start, const char *end), void *ctx,
+                     struct okrd_err *err);
+
+/* One row per key result per day (the day's last evaluation wins).
+ * (The older, narrower form of store_put_kr_day; kept until its callers
+ * move over.) */
 int store_put_kr_history(struct store *s, const char *kr_id, const char *date /* YYYY-MM-DD */,
                          const char *status, double progress, struct okrd_err *err);
 
