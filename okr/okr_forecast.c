@@ -197,8 +197,10 @@ static void forecast_value(const struct cfg_key_result *kr, const struct okr_ser
     /* 1 - F(z) is F(-z) by symmetry, without the subtraction. */
     f->probability = inc ? okr_t_cdf(nu, -z) : okr_t_cdf(nu, z);
     f->s = sd;
-    f->q10 = okr_t_quantile(nu, 0.10);
+    /* F_nu is symmetric: F^-1(0.10) = -F^-1(0.90), one bisection for both,
+     * and the band is symmetric to the last bit. */
     f->q90 = okr_t_quantile(nu, 0.90);
+    f->q10 = -f->q90;
     f->p10 = yhat + f->q10 * se;
     f->p50 = yhat;
     f->p90 = yhat + f->q90 * se;
