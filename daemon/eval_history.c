@@ -24,8 +24,10 @@
  * (store_last_kr_day), re-evaluated at its last second because okrd may
  * have stopped before that day ended; with none, the cycle's start, and
  * then days that already hold a row (written before rows named their
- * cycle) are kept as they are. It ends at yesterday or the cycle's end
- * day, whichever is first.
+ * cycle) are kept as they are — unless the cycle has ended: a cycle okrd
+ * never recorded a day of is left alone (it ran before okrd watched it).
+ * It ends at yesterday or the cycle's end day, whichever is first, so a
+ * cycle that ended while okrd was down gets its last days.
  */
 #include <math.h>
 #include <stdio.h>
@@ -160,10 +162,13 @@ struct eval_backfill {
     size_t n;
     int64_t *next, *last;   /* per key result: days still to write, [next, last] */
     bool *skip_existing;
+    int64_t *resume;        /* per key result: its last recorded day (rewritten, not
+                             * missed), or INT64_MIN */
     bool *select;
     struct eval_snapshot snap;
     struct eval_scratch x;
-    size_t rows, days, krs;
+    size_t rows, days, krs; /* days: missed days written (not counting rewrites) */
+    size_t refreshed;       /* rows of a last recorded day rewritten at its end */
     int64_t counted_day;    /* the last day counted in days */
     double ms;
 };
@@ -176,6 +181,7 @@ static void backfill_free(struct eval_backfill *b)
     free(b->next);
     free(b->last);
     free(b->skip_existing);
+    free(b->resume);
     free(b->select);
     free(b);
 }
@@ -188,6 +194,7 @@ static int plan(struct store *w, struct eval_backfill *b, struct okrd_err *err)
         cycle_days(kr, &first, &end);
         int64_t from = first;
         b->skip_existing[i] = false;
+        b->resume[i] = INT64_MIN;
         if (b->from_day != INT64_MIN) {
             from = b->from_day > first ? b->from_day : first;
             b->skip_existing[i] = true; /* rows already written stay */
@@ -198,8 +205,14 @@ static int plan(struct store *w, struct eval_backfill *b, struct okrd_err *err)
                 from = day_of_date(date); /* maybe written before that day ended */
                 if (from < first)
                     from = first;
+                b->resume[i] = from;
             } else if (rc == 0 || rc == OKRD_ENOTFOUND) {
                 b->skip_existing[i] = true;
+                /* A cycle that ended before okrd recorded any day of it
+                 * is not invented afterwards: only a running cycle is
+                 * filled from its start. */
+                if (end < b->today)
+                    from = INT64_MAX;
             } else {
                 return okrd_err_prefix(err, "history backfill of \"%s\"", kr->id);
             }
@@ -242,8 +255,14 @@ static int backfill_run(struct store *w, void *arg, struct okrd_err *err)
         if (rc == 0) {
             for (size_t i = 0; i < b->n; i++)
                 b->next[i] += b->select[i];
+            bool missed = false;
+            for (size_t i = 0; i < b->n; i++)
+                if (b->select[i]) {
+                    missed |= b->resume[i] != day;
+                    b->refreshed += b->resume[i] == day;
+                }
             b->rows += rows;
-            if (rows && day != b->counted_day) {
+            if (rows && missed && day != b->counted_day) {
                 b->days++;
                 b->counted_day = day;
             }
@@ -282,8 +301,8 @@ static void backfill_done(void *arg, int rc, const struct okrd_err *err)
                store_writer_submit(d->writer, backfill_run, backfill_done, b) == 0) {
         return;
     } else {
-        log_info("history_backfilled", "days=%zu rows=%zu key_results=%zu ms=%.1f", b->days,
-                 b->rows, b->krs, b->ms);
+        log_info("history_backfilled", "days=%zu rows=%zu key_results=%zu last_days_final=%zu "
+                 "ms=%.1f", b->days, b->rows, b->krs, b->refreshed, b->ms);
     }
     d->eval.backfill = NULL;
     backfill_free(b);
@@ -320,8 +339,9 @@ static void start(struct okrd *d, int64_t from_day)
     b->next = calloc(n, sizeof *b->next);
     b->last = calloc(n, sizeof *b->last);
     b->skip_existing = calloc(n, sizeof *b->skip_existing);
+    b->resume = calloc(n, sizeof *b->resume);
     b->select = calloc(n, sizeof *b->select);
-    if (!b->next || !b->last || !b->skip_existing || !b->select ||
+    if (!b->next || !b->last || !b->skip_existing || !b->resume || !b->select ||
         store_writer_submit(d->writer, backfill_run, backfill_done, b) < 0) {
         backfill_free(b);
         log_error("history_backfill_failed", "msg=\"out of memory or stopping\"");
