@@ -43,6 +43,15 @@ int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const 
 int eval_key_result_view(struct store *st, const struct cfg *cfg, const char *kr_id, int64_t at_s,
                          json_t **out, struct okrd_err *err);
 
+/* Evaluates KR -- which need not belong to CFG: an archived key result
+ * rebuilt from its definition (daemon/retro.c), its objective's cycle in
+ * kr->objective -- at AT_S from the points in ST into *out. CFG gives the
+ * metric table (a ratio metric is read from its inputs; a metric CFG no
+ * longer has is read as a plain one) and daemon.timezone. */
+int eval_kr_result(struct store *st, const struct cfg *cfg, const struct cfg_key_result *kr,
+                   int64_t at_s, struct eval_scratch *x, struct okr_result *out,
+                   struct okrd_err *err);
+
 /* The stale_after, in seconds, for METRIC: okr_metric_stale_after_s (its
  * own stale_after, else 3x the interval of the polled source that produces
  * it, else 2 days; a ratio, the longer of its two inputs'). */
