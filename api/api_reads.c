@@ -66,12 +66,18 @@ struct history_ctx {
     json_t *arr;
 };
 
-static int on_history(void *ctx, const char *date, const char *status, double progress)
+/* One daily history row (DESIGN section 9). A row written before the
+ * store recorded both statuses holds the effective one in both. */
+static int on_history(void *ctx, const struct store_kr_day *row)
 {
     struct history_ctx *h = ctx;
-    json_array_append_new(h->arr, json_pack("{s:s, s:s, s:o}", "date", date, "status", status,
-                                            "progress", okr_view_number(progress)));
-    return 0;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "date", row->date, "status",
+                          row->status, "computed_status",
+                          row->computed_status[0] ? row->computed_status : row->status,
+                          "progress", okr_view_number(row->progress), "expected",
+                          okr_view_number(row->expected), "score", okr_view_number(row->score),
+                          "probability", okr_view_number(row->probability));
+    return o && json_array_append_new(h->arr, o) == 0 ? 0 : OKRD_ENOMEM;
 }
 
 static void run_series(struct read_job *j, struct store *st)
@@ -102,7 +108,9 @@ static void run_series(struct read_job *j, struct store *st)
     }
     api_series_free(&se);
     struct history_ctx h = { json_array() };
-    rc = store_each_kr_history(st, j->kr->id, j->from_date, j->to_date, on_history, &h, &err);
+    rc = store_each_kr_day(st, j->kr->id, j->from_date, j->to_date, on_history, &h, &err);
+    if (rc == OKRD_ENOMEM)
+        okrd_err_set(&err, OKRD_ENOMEM, "no memory for the history");
     if (rc < 0) {
         json_decref(points);
         json_decref(pace);

@@ -240,12 +240,10 @@ struct ago_ctx {
     char status[16];
 };
 
-static int first_status(void *ctx, const char *date, const char *status, double progress)
+static int first_status(void *ctx, const struct store_kr_day *row)
 {
-    (void)date;
-    (void)progress;
     struct ago_ctx *c = ctx;
-    snprintf(c->status, sizeof c->status, "%s", status);
+    snprintf(c->status, sizeof c->status, "%s", row->status);
     return 1; /* the first row of the week is enough */
 }
 
@@ -274,7 +272,7 @@ static void send_digest(struct alerts_sender *a, int64_t slot_s)
     }
     for (size_t i = 0; i < s->n_krs; i++) {
         struct okrd_err err = { 0 };
-        store_each_kr_history(d->reader, s->krs[i]->id, from_date, NULL, first_status, &ago[i], &err);
+        store_each_kr_day(d->reader, s->krs[i]->id, from_date, NULL, first_status, &ago[i], &err);
         ago_p[i] = ago[i].status[0] ? ago[i].status : NULL;
     }
     alerts_new_event_id(okrd_clock_now_ms(d->clock), j->event_id, sizeof j->event_id);

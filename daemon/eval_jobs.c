@@ -72,6 +72,34 @@ static void fill_state(struct store_kr_state *st, const struct okr_result *r, bo
     st->stale = stale;
 }
 
+/* Key result I's row of the daily history for DATE (DESIGN section 9),
+ * from snapshot S: the effective status, section 4's own, the numbers and
+ * the forecast's probability (NaN = null). */
+static void fill_day(struct store_kr_day *row, const struct eval_snapshot *s, size_t i,
+                     const char *date)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    const struct okr_result *r = &s->results[i];
+    memset(row, 0, sizeof *row);
+    snprintf(row->kr_id, sizeof row->kr_id, "%s", kr->id);
+    snprintf(row->date, sizeof row->date, "%.10s", date);
+    snprintf(row->cycle_start, sizeof row->cycle_start, "%s", kr->objective->cycle.start_date);
+    snprintf(row->status, sizeof row->status, "%s", okr_status_name(r->status));
+    snprintf(row->computed_status, sizeof row->computed_status, "%s",
+             okr_status_name(s->computed[i]));
+    row->progress = r->progress;
+    row->expected = r->expected;
+    row->score = r->score;
+    row->probability = r->forecast.defined ? r->forecast.probability : NAN;
+}
+
+/* DATE is a day of KR's cycle: only those days have a history row. */
+static bool day_in_cycle(const struct cfg_key_result *kr, const char *date)
+{
+    const struct cfg_cycle *c = &kr->objective->cycle;
+    return strcmp(date, c->start_date) >= 0 && strcmp(date, c->end_date) <= 0;
+}
+
 /* The check-ins of one key result that no evaluation has announced yet,
  * copied out of the walk so the events and marks are written after it. */
 struct unannounced {
@@ -192,9 +220,14 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
         if ((rc = announce_checkins(w, j, i, err)) < 0 ||
             (rc = alerts_on_kr_change(w, j->hold->cfg, &j->snap, i, had ? &before : NULL,
                                       j->now_s, err)) < 0 ||
-            (rc = store_put_kr_state(w, kr->id, &after, err)) < 0 ||
-            (rc = store_put_kr_history(w, kr->id, date, name, r->progress, err)) < 0)
+            (rc = store_put_kr_state(w, kr->id, &after, err)) < 0)
             return okrd_err_prefix(err, "key result \"%s\"", kr->id);
+        if (day_in_cycle(kr, date)) {
+            struct store_kr_day row;
+            fill_day(&row, &j->snap, i, date);
+            if ((rc = store_put_kr_day(w, &row, err)) < 0)
+                return okrd_err_prefix(err, "key result \"%s\"", kr->id);
+        }
     }
     for (size_t i = 0; i < j->snap.n_krs; i++)
         j->snap.previous_status[i] = j->snap.previous_buf[i][0] ? j->snap.previous_buf[i] : NULL;

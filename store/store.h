@@ -266,20 +266,6 @@ int store_each_cycle(struct store *s,
                      int (*cb)(void *ctx, const char *start, const char *end), void *ctx,
                      struct okrd_err *err);
 
-/* One row per key result per day (the day's last evaluation wins).
- * (The older, narrower form of store_put_kr_day; kept until its callers
- * move over.) */
-int store_put_kr_history(struct store *s, const char *kr_id, const char *date /* YYYY-MM-DD */,
-                         const char *status, double progress, struct okrd_err *err);
-
-/* Calls cb for each history row of KR_ID with from_date <= date < to_date
- * (YYYY-MM-DD; NULL = unbounded), oldest first; progress NaN = undefined.
- * A non-zero return from cb stops the walk and is returned. */
-int store_each_kr_history(struct store *s, const char *kr_id, const char *from_date,
-                          const char *to_date,
-                          int (*cb)(void *ctx, const char *date, const char *status, double progress),
-                          void *ctx, struct okrd_err *err);
-
 /* ---- check-ins (store_checkins.c; DESIGN section 8) ----
  * Kept for good. Check-ins of one key result and cycle are serialized by
  * the writer: the caller reads the latest, assigns seq = latest + 1 and

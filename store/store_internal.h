@@ -43,8 +43,12 @@ enum store_stmt_id {
     STMT_INGEST_SEEN,
     STMT_KR_STATE_PUT,
     STMT_KR_STATE_GET,
-    STMT_KR_HISTORY_PUT,
-    STMT_KR_HISTORY_GET,
+    /* store_history.c */
+    STMT_KR_DAY_PUT,
+    STMT_KR_DAY_EACH,
+    STMT_KR_DAY_LAST,
+    STMT_DEFINITION_LATEST,
+    STMT_DEFINITION_INSERT,
     /* store_outbox.c */
     STMT_OUTBOX_ADD,
     STMT_DELIVERY_ADD,

@@ -191,7 +191,41 @@ const struct store_migration store_migrations[] = {
       "CREATE INDEX checkins_by_kr_at ON checkins(key_result, at_s, seq, cycle_start);"
       "CREATE INDEX checkins_unannounced ON checkins(key_result, cycle_start, seq)"
       "  WHERE announced = 0;" },
-    /* { 7, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 7, "daily history with both statuses, and the definitions archive",
+      /* DESIGN section 9. kr_history grows in place (ALTER TABLE keeps
+       * every row): status stays the effective status it always held, and
+       * computed_status starts equal to it (before check-ins the two were
+       * one; a v6 row recorded the effective one and the computed one is
+       * lost). cycle_start is NULL for a row written before this version:
+       * nothing recorded which cycle it belonged to, and guessing from
+       * today's config could be wrong, so it stays unknown (read as "").
+       * expected, score and probability are NULL for those rows for the
+       * same reason. The index answers "the newest day of a key result's
+       * cycle" (where a backfill starts) with one probe. */
+      "ALTER TABLE kr_history ADD COLUMN cycle_start TEXT;"
+      "ALTER TABLE kr_history ADD COLUMN computed_status TEXT NOT NULL DEFAULT '';"
+      "UPDATE kr_history SET computed_status = status;"
+      "ALTER TABLE kr_history ADD COLUMN expected REAL;"
+      "ALTER TABLE kr_history ADD COLUMN score REAL;"
+      "ALTER TABLE kr_history ADD COLUMN probability REAL;"
+      "CREATE INDEX kr_history_by_cycle ON kr_history(kr_id, cycle_start, date);"
+      /* Every version of every objective's and key result's resolved
+       * definition, kept for good (a retrospective reads them after the
+       * config dropped the objective). version counts 1, 2, 3, ... per
+       * (kind, id, cycle_start); the newest is the one in force. A rowid
+       * table: the JSON text runs to a few hundred bytes. */
+      "CREATE TABLE definitions ("
+      "  kind          TEXT NOT NULL CHECK (kind IN ('objective', 'key_result')),"
+      "  id            TEXT NOT NULL,"
+      "  cycle_start   TEXT NOT NULL,"             /* YYYY-MM-DD */
+      "  cycle_end     TEXT NOT NULL,"             /* YYYY-MM-DD, the end day */
+      "  version       INTEGER NOT NULL CHECK (version >= 1),"
+      "  json          TEXT NOT NULL,"
+      "  recorded_at_s INTEGER NOT NULL,"
+      "  UNIQUE (kind, id, cycle_start, version)"
+      ");"
+      "CREATE INDEX definitions_by_cycle ON definitions(cycle_start, cycle_end);" },
+    /* { 8, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -1,6 +1,7 @@
 /*
  * store_state.c — the small state tables: source health, the CSV ingest
- * log, each key result's current state and its daily history.
+ * log and each key result's current state (its daily history and the
+ * definitions archive are store_history.c's).
  *
  * Each write here is ONE statement, so outside a transaction it is its own
  * (SQLite's autocommit); inside the caller's it commits or rolls back with
@@ -258,58 +259,6 @@ int store_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state
     } else {
         rc = store_sqlerr(s, src, err, "read state of key result \"%s\"", kr_id);
     }
-    store_stmt_done(st);
-    return rc;
-}
-
-int store_put_kr_history(struct store *s, const char *kr_id, const char *date,
-                         const char *status, double progress, struct okrd_err *err)
-{
-    static const char action[] = "record key result history";
-    char q[64];
-    int64_t y;
-    int m, d;
-    int rc = store_check_writable(s, action, err);
-    if (rc || (rc = check_id("key result id", kr_id, action, err)) != 0 ||
-        (rc = check_status(status, action, err)) != 0)
-        return rc;
-    if (!date || okrd_parse_date(date, strlen(date), &y, &m, &d, NULL) != 0)
-        return okrd_err_set(err, OKRD_EINVAL, "store: %s of \"%s\": invalid date \"%s\"", action,
-                            kr_id, store_quote(date, q, sizeof q));
-    STMT_OR_FAIL(st, s, STMT_KR_HISTORY_PUT,
-                 "INSERT INTO kr_history(kr_id, date, status, progress) VALUES (?1, ?2, ?3, ?4)"
-                 " ON CONFLICT(kr_id, date) DO UPDATE SET status = excluded.status,"
-                 " progress = excluded.progress",
-                 err);
-    sqlite3_bind_text(st, 1, kr_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, date, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
-    bind_real(st, 4, progress);
-    return step_write(s, st, err, "record history of key result", kr_id);
-}
-
-int store_each_kr_history(struct store *s, const char *kr_id, const char *from_date,
-                          const char *to_date,
-                          int (*cb)(void *ctx, const char *date, const char *status, double progress),
-                          void *ctx, struct okrd_err *err)
-{
-    STMT_OR_FAIL(st, s, STMT_KR_HISTORY_GET,
-                 "SELECT date, status, progress FROM kr_history"
-                 " WHERE kr_id = ?1 AND date >= ?2 AND date < ?3 ORDER BY date",
-                 err);
-    sqlite3_bind_text(st, 1, kr_id ? kr_id : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, from_date ? from_date : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, to_date ? to_date : "9999-99-99", -1, SQLITE_STATIC);
-    int src, rc = 0;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        char date[16], status[16];
-        copy_text(st, 0, date, sizeof date);
-        copy_text(st, 1, status, sizeof status);
-        if ((rc = cb(ctx, date, status, column_real(st, 2))) != 0)
-            break;
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = store_sqlerr(s, src, err, "read history of key result \"%s\"", kr_id);
     store_stmt_done(st);
     return rc;
 }

@@ -119,7 +119,8 @@ def test_read_endpoints(args, wd):
               f"pace starts at the baseline: {s['pace']}")
         check(s["pace"][-1]["expected_value"] == 100, f"pace ends at the target: {s['pace']}")
         check(s["history"] and s["history"][-1]["date"] == today.isoformat() and
-              set(s["history"][-1]) == {"date", "status", "progress"}, f"history: {s['history']}")
+              set(s["history"][-1]) == {"date", "status", "computed_status", "progress", "expected",
+                                        "score", "probability"}, f"history: {s['history']}")
         s2 = api.json("/api/v1/key-results/dau-up/series?from=" + day(start_day, 1) + "&to=" +
                       today.isoformat())
         check(all(day(start_day, 1) <= p["timestamp"][:10] < today.isoformat() for p in s2["points"]),

@@ -253,7 +253,10 @@ static void test_readonly_cannot_write(void **state)
     assert_int_not_equal(store_put_source_health(s, "prom", &h, &err), 0);
     struct store_kr_state k = { .status = "on_track" };
     assert_int_not_equal(store_put_kr_state(s, "dau-up", &k, &err), 0);
-    assert_int_not_equal(store_put_kr_history(s, "dau-up", "2026-11-21", "on_track", 0.5, &err), 0);
+    struct store_kr_day day = { .kr_id = "dau-up", .date = "2026-11-21", .cycle_start = "2026-10-01",
+                                .status = "on_track", .computed_status = "on_track", .progress = 0.5,
+                                .expected = NAN, .score = NAN, .probability = NAN };
+    assert_int_not_equal(store_put_kr_day(s, &day, &err), 0);
     struct store_point lp;
     assert_int_equal(store_last_point(s, "dau", 1000, &lp, &err), 0);
     assert_int_equal(lp.ts, 100);
@@ -585,11 +588,19 @@ static void test_kr_state(void **state)
     struct store_kr_state bad = { .status = "" };
     assert_int_equal(store_put_kr_state(s, "dau-up", &bad, &err), OKRD_EINVAL);
 
-    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-11-21", "at_risk", 0.1, &err), 0);
-    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-11-21", "off_track", NAN, &err), 0);
-    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-11-22", "off_track", 0.2, &err), 0);
-    assert_int_equal(store_put_kr_history(s, "dau-up", "2026-02-30", "off_track", 0.2, &err),
-                     OKRD_EINVAL);
+    /* (the history's own tests are test_store_history.c) */
+    struct store_kr_day day = { .kr_id = "dau-up", .date = "2026-11-21", .cycle_start = "2026-10-01",
+                                .status = "at_risk", .computed_status = "at_risk", .progress = 0.1,
+                                .expected = NAN, .score = NAN, .probability = NAN };
+    assert_int_equal(store_put_kr_day(s, &day, &err), 0);
+    snprintf(day.status, sizeof day.status, "off_track");
+    day.progress = NAN;
+    assert_int_equal(store_put_kr_day(s, &day, &err), 0);
+    snprintf(day.date, sizeof day.date, "2026-11-22");
+    day.progress = 0.2;
+    assert_int_equal(store_put_kr_day(s, &day, &err), 0);
+    snprintf(day.date, sizeof day.date, "2026-02-30");
+    assert_int_equal(store_put_kr_day(s, &day, &err), OKRD_EINVAL);
     store_close(s);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history"), 2);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history WHERE date = '2026-11-21'"

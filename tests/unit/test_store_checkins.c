@@ -535,8 +535,8 @@ static void test_migrates_a_v5_store_in_place(void **state)
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
 
     assert_int_equal(store_open(&f->s, f->path, 0, &err), 0);
-    assert_int_equal(store_schema_version(), 6);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
+    assert_true(store_schema_version() >= 6);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
 
     struct store_series series = { 0 };
     assert_int_equal(store_get_series(f->s, "dau", INT64_MIN, INT64_MAX, &series, &err), 0);

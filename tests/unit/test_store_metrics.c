@@ -235,8 +235,13 @@ static void test_migrates_a_store_without_sources(void **state)
     put_from(f->s, "analytics", &p, 1);
     store_close(f->s);
     f->s = NULL;
-    /* What schema 4 did not have: metric_sources and, from 6 on, checkins. */
-    raw_exec(f->path, "DROP TABLE metric_sources; DROP TABLE checkins; PRAGMA user_version = 4;");
+    /* What schema 4 did not have: metric_sources, from 6 on checkins, and
+     * from 7 on definitions and the wider kr_history (back to its schema-1
+     * form). */
+    raw_exec(f->path, "DROP TABLE metric_sources; DROP TABLE checkins; DROP TABLE definitions;"
+                      " DROP TABLE kr_history; CREATE TABLE kr_history (kr_id TEXT NOT NULL,"
+                      " date TEXT NOT NULL, status TEXT NOT NULL, progress REAL,"
+                      " PRIMARY KEY (kr_id, date)) WITHOUT ROWID; PRAGMA user_version = 4;");
     struct okrd_err err = { 0 };
     struct store *ro = NULL;
     assert_int_equal(store_open(&ro, f->path, STORE_READONLY, &err), OKRD_ESTORE);
