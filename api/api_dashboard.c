@@ -364,6 +364,7 @@ void api_dashboard_write(struct api_buf *b)
                     "<i class=\"l-today\"></i>today<i class=\"l-mark\"></i>check-in</p>"
                     "</header><main id=\"main\"></main><footer><p class=\"muted\">okrd "
                     OKRD_VERSION " &middot; <a href=\"/api/v1/objectives\">JSON</a> &middot; "
+                    "<a href=\"/retro\">retrospective</a> &middot; "
                     "<a href=\"/metrics\">metrics</a></p></footer><script>");
     api_buf_puts(b, api_dashboard_script);
     api_buf_puts(b, "</script></body></html>\n");

@@ -274,8 +274,14 @@ static void kr_from_json(json_t *d, struct cfg_key_result *kr, const struct cfg_
     kr->owner = (char *)jstr(d, "owner");
     kr->metric = (char *)(jstr(d, "metric") ? jstr(d, "metric") : "");
     kr->direction = parse_direction(jstr(d, "direction"));
-    parse_target(json_object_get(d, "target"), &kr->target);
-    json_t *b = json_object_get(d, "baseline");
+    /* As configured, so the evaluation re-derives an auto baseline and a
+     * relative target exactly as the daemon did; the resolved numbers
+     * (baseline, target) only when an older text lacks them. */
+    json_t *t = json_object_get(d, "target_configured");
+    parse_target(t ? t : json_object_get(d, "target"), &kr->target);
+    json_t *b = json_object_get(d, "baseline_configured");
+    if (!b)
+        b = json_object_get(d, "baseline");
     kr->baseline_auto = !json_is_number(b);
     kr->baseline = json_is_number(b) ? json_number_value(b) : 0;
     parse_aggregate(json_object_get(d, "aggregate"), &kr->aggregate);
@@ -283,10 +289,13 @@ static void kr_from_json(json_t *d, struct cfg_key_result *kr, const struct cfg_
     const char *proj = jstr(d, "projection");
     kr->projection = proj && !strcmp(proj, "trend") ? CFG_PROJ_TREND : CFG_PROJ_AVERAGE;
     kr->trend_window_ms = jdur_ms(d, "trend_window", "trend_window_s", 14LL * DAY_S * 1000);
-    kr->grace = jnum(d, "grace", 0.1);
-    kr->at_risk = jnum(d, "at_risk", 0.9);
-    kr->off_track = jnum(d, "off_track", 0.7);
-    kr->margin = jnum(d, "margin", 0.05);
+    json_t *th = json_object_get(d, "thresholds");
+    if (!json_is_object(th))
+        th = d;
+    kr->grace = jnum(th, "grace", 0.1);
+    kr->at_risk = jnum(th, "at_risk", 0.9);
+    kr->off_track = jnum(th, "off_track", 0.7);
+    kr->margin = jnum(th, "margin", 0.05);
     kr->objective = o;
 }
 
