@@ -133,7 +133,7 @@ static void print_table(json_t *doc)
         }
     }
     json_t *lints = json_object_get(doc, "lints"), *l;
-    printf("\nLints: %s\n", json_array_size(lints) ? "" : "none");
+    printf("\nLints:%s\n", json_array_size(lints) ? "" : " none");
     json_array_foreach(lints, i, l) {
         const char *oid = str_or(json_object_get(l, "objective"), NULL);
         const char *kid = str_or(json_object_get(l, "key_result"), NULL);
