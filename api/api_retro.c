@@ -2,7 +2,8 @@
  * api_retro.c — the retrospective over HTTP (DESIGN section 9): GET
  * /api/v1/retro?cycle=Q, answered on a read worker like a series (reading
  * a cycle's history and check-ins grows with the stored data), and the page
- * GET /retro, which, like the dashboard, carries no data: its one inline
+ * GET /retro, which, like the dashboard, carries no data (but, unlike it,
+ * is a read endpoint off loopback: DESIGN exempts only the dashboard): its one inline
  * script (allowed by its hash in the page's CSP) reads the API with the
  * token the person entered on the dashboard (sessionStorage, a bearer
  * header, no cookies) and builds every node with textContent.

@@ -7,7 +7,6 @@
 #include "okr_retro.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +25,48 @@ static void add_lint(json_t *lints, const char *objective, const char *kr, const
 {
     json_array_append_new(lints, json_pack("{s:o, s:o, s:s}", "objective", str_or_null(objective),
                                            "key_result", str_or_null(kr), "message", message));
+}
+
+/* Messages are built with these (okr/ does no stdio): string pieces,
+ * whole numbers, and fixed-point numbers. */
+static void cat(char *buf, size_t size, const char *s)
+{
+    size_t n = strlen(buf);
+    while (*s && n + 1 < size)
+        buf[n++] = *s++;
+    buf[n] = '\0';
+}
+
+static void cat_u(char *buf, size_t size, unsigned long long v)
+{
+    char d[24];
+    size_t i = sizeof d - 1;
+    d[i] = '\0';
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    cat(buf, size, d + i);
+}
+
+/* V >= 0 with DECIMALS digits (rounded); TRIM drops a fraction of zeros. */
+static void cat_fixed(char *buf, size_t size, double v, int decimals, bool trim)
+{
+    unsigned long long scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    unsigned long long x = (unsigned long long)floor(v * (double)scale + 0.5);
+    cat_u(buf, size, x / scale);
+    unsigned long long frac = x % scale;
+    if (decimals == 0 || (trim && frac == 0))
+        return;
+    cat(buf, size, ".");
+    for (unsigned long long p = scale / 10; p >= 1; p /= 10) {
+        char c[2] = { (char)('0' + frac / p % 10), '\0' };
+        cat(buf, size, c);
+        if (p == 1)
+            break;
+    }
 }
 
 static json_t *days_in_status(const struct okr_retro_kr *k)
@@ -149,18 +190,24 @@ static void lint_gap(json_t *lints, const struct okr_retro_kr *k, const struct o
     }
     if (gap <= 2 * k->checkins_every_s)
         return;
-    char from[16], to[16], every[32], msg[256];
+    char from[16], to[16], every[32], msg[256] = "";
     okrd_format_date(gap_from, in->tz, from, sizeof from);
     okrd_format_date(gap_to, in->tz, to, sizeof to);
     okrd_format_duration(k->checkins_every_s * 1000, every, sizeof every);
-    if (gap_from == in->cycle->start_s)
-        snprintf(msg, sizeof msg,
-                 "%g days from the cycle start (%s) to the first check-in (%s), more than "
-                 "twice checkins.every (%s)", (double)gap / DAY_S, from, to, every);
-    else
-        snprintf(msg, sizeof msg,
-                 "%g days between check-ins (%s to %s), more than twice checkins.every (%s)",
-                 (double)gap / DAY_S, from, to, every);
+    cat_fixed(msg, sizeof msg, (double)gap / DAY_S, 1, true);
+    if (gap_from == in->cycle->start_s) {
+        cat(msg, sizeof msg, " days from the cycle start (");
+        cat(msg, sizeof msg, from);
+        cat(msg, sizeof msg, ") to the first check-in (");
+    } else {
+        cat(msg, sizeof msg, " days between check-ins (");
+        cat(msg, sizeof msg, from);
+        cat(msg, sizeof msg, " to ");
+    }
+    cat(msg, sizeof msg, to);
+    cat(msg, sizeof msg, "), more than twice checkins.every (");
+    cat(msg, sizeof msg, every);
+    cat(msg, sizeof msg, ")");
     add_lint(lints, k->objective, k->id, msg);
 }
 
@@ -171,8 +218,9 @@ static void lint_no_data(json_t *lints, const struct okr_retro_kr *k)
         n += k->days[i].computed == OKR_NO_DATA;
     if (n <= 7)
         return;
-    char msg[128];
-    snprintf(msg, sizeof msg, "%zu days of no_data in its history (more than 7)", n);
+    char msg[128] = "";
+    cat_u(msg, sizeof msg, n);
+    cat(msg, sizeof msg, " days of no_data in its history (more than 7)");
     add_lint(lints, k->objective, k->id, msg);
 }
 
@@ -186,10 +234,11 @@ static void lint_objective(json_t *lints, const struct okr_retro_objective *o,
         n++;
         achieved += in->krs[i].status == OKR_ACHIEVED;
     }
-    char msg[160];
+    char msg[160] = "";
     if (n < 2 || n > 5) {
-        snprintf(msg, sizeof msg, "%zu key result%s: an objective should have 2 to 5", n,
-                 n == 1 ? "" : "s");
+        cat_u(msg, sizeof msg, n);
+        cat(msg, sizeof msg, n == 1 ? " key result" : " key results");
+        cat(msg, sizeof msg, ": an objective should have 2 to 5");
         add_lint(lints, o->id, NULL, msg);
     }
     /* "at the end of a cycle" (section 4): early achievements may still slip */
@@ -211,17 +260,13 @@ static void lint_cycle(json_t *lints, const struct okr_retro_input *in, const bo
     if (w <= 0)
         return;
     double mean = sum / w;
-    char msg[200];
-    if (mean > 0.8)
-        snprintf(msg, sizeof msg,
-                 "weighted mean grade %.2f is above 0.8: the targets may have been too soft "
-                 "(0.6-0.7 is where a stretch goal should land)", mean);
-    else if (mean < 0.4)
-        snprintf(msg, sizeof msg,
-                 "weighted mean grade %.2f is below 0.4: the targets may have been out of reach "
-                 "(0.6-0.7 is where a stretch goal should land)", mean);
-    else
+    if (!(mean > 0.8 || mean < 0.4))
         return;
+    char msg[200] = "weighted mean grade ";
+    cat_fixed(msg, sizeof msg, mean, 2, false);
+    cat(msg, sizeof msg, mean > 0.8 ? " is above 0.8: the targets may have been too soft"
+                                    : " is below 0.4: the targets may have been out of reach");
+    cat(msg, sizeof msg, " (0.6-0.7 is where a stretch goal should land)");
     add_lint(lints, NULL, NULL, msg);
 }
 
