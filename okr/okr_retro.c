@@ -263,7 +263,7 @@ static void lint_cycle(json_t *lints, const struct okr_retro_input *in, const bo
     if (!(mean > 0.8 || mean < 0.4))
         return;
     char msg[200] = "weighted mean grade ";
-    cat_fixed(msg, sizeof msg, mean, 2, false);
+    cat_fixed(msg, sizeof msg, mean, 3, false);
     cat(msg, sizeof msg, mean > 0.8 ? " is above 0.8: the targets may have been too soft"
                                     : " is below 0.4: the targets may have been out of reach");
     cat(msg, sizeof msg, " (0.6-0.7 is where a stretch goal should land)");
