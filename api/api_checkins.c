@@ -11,9 +11,12 @@
  *   2. api_checkin_decide (on the writer thread): the rules that need
  *      the latest stored check-in and the time of the commit — seq, at,
  *      409 for a status/value from the cycle's end on or a grade before it,
- *      400 for an `until` outside (at, e], the default `until`, 404 for a
- *      `cycle` that is not the key result's current one (archives of past
- *      cycles come with retrospectives).
+ *      400 for an `until` outside (at, e], the default `until`. A `cycle`
+ *      other than the key result's current one is looked up in the
+ *      definitions archive first (job_run): 404 when the archive does not
+ *      have the key result in that cycle, else the rules run against that
+ *      cycle (409 while it has not ended) and the grade is stored under
+ *      its start.
  *   3. one write job on the store's writer thread (store_writer_submit_small,
  *      FIFO with every other write, so check-ins of one key result are
  *      serialized): read the latest, decide, store the value's point and
@@ -35,6 +38,7 @@
 
 #include "api_internal.h"
 #include "common/parse.h"
+#include "common/tz.h"
 #include "common/ulid.h"
 
 /* ---- 3. the write job ---- */
@@ -53,15 +57,74 @@ struct checkin_job {
     char *answer;                     /* the 201's body */
 };
 
+/* The definitions archive holds key result KR_ID in the cycle asked for. */
+struct archive_find {
+    const char *kr_id;
+    bool found;
+};
+
+static int on_definition(void *ctx, const struct store_definition *d)
+{
+    struct archive_find *f = ctx;
+    if (!strcmp(d->kind, "key_result") && !strcmp(d->id, f->kr_id)) {
+        f->found = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* A `cycle` other than the key result's current one names an archived
+ * cycle (DESIGN section 8): *out is that cycle (its instants in TZ) when
+ * the archive has the key result in it; else a 404 in *e. */
+static int archived_cycle(struct store *w, const struct checkin_job *j, const struct okrd_tz *tz,
+                          struct cfg_cycle *out, struct api_checkin_error *e, struct okrd_err *err)
+{
+    struct archive_find f = { j->kr->id, false };
+    int rc = store_each_definition(w, j->body.cycle_start, j->body.cycle_end, on_definition, &f,
+                                   err);
+    if (rc < 0)
+        return rc;
+    if (!f.found) {
+        const struct cfg_cycle *cur = &j->kr->objective->cycle;
+        e->status = MHD_HTTP_NOT_FOUND;
+        snprintf(e->error, sizeof e->error, "not_found");
+        snprintf(e->detail, sizeof e->detail,
+                 "key result \"%s\" has no archived cycle %s (its cycle is %s..%s)", j->kr->id,
+                 j->body.cycle_text, cur->start_date, cur->end_date);
+        return 0;
+    }
+    int64_t y;
+    int m, d;
+    memset(out, 0, sizeof *out);
+    snprintf(out->start_date, sizeof out->start_date, "%s", j->body.cycle_start);
+    snprintf(out->end_date, sizeof out->end_date, "%s", j->body.cycle_end);
+    okrd_parse_date(out->start_date, 10, &y, &m, &d, NULL);
+    out->start_s = okrd_tz_local_to_utc(tz, okrd_days_from_civil(y, m, d) * 86400);
+    okrd_parse_date(out->end_date, 10, &y, &m, &d, NULL);
+    out->end_s = okrd_tz_local_to_utc(tz, (okrd_days_from_civil(y, m, d) + 1) * 86400);
+    return 0;
+}
+
 /* Writer thread: ONE transaction for the point, the check-in and the view. */
 static int job_run(struct store *w, void *arg, struct okrd_err *err)
 {
     struct checkin_job *j = arg;
     struct api_env *env = &j->srv->env;
     const struct cfg_cycle *cy = &j->kr->objective->cycle;
+    struct cfg_cycle archived;
     int rc = store_begin(w, err);
     if (rc < 0)
         return rc;
+    if (j->body.has_cycle && (strcmp(j->body.cycle_start, cy->start_date) ||
+                              strcmp(j->body.cycle_end, cy->end_date))) {
+        if ((rc = archived_cycle(w, j, j->cfg->daemon.tz, &archived, &j->e, err)) < 0)
+            return rc;
+        if (j->e.status) {
+            store_rollback(w);
+            return 0;
+        }
+        cy = &archived; /* the grade is stored under that cycle's start */
+    }
     struct okrd_checkin latest = { 0 };
     rc = store_latest_checkin(w, j->kr->id, cy->start_date, INT64_MAX, &latest, err);
     if (rc < 0 && rc != OKRD_ENOTFOUND)

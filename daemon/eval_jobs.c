@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "alerts/alerts.h"
+#include "okr/okr_definition.h"
 #include "common/parse.h"
 #include "log.h"
 #include "okrd.h"
@@ -44,6 +45,13 @@ struct eval_job {
     size_t n_changes;
     bool evaluated;
     size_t n_selected;
+    /* daily history (eval_history.c) and the archive */
+    int64_t today, prev_day;    /* local day numbers; prev_day INT64_MIN = none */
+    int64_t gap_from;           /* days after prev_day nobody evaluated: INT64_MAX none */
+    size_t finalized;           /* rows of prev_day rewritten at its last second */
+    bool record_defs;           /* archive every definition (first run of a config) */
+    double *bt;                 /* n_krs x {baseline, target} before this run */
+    size_t n_defs;              /* new definition versions stored */
     double took_ms;             /* the job's own run time, for the log */
 };
 
@@ -54,6 +62,7 @@ static void job_free(struct eval_job *j)
     eval_scratch_free(&j->scratch);
     free(j->select);
     free(j->changes);
+    free(j->bt);
     free(j);
 }
 
@@ -70,27 +79,6 @@ static void fill_state(struct store_kr_state *st, const struct okr_result *r, bo
     st->projected_score = r->projected_score;
     st->score = r->score;
     st->stale = stale;
-}
-
-/* Key result I's row of the daily history for DATE (DESIGN section 9),
- * from snapshot S: the effective status, section 4's own, the numbers and
- * the forecast's probability (NaN = null). */
-static void fill_day(struct store_kr_day *row, const struct eval_snapshot *s, size_t i,
-                     const char *date)
-{
-    const struct cfg_key_result *kr = s->krs[i];
-    const struct okr_result *r = &s->results[i];
-    memset(row, 0, sizeof *row);
-    snprintf(row->kr_id, sizeof row->kr_id, "%s", kr->id);
-    snprintf(row->date, sizeof row->date, "%.10s", date);
-    snprintf(row->cycle_start, sizeof row->cycle_start, "%s", kr->objective->cycle.start_date);
-    snprintf(row->status, sizeof row->status, "%s", okr_status_name(r->status));
-    snprintf(row->computed_status, sizeof row->computed_status, "%s",
-             okr_status_name(s->computed[i]));
-    row->progress = r->progress;
-    row->expected = r->expected;
-    row->score = r->score;
-    row->probability = r->forecast.defined ? r->forecast.probability : NAN;
 }
 
 /* DATE is a day of KR's cycle: only those days have a history row. */
@@ -154,6 +142,53 @@ static int announce_checkins(struct store *w, struct eval_job *j, size_t i, stru
     return rc;
 }
 
+static bool same_number(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+static int put_definition(struct store *w, struct eval_job *j, const char *kind, const char *id,
+                          const struct cfg_cycle *cy, json_t *def, struct okrd_err *err)
+{
+    char *text = okr_definition_text(def);
+    json_decref(def);
+    if (!text)
+        return okrd_err_set(err, OKRD_ENOMEM, "definition of %s \"%s\": out of memory", kind, id);
+    bool changed = false;
+    int rc = store_put_definition(w, kind, id, cy->start_date, cy->end_date, text, j->now_s,
+                                  &changed, err);
+    free(text);
+    j->n_defs += changed;
+    return rc;
+}
+
+/* The archive (DESIGN section 9): every objective's and key result's
+ * resolved definition on the first run of a config (start, reload), and a
+ * key result's again when its resolved baseline or target moved. The store
+ * keeps a new version only when the text changed. */
+static int record_definitions(struct store *w, struct eval_job *j, struct okrd_err *err)
+{
+    const struct cfg *cfg = j->hold->cfg;
+    int rc = 0;
+    if (j->record_defs)
+        for (size_t o = 0; o < cfg->n_objectives && rc == 0; o++) {
+            const struct cfg_objective *obj = &cfg->objectives[o];
+            rc = put_definition(w, j, "objective", obj->id, &obj->cycle,
+                                okr_definition_objective(obj), err);
+        }
+    for (size_t i = 0; i < j->snap.n_krs && rc == 0; i++) {
+        const struct cfg_key_result *kr = j->snap.krs[i];
+        const struct okr_result *r = &j->snap.results[i];
+        bool moved = j->bt && (!j->select || j->select[i]) &&
+                     (!same_number(j->bt[2 * i], r->baseline) ||
+                      !same_number(j->bt[2 * i + 1], r->target));
+        if (j->record_defs || moved)
+            rc = put_definition(w, j, "key_result", kr->id, &kr->objective->cycle,
+                                okr_definition_key_result(cfg, kr, r), err);
+    }
+    return rc;
+}
+
 /* Writer thread. */
 static int job_run(struct store *w, void *arg, struct okrd_err *err)
 {
@@ -185,10 +220,33 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
     int rc = store_begin(w, err);
     if (rc < 0)
         return rc;
+    const struct okrd_tz *tz = j->hold->cfg->daemon.tz;
+    j->today = eval_day_of(tz, j->now_s);
+    if (j->prev_day != INT64_MIN && j->prev_day < j->today) {
+        /* The day of the previous run is over: its final rows are the
+         * evaluation at its last second (DESIGN section 9). Days after it
+         * that nobody evaluated go to a backfill, in steps. */
+        if ((rc = eval_history_finalize_day(w, j->hold->cfg, j->prev_day, &j->scratch,
+                                            &j->finalized, err)) < 0)
+            return rc;
+        if (j->prev_day + 1 < j->today)
+            j->gap_from = j->prev_day + 1;
+    }
+    if (!j->record_defs) {
+        j->bt = malloc((j->snap.n_krs ? j->snap.n_krs : 1) * 2 * sizeof *j->bt);
+        if (!j->bt)
+            return okrd_err_set(err, OKRD_ENOMEM, "evaluation: out of memory");
+        for (size_t i = 0; i < j->snap.n_krs; i++) {
+            j->bt[2 * i] = j->snap.results[i].baseline;
+            j->bt[2 * i + 1] = j->snap.results[i].target;
+        }
+    }
     if ((rc = eval_compute(w, &j->snap, j->now_s, j->select, &j->scratch, err)) < 0)
         return rc;
-    char date[16];
-    okrd_format_date(j->now_s, j->hold->cfg->daemon.tz, date, sizeof date);
+    if ((rc = record_definitions(w, j, err)) < 0)
+        return rc;
+    char date[11];
+    eval_day_format(j->today, date);
     for (size_t i = 0; i < j->snap.n_krs; i++) {
         if (j->select && !j->select[i])
             continue;
@@ -224,7 +282,7 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
             return okrd_err_prefix(err, "key result \"%s\"", kr->id);
         if (day_in_cycle(kr, date)) {
             struct store_kr_day row;
-            fill_day(&row, &j->snap, i, date);
+            eval_history_row(&row, &j->snap, i, date);
             if ((rc = store_put_kr_day(w, &row, err)) < 0)
                 return okrd_err_prefix(err, "key result \"%s\"", kr->id);
         }
@@ -254,6 +312,24 @@ static void count_statuses(struct okrd *d)
         okrd_notify_status(d);
 }
 
+/* Loop thread, after a committed run: the day its rows are for, the
+ * archive's state and the days to backfill. */
+static void history_after(struct okrd *d, struct eval_job *j)
+{
+    if (j->finalized) {
+        char day[11];
+        eval_day_format(j->prev_day, day);
+        log_info("history_day_final", "date=%s rows=%zu", day, j->finalized);
+    }
+    d->eval.rows_day = j->today;
+    if (j->record_defs && j->hold == d->hold)
+        d->eval.defs_recorded = true;
+    if (j->n_defs)
+        log_info("definitions_recorded", "versions=%zu", j->n_defs);
+    if (j->gap_from != INT64_MAX)
+        eval_backfill_start(d, j->gap_from);
+}
+
 /* Loop thread. */
 static void job_done(void *arg, int rc, const struct okrd_err *err)
 {
@@ -274,6 +350,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
         log_event(j->took_ms > 1000 ? CFG_LOG_WARNING : CFG_LOG_DEBUG, "evaluated",
                   "key_results=%zu changed=%zu ms=%.1f%s", j->n_selected, j->n_changes, j->took_ms,
                   j->took_ms > 1000 ? " msg=\"slow evaluation\"" : "");
+        history_after(d, j);
         for (size_t c = 0; c < j->n_changes; c++) {
             size_t i = j->changes[c].index;
             log_info("kr_status", "key_result=%s objective=%s from=%s to=%s",
@@ -297,6 +374,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
         arm_boundary(d);     /* an override it saw may end before the next tick */
         okrd_alerts_kick(d); /* the evaluation may have written outbox rows */
     } else if (j->evaluated) {
+        history_after(d, j);
         d->eval.all_dirty = true; /* evaluated an old config: again, on the new one */
         okrd_alerts_kick(d);      /* its committed outbox rows are due all the same */
     }
@@ -330,6 +408,9 @@ static void kick(struct okrd *d)
     j->now_s = okrd_clock_now_s(d->clock);
     j->check_version = d->eval.check_version;
     j->data_version = d->eval.data_version;
+    j->prev_day = d->eval.rows_day;
+    j->gap_from = INT64_MAX;
+    j->record_defs = !d->eval.defs_recorded;
     j->changes = calloc(n ? n : 1, sizeof *j->changes);
     if (!d->eval.all_dirty) {
         j->select = calloc(n ? n : 1, sizeof *j->select);
@@ -420,6 +501,11 @@ static int64_t next_boundary_s(const struct okrd *d, const struct cfg *cfg, int6
             if (u != OKR_NO_TS && u > now_s && u < next)
                 next = u;
         }
+    /* The next midnight: the day just over gets its final history rows
+     * right away (eval_history.c). */
+    int64_t midnight = eval_day_last_second(cfg->daemon.tz, eval_day_of(cfg->daemon.tz, now_s)) + 1;
+    if (midnight > now_s && midnight < next)
+        next = midnight;
     for (size_t o = 0; o < cfg->n_objectives; o++) {
         const struct cfg_cycle *c = &cfg->objectives[o].cycle;
         int64_t cand[] = { c->start_s, c->end_s, c->end_s + cfg->alerts.grade_after_ms / 1000 };
@@ -496,9 +582,15 @@ int eval_start(struct okrd *d, struct okrd_err *err)
     uv_timer_init(&d->loop, &d->eval.version);
     d->eval.tick.data = d->eval.boundary.data = d->eval.version.data = d;
     d->eval.started = true;
+    d->eval.rows_day = INT64_MIN;
+    d->eval.defs_recorded = false;
+    d->eval.backfill_again_from = INT64_MAX;
     start_tick(d);
     uv_timer_start(&d->eval.version, on_version, VERSION_CHECK_MS, VERSION_CHECK_MS);
     arm_boundary(d);
+    /* The backfill plans from the store before the first evaluation writes
+     * today's rows (the writer runs jobs in order). */
+    eval_backfill_start(d, INT64_MIN);
     d->eval.all_dirty = true; /* the first evaluation, right away */
     d->eval.check_version = true;
     kick(d);
@@ -513,6 +605,10 @@ void eval_reload(struct okrd *d)
     }
     start_tick(d);
     arm_boundary(d);
+    /* A changed config is archived again, and a new cycle's past days get
+     * their rows (planned before the next evaluation writes today's). */
+    d->eval.defs_recorded = false;
+    eval_backfill_start(d, INT64_MIN);
     d->eval.all_dirty = true;
     kick(d);
 }

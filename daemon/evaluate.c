@@ -268,3 +268,21 @@ int eval_kr_result(struct store *st, const struct cfg *cfg, const struct cfg_key
     struct eval_snapshot s = { .cfg = cfg, .n_krs = 1, .krs = krs, .results = out, .stale = &stale };
     return eval_one(st, &s, 0, at_s, x, err);
 }
+
+void eval_history_row(struct store_kr_day *row, const struct eval_snapshot *s, size_t i,
+                      const char *date)
+{
+    const struct cfg_key_result *kr = s->krs[i];
+    const struct okr_result *r = &s->results[i];
+    memset(row, 0, sizeof *row);
+    snprintf(row->kr_id, sizeof row->kr_id, "%s", kr->id);
+    snprintf(row->date, sizeof row->date, "%.10s", date);
+    snprintf(row->cycle_start, sizeof row->cycle_start, "%s", kr->objective->cycle.start_date);
+    snprintf(row->status, sizeof row->status, "%s", okr_status_name(r->status));
+    snprintf(row->computed_status, sizeof row->computed_status, "%s",
+             okr_status_name(s->computed ? s->computed[i] : r->status));
+    row->progress = r->progress;
+    row->expected = r->expected;
+    row->score = r->score;
+    row->probability = r->forecast.defined ? r->forecast.probability : NAN;
+}

@@ -52,6 +52,13 @@ int eval_kr_result(struct store *st, const struct cfg *cfg, const struct cfg_key
                    int64_t at_s, struct eval_scratch *x, struct okr_result *out,
                    struct okrd_err *err);
 
+/* Key result I's row of the daily history (DESIGN section 9) for DATE
+ * (YYYY-MM-DD) from the evaluation S: the effective status, section 4's
+ * own, progress, expected, score and the forecast's probability (NaN when
+ * undefined). */
+void eval_history_row(struct store_kr_day *row, const struct eval_snapshot *s, size_t i,
+                      const char *date);
+
 /* The stale_after, in seconds, for METRIC: okr_metric_stale_after_s (its
  * own stale_after, else 3x the interval of the polled source that produces
  * it, else 2 days; a ratio, the longer of its two inputs'). */

@@ -32,6 +32,7 @@ struct httpc;
 struct api_server;
 struct alerts_sender;
 struct eval_job;
+struct eval_backfill;
 struct okrd_remind;
 
 /* The evaluation schedule (eval_jobs.c): which key results need a new
@@ -51,6 +52,12 @@ struct okrd_eval {
     bool have_last;
     size_t n_off_track, n_at_risk;
     bool started;
+    /* Daily history and the archive (DESIGN section 9; eval_history.c) */
+    int64_t rows_day;               /* local day number whose rows the last evaluation
+                                     * wrote; INT64_MIN = none yet */
+    bool defs_recorded;             /* the running config's definitions are archived */
+    struct eval_backfill *backfill; /* a backfill in flight, or NULL */
+    int64_t backfill_again_from;    /* a day to backfill from once it ends; INT64_MAX none */
 };
 
 struct okrd {
@@ -106,6 +113,22 @@ int eval_start(struct okrd *d, struct okrd_err *err);
 void eval_reload(struct okrd *d);
 void eval_stop(struct okrd *d);
 void eval_free(struct okrd *d);
+
+/* eval_history.c: the daily history's days (local day numbers in
+ * daemon.timezone) and its backfill. eval_backfill_start queues a backfill
+ * on the writer: FROM_DAY = INT64_MIN plans from the store (each key
+ * result's last recorded day of its cycle, re-evaluated at its last second,
+ * or its cycle's start when it has none), else from that day on; it must be
+ * queued before any evaluation writes today's rows. */
+int64_t eval_day_of(const struct okrd_tz *tz, int64_t t);
+int64_t eval_day_last_second(const struct okrd_tz *tz, int64_t day);
+void eval_day_format(int64_t day, char out[11]);
+void eval_backfill_start(struct okrd *d, int64_t from_day);
+/* On the writer, inside the caller's transaction: the final rows of DAY
+ * for every key result of CFG whose cycle holds it, evaluated at DAY's last
+ * second; *rows counts those written. */
+int eval_history_finalize_day(struct store *w, const struct cfg *cfg, int64_t day,
+                              struct eval_scratch *x, size_t *rows, struct okrd_err *err);
 
 /* http_api.c: the local HTTP API on daemon.listen (DESIGN section 6).
  * stop: no new connections; done(d) once every handle is closed. */
