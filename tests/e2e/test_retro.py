@@ -1,7 +1,8 @@
 """okrd retro (DESIGN section 9) end to end: a year of history for two
 finished cycles (2025-Q3, 2025-Q4) ingested with `okrd ingest`; the daemon
-runs once on the test clock (OKRD_TEST_CLOCK) so it records each key result's
-definition and backfills its daily history; then 2025-Q3's objectives leave
+runs on the test clock (OKRD_TEST_CLOCK) on the first day of each cycle and
+after both, so it records each key result's definition and backfills the
+days it was down; then 2025-Q3's objectives leave
 the config and the daemon reloads. `okrd retro --cycle 2025-Q3` (and GET
 /api/v1/retro, and the /retro page in headless Chromium) still answer, with
 grades, days per status and lints computed here independently from the data:
@@ -181,19 +182,31 @@ def kr_of(doc, kr_id):
     return None
 
 
-def history_complete(args, cfg):
-    """Both cycles archived, every day of 2025-Q3 in the history."""
-    r = run(args.okrd, "retro", "-c", cfg, "--json", "--cycle", "2025-Q3",
-            env={"OKRD_TEST_CLOCK": CLOCK})
+def days_recorded(args, cfg, clock, cycle, krs, want):
+    """The retrospective of CYCLE once each of KRS has WANT days of history."""
+    r = run(args.okrd, "retro", "-c", cfg, "--json", "--cycle", cycle,
+            env={"OKRD_TEST_CLOCK": clock})
     if r.returncode != 0:
         return None
     doc = json.loads(r.stdout)
-    ks = [kr_of(doc, k) for k in ("dau-q3", "csat-q3", "signups-q3")]
-    if any(k is None or sum(k["days_in_status"].values()) != 92 for k in ks):
+    ks = [kr_of(doc, k) for k in krs]
+    if any(k is None or sum(k["days_in_status"].values()) != want for k in ks):
         return None
-    r4 = run(args.okrd, "retro", "-c", cfg, "--json", "--cycle", "2025-Q4",
-             env={"OKRD_TEST_CLOCK": CLOCK})
-    return doc if r4.returncode == 0 else None
+    return doc
+
+
+def run_daemon_at(args, cfg, clock, cycle, krs, want):
+    """okrd run on the test clock at CLOCK until CYCLE's key results KRS hold
+    WANT days of history, then stopped."""
+    d = Daemon(args.okrd, cfg, env={"OKRD_TEST_CLOCK": clock})
+    try:
+        d.wait_log("event=api_listening")
+        poll(lambda: days_recorded(args, cfg, clock, cycle, krs, want),
+             f"{want} days of {cycle} recorded at {clock}")
+        code, _ = d.stop()
+        check(code == 0, f"exit 0 at {clock}: {code}")
+    finally:
+        d.kill()
 
 
 def poll(fn, what, deadline=60.0):
@@ -284,12 +297,18 @@ def test_retro_after_the_config_moved_on(args, wd):
     r = run(args.okrd, "retro", "-c", cfg, "--cycle", "2025-Q3", env={"OKRD_TEST_CLOCK": CLOCK})
     check(r.returncode == 1 and "2025-Q3" in r.stderr, f"unknown cycle: {r.returncode} {r.stderr}")
 
+    # okrd watches each cycle while it runs (a cycle it never saw a day of is
+    # history it cannot vouch for); the days it was down are backfilled at
+    # the next start: Q3's first day, then Q4's first day (Q3 ended while
+    # okrd was down: 07-02..09-30 backfilled), then after Q4 ended.
+    q3, q4 = ["dau-q3", "csat-q3", "signups-q3"], ["dau-q4", "csat-q4"]
+    run_daemon_at(args, cfg, "2025-07-01T12:00:00Z", "2025-Q3", q3, 1)
+    run_daemon_at(args, cfg, "2025-10-01T12:00:00Z", "2025-Q3", q3, 92)
     d = Daemon(args.okrd, cfg, env={"OKRD_TEST_CLOCK": CLOCK})
     b = None
     try:
         d.wait_log("event=api_listening")
-        poll(lambda: history_complete(args, cfg), "the definitions and a full 2025-Q3 history")
-
+        poll(lambda: days_recorded(args, cfg, CLOCK, "2025-Q4", q4, 92), "2025-Q4's history")
         # 2025-Q3's objectives leave the config; the daemon reloads.
         write_config(wd, port, q4_objectives())
         d.signal(signal.SIGHUP)
