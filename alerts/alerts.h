@@ -197,6 +197,16 @@ char *alerts_source_body(const char *id, enum alerts_event type, int64_t occurre
 /* "1040", "4.63", "0.5": at most 2 decimals, no trailing zeros; "n/a" for NaN. */
 void alerts_fmt_num(char *buf, size_t size, double v);
 
+/* The forecast of DESIGN section 9 as a phrase for Slack alert and digest
+ * lines: "34% likely to reach 1,200 by 31 Dec" (of == value; the target
+ * with thousands separators, END_DATE the cycle's end day "YYYY-MM-DD");
+ * "34% likely to keep \u2265 8 on 90% of days" (share; \u2264 for at_most;
+ * AT_RISK the share needed, or NaN when unknown: "on enough days"). The
+ * percentage is rounded, but never to 0% or 100% unless it is exactly that
+ * ("<1%", ">99%"). */
+void alerts_forecast_phrase(char *buf, size_t size, double probability, bool share,
+                            bool at_most, double target, double at_risk, const char *end_date);
+
 /* The weekly digest of snapshot S (numbers at s->at_s): every key result
  * grouped by objective with progress, expected, projected score, status,
  * WEEK_AGO[i] (its status a week before, NULL = unknown) and, once its cycle

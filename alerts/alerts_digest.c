@@ -2,8 +2,9 @@
  * alerts_digest.c — the weekly digest (DESIGN section 5): when it is due,
  * and its json body. The body lists every key result grouped by objective
  * with its owner, progress, expected progress, projected score and status,
- * the confidence and comment of its latest check-in, the week's status
- * changes, and — once a cycle has ended — each key result's final
+ * the confidence and comment of its latest check-in, its forecast (DESIGN
+ * section 9: the object and the phrase a Slack line shows), the week's
+ * status changes, and — once a cycle has ended — each key result's final
  * grade and a note when every key result of an objective was achieved (the
  * targets may not have been ambitious enough).
  *
@@ -113,6 +114,21 @@ char *alerts_digest_body(const struct eval_snapshot *s, const char *const *week_
                 c && c->confidence != OKRD_CHECKIN_NO_CONFIDENCE ? json_integer(c->confidence)
                                                                  : json_null(),
                 "comment", c && c->comment ? json_string(c->comment) : json_null()));
+            /* The forecast, and its phrase made here where the share a level
+             * needs (at_risk) is known. */
+            json_t *kj = json_array_get(krs, json_array_size(krs) - 1);
+            char phrase[160];
+            const struct okr_forecast *f = &r->forecast;
+            if (f->defined)
+                alerts_forecast_phrase(phrase, sizeof phrase, f->probability,
+                                       f->of == OKR_FORECAST_SHARE,
+                                       kr->direction == CFG_DIR_AT_MOST, r->target, kr->at_risk,
+                                       obj->cycle.end_date);
+            if (kj) {
+                json_object_set_new(kj, "forecast", okr_view_forecast(f));
+                json_object_set_new(kj, "forecast_text",
+                                    f->defined ? json_string(phrase) : json_null());
+            }
         }
         const struct okr_objective_result *orr = &s->objs[o];
         if (ended && all_achieved) {

@@ -176,6 +176,74 @@ static void add_block(json_t *blocks, json_t *b)
 static void override_note(json_t *k, json_t *blocks);
 static void kr_context(json_t *doc, json_t *blocks);
 
+/* "1,200", "-12,345.5": alerts_fmt_num with thousands separators. */
+static void grouped(char *buf, size_t size, double v)
+{
+    char raw[48];
+    alerts_fmt_num(raw, sizeof raw, v);
+    const char *digits = raw + (raw[0] == '-');
+    size_t int_len = strcspn(digits, ".");
+    if (!isdigit((unsigned char)digits[0]) || size < sizeof raw + 16) {
+        snprintf(buf, size, "%s", raw);
+        return;
+    }
+    size_t o = 0;
+    if (raw[0] == '-')
+        buf[o++] = '-';
+    for (size_t i = 0; i < int_len; i++) {
+        if (i > 0 && (int_len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    snprintf(buf + o, size - o, "%s", digits + int_len);
+}
+
+void alerts_forecast_phrase(char *buf, size_t size, double probability, bool share,
+                            bool at_most, double target, double at_risk, const char *end_date)
+{
+    char p[16], t[64];
+    double r = floor(probability * 100.0 + 0.5);
+    if (isnan(probability))
+        snprintf(p, sizeof p, "n/a");
+    else if (r <= 0.0 && probability > 0.0)
+        snprintf(p, sizeof p, "<1%%");
+    else if (r >= 100.0 && probability < 1.0)
+        snprintf(p, sizeof p, ">99%%");
+    else
+        snprintf(p, sizeof p, "%.0f%%", r);
+    grouped(t, sizeof t, target);
+    if (share) {
+        char need[24] = "enough";
+        if (!isnan(at_risk))
+            snprintf(need, sizeof need, "%.0f%% of", floor(at_risk * 100.0 + 0.5));
+        snprintf(buf, size, "%s likely to keep %s %s on %s days", p,
+                 at_most ? "\xe2\x89\xa4" : "\xe2\x89\xa5", t, need);
+        return;
+    }
+    static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    int y = 0, m = 0, d = 0;
+    if (end_date && sscanf(end_date, "%4d-%2d-%2d", &y, &m, &d) == 3 && m >= 1 && m <= 12)
+        snprintf(buf, size, "%s likely to reach %s by %d %s", p, t, d, months[m - 1]);
+    else
+        snprintf(buf, size, "%s likely to reach %s by the end", p, t);
+}
+
+/* The key result's forecast as a context line, when it has one. The event
+ * body does not carry the share a level needs, hence "on enough days". */
+static void forecast_note(json_t *k, json_t *blocks)
+{
+    json_t *f = json_object_get(k, "forecast");
+    if (!json_is_object(f) || !json_is_number(json_object_get(f, "probability")))
+        return;
+    char line[160], text[192];
+    alerts_forecast_phrase(line, sizeof line, num(f, "probability"),
+                           !strcmp(str(f, "of"), "share"), !strcmp(str(k, "direction"), "at_most"),
+                           num(k, "target"), NAN, str(json_object_get(k, "cycle"), "end"));
+    snprintf(text, sizeof text, "Forecast: %s", line);
+    add_block(blocks, context(text));
+}
+
 static void kr_blocks(json_t *doc, json_t *blocks)
 {
     json_t *k = json_object_get(doc, "key_result");
@@ -205,6 +273,7 @@ static void kr_blocks(json_t *doc, json_t *blocks)
                                 "mrkdwn", "text", f2, "type", "mrkdwn", "text", f3, "type",
                                 "mrkdwn", "text", f4));
     override_note(k, blocks);
+    forecast_note(k, blocks);
     kr_context(doc, blocks);
 }
 
@@ -344,14 +413,16 @@ static void digest_blocks(json_t *doc, json_t *blocks)
                 snprintf(conf, sizeof conf, " \xc2\xb7 confidence %lld/10",
                          (long long)json_integer_value(json_object_get(k, "confidence")));
             const char *owner = str(k, "owner"), *comment = str(k, "comment");
+            const char *fc = str(k, "forecast_text");
             char *line = mk((const char *[]){ "`", b, "` ", str(k, "title"), " \xc2\xb7 expected ",
                                               x, " \xc2\xb7 projected ", kps, " \xc2\xb7 *", kst,
-                                              "*", was, grade, *owner ? " \xc2\xb7 " : "", owner,
+                                              "*", was, grade, *fc ? " \xc2\xb7 " : "", fc,
+                                              *owner ? " \xc2\xb7 " : "", owner,
                                               conf, *comment ? "\n> " : "", comment },
                             (bool[]){ false, false, false, true, false, false, false, false,
-                                      false, false, false, false, false, false, false, false,
-                                      false, true },
-                            18);
+                                      false, false, false, false, false, false, true, false,
+                                      false, false, false, true },
+                            20);
             if (line)
                 add_block(blocks, section(line));
             free(line);

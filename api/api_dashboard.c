@@ -10,8 +10,10 @@
  * per objective its score and status and per key result a card: status
  * (and the computed one while an override holds), numbers, the latest
  * check-in (author, how long ago, confidence, comment, override and its
- * end), a burn-up chart (v(t) over the cycle, the pace line, the target,
- * today, a mark at each check-in's time) and a "Check in" form that POSTs
+ * end), the forecast ("34% likely to reach 1,200 by 31 Dec"), a burn-up
+ * chart (v(t) over the cycle, the pace line, the target, today, a mark at
+ * each check-in's time, and for a value forecast its 80% band and p50 line
+ * from the series' forecast_band, laid out in C) and a "Check in" form that POSTs
  * /api/v1/key-results/{id}/check-ins with the token and redraws the card
  * from the 201. Readable on a phone (one column when narrow) and on paper.
  *
@@ -91,6 +93,10 @@ const char api_dashboard_css[] =
     ".chart .mark line{stroke:#8250df;stroke-width:1;stroke-dasharray:2 2}"
     ".chart .mark path{fill:#8250df}"
     ".legend .l-mark{border-color:#8250df;border-top-style:dotted}"
+    ".chart .band{fill:var(--c);fill-opacity:.15;stroke:none}"
+    ".chart .p50{fill:none;stroke:var(--c);stroke-width:1.2;stroke-dasharray:5 3}"
+    ".legend .l-band{border-top:6px solid #1a7f3740}"
+    ".fc{font-size:.85rem;margin:.2rem 0}"
     "@media print{.auth,.ciform{display:none}"
     "body{background:#fff;font-size:11pt}section.objective{border-color:#999;"
     "break-inside:avoid-page}article.kr{break-inside:avoid}"
@@ -140,6 +146,13 @@ const char api_dashboard_script[] =
     "function ago(t){var m=Math.round((now()-t)/60000);if(m<1)return 'just now';if(m<120)return m+' min ago';var h=Math.round(m/60);return h<48?h+' h ago':Math.round(h/24)+' days ago'}\n"
     "function when(t){return new Date(t).toISOString().slice(0,16).replace('T',' ')+' UTC'}\n"
     "function label(st){return el('span','status st-'+st,LABEL[st]||st)}\n"
+    "var MON=['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];\n"
+    "function likely(kr){\n"
+    "var f=kr.forecast;if(!f||!fin(f.probability))return '';\n"
+    "var p=f.probability,r=Math.round(p*100),s=r<=0&&p>0?'<1%':r>=100&&p<1?'>99%':r+'%',t=fin(kr.target)?kr.target.toLocaleString('en-US',{maximumFractionDigits:2}):DASH;\n"
+    "if(f.of==='share')return s+' likely to keep '+(kr.direction==='at_most'?'\\u2264 ':'\\u2265 ')+t+' on enough days';\n"
+    "var d=(kr.cycle&&kr.cycle.end||'').split('-');\n"
+    "return s+' likely to reach '+t+(d.length===3?' by '+(+d[2])+' '+MON[+d[1]-1]:' by the end')}\n"
     "function state(text){var p=$('state');p.textContent=text||'';p.hidden=!text}\n"
     "function showToken(){var t=!!token();$('tokenmsg').textContent=t?'A token is set for this tab.':'No token set: reads work without one on a loopback listener; check-ins need one with the \"checkin\" scope.';$('forget').hidden=!t}\n"
     "function askToken(msg){$('tokenmsg').textContent=msg;$('token').focus()}\n"
@@ -196,7 +209,7 @@ const char api_dashboard_script[] =
     "function card(kr){\n"
     "var a=el('article','kr');a.id='kr-'+kr.id;\n"
     "var k={kr:kr,el:a,se:null,cis:[],seNote:''};krs[kr.id]=k;\n"
-    "k.h=add(a,el('h3'));k.top=add(a,el('div'));k.nums=add(a,el('p','nums'));k.ci=add(a,el('div','checkin'));\n"
+    "k.h=add(a,el('h3'));k.top=add(a,el('div'));k.nums=add(a,el('p','nums'));k.fc=add(a,el('p','fc'));k.ci=add(a,el('div','checkin'));\n"
     "k.box=add(a,el('div','chartbox'));\n"
     "form(k);fill(k);draw(k);return a}\n"
     "function fill(k){\n"
@@ -212,6 +225,7 @@ const char api_dashboard_script[] =
     "add(p,document.createTextNode(sep+u+' \\u00b7 target '+num(kr.target)+sep+u+' \\u00b7 '+(lvl?(kr.direction==='at_least'?'at least':'at most'):'baseline '+num(kr.baseline))));\n"
     "add(p,el('br'));\n"
     "add(p,document.createTextNode(lvl?'target met on '+pct(kr.projected_score)+' of days':pct(kr.progress)+' done \\u00b7 '+pct(kr.expected)+' expected \\u00b7 projected '+pct(kr.projected_score)));\n"
+    "var lk=likely(kr);k.fc.textContent=lk?'Forecast: '+lk:'';k.fc.hidden=!lk;\n"
     "checkin(k)}\n"
     "function checkin(k){\n"
     "var c=k.kr.check_in,d=k.ci;d.textContent='';\n"
@@ -225,7 +239,7 @@ const char api_dashboard_script[] =
     "if(c.status){var o=add(d,el('div','override'));add(o,document.createTextNode('Override: '));add(o,label(c.status));add(o,document.createTextNode(c.override_until?' until '+when(ms(c.override_until)):' (ended)'))}\n"
     "if(c.comment!=null&&c.comment!=='')add(d,el('p','comment',c.comment))}\n"
     "function draw(k){\n"
-    "var kr=k.kr,se=k.se||{},pts=se.points||[],pace=se.pace||[],cis=k.cis||[];\n"
+    "var kr=k.kr,se=k.se||{},pts=se.points||[],pace=se.pace||[],cis=k.cis||[],band=kr.forecast&&kr.forecast.of==='value'?se.forecast_band||[]:[];\n"
     "var s=ms(kr.cycle.start+'T00:00:00Z'),e=ms(kr.cycle.end+'T00:00:00Z')+DAY;\n"
     "if(pace.length>=2){s=ms(pace[0].timestamp);e=ms(pace[pace.length-1].timestamp)}\n"
     "if(!(e>s))e=s+1;\n"
@@ -234,6 +248,7 @@ const char api_dashboard_script[] =
     "take(kr.baseline);take(kr.target);\n"
     "pts.forEach(function(p){var t=ms(p.timestamp);if(t>=s&&t<e&&fin(p.value)){inside.push([t,p.value]);take(p.value)}});\n"
     "pace.forEach(function(p){take(p.expected_value)});\n"
+    "band.forEach(function(b){take(b.p10);take(b.p90)});\n"
     "if(!isFinite(lo)){lo=0;hi=1}\n"
     "if(hi-lo<=0){var pd=Math.abs(hi)>0?Math.abs(hi)*0.1:1;lo-=pd;hi+=pd}\n"
     "var pad=(hi-lo)*0.06;lo-=pad;hi+=pad;\n"
@@ -247,6 +262,9 @@ const char api_dashboard_script[] =
     "if(fin(kr.target)){var y=py(kr.target);sv(g,'line',{'class':'target',x1:X0,y1:y,x2:X1,y2:y});sv(g,'text',{'class':'ylabel t',x:X0-4,y:(+y+3.5).toFixed(1)},num(kr.target))}\n"
     "if(fin(kr.baseline)&&kr.baseline!==kr.target&&Math.abs(py(kr.baseline)-py(kr.target))>9)sv(g,'text',{'class':'ylabel b',x:X0-4,y:(+py(kr.baseline)+3.5).toFixed(1)},num(kr.baseline));\n"
     "if(pace.length>=2)sv(g,'polyline',{'class':'pace',points:pace.map(function(p){return px(ms(p.timestamp))+','+py(p.expected_value)}).join(' ')});\n"
+    "if(band.length>=2){var fb=sv(g,'g',{'class':'forecast'});sv(fb,'title',{},'forecast: '+likely(kr)+' (80% band '+num(kr.forecast.p10)+DASH+num(kr.forecast.p90)+')');\n"
+    "sv(fb,'path',{'class':'band',d:'M'+band.map(function(b){return px(ms(b.timestamp))+' '+py(b.p90)}).join('L')+'L'+band.slice().reverse().map(function(b){return px(ms(b.timestamp))+' '+py(b.p10)}).join('L')+'Z'});\n"
+    "sv(fb,'polyline',{'class':'p50',points:band.map(function(b){return px(ms(b.timestamp))+','+py(b.p50)}).join(' ')})}\n"
     "var t0=now();\n"
     "if(t0>=s&&t0<=e){var x=px(t0);sv(g,'line',{'class':'today',x1:x,y1:Y0,x2:x,y2:Y1});sv(g,'text',{'class':'todaylabel',x:x,y:Y1+11},'today')}\n"
     "cis.forEach(function(c){var t=ms(c.at);if(!(t>=s&&t<e))return;var x=px(t);\n"
@@ -361,7 +379,8 @@ void api_dashboard_write(struct api_buf *b)
                     "<p class=\"summary\" id=\"summary\"></p>"
                     "<p class=\"legend\" id=\"legend\" hidden><i class=\"l-value\"></i>value"
                     "<i class=\"l-pace\"></i>pace<i class=\"l-target\"></i>target"
-                    "<i class=\"l-today\"></i>today<i class=\"l-mark\"></i>check-in</p>"
+                    "<i class=\"l-today\"></i>today<i class=\"l-mark\"></i>check-in"
+                    "<i class=\"l-band\"></i>forecast (80% band)</p>"
                     "</header><main id=\"main\"></main><footer><p class=\"muted\">okrd "
                     OKRD_VERSION " &middot; <a href=\"/api/v1/objectives\">JSON</a> &middot; "
                     "<a href=\"/retro\">retrospective</a> &middot; "

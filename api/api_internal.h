@@ -93,6 +93,18 @@ int api_series_load(struct store *st, const struct cfg *cfg, const struct cfg_ke
                     const struct okr_result *r, int64_t from, int64_t to, size_t max_points,
                     struct api_kr_series *out, struct okrd_err *err);
 void api_series_free(struct api_kr_series *s);
+/* The forecast band of DESIGN section 9 for the dashboard: for a defined
+ * value forecast in R (made at AT_S), one entry at AT_S and one at each
+ * local midnight (TZ) after it up to the cycle end e, each the band's
+ * p10/p50/p90 at that instant (okr_forecast_band); none otherwise. *OUT is
+ * malloc'd (the caller frees it). 0 or OKRD_ENOMEM. */
+struct api_band_day {
+    int64_t ts;
+    double p10, p50, p90;
+};
+int api_forecast_band(const struct cfg_key_result *kr, const struct okr_result *r,
+                      const struct okrd_tz *tz, int64_t at_s, struct api_band_day **out,
+                      size_t *n);
 #define API_SERIES_MAX_POINTS 200000
 /* A chunked push body over the limit is read and dropped up to this much
  * (so the client gets its 413), then the connection is closed. */

@@ -73,6 +73,16 @@ static void key_results(struct api_buf *b, const struct eval_snapshot *s)
             sample(b, kr_gauges[g].name, labels, v);
         }
     }
+    /* DESIGN section 9: omitted while the forecast is null. */
+    family(b, "okrd_kr_forecast_probability", "gauge",
+           "How likely the key result is to reach its target at the cycle's end (0..1).");
+    for (size_t i = 0; s && i < s->n_krs; i++) {
+        if (!s->results[i].forecast.defined)
+            continue;
+        const char *labels[] = { "objective", s->krs[i]->objective->id, "key_result",
+                                 s->krs[i]->id, NULL };
+        sample(b, "okrd_kr_forecast_probability", labels, s->results[i].forecast.probability);
+    }
     family(b, "okrd_kr_stale", "gauge", "1 when the key result's metric has no recent point.");
     for (size_t i = 0; s && i < s->n_krs; i++) {
         const char *labels[] = { "objective", s->krs[i]->objective->id, "key_result", s->krs[i]->id,

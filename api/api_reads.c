@@ -39,6 +39,7 @@ struct read_job {
     const struct cfg *cfg;
     const struct cfg_key_result *kr;
     struct okr_result result;
+    int64_t at_s;                 /* the evaluation's instant (the forecast's t) */
     int64_t from, to;
     char from_date[16], to_date[16];
     /* the answer, filled by run() */
@@ -107,6 +108,24 @@ static void run_series(struct read_job *j, struct store *st)
                                               okr_view_number(se.pace[k].v)));
     }
     api_series_free(&se);
+    json_t *band = json_array();
+    struct api_band_day *bd = NULL;
+    size_t nb = 0;
+    if (api_forecast_band(j->kr, &j->result, j->cfg->daemon.tz, j->at_s, &bd, &nb) < 0) {
+        json_decref(points);
+        json_decref(pace);
+        json_decref(band);
+        answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", "no memory for the band");
+        return;
+    }
+    for (size_t k = 0; k < nb; k++) {
+        okrd_format_utc(bd[k].ts, ts, sizeof ts);
+        json_array_append_new(band, json_pack("{s:s, s:o, s:o, s:o}", "timestamp", ts, "p10",
+                                              okr_view_number(bd[k].p10), "p50",
+                                              okr_view_number(bd[k].p50), "p90",
+                                              okr_view_number(bd[k].p90)));
+    }
+    free(bd);
     struct history_ctx h = { json_array() };
     rc = store_each_kr_day(st, j->kr->id, j->from_date, j->to_date, on_history, &h, &err);
     if (rc == OKRD_ENOMEM)
@@ -115,11 +134,12 @@ static void run_series(struct read_job *j, struct store *st)
         json_decref(points);
         json_decref(pace);
         json_decref(h.arr);
+        json_decref(band);
         answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_failed", err.msg);
         return;
     }
-    j->body = api_json_dump_doc(json_pack("{s:o, s:o, s:o}", "points", points, "pace", pace,
-                                          "history", h.arr));
+    j->body = api_json_dump_doc(json_pack("{s:o, s:o, s:o, s:o}", "points", points, "pace", pace,
+                                          "history", h.arr, "forecast_band", band));
     if (!j->body) {
         answer_error(j, MHD_HTTP_INTERNAL_SERVER_ERROR, "out_of_memory", "no memory for the answer");
         return;
@@ -305,6 +325,7 @@ enum MHD_Result api_reads_series(struct api_server *s, struct api_request *rq)
     j->cfg = snap->cfg;
     j->kr = kr;
     j->result = snap->results[i];
+    j->at_s = snap->at_s;
     j->from = from;
     j->to = to;
     char last_date[16];

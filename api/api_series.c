@@ -12,6 +12,10 @@
  * comes from one forward walk (okr_series_values): O(n), where asking
  * okr_value_at per point cost O(n x window) (16.6 s for 199k points of a
  * cycle sum, issue 12).
+ *
+ * It also lays out the forecast band of DESIGN section 9 day by day, from
+ * the evaluation's own instant to the cycle end, with okr_forecast_band():
+ * the page draws it and never does the statistics itself.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -156,6 +160,39 @@ out:
     if (rc < 0)
         api_series_free(out);
     return rc;
+}
+
+int api_forecast_band(const struct cfg_key_result *kr, const struct okr_result *r,
+                      const struct okrd_tz *tz, int64_t at_s, struct api_band_day **out,
+                      size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    const struct okr_forecast *f = &r->forecast;
+    int64_t end = kr->objective->cycle.end_s;
+    if (!f->defined || f->of != OKR_FORECAST_VALUE || at_s >= end)
+        return 0;
+    /* at_s, then each local midnight after it up to e: a day lasts 23 to
+     * 25 hours, so 36 hours past a midnight is always in the next day. */
+    size_t cap = (size_t)((end - at_s) / (DAY_S - 2 * 3600) + 3);
+    struct api_band_day *b = malloc(cap * sizeof *b);
+    if (!b)
+        return OKRD_ENOMEM;
+    int64_t t = at_s, day = okrd_tz_day_start(tz, at_s);
+    size_t k = 0;
+    while (k < cap) {
+        double x = (double)(t - at_s) / DAY_S;
+        b[k++] = (struct api_band_day){ t, okr_forecast_band(f, x, f->q10),
+                                        okr_forecast_band(f, x, 0.0),
+                                        okr_forecast_band(f, x, f->q90) };
+        if (t >= end)
+            break;
+        day = okrd_tz_day_start(tz, day + DAY_S + DAY_S / 2);
+        t = day < end ? day : end;
+    }
+    *out = b;
+    *n = k;
+    return 0;
 }
 
 void api_series_free(struct api_kr_series *s)

@@ -24,8 +24,9 @@ static const char usage[] =
     "usage: okrd status [-c FILE] [--at DATE] [--json]\n"
     "\n"
     "Shows every objective and key result with a progress bar, progress, expected\n"
-    "progress, projected score and status, evaluated from the stored points (works\n"
-    "while the daemon runs). --at evaluates as of a date (in daemon.timezone) or an\n"
+    "progress, projected score, how likely the target is reached (\"likely\", the\n"
+    "forecast) and status, evaluated from the stored points (works while the\n"
+    "daemon runs). --at evaluates as of a date (in daemon.timezone) or an\n"
     "ISO 8601 date-time instead of now. --json prints the document of\n"
     "GET /api/v1/objectives. Colours only on a terminal, never with NO_COLOR.\n";
 
@@ -77,8 +78,30 @@ static void bar(char *buf, double v)
     buf[22] = '\0';
 }
 
-static void print_objective(const struct eval_snapshot *s, size_t o, size_t kr_first, int depth,
-                            const struct style *st, int idw)
+/* What follows the status: "(computed: X)" while a check-in's override
+ * holds, and for an ended cycle the grade a check-in gave ("graded 0.70 by
+ * alice"). */
+static void status_notes(struct store *store, const struct eval_snapshot *s, size_t i,
+                         char *buf, size_t size)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+    const struct okr_result *k = &s->results[i];
+    if (s->computed && s->computed[i] != k->status)
+        w += (size_t)snprintf(buf, size, " (computed: %s)", okr_status_name(s->computed[i]));
+    if (!k->final || !store || w >= size)
+        return;
+    const struct cfg_key_result *kr = s->krs[i];
+    double grade;
+    char author[65] = "";
+    struct okrd_err err = { 0 };
+    if (store_latest_grade(store, kr->id, kr->objective->cycle.start_date, &grade, author,
+                           &err) == 0)
+        snprintf(buf + w, size - w, " graded %.2f%s%s", grade, author[0] ? " by " : "", author);
+}
+
+static void print_objective(struct store *store, const struct eval_snapshot *s, size_t o,
+                            size_t kr_first, int depth, const struct style *st, int idw)
 {
     const struct cfg_objective *obj = &s->cfg->objectives[o];
     const struct okr_objective_result *r = &s->objs[o];
@@ -90,29 +113,34 @@ static void print_objective(const struct eval_snapshot *s, size_t o, size_t kr_f
     for (size_t j = 0; j < obj->n_key_results; j++) {
         size_t i = kr_first + j;
         const struct okr_result *k = &s->results[i];
-        char b[24], p[16], x[16], ps[16];
+        char b[24], p[16], x[16], ps[16], fc[16], notes[160];
         bool level = s->krs[i]->direction == CFG_DIR_AT_LEAST || s->krs[i]->direction == CFG_DIR_AT_MOST;
         bar(b, level ? k->score : k->progress);
         pct(p, sizeof p, k->progress);
         pct(x, sizeof x, k->expected);
         num(ps, sizeof ps, k->projected_score);
-        printf("%*s  %-*s %s %s  exp %s  proj %s  %s%-9s%s%s  %s\n", depth * 2, "", idw,
-               s->krs[i]->id, b, p, x, ps, status_color(st, k->status), okr_status_name(k->status),
-               reset(st), s->stale[i] ? " stale" : "", s->krs[i]->title);
+        /* the forecast's probability (DESIGN section 9), "-" while null */
+        pct(fc, sizeof fc, k->forecast.defined ? k->forecast.probability : NAN);
+        status_notes(store, s, i, notes, sizeof notes);
+        printf("%*s  %-*s %s %s  exp %s  proj %s  likely %s  %s%-9s%s%s%s  %s\n", depth * 2, "",
+               idw, s->krs[i]->id, b, p, x, ps, fc, status_color(st, k->status),
+               okr_status_name(k->status), reset(st), notes, s->stale[i] ? " stale" : "",
+               s->krs[i]->title);
         if (k->status == OKR_INVALID)
             printf("%*s  %-*s %s\n", depth * 2, "", idw, "", k->reason);
     }
 }
 
 /* Objectives as a tree: roots in config order, each followed by its children. */
-static void print_tree(const struct eval_snapshot *s, const size_t *first, const struct cfg_objective *parent,
-                       int depth, const struct style *st, int idw)
+static void print_tree(struct store *store, const struct eval_snapshot *s, const size_t *first,
+                       const struct cfg_objective *parent, int depth, const struct style *st,
+                       int idw)
 {
     for (size_t o = 0; o < s->cfg->n_objectives; o++) {
         if (s->cfg->objectives[o].parent != parent)
             continue;
-        print_objective(s, o, first[o], depth, st, idw);
-        print_tree(s, first, &s->cfg->objectives[o], depth + 1, st, idw);
+        print_objective(store, s, o, first[o], depth, st, idw);
+        print_tree(store, s, first, &s->cfg->objectives[o], depth + 1, st, idw);
     }
 }
 
@@ -194,7 +222,7 @@ int cmd_status(int argc, char **argv)
     printf("okrd status at %s\n\n", atbuf);
     if (cfg->n_objectives == 0)
         printf("no objectives configured in %s\n", path);
-    print_tree(&snap, first, NULL, 0, &sty, idw);
+    print_tree(st, &snap, first, NULL, 0, &sty, idw);
     status_print_deliveries(st, cfg);
 out:
     free(first);

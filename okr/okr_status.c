@@ -242,8 +242,8 @@ static void eval_level(const struct cfg_key_result *kr, const struct okr_series 
     r->score = r->projected_score = share;
 }
 
-void okr_evaluate(const struct cfg_key_result *kr, const struct okr_series *s,
-                  const struct okrd_tz *tz, int64_t now_s, struct okr_result *out)
+static void evaluate_pace(const struct cfg_key_result *kr, const struct okr_series *s,
+                          const struct okrd_tz *tz, int64_t now_s, struct okr_result *out)
 {
     const struct cfg_cycle *c = &kr->objective->cycle;
     struct okr_result *r = out;
@@ -313,4 +313,12 @@ void okr_evaluate(const struct cfg_key_result *kr, const struct okr_series *s,
         r->status = OKR_AT_RISK;
     else
         r->status = OKR_OFF_TRACK;
+}
+
+void okr_evaluate(const struct cfg_key_result *kr, const struct okr_series *s,
+                  const struct okrd_tz *tz, int64_t now_s, struct okr_result *out)
+{
+    evaluate_pace(kr, s, tz, now_s, out);
+    /* Last, as it reads the status, baseline and target just found. */
+    okr_forecast(kr, s, tz, now_s, out, &out->forecast);
 }

@@ -52,6 +52,16 @@ json_t *okr_view_checkin(const struct okrd_checkin *c, bool with_override_until,
     return o;
 }
 
+json_t *okr_view_forecast(const struct okr_forecast *f)
+{
+    if (!f || !f->defined)
+        return json_null();
+    return json_pack("{s:o, s:o, s:o, s:o, s:s}", "probability", okr_view_number(f->probability),
+                     "p10", okr_view_number(f->p10), "p50", okr_view_number(f->p50),
+                     "p90", okr_view_number(f->p90),
+                     "of", f->of == OKR_FORECAST_SHARE ? "share" : "value");
+}
+
 json_t *okr_view_key_result(const struct eval_snapshot *s, size_t i)
 {
     const struct cfg_key_result *kr = s->krs[i];
@@ -81,6 +91,8 @@ json_t *okr_view_key_result(const struct eval_snapshot *s, size_t i)
                         has ? okr_view_checkin(&s->checkins[i], true,
                                                s->override_until ? s->override_until[i] : OKR_NO_TS)
                             : json_null());
+    /* last: section 9's forecast, computed with section 4's status */
+    json_object_set_new(o, "forecast", okr_view_forecast(&r->forecast));
     return o;
 }
 

@@ -33,8 +33,13 @@ json_t *okr_view_number(double v);
 json_t *okr_view_checkin(const struct okrd_checkin *c, bool with_override_until,
                          int64_t override_until);
 
+/* The forecast object of DESIGN section 9: {"probability", "p10", "p50",
+ * "p90", "of": "value"|"share"}, or null when F is not defined. New
+ * reference. */
+json_t *okr_view_forecast(const struct okr_forecast *f);
+
 /* The key_result object (webhook body's, plus "score", "owner",
- * "computed_status" and "check_in"). New reference. */
+ * "computed_status", "check_in" and, last, "forecast"). New reference. */
 json_t *okr_view_key_result(const struct eval_snapshot *s, size_t kr_index);
 
 /* {"at", "objectives": [{"id", "title", "parent", "score", "projected_score",

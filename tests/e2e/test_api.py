@@ -108,7 +108,19 @@ def test_read_endpoints(args, wd):
 
         # /series: points (v(t), so a cycle sum is a burn-up), pace, history
         s = api.json("/api/v1/key-results/reviews/series")
-        check(set(s) == {"points", "pace", "history"}, f"series keys: {sorted(s)}")
+        check(set(s) == {"points", "pace", "history", "forecast_band"}, f"series keys: {sorted(s)}")
+        # DESIGN section 9: a value forecast's band per day up to the cycle
+        # end, ending on the forecast's own p10/p50/p90
+        fc = find_kr(api.json("/api/v1/objectives"), "reviews")["forecast"]
+        band = s["forecast_band"]
+        if fc and fc["of"] == "value":
+            last = band[-1] if band else {}
+            check(len(band) >= 2 and all(abs(last[k] - fc[k]) <= 1e-6 * max(1, abs(fc[k]))
+                                         for k in ("p10", "p50", "p90")),
+                  f"the band ends on the forecast {fc}: {band[-1:]}")
+            check(all(b["p10"] <= b["p50"] <= b["p90"] for b in band), "p10 <= p50 <= p90")
+        else:
+            check(band == [], f"no band without a value forecast: {band[:2]}")
         vals = [p["value"] for p in s["points"]]
         check(len(vals) >= 2 and vals == sorted(vals), f"a cycle sum only grows: {vals}")
         check(all(set(p) == {"timestamp", "value"} for p in s["points"]), "point keys")

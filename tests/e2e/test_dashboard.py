@@ -41,7 +41,10 @@ return Array.from(document.querySelectorAll('article.kr')).map(function(a){
     empty:svg&&svg.querySelector('.empty')?svg.querySelector('.empty').textContent:null,
     dots:svg?Array.from(svg.querySelectorAll('circle.dot')).map(function(c){return +c.getAttribute('cy')}):[],
     line:svg&&svg.querySelector('polyline.value')?svg.querySelector('polyline.value').getAttribute('points'):null,
-    marks:svg?svg.querySelectorAll('g.mark').length:0}})})()"""
+    marks:svg?svg.querySelectorAll('g.mark').length:0,
+    band:svg&&svg.querySelector('path.band')?svg.querySelector('path.band').getAttribute('d'):null,
+    p50:svg&&svg.querySelector('polyline.p50')?svg.querySelector('polyline.p50').getAttribute('points'):null,
+    fc:a.querySelector('.fc')?a.querySelector('.fc').textContent:null}})})()"""
 
 LOADED_JS = ("document.querySelectorAll('article.kr').length > 0 && "
              "!Array.from(document.querySelectorAll('svg.chart .empty'))"
@@ -136,6 +139,28 @@ def test_dashboard_in_chromium(args, wd):
         check(len(byid["single"]["dots"]) == 1 and byid["single"]["line"] is None,
               "one point: one dot, no line")
         check(byid["nothing"]["empty"] == "no data in this cycle yet", f"{byid['nothing']}")
+        # DESIGN section 9: a value forecast draws its band (the series'
+        # forecast_band) and p50 line; a share forecast only says how likely
+        dau = find_kr(doc, "dau-up")
+        check(dau["forecast"] and dau["forecast"]["of"] == "value", f"dau-up forecast: {dau}")
+        dband = byid["dau-up"]["band"]
+        check(dband and dband.startswith("M") and dband.endswith("Z") and dband.count("L") >= 3,
+              f"dau-up: the forecast band path: {dband!r}")
+        check(byid["dau-up"]["p50"] and len(byid["dau-up"]["p50"].split()) >= 2,
+              f"dau-up: the p50 line: {byid['dau-up']['p50']!r}")
+        pct = round(dau["forecast"]["probability"] * 100)
+        check(re.fullmatch(r"Forecast: (\d+%|<1%|>99%) likely to reach 1,200 by 31 Dec"
+                           if this_quarter()[0].endswith("Q4") else
+                           r"Forecast: (\d+%|<1%|>99%) likely to reach .+ by \d+ \w+",
+                           byid["dau-up"]["fc"] or ""), f"dau-up card: {byid['dau-up']['fc']!r}")
+        check(byid["dau-up"]["fc"].startswith(f"Forecast: {pct}%") or "<1%" in byid["dau-up"]["fc"]
+              or ">99%" in byid["dau-up"]["fc"], f"the card's percentage ({pct})")
+        csat = find_kr(doc, "csat")
+        check(csat["forecast"] and csat["forecast"]["of"] == "share", f"csat forecast: {csat}")
+        check(byid["csat"]["band"] is None and byid["csat"]["p50"] is None, "no band for a share")
+        check(re.fullmatch(r"Forecast: (\d+%|<1%|>99%) likely to keep \u2265 8 on enough days",
+                           byid["csat"]["fc"] or ""), f"csat card: {byid['csat']['fc']!r}")
+        check(byid["nothing"]["fc"] == "" and byid["nothing"]["band"] is None, "null: no forecast")
         check("value 5B" in byid["huge"]["nums"], f"big numbers for people: {byid['huge']['nums']}")
         check("users" in byid["dau-up"]["nums"], f"the metric's unit: {byid['dau-up']['nums']}")
         check(byid["dau-up"]["title"] == 'Increase <b>daily</b> active users & "more"',

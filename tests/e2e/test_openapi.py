@@ -47,7 +47,8 @@ KR = {"id": "dau-up", "title": "Increase DAU", "owner": None, "metric": "dau",
       "previous_status": "at_risk", "stale": False,
       "cycle": {"start": "2026-10-01", "end": "2026-12-31"},
       "last_point_at": "2026-11-21T00:00:00Z", "score": None, "computed_status": "off_track",
-      "check_in": None}
+      "check_in": None,
+      "forecast": {"probability": 0.34, "p10": 1105.2, "p50": 1160, "p90": 1214.8, "of": "value"}}
 CHECK_IN = {"id": "chk_01JAAAAAAAAAAAAAAAAAAAAAAA", "key_result": "dau-up",
             "cycle_start": "2026-10-01", "seq": 1, "at": "2026-11-21T10:00:00Z", "author": "alice",
             "confidence": 6, "comment": "Two deals slipped", "status": "at_risk",
@@ -101,6 +102,25 @@ def test_validator_rejects_wrong_answers(args, wd):
         bad("/check_in/confidence", "GET", kr, 200,
             with_(KR, check_in=with_(CHECK_IN, confidence=11)))
         bad("/check_in", "GET", kr, 200, with_(KR, check_in=with_(CHECK_IN, status="achieved")))
+        # DESIGN section 9: the forecast object, or null
+        good("GET", kr, 200, with_(KR, forecast=None))
+        good("GET", kr, 200, with_(KR, forecast={"probability": 1, "p10": 0.9, "p50": 0.95,
+                                                 "p90": 1, "of": "share"}))
+        bad("must have required property 'forecast'", "GET", kr, 200, with_(KR, forecast=KeyError))
+        bad("/forecast/probability must be <= 1", "GET", kr, 200,
+            with_(KR, forecast=dict(KR["forecast"], probability=1.5)))
+        bad("/forecast/of must be equal to one of the allowed values", "GET", kr, 200,
+            with_(KR, forecast=dict(KR["forecast"], of="days")))
+        bad("/forecast must have required property 'p50'", "GET", kr, 200,
+            with_(KR, forecast=with_(KR["forecast"], p50=KeyError)))
+        series = kr + "/series"
+        band = [{"timestamp": "2026-11-21T10:00:00Z", "p10": 1030, "p50": 1040, "p90": 1050.5}]
+        good("GET", series, 200, {"points": [], "pace": [], "history": [], "forecast_band": band})
+        bad("must have required property 'forecast_band'", "GET", series, 200,
+            {"points": [], "pace": [], "history": []})
+        bad("/forecast_band/0 must have required property 'p90'", "GET", series, 200,
+            {"points": [], "pace": [], "history": [],
+             "forecast_band": [with_(band[0], p90=KeyError)]})
         bad("must have required property 'stale'", "GET", kr, 200, with_(KR, stale=KeyError))
         bad("/stale must be boolean", "GET", kr, 200, with_(KR, stale=None))
         bad("/value must be number,null", "GET", kr, 200, with_(KR, value="1040"))

@@ -21,7 +21,7 @@ reviews,2026-10-20,15
 
 KR_KEYS = {"id", "title", "metric", "direction", "baseline", "target", "value", "progress",
            "expected", "projected_score", "status", "computed_status", "previous_status", "stale",
-           "cycle", "last_point_at", "score", "owner", "check_in"}
+           "cycle", "last_point_at", "score", "owner", "check_in", "forecast"}
 
 
 def setup(wd, evaluate_every=None):
@@ -91,6 +91,10 @@ def test_status_json_contract(args, wd):
     check(d["computed_status"] == "on_track" and d["check_in"] is None, f"dau check-in: {d}")
     check(d["cycle"] == {"start": "2026-10-01", "end": "2026-12-31"}, f"cycle: {d['cycle']}")
     check(d["last_point_at"] == "2026-11-15T00:00:00Z" and d["stale"] is False, f"fresh: {d}")
+    # DESIGN section 9: the last days hold one value (1100 since 2026-11-15,
+    # 1020 before): 2 of the 14 trend days at 1100 -> a value forecast
+    check(d["forecast"] is not None and d["forecast"]["of"] == "value", f"dau forecast: {d}")
+    check(kr(doc, "csat")["forecast"]["of"] == "share", f"csat forecast: {kr(doc, 'csat')}")
     check(d["direction"] == "increase" and d["metric"] == "dau", "configured text as configured")
     rv = kr(doc, "reviews")
     check(rv["baseline"] == 0 and rv["value"] == 25 and close(rv["progress"], 0.25), f"reviews: {rv}")
@@ -101,7 +105,7 @@ def test_status_json_contract(args, wd):
     n = kr(doc, "nothing")
     check(n["status"] == "no_data", f"no data: {n}")
     for key in ("value", "progress", "expected", "projected_score", "score", "baseline", "target",
-                "last_point_at"):
+                "last_point_at", "forecast"):
         check(n[key] is None, f"{key} is null without data: {n}")
 
     # Too early to judge, then stale, then the final grades after the end.

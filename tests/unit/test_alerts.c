@@ -496,6 +496,90 @@ static void test_digest_split(void **state)
     cfg_free(cfg);
 }
 
+/* DESIGN section 9: the forecast in Slack alert and digest lines. */
+static void test_forecast_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        double p, target, at_risk;
+        bool share, at_most;
+        const char *end, *want;
+    } rows[] = {
+        { 0.34, 1200, NAN, false, false, "2026-12-31", "34% likely to reach 1,200 by 31 Dec" },
+        { 0.5, 1234567.5, NAN, false, false, "2027-03-01", "50% likely to reach 1,234,567.5 by 1 Mar" },
+        { 0.004, -4500, NAN, false, false, "2026-06-30", "<1% likely to reach -4,500 by 30 Jun" },
+        { 0.996, 3.5, NAN, false, false, "2026-12-31", ">99% likely to reach 3.5 by 31 Dec" },
+        { 1.0, 200, NAN, false, false, "2026-12-31", "100% likely to reach 200 by 31 Dec" },
+        { 0.0, 200, NAN, false, false, "2026-12-31", "0% likely to reach 200 by 31 Dec" },
+        { 0.34, 8, 0.9, true, false, "2026-12-31", "34% likely to keep \xe2\x89\xa5 8 on 90% of days" },
+        { 0.81, 300, NAN, true, true, "2026-12-31", "81% likely to keep \xe2\x89\xa4 300 on enough days" },
+    };
+    char buf[160];
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        alerts_forecast_phrase(buf, sizeof buf, rows[i].p, rows[i].share, rows[i].at_most,
+                               rows[i].target, rows[i].at_risk, rows[i].end);
+        if (strcmp(buf, rows[i].want) != 0)
+            fail_msg("row %zu: \"%s\", want \"%s\"", i, buf, rows[i].want);
+    }
+
+    struct cfg *cfg = load_cfg();
+    const struct cfg_key_result *kr = cfg_find_key_result(cfg, "dau-up");
+    struct okr_result r = design_result();
+    r.forecast = (struct okr_forecast){ .defined = true, .of = OKR_FORECAST_VALUE,
+                                        .probability = 0.34, .p10 = 1105.2, .p50 = 1160,
+                                        .p90 = 1214.8 };
+    char *body = alerts_kr_body("evt_F", ALERTS_KR_OFF_TRACK, 1795341600, kr, &r, false,
+                                OKR_AT_RISK);
+    json_t *doc = json_loads(body, 0, NULL);
+    json_t *f = json_object_get(json_object_get(doc, "key_result"), "forecast");
+    assert_true(json_real_value(json_object_get(f, "probability")) == 0.34);
+    assert_string_equal(json_string_value(json_object_get(f, "of")), "value");
+    json_decref(doc);
+    char *slack = NULL;
+    int parts = 0;
+    assert_int_equal(alerts_slack_render(body, 0, &slack, &parts), 0);
+    char want[160];
+    snprintf(want, sizeof want, "Forecast: 34%% likely to reach %s by %d Dec", "1,200",
+             atoi(kr->objective->cycle.end_date + 8));
+    if (!strstr(slack, want))
+        fail_msg("no \"%s\" in %s", want, slack);
+    json_t *sd = json_loads(slack, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(sd, "blocks")), 5);
+    json_decref(sd);
+    free(slack);
+    free(body);
+
+    /* the digest: the object and the phrase, with the level's at_risk share */
+    const struct cfg_key_result *krs[1] = { kr };
+    bool stale[1] = { false };
+    struct okr_objective_result objs[8] = { { .status = OKR_AT_RISK } };
+    struct cfg_objective obj = *kr->objective;
+    obj.key_results = (struct cfg_key_result *)kr;
+    obj.n_key_results = 1;
+    struct cfg fake = *cfg;
+    fake.objectives = &obj;
+    fake.n_objectives = 1;
+    struct eval_snapshot s = { .cfg = &fake, .at_s = 1795255200, .n_krs = 1, .krs = krs,
+                               .results = &r, .stale = stale, .objs = objs };
+    body = alerts_digest_body(&s, NULL, "evt_G", 1795255200 - 7 * D);
+    doc = json_loads(body, 0, NULL);
+    json_t *k = json_array_get(
+        json_object_get(json_array_get(json_object_get(doc, "objectives"), 0), "key_results"), 0);
+    assert_string_equal(json_string_value(json_object_get(k, "forecast_text")), want + 10);
+    assert_true(json_is_object(json_object_get(k, "forecast")));
+    json_decref(doc);
+    assert_int_equal(alerts_slack_render(body, 0, &slack, &parts), 0);
+    if (!strstr(slack, want + 10))
+        fail_msg("no \"%s\" in the digest %s", want + 10, slack);
+    free(slack);
+    free(body);
+    r.forecast.defined = false;
+    body = alerts_digest_body(&s, NULL, "evt_H", 1795255200 - 7 * D);
+    assert_non_null(strstr(body, "\"forecast\":null,\"forecast_text\":null"));
+    free(body);
+    cfg_free(cfg);
+}
+
 static void test_next_digest(void **state)
 {
     (void)state;
@@ -925,6 +1009,7 @@ static void test_migration_adds_max_age_in_place(void **state)
 
 #define BODY_TESTS                                                                              \
     cmocka_unit_test(test_kr_body), cmocka_unit_test(test_digest_split),                        \
+        cmocka_unit_test(test_forecast_lines),                                                  \
         cmocka_unit_test(test_next_digest), cmocka_unit_test(test_seam_with_store),
 
 int main(void)

@@ -88,6 +88,9 @@ static int setup(void **state)
     r->projected_score = 1.25;
     r->score = 0.5;
     r->last_point_at = Q4 + 45 * DAY;
+    r->forecast = (struct okr_forecast){ .defined = true, .of = OKR_FORECAST_VALUE,
+                                         .probability = 0.34, .p10 = 1105.2, .p50 = 1160,
+                                         .p90 = 1214.8 };
     s->previous_status[0] = "at_risk";
     s->stale[1] = true;
     s->objs[0] = (struct okr_objective_result){ .status = OKR_ON_TRACK, .score = 0.5,
@@ -152,6 +155,8 @@ static void test_metrics_exposition(void **state)
         "\nokrd_kr_status{objective=\"eng\",key_result=\"dau-up\",status=\"off_track\"} 0\n",
         "\nokrd_kr_status{objective=\"eng\",key_result=\"reviews\",status=\"no_data\"} 1\n",
         "\nokrd_kr_stale{objective=\"eng\",key_result=\"reviews\"} 1\n",
+        "# TYPE okrd_kr_forecast_probability gauge\n",
+        "\nokrd_kr_forecast_probability{objective=\"eng\",key_result=\"dau-up\"} 0.34\n",
         "\nokrd_objective_score{objective=\"eng\"} 0.5\n",
         "\nokrd_source_up{source=\"drops\"} 1\n",
         "\nokrd_source_up{source=\"we\\\"ird\\\\src\"} 0\n",
@@ -175,6 +180,7 @@ static void test_metrics_exposition(void **state)
         "NaN", "Inf", "okrd_kr_progress{objective=\"eng\",key_result=\"reviews\"}",
         "okrd_objective_projected_score{objective=\"eng\"}", "source=\"gone\"",
         "okrd_source_up{source=\"push\"}", "\nprocess_virtual_memory_bytes ",
+        "okrd_kr_forecast_probability{objective=\"eng\",key_result=\"reviews\"}",
     };
     for (size_t i = 0; i < sizeof unwanted / sizeof *unwanted; i++)
         if (strstr(t, unwanted[i]))
@@ -234,9 +240,10 @@ static void test_json_shapes(void **state)
     static const char *const kr[] = { "id", "title", "metric", "direction", "baseline", "target",
                                       "value", "progress", "expected", "projected_score", "status",
                                       "computed_status", "previous_status", "stale", "cycle",
-                                      "last_point_at", "score", "owner", "check_in" };
+                                      "last_point_at", "score", "owner", "check_in",
+                                      "forecast" };
     for (size_t i = 0; i < 3; i++)
-        assert_keys(json_array_get(krs, i), kr, 19);
+        assert_keys(json_array_get(krs, i), kr, 20);
     json_t *k0 = json_array_get(krs, 0);
     /* DESIGN section 8: the objective's owner unless the key result names its own */
     assert_string_equal(json_string_value(json_object_get(k0, "owner")), "Growth & 'Co'");
@@ -245,6 +252,17 @@ static void test_json_shapes(void **state)
     assert_true(json_is_integer(json_object_get(k0, "value")));
     assert_string_equal(json_string_value(json_object_get(k0, "previous_status")), "at_risk");
     assert_true(json_is_null(json_object_get(json_array_get(krs, 1), "value")));
+    /* DESIGN section 9: the forecast object, last; null when not defined */
+    json_t *fc = json_object_get(k0, "forecast");
+    static const char *const fk[] = { "probability", "p10", "p50", "p90", "of" };
+    assert_keys(fc, fk, 5);
+    assert_true(json_real_value(json_object_get(fc, "probability")) == 0.34);
+    assert_true(json_integer_value(json_object_get(fc, "p50")) == 1160);
+    assert_string_equal(json_string_value(json_object_get(fc, "of")), "value");
+    assert_true(json_is_null(json_object_get(json_array_get(krs, 1), "forecast")));
+    char *text = okr_view_dump(k0, false);
+    assert_non_null(strstr(text, "\"check_in\":null,\"forecast\":{\"probability\":0.34"));
+    free(text);
     json_decref(doc);
 
     char *e = api_error_body("bad_point", "point 3: \"value\" is a string", 3);
