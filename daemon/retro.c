@@ -21,6 +21,16 @@
 
 #define DAY_S 86400
 
+/* YYYY-MM-DD into out (11 bytes); a year beyond 4 digits is cut (dates are
+ * parsed as 4-digit years, so it never is). */
+static void fmt_date(char out[11], int64_t y, int m, int d)
+{
+    char tmp[48];
+    snprintf(tmp, sizeof tmp, "%04lld-%02d-%02d", (long long)y, m, d);
+    memcpy(out, tmp, 10);
+    out[10] = '\0';
+}
+
 int retro_parse_cycle(const char *arg, char start[11], char end[11], struct okrd_err *err)
 {
     int64_t y, y2;
@@ -35,8 +45,8 @@ int retro_parse_cycle(const char *arg, char start[11], char end[11], struct okrd
             y = y * 10 + (arg[i] - '0');
         }
         int q = arg[6] - '0', m0 = (q - 1) * 3 + 1;
-        snprintf(start, 11, "%04d-%02d-01", (int)y, m0);
-        snprintf(end, 11, "%04d-%02d-%02d", (int)y, m0 + 2, okrd_days_in_month(y, m0 + 2));
+        fmt_date(start, y, m0, 1);
+        fmt_date(end, y, m0 + 2, okrd_days_in_month(y, m0 + 2));
         return 0;
     }
     const char *dots = strstr(arg, "..");
@@ -45,8 +55,8 @@ int retro_parse_cycle(const char *arg, char start[11], char end[11], struct okrd
         goto bad;
     if (okrd_days_from_civil(y2, m2, d2) < okrd_days_from_civil(y, m, d))
         return okrd_err_set(err, OKRD_EINVAL, "cycle \"%s\" ends before it starts", arg);
-    snprintf(start, 11, "%04d-%02d-%02d", (int)y, m, d);
-    snprintf(end, 11, "%04d-%02d-%02d", (int)y2, m2, d2);
+    fmt_date(start, y, m, d);
+    fmt_date(end, y2, m2, d2);
     return 0;
 bad:
     return okrd_err_set(err, OKRD_EINVAL,
@@ -71,7 +81,7 @@ static void next_date(const char *date, char out[11])
     int m, d;
     okrd_parse_date(date, strlen(date), &y, &m, &d, NULL);
     okrd_civil_from_days(okrd_days_from_civil(y, m, d) + 1, &y, &m, &d);
-    snprintf(out, 11, "%04d-%02d-%02d", (int)y, m, d);
+    fmt_date(out, y, m, d);
 }
 
 static void fill_cycle(struct cfg_cycle *c, const char *start, const char *end,
