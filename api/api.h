@@ -63,6 +63,13 @@ struct api_env {
      * *out is the caller's. NULL: the answer's key_result is null. */
     int (*key_result_view)(void *ctx, struct store *w, const struct cfg *cfg, const char *kr_id,
                            int64_t at_s, json_t **out, struct okrd_err *err);
+    /* The retrospective of CYCLE (NULL: the default cycle) as of NOW_S
+     * (DESIGN section 9), read through ST: called on a read WORKER with its
+     * read-only connection, CFG pinned. *out is the caller's; OKRD_EINVAL
+     * (400) for a malformed cycle, OKRD_ENOTFOUND (404) for one with no
+     * archive. NULL: GET /api/v1/retro is 404. */
+    int (*retro)(void *ctx, struct store *st, const struct cfg *cfg, const char *cycle,
+                 int64_t now_s, json_t **out, struct okrd_err *err);
     /* Holds the running config (the server's cfg) while a check-in's write
      * job reads it on the writer thread; the token goes back through
      * unpin_snapshot. NULL: the config outlives every request. */

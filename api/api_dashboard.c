@@ -383,6 +383,7 @@ void api_dashboard_write(struct api_buf *b)
                     "<i class=\"l-band\"></i>forecast (80% band)</p>"
                     "</header><main id=\"main\"></main><footer><p class=\"muted\">okrd "
                     OKRD_VERSION " &middot; <a href=\"/api/v1/objectives\">JSON</a> &middot; "
+                    "<a href=\"/retro\">retrospective</a> &middot; "
                     "<a href=\"/metrics\">metrics</a></p></footer><script>");
     api_buf_puts(b, api_dashboard_script);
     api_buf_puts(b, "</script></body></html>\n");

@@ -356,6 +356,13 @@ enum MHD_Result api_reads_series(struct api_server *s, struct api_request *rq);
 enum MHD_Result api_reads_dashboard(struct api_server *s, struct api_request *rq);
 /* GET /api/v1/metrics (api_metric_list) the same way. */
 enum MHD_Result api_reads_metrics(struct api_server *s, struct api_request *rq);
+/* GET /api/v1/retro (on a read worker) and the page GET /retro (api_retro.c). */
+enum MHD_Result api_retro_get(struct api_server *s, struct api_request *rq);
+enum MHD_Result api_retro_page(struct api_server *s, struct api_request *rq);
+int api_retro_csp(char *buf, size_t size, struct okrd_err *err);
+void api_retro_write(struct api_buf *b);
+extern const char api_retro_script[];
+extern const char api_retro_css[];
 /* The answer a resumed request (push or read) carries. */
 enum MHD_Result api_answer_ready(struct api_request *rq);
 /* 503 not_ready: before the first evaluation (Retry-After: 1). */

@@ -36,6 +36,8 @@ enum route {
     R_POINTS,
     R_METRIC_LIST,
     R_KR_CHECKINS,
+    R_RETRO,
+    R_RETRO_PAGE,
 };
 
 #define KR_PREFIX "/api/v1/key-results/"
@@ -52,6 +54,7 @@ static enum route match(const char *url, char *id, size_t id_size)
         { "/", R_ROOT }, { "/healthz", R_HEALTHZ }, { "/metrics", R_METRICS },
         { "/api/v1/objectives", R_OBJECTIVES }, { "/api/v1/deliveries", R_DELIVERIES },
         { "/api/v1/points", R_POINTS }, { "/api/v1/metrics", R_METRIC_LIST },
+        { "/api/v1/retro", R_RETRO }, { "/retro", R_RETRO_PAGE },
     };
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (!strcmp(url, fixed[i].path))
@@ -341,6 +344,8 @@ static enum MHD_Result answer_get(struct api_server *s, struct api_request *rq)
     case R_ROOT: return api_reads_dashboard(s, rq);
     case R_METRIC_LIST: return api_reads_metrics(s, rq);
     case R_KR_CHECKINS: return api_checkins_list(s, rq);
+    case R_RETRO: return api_retro_get(s, rq);
+    case R_RETRO_PAGE: return api_retro_page(s, rq);
     default: return MHD_NO;
     }
 }

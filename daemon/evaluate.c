@@ -256,6 +256,19 @@ int eval_key_result_view(struct store *st, const struct cfg *cfg, const char *kr
     return rc;
 }
 
+int eval_kr_result(struct store *st, const struct cfg *cfg, const struct cfg_key_result *kr,
+                   int64_t at_s, struct eval_scratch *x, struct okr_result *out,
+                   struct okrd_err *err)
+{
+    /* A one-key-result snapshot around KR, so eval_one reads its series
+     * (a ratio metric from its inputs, by CFG's metric table) exactly as
+     * for a configured key result. */
+    const struct cfg_key_result *krs[1] = { kr };
+    bool stale = false;
+    struct eval_snapshot s = { .cfg = cfg, .n_krs = 1, .krs = krs, .results = out, .stale = &stale };
+    return eval_one(st, &s, 0, at_s, x, err);
+}
+
 void eval_history_row(struct store_kr_day *row, const struct eval_snapshot *s, size_t i,
                       const char *date)
 {

@@ -43,6 +43,15 @@ int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const 
 int eval_key_result_view(struct store *st, const struct cfg *cfg, const char *kr_id, int64_t at_s,
                          json_t **out, struct okrd_err *err);
 
+/* Evaluates KR -- which need not belong to CFG: an archived key result
+ * rebuilt from its definition (daemon/retro.c), its objective's cycle in
+ * kr->objective -- at AT_S from the points in ST into *out. CFG gives the
+ * metric table (a ratio metric is read from its inputs; a metric CFG no
+ * longer has is read as a plain one) and daemon.timezone. */
+int eval_kr_result(struct store *st, const struct cfg *cfg, const struct cfg_key_result *kr,
+                   int64_t at_s, struct eval_scratch *x, struct okr_result *out,
+                   struct okrd_err *err);
+
 /* Key result I's row of the daily history (DESIGN section 9) for DATE
  * (YYYY-MM-DD) from the evaluation S: the effective status, section 4's
  * own, progress, expected, score and the forecast's probability (NaN when

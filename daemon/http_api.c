@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "evaluate.h"
+#include "retro.h"
 #include "log.h"
 #include "okrd.h"
 
@@ -58,6 +59,14 @@ static int key_result_view(void *ctx, struct store *w, const struct cfg *cfg, co
     return eval_key_result_view(w, cfg, kr_id, at_s, out, err);
 }
 
+/* Read worker: touches nothing of struct okrd, only the store and CFG. */
+static int retro(void *ctx, struct store *st, const struct cfg *cfg, const char *cycle,
+                 int64_t now_s, json_t **out, struct okrd_err *err)
+{
+    (void)ctx;
+    return retro_document(st, cfg, cycle, now_s, out, err);
+}
+
 static void report(void *ctx, enum cfg_log_level level, const char *event, const char *msg)
 {
     (void)ctx;
@@ -72,7 +81,7 @@ int okrd_api_start(struct okrd *d, struct okrd_err *err)
         .snapshot = last_snapshot, .on_points_committed = on_committed, .report = report,
         .store_path = d->store_path, .pin_snapshot = pin_snapshot,
         .unpin_snapshot = unpin_snapshot, .on_checkin_committed = on_checkin,
-        .key_result_view = key_result_view, .pin_config = pin_config, .ctx = d,
+        .key_result_view = key_result_view, .retro = retro, .pin_config = pin_config, .ctx = d,
     };
     /* Test-only switch (tests/e2e/test_loop_api.py): the API's read workers
      * take no job until SIGUSR2, so a test can hold a big read in flight. */

@@ -23,6 +23,8 @@ static const char usage[] =
     "  checkin  [-c FILE] KR [--confidence N] [--comment TEXT] [--status S [--until DATE]]\n"
     "           [--value X] [--grade G [--cycle Q]] [--token-file FILE]\n"
     "                                              post a check-in to the running daemon\n"
+    "  retro    [-c FILE] [--cycle Q] [--json | --markdown]\n"
+    "                                              the retrospective of a cycle\n"
     "  backup   [-c FILE] DEST                     copy the whole store to DEST, live\n"
     "  version                                     print the version\n"
     "\n"
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
         { "run", cmd_run },       { "check", cmd_check },   { "status", cmd_status },
         { "ingest", cmd_ingest }, { "export", cmd_export },
         { "backup", cmd_backup }, { "metrics", cmd_metrics }, { "checkin", cmd_checkin },
+        { "retro", cmd_retro },
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -50,6 +50,7 @@ PACKAGE_OF = {
     "debootstrap": "debootstrap",
     "node": "nodejs", "nodejs": "nodejs", "npm": "npm",
     "prometheus": "prometheus", "promtool": "prometheus", "chromium": "chromium",
+    "cmark-gfm": "cmark-gfm",
     "curl": "curl", "git": "git",
 }
 # Packages that bring a command through their Depends rather than shipping
