@@ -63,7 +63,7 @@ enum api_endpoint api_auth_endpoint(const char *method, const char *path)
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (get)
         return !strcmp(path, "/healthz") ? API_EP_HEALTHZ
-             : !strcmp(path, "/")        ? API_EP_PAGE
+             : !strcmp(path, "/") || !strcmp(path, "/retro") ? API_EP_PAGE
                                          : API_EP_READ;
     if (strcmp(method, "POST") != 0)
         return API_EP_OPEN;

@@ -33,8 +33,9 @@ enum api_endpoint {
     API_EP_OPEN,     /* not an endpoint that acts (unknown path, wrong method): the
                         router answers 404 or 405, nothing is served */
     API_EP_HEALTHZ,  /* GET /healthz: exempt everywhere */
-    API_EP_PAGE,     /* GET /, the dashboard page: exempt everywhere, as it carries
-                        no data (its script reads the API with the person's token) */
+    API_EP_PAGE,     /* GET / and GET /retro, the two pages: exempt everywhere, as
+                        they carry no data (their scripts read the API with the
+                        person's token) */
     API_EP_READ,     /* GET or HEAD of any other path */
     API_EP_PUSH,     /* POST /api/v1/points */
     API_EP_CHECKIN,  /* POST /api/v1/key-results/{id}/check-ins */

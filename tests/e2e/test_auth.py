@@ -169,8 +169,10 @@ def test_non_loopback_listener(args, wd):
         api.wait_ready(token=VIEWER)
         # the dashboard page: served without a token (or with any), no data in it
         for tok in (None, "wrong", CI):
-            status, _, page = api.get("/", token=tok)
-            check(status == 200 and b"dau-up" not in page, f"/ with token {tok}: {status}")
+            for page_path in ("/", "/retro"):
+                status, _, page = api.get(page_path, token=tok)
+                check(status == 200 and b"dau-up" not in page,
+                      f"{page_path} with token {tok}: {status}")
         for path in ("/api/v1/objectives", "/metrics"):
             status, h, body = api.get(path)
             check(status == 401 and h.get("www-authenticate", "").startswith("Bearer"),

@@ -219,7 +219,7 @@ static void test_endpoint_classes(void **state)
         { "GET", "/", API_EP_PAGE },
         { "HEAD", "/", API_EP_PAGE },
         { "GET", "//", API_EP_READ },
-        { "GET", "/retro", API_EP_READ },
+        { "GET", "/retro", API_EP_PAGE },
         { "GET", "/metrics", API_EP_READ },
         { "HEAD", "/api/v1/objectives", API_EP_READ },
         { "GET", "/api/v1/key-results/dau-up/series", API_EP_READ },
