@@ -348,6 +348,14 @@ def test_bad_comments_and_markup(args, wd):
             check(st == 400 and doc["error"] == "bad_request"
                   and doc["field"] in (None, "comment"), f"{what}: {st} {doc}")
             f.healthy(what)
+        # The field named is the one holding the bad bytes, also when another
+        # holds a U+FDD0 (the character okrd once marked bad bytes with).
+        for what, raw in (("U+FDD0", '{"comment": "\ufdd0 note", "status": "x\udcff"}'),
+                          ("\\ufdd0", '{"comment": "\\ufdd0", "status": "\udcff"}')):
+            st, doc = f.post("launch", raw=raw.encode("utf-8", "surrogateescape"))
+            check(st == 400 and doc["field"] == "status",
+                  f"{what} in the comment, a bad byte in status: {st} {doc}")
+            f.healthy(what)
         check(f.api.json(PATH.format("launch"))["check_ins"] == [], "no check-in stored")
         r = run(args.okrd, "export", "-c", f.cfg, "--metric", "launch_pct")
         check(r.returncode == 0 and r.stdout == "metric,timestamp,value\n",
