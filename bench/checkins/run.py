@@ -98,9 +98,10 @@ def receiver(port):
     srv.serve_forever()
 
 
-def worker(port, kind, kr, seconds, index):
+def worker(port, kind, kr, seconds, index, out):
     """--worker mode: POSTs back to back on one keep-alive connection for
-    SECONDS; prints {"lat": [ms...], "status": {code: n}} as JSON."""
+    SECONDS; writes {"lat": [ms...], "status": {code: n}} as JSON to OUT (a
+    file: a pipe would fill up with the latencies before the parent reads)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     lat, status = [], {}
     h = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
@@ -127,10 +128,12 @@ def worker(port, kind, kr, seconds, index):
             c.close()
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             continue
-        lat.append((time.perf_counter() - t0) * 1000)
+        lat.append(round((time.perf_counter() - t0) * 1000, 3))
         status[str(r.status)] = status.get(str(r.status), 0) + 1
     c.close()
-    print(json.dumps({"lat": lat, "status": status}))
+    with open(out + ".tmp", "w") as f:
+        json.dump({"lat": lat, "status": status}, f)
+    os.replace(out + ".tmp", out)
 
 
 def get(port, path, timeout=10):
@@ -179,14 +182,28 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 
 
-def phase(okrd, port, kind, krs, seconds):
+def phase(okrd, port, kind, krs, seconds, work):
+    files = [os.path.join(work, f"{kind}-{len(os.listdir(work))}-{i}.json")
+             for i in range(len(krs))]
     ws = [subprocess.Popen([sys.executable, __file__, "--okrd", okrd, "--worker", str(port),
-                            kind, kr, str(seconds), str(i)], stdout=subprocess.PIPE, text=True)
+                            kind, kr, str(seconds), str(i), files[i]])
           for i, kr in enumerate(krs)]
     t0 = time.monotonic()
-    hz = probe(port, lambda: all(w.poll() is not None for w in ws), min_s=seconds)
+    hz = probe(port, lambda: all(w.poll() is not None for w in ws)
+               or time.monotonic() - t0 > seconds + 120, min_s=seconds)
     took = time.monotonic() - t0
-    outs = [json.loads(w.communicate()[0] or "{}") for w in ws]
+    for w in ws:
+        if w.poll() is None:
+            print(f"  (a {kind} client still runs {took:.0f} s after its start: stopped)")
+            w.kill()
+        w.wait()
+    outs = []
+    for f in files:
+        try:
+            with open(f) as fh:
+                outs.append(json.load(fh))
+        except OSError:
+            outs.append({})  # the worker died: its requests are not counted
     lat = [x for o in outs for x in o.get("lat", [])]
     status = {}
     for o in outs:
@@ -204,11 +221,12 @@ def main():
     ap.add_argument("--krs", type=int, default=100, help="key results in the config (>= clients)")
     ap.add_argument("--no-webhook", action="store_true")
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)  # PORT KIND KR SECONDS INDEX
+    ap.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)  # PORT KIND KR SECONDS INDEX OUT
     ap.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        worker(int(a.worker[0]), a.worker[1], a.worker[2], float(a.worker[3]), int(a.worker[4]))
+        worker(int(a.worker[0]), a.worker[1], a.worker[2], float(a.worker[3]), int(a.worker[4]),
+               a.worker[5])
         return
     if a.receiver:
         receiver(a.receiver)
@@ -231,7 +249,7 @@ def main():
         res = {}
         for name, kind, krs in (("points", "points", own), ("spread", "checkins", own),
                                 ("same", "checkins", ["kr-0000"] * a.clients)):
-            res[name] = phase(okrd, port, kind, krs, a.seconds)
+            res[name] = phase(okrd, port, kind, krs, a.seconds, work)
         st, body = get(port, "/api/v1/key-results/kr-0000/check-ins")
         n_same = len(json.loads(body)["check_ins"]) if st == 200 else -1
     finally:
