@@ -85,14 +85,19 @@ static const char *const fields[] = {
     "confidence", "comment", "status", "until", "value", "grade", "cycle", NULL,
 };
 
-/* Invalid UTF-8 is marked with U+FDD0 (a noncharacter nobody types), so
- * jansson, which refuses invalid UTF-8 anywhere, still parses the body and
- * the error can name the field that holds the bad bytes. */
+/* Invalid UTF-8 is marked with a noncharacter nobody types (U+FDD0, then
+ * U+FDD1), so jansson, which refuses invalid UTF-8 anywhere, still parses
+ * the body and the error can name the field that holds the bad bytes. A
+ * person may still type (or \u-escape) a mark: that is why the body is
+ * parsed with both, and the field is the one whose value they change. */
 #define MARK "\xEF\xB7\x90"
+#define MARK2 "\xEF\xB7\x91"
 
-/* A copy of BODY with each invalid UTF-8 byte replaced by MARK; *first the
- * offset of the first one. NULL (and *first = -1) when BODY is valid. */
-static char *mark_invalid_utf8(const char *body, size_t n, size_t *out_n, long *first)
+/* A copy of BODY with each invalid UTF-8 byte replaced by MARK (3 bytes);
+ * *first the offset of the first one. NULL (and *first = -1) when BODY is
+ * valid. */
+static char *mark_invalid_utf8(const char *body, size_t n, const char *mark, size_t *out_n,
+                               long *first)
 {
     *first = -1;
     size_t i = 0;
@@ -116,7 +121,7 @@ static char *mark_invalid_utf8(const char *body, size_t n, size_t *out_n, long *
             o += l;
             i += l;
         } else {
-            memcpy(c + o, MARK, 3);
+            memcpy(c + o, mark, 3);
             o += 3;
             i++;
         }
@@ -124,27 +129,6 @@ static char *mark_invalid_utf8(const char *body, size_t n, size_t *out_n, long *
     c[o] = '\0';
     *out_n = o;
     return c;
-}
-
-static bool has_mark(const json_t *v)
-{
-    if (json_is_string(v))
-        return strstr(json_string_value(v), MARK) != NULL;
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *x;
-        json_object_foreach((json_t *)v, k, x)
-            if (strstr(k, MARK) || has_mark(x))
-                return true;
-    }
-    if (json_is_array(v)) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x)
-            if (has_mark(x))
-                return true;
-    }
-    return false;
 }
 
 /* "YYYY-MM-DD" exactly (a valid day); *days since 1970-01-01. */
@@ -336,14 +320,13 @@ unsigned api_checkin_parse(const char *body, size_t n, const struct okrd_tz *tz,
     out->value = out->grade = NAN;
     size_t mn = 0;
     long bad_at;
-    char *marked = mark_invalid_utf8(body, n, &mn, &bad_at);
+    char *marked = mark_invalid_utf8(body, n, MARK, &mn, &bad_at);
     if (bad_at >= 0 && !marked)
         return refuse(e, 503, "out_of_memory", NULL, "no memory for the body");
+    const size_t flags = JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL |
+                         JSON_DECODE_ANY;
     json_error_t jerr;
-    json_t *doc = json_loadb(marked ? marked : body, marked ? mn : n,
-                             JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL |
-                                 JSON_DECODE_ANY,
-                             &jerr);
+    json_t *doc = json_loadb(marked ? marked : body, marked ? mn : n, flags, &jerr);
     free(marked);
     unsigned st = 0;
     if (!doc && bad_at >= 0)
@@ -355,15 +338,26 @@ unsigned api_checkin_parse(const char *body, size_t n, const struct okrd_tz *tz,
         st = BAD(e, NULL, "the body is %s; expected an object such as {\"confidence\": 6, "
                  "\"comment\": \"...\"}", type_name(doc));
     else if (bad_at >= 0) {
-        /* Which field holds the bad bytes? */
+        /* Which field holds the bad bytes? The first (in the body's order)
+         * that the other mark changes; one whose key holds them cannot be
+         * named as written, so the error is the whole body's. */
         const char *key;
         json_t *v;
+        size_t mn2 = 0;
+        long bad2;
+        char *other = mark_invalid_utf8(body, n, MARK2, &mn2, &bad2);
+        json_t *doc2 = other ? json_loadb(other, mn2, flags, NULL) : NULL;
+        free(other);
         st = BAD(e, NULL, "the body is not valid UTF-8 (byte %ld)", bad_at);
-        json_object_foreach(doc, key, v)
-            if (!strstr(key, MARK) && has_mark(v)) {
+        json_object_foreach(doc, key, v) {
+            json_t *v2 = doc2 ? json_object_get(doc2, key) : NULL;
+            if (v2 && json_equal(v, v2))
+                continue;
+            if (v2)
                 st = BAD(e, key, "\"%s\" is not valid UTF-8 (byte %ld of the body)", key, bad_at);
-                break;
-            }
+            break;
+        }
+        json_decref(doc2);
     } else
         st = parse_fields(doc, tz, ratio_metric, out, e);
     json_decref(doc);

@@ -6,8 +6,10 @@ in one piece; /healthz p99 < 100 ms while big series are fetched and a
 100,000-file inbox drains. This measures, on one machine in one run:
 
   A. /healthz latency (one keep-alive client, ~400 probes/s, in this process)
-     while other processes fetch the dashboard (GET /) and the series of 10
-     key results of 200,000 points each, in a loop;
+     while other processes load the dashboard (what its page fetches: `/`,
+     /api/v1/objectives, /api/v1/metrics, each key result's /series and
+     /check-ins) and the series of 10 key results of 200,000 points each,
+     in a loop;
   B. /healthz latency while the daemon drains a csv_dir inbox that holds
      100,000 files when it starts (the restart-with-a-backlog case),
      probing from the first answer until the inbox is empty or --backlog-s
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 N_KR = 10
 POINTS = 200_000
@@ -157,11 +160,47 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def dashboard(port):
+    """What the dashboard page fetches (api/api_dashboard.c): the page `/`
+    (a small shell without data), then /api/v1/objectives, then
+    /api/v1/metrics and, per key result, its /series and /check-ins, three
+    key results at a time with both of a key result's requests at once, as
+    the page's script does. Returns (worst status, bytes)."""
+    status, body = get(port, "/")
+    if status != 200:
+        return status, len(body)
+    status, doc = get(port, "/api/v1/objectives")
+    if status != 200:
+        return status, len(body) + len(doc)
+    total = len(body) + len(doc)
+    ids = [k["id"] for o in json.loads(doc)["objectives"] for k in o["key_results"]]
+
+    def one_kr(kr, pair):
+        path = f"/api/v1/key-results/{kr}"
+        f = pair.submit(get, port, path + "/check-ins")
+        a = get(port, path + "/series")
+        b = f.result()
+        return max(a[0], b[0]), len(a[1]) + len(b[1])
+
+    def metrics():
+        st, b = get(port, "/api/v1/metrics")
+        return st, len(b)
+
+    with ThreadPoolExecutor(3) as jobs, ThreadPoolExecutor(3) as pair:
+        futs = [jobs.submit(metrics)] + [jobs.submit(one_kr, kr, pair) for kr in ids]
+        for f in futs:
+            st, n = f.result()
+            status = max(status, st)
+            total += n
+    return status, total
+
+
 def fetch_loop(port, seconds, index):
     """--fetch mode (a separate process, so its parsing never competes with
-    the prober for this interpreter's lock): GET / and each series in turn
-    until SECONDS passed; prints {path kind: [ms...], "503": n} as JSON."""
-    paths = ["/"] + [f"/api/v1/key-results/kr-{i}/series" for i in range(N_KR)]
+    the prober for this interpreter's lock): the dashboard (everything its
+    page fetches) and each series in turn until SECONDS passed; prints
+    {kind: [ms...], "busy": n, ...} as JSON."""
+    paths = ["dashboard"] + [f"/api/v1/key-results/kr-{i}/series" for i in range(N_KR)]
     out = {"dashboard": [], "series": [], "busy": 0, "errors": 0, "bytes": 0}
     k = index
     end = time.monotonic() + seconds
@@ -170,7 +209,11 @@ def fetch_loop(port, seconds, index):
         k += 1
         t0 = time.perf_counter()
         try:
-            status, body = get(port, path)
+            if path == "dashboard":
+                status, n = dashboard(port)
+            else:
+                status, body = get(port, path)
+                n = len(body)
         except (OSError, http.client.HTTPException):
             out["errors"] += 1  # e.g. cut off by the 30 s idle timeout of a stuck loop
             continue
@@ -179,8 +222,8 @@ def fetch_loop(port, seconds, index):
             out["busy"] += 1
             time.sleep(1)  # Retry-After: 1
         elif status == 200:
-            out["dashboard" if path == "/" else "series"].append(ms)
-            out["bytes"] += len(body)
+            out["dashboard" if path == "dashboard" else "series"].append(ms)
+            out["bytes"] += n
         else:
             out["errors"] += 1
     print(json.dumps(out))
@@ -247,7 +290,7 @@ def main():
         print(f"\n== /healthz latency, one keep-alive client (~400 probes/s) ==")
         print(f"{'while':44} {'probes':>7} {'p50 ms':>8} {'p99 ms':>9} {'max ms':>9}")
         print(row("idle (reference)", idle))
-        print(row(f"A: {a.fetchers} clients fetch / and 10 x 200k-pt series", busy))
+        print(row(f"A: {a.fetchers} clients load dashboard + 10x200k series", busy))
         print(f"   {took_a:.1f}s, {len(dash)} dashboards (p50 "
               f"{statistics.median(dash) if dash else 0:.0f} ms), {len(series)} series (p50 "
               f"{statistics.median(series) if series else 0:.0f} ms), {mb:.0f} MB, "

@@ -96,6 +96,14 @@ static const struct parse_case parse_cases[] = {
     { "comment NUL", "{\"comment\": \"a\\u0000b\"}", false, 400, "comment", "NUL" },
     { "comment invalid UTF-8", "{\"comment\": \"caf\xe9\"}", false, 400, "comment", "UTF-8" },
     { "comment overlong UTF-8", "{\"comment\": \"\xc0\xaf\"}", false, 400, "comment", "UTF-8" },
+    /* a U+FDD0 typed in one field is not the bad bytes of another */
+    { "U+FDD0 in comment, bad status", "{\"comment\": \"\xef\xb7\x90\", \"status\": \"x\xff\"}",
+      false, 400, "status", "UTF-8" },
+    { "escaped U+FDD0 in comment, bad status", "{\"comment\": \"\\ufdd0\", \"status\": \"\xff\"}",
+      false, 400, "status", "UTF-8" },
+    { "U+FDD0 in comment, bad key", "{\"comment\": \"\xef\xb7\x90\", \"k\xff\": 1}", false,
+      400, NUL_FIELD, "UTF-8" },
+    { "a typed U+FDD0 is text", "{\"comment\": \"\xef\xb7\x90 ok\"}", false, OK, NULL, NULL },
     { "comment 4001 bytes", NULL, false, 400, "comment", "4001 bytes" },
     /* status and until */
     { "status unknown", "{\"status\": \"achieved\"}", false, 400, "status", "\"achieved\"" },
