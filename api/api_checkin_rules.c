@@ -222,6 +222,121 @@ static unsigned parse_cycle(const json_t *v, struct api_checkin_body *b,
     return 0;
 }
 
+/* ---- errors of one field that jansson reports as the body's ---- */
+
+/* The top-level key (decoded, malloc'd) of the member of the object BODY
+ * that byte POS is in, *nested whether POS is deeper than its key; NULL
+ * when POS is in no member of a top-level object. A plain scan of strings
+ * and brackets: the caller has checked that BODY is JSON but for one
+ * duplicate key or one number out of range. */
+static char *member_at(const char *body, size_t n, size_t pos, bool *nested)
+{
+    size_t i = 0, ks = 0, ke = 0;
+    int depth = 0;
+    bool want_key = false, have = false;
+    *nested = false;
+    while (i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r'))
+        i++;
+    if (i >= n || body[i] != '{')
+        return NULL;
+    for (; i < n && i < pos; i++) {
+        char ch = body[i];
+        if (ch == '"') {
+            size_t s = i++;
+            while (i < n && body[i] != '"')
+                i += body[i] == '\\' ? 2 : 1;
+            if (depth == 1 && want_key) {
+                ks = s;
+                ke = i + 1;
+                have = true;
+                want_key = false;
+                *nested = false;
+            }
+            continue;
+        }
+        if (ch == '{' || ch == '[') {
+            if (++depth > 1)
+                *nested = true;
+            want_key = depth == 1;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        } else if (ch == ',' && depth == 1) {
+            want_key = true;
+        }
+    }
+    if (!have || depth < 1 || ke > n)
+        return NULL;
+    json_t *k = json_loadb(body + ks, ke - ks, JSON_DECODE_ANY, NULL);
+    char *out = json_is_string(k) ? strdup(json_string_value(k)) : NULL;
+    json_decref(k);
+    return out;
+}
+
+static bool number_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* jansson refuses a duplicate key and a number no double holds as if the
+ * body were not JSON, yet both are valid JSON syntax with an offending
+ * key: name it (DESIGN section 8: `field` is the key as written, null only
+ * for an error of the whole body). 0 when the failure is the body's
+ * after all (a syntax error anywhere, also after the first such error). */
+static unsigned field_error(const char *body, size_t n, const json_error_t *jerr,
+                            struct api_checkin_error *e)
+{
+    enum json_error_code code = json_error_code(jerr);
+    if (code != json_error_duplicate_key && code != json_error_numeric_overflow)
+        return 0;
+    size_t pos = (size_t)jerr->position;
+    if (pos > n)
+        return 0;
+    /* Syntax is checked on a copy where every number out of range is 0
+     * (padded with spaces) and duplicates are let through. */
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, body, n);
+    copy[n] = '\0';
+    json_error_t j2 = *jerr;
+    bool syntax_ok = false;
+    for (int guard = 0; guard < 1000; guard++) {
+        if (json_error_code(&j2) == json_error_numeric_overflow) {
+            size_t end = (size_t)j2.position, s = end;
+            while (s > 0 && number_char(copy[s - 1]))
+                s--;
+            if (s == end)
+                break;
+            copy[s] = '0';
+            memset(copy + s + 1, ' ', end - s - 1);
+        } else if (json_error_code(&j2) != json_error_duplicate_key) {
+            break;
+        }
+        json_t *doc = json_loadb(copy, n, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL |
+                                 JSON_DECODE_ANY, &j2);
+        if (doc) {
+            syntax_ok = json_is_object(doc);
+            json_decref(doc);
+            break;
+        }
+    }
+    free(copy);
+    bool nested = false;
+    char *key = syntax_ok ? member_at(body, n, pos, &nested) : NULL;
+    if (!key)
+        return 0;
+    char q[OKRD_QUOTE_MAX];
+    okrd_quote(key, strlen(key), q, sizeof q);
+    unsigned st;
+    if (code == json_error_duplicate_key)
+        st = nested ? BAD(e, key, "%s holds a key twice (%s)", q, jerr->text)
+                    : BAD(e, key, "%s is given twice: a check-in has each field once", q);
+    else
+        st = BAD(e, key, "%s holds a number too large for a double (%s)", q, jerr->text);
+    free(key);
+    return st;
+}
+
 static unsigned parse_fields(const json_t *doc, const struct okrd_tz *tz, bool ratio_metric,
                              struct api_checkin_body *b, struct api_checkin_error *e)
 {
@@ -331,10 +446,11 @@ unsigned api_checkin_parse(const char *body, size_t n, const struct okrd_tz *tz,
     unsigned st = 0;
     if (!doc && bad_at >= 0)
         st = BAD(e, NULL, "the body is not valid UTF-8 (byte %ld)", bad_at);
-    else if (!doc)
-        st = BAD(e, NULL, "the body is not JSON: line %d column %d: %s", jerr.line, jerr.column,
-                 jerr.text);
-    else if (!json_is_object(doc))
+    else if (!doc) {
+        if (!(st = field_error(body, n, &jerr, e)))
+            st = BAD(e, NULL, "the body is not JSON: line %d column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+    } else if (!json_is_object(doc))
         st = BAD(e, NULL, "the body is %s; expected an object such as {\"confidence\": 6, "
                  "\"comment\": \"...\"}", type_name(doc));
     else if (bad_at >= 0) {

@@ -158,6 +158,8 @@ BAD = [  # (key result, body or raw bytes, field as written or None)
     ("dau-up", b"{\"confidence\": ", None),
     ("dau-up", b"[{\"confidence\": 6}]", None),
     ("dau-up", b"{}", None),
+    ("dau-up", b"{\"confidence\": 6, \"confidence\": 7}", "confidence"),  # a duplicate key
+    ("dau-up", b"{\"value\": 1e999}", "value"),           # valid JSON, no double holds it
     ("dau-up", {"until": "2030-01-01", "cycle": "2026-Q3"}, "until"),
     ("dau-up", {"author": "mallory", "confidence": 6}, "author"),
     ("dau-up", {"confidence": 6, "Comment": "x"}, "Comment"),

@@ -73,8 +73,17 @@ static const struct parse_case parse_cases[] = {
     { "a string", "\"hi\"", false, 400, NUL_FIELD, "a string" },
     { "empty object", "{}", false, 400, NUL_FIELD, "at least one of" },
     { "until and cycle are not enough", "{\"status\": \"at_risk\"}", false, OK, NULL, NULL },
-    { "duplicate key", "{\"confidence\": 6, \"confidence\": 7}", false, 400, NUL_FIELD,
-      "duplicate" },
+    /* a duplicate key or a number no double holds is valid JSON syntax: the
+     * key is named (as written, escapes decoded) */
+    { "duplicate key", "{\"confidence\": 6, \"confidence\": 7}", false, 400, "confidence",
+      "twice" },
+    { "duplicate key escaped", "{\"comment\": \"a\", \"comm\\u0065nt\": \"b\"}", false, 400,
+      "comment", "twice" },
+    { "duplicate inside cycle", "{\"grade\": 0.5, \"cycle\": {\"start\": \"2026-07-01\", "
+      "\"start\": \"2026-07-02\", \"end\": \"2026-09-30\"}}", false, 400, "cycle", "twice" },
+    { "a key holding braces", "{\"{\\\"x,\": {\"a\": [1, {\"b\": 2}]}, \"value\": 1, "
+      "\"value\": 2}", false, 400, "value", "twice" },
+    { "overflow in an array body", "[1e999]", false, 400, NUL_FIELD, "not JSON" },
     { "invalid UTF-8 outside strings", "{\"confidence\": 6}\xff", false, 400, NUL_FIELD,
       "UTF-8" },
     /* unknown fields, as written */
@@ -125,7 +134,10 @@ static const struct parse_case parse_cases[] = {
     { "value string", "{\"value\": \"1040\"}", false, 400, "value", "a string" },
     { "value null", "{\"value\": null}", false, 400, "value", "null" },
     { "value of a ratio metric", "{\"value\": 0.4}", true, 400, "value", "ratio" },
-    { "value too big for a double", "{\"value\": 1e999}", false, 400, NUL_FIELD, "not JSON" },
+    { "value too big for a double", "{\"value\": 1e999}", false, 400, "value", "double" },
+    { "confidence too big for a double", "{\"comment\": \"x\", \"confidence\": -1e999}", false,
+      400, "confidence", "double" },
+    { "syntax error after a key", "{\"value\": 1e999", false, 400, NUL_FIELD, "not JSON" },
     /* grade and cycle */
     { "grade 1.01", "{\"grade\": 1.01}", false, 400, "grade", "0.0 to 1.0" },
     { "grade -0.1", "{\"grade\": -0.1}", false, 400, "grade", "0.0 to 1.0" },
