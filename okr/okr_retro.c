@@ -304,6 +304,9 @@ json_t *okr_retro_build(const struct okr_retro_input *in)
          * projected score; the shown status may be an override, which
          * changes no score (section 8). */
         results[i] = *in->krs[i].result;
+        /* "weighted final grades" (section 9): the score rounded to 0.01, as
+         * each key result's `grade` shows it. */
+        results[i].score = pace_round_grade(results[i].score);
         krs[m++] = (struct okr_rollup_kr){ oi, in->krs[i].weight, &results[i] };
     }
     if (okr_rollup(objs, no, krs, m, orr) != 0) {

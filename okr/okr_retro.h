@@ -19,7 +19,8 @@
  *  - grade: the evaluation's score rounded to 0.01: from the end on, the
  *    final grade of section 4; for a running cycle, the grade it would get if
  *    it ended now; null for no_data and invalid;
- *  - the objective's score and status are okr_rollup's over those results
+ *  - the objective's score is okr_rollup's over the key results' grades
+ *    (rounded to 0.01: "weighted final grades"), its status okr_rollup's
  *    (weighted, parents inside the same cycle's archive), as `okrd status`;
  *  - the check-in gap lint looks only at check-ins made before the cycle's
  *    end (a grade given afterwards is no check-in on the work), between

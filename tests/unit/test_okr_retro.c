@@ -270,6 +270,23 @@ static void test_objective_score(void **state)
     json_decref(doc);
 }
 
+/* "weighted final grades": each key result's grade, rounded to 0.01 as
+ * section 4's final grade, not its unrounded score. */
+static void test_objective_score_of_grades(void **state)
+{
+    (void)state;
+    struct fixture a, b;
+    make_kr(&a, "a", "growth", "o", NULL, NULL, OKR_MISSED, 0.434999);   /* grade 0.43 */
+    make_kr(&b, "b", "growth", "o", NULL, NULL, OKR_MISSED, 0.876);      /* grade 0.88 */
+    b.kr.weight = 3;
+    struct okr_retro_kr krs[] = { a.kr, b.kr };
+    json_t *doc = build(&obj1, 1, krs, 2, true);
+    json_t *o = json_array_get(json_object_get(doc, "objectives"), 0);
+    assert_float_equal(json_number_value(json_object_get(o, "score")), (0.43 + 0.88 * 3) / 4,
+                       1e-12);
+    json_decref(doc);
+}
+
 /* ---- lints ---- */
 
 /* How many lints name (objective, key_result) and contain NEEDLE. */
@@ -432,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_key_result_object),
         cmocka_unit_test(test_objective_score),
+        cmocka_unit_test(test_objective_score_of_grades),
         cmocka_unit_test(test_lint_objective_size),
         cmocka_unit_test(test_lint_all_achieved),
         cmocka_unit_test(test_lint_cycle_mean),
