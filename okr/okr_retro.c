@@ -102,9 +102,11 @@ static json_t *recovered(const struct okr_retro_kr *k, size_t first_off)
     return json_false();
 }
 
-/* For a missed key result: the first day with a probability after the last
- * day whose probability was >= 0.5, so that every probability from there to
- * the end was below 0.5. */
+/* For a missed key result: "the first day from which every non-null daily
+ * probability up to the end was below 0.5 (at least one such day)" -- the
+ * day after the last one whose probability was >= 0.5 (or the first day),
+ * whether or not that day has a probability itself, provided a non-null
+ * probability follows from it. */
 static json_t *knowable_from(const struct okr_retro_kr *k, bool final)
 {
     if (!final || k->status != OKR_MISSED)
@@ -115,7 +117,7 @@ static json_t *knowable_from(const struct okr_retro_kr *k, bool final)
             from = i + 1;
     for (size_t i = from; i < k->n_days; i++)
         if (!isnan(k->days[i].probability))
-            return json_string(k->days[i].date);
+            return json_string(k->days[from].date);
     return json_null();
 }
 
