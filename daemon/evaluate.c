@@ -107,7 +107,9 @@ static int64_t lookback_from(const struct cfg_key_result *kr, int64_t t)
     int64_t s = kr->objective->cycle.start_s;
     int64_t from = s < t ? s : t;
     int64_t trend_from = t - kr->trend_window_ms / 1000 - 2 * DAY_S;
-    if (kr->projection == CFG_PROJ_TREND && trend_from < from)
+    /* The forecast (section 9) reads the trend days whatever the projection:
+     * they may lie before s. */
+    if (trend_from < from)
         from = trend_from;
     if (!kr->aggregate.window_cycle && kr->aggregate.fn != CFG_AGG_LAST)
         from -= kr->aggregate.window_ms / 1000 + 1;

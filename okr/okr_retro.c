@@ -102,9 +102,11 @@ static json_t *recovered(const struct okr_retro_kr *k, size_t first_off)
     return json_false();
 }
 
-/* For a missed key result: the first day with a probability after the last
- * day whose probability was >= 0.5, so that every probability from there to
- * the end was below 0.5. */
+/* For a missed key result: "the first day from which every non-null daily
+ * probability up to the end was below 0.5 (at least one such day)" -- the
+ * day after the last one whose probability was >= 0.5 (or the first day),
+ * whether or not that day has a probability itself, provided a non-null
+ * probability follows from it. */
 static json_t *knowable_from(const struct okr_retro_kr *k, bool final)
 {
     if (!final || k->status != OKR_MISSED)
@@ -115,7 +117,7 @@ static json_t *knowable_from(const struct okr_retro_kr *k, bool final)
             from = i + 1;
     for (size_t i = from; i < k->n_days; i++)
         if (!isnan(k->days[i].probability))
-            return json_string(k->days[i].date);
+            return json_string(k->days[from].date);
     return json_null();
 }
 
@@ -304,6 +306,9 @@ json_t *okr_retro_build(const struct okr_retro_input *in)
          * projected score; the shown status may be an override, which
          * changes no score (section 8). */
         results[i] = *in->krs[i].result;
+        /* "weighted final grades" (section 9): the score rounded to 0.01, as
+         * each key result's `grade` shows it. */
+        results[i].score = pace_round_grade(results[i].score);
         krs[m++] = (struct okr_rollup_kr){ oi, in->krs[i].weight, &results[i] };
     }
     if (okr_rollup(objs, no, krs, m, orr) != 0) {

@@ -13,13 +13,14 @@
  *    track (or achieved) on any later day of the history (at_risk does not
  *    count as recovering); null when it never was off track;
  *  - knowable_from: only for a key result whose final status is missed; the
- *    first day with a non-null probability after the last day whose
- *    probability was >= 0.5 (days with a null probability know nothing, so
- *    they never start the run); null when no such day exists;
+ *    day after the last day whose probability was >= 0.5 (or the first day of
+ *    the history), read literally: that day may itself have a null
+ *    probability; null when no non-null probability follows from it;
  *  - grade: the evaluation's score rounded to 0.01: from the end on, the
  *    final grade of section 4; for a running cycle, the grade it would get if
  *    it ended now; null for no_data and invalid;
- *  - the objective's score and status are okr_rollup's over those results
+ *  - the objective's score is okr_rollup's over the key results' grades
+ *    (rounded to 0.01: "weighted final grades"), its status okr_rollup's
  *    (weighted, parents inside the same cycle's archive), as `okrd status`;
  *  - the check-in gap lint looks only at check-ins made before the cycle's
  *    end (a grade given afterwards is no check-in on the work), between

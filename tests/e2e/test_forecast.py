@@ -154,6 +154,9 @@ def share_forecast(at_risk):
 
 
 def close(got, want, what):
+    if want is None or got is None:
+        check(got is None and want is None, f"{what}: {got!r}, computed {want!r}")
+        return
     check(set(got) == set(want), f"{what}: keys {sorted(got)}")
     check(got["of"] == want["of"], f"{what}: of {got['of']}")
     for k in ("probability", "p10", "p50", "p90"):
@@ -267,5 +270,121 @@ def test_status_table_and_metrics(args, wd):
         d.kill()
 
 
+
+# ---- a general reference: any t (mid-day too), trend days before s, gaps ----
+
+def _ts(text):
+    return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def _v_last(pts, t):
+    vals = [v for p, v in pts if p <= t]
+    return vals[-1] if vals else None
+
+
+def _trend_points(pts, t, days):
+    """v at the end of each of the last `days` days up to t's own day (at t
+    for that day), where defined; x in days from t (UTC)."""
+    d0 = t - t % 86400
+    out = []
+    for k in range(days - 1, -1, -1):
+        at = min(d0 - k * 86400 + 86399, t)
+        v = _v_last(pts, at)
+        if v is not None:
+            out.append(((at - t) / 86400, v))
+    return out
+
+
+def value_forecast_at(pts, t, e, target, increase, days=14):
+    xy = _trend_points(pts, t, days)
+    if len(xy) < 3:
+        return None
+    xs, ys = [x for x, _ in xy], [y for _, y in xy]
+    n = len(xs)
+    xb, yb = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - xb) ** 2 for x in xs)
+    b = sum((x - xb) * (y - yb) for x, y in xy) / sxx
+    a = yb - b * xb
+    xe = (e - t) / 86400
+    yhat, nu = a + b * xe, n - 2
+    s = math.sqrt(sum((y - a - b * x) ** 2 for x, y in xy) / nu)
+    if s <= 1e-9 * max(1, max(abs(y) for y in ys)):
+        p = 1.0 if (yhat >= target if increase else yhat <= target) else 0.0
+        return {"probability": p, "p10": yhat, "p50": yhat, "p90": yhat, "of": "value"}
+    se = s * math.sqrt(1 + 1 / n + (xe - xb) ** 2 / sxx)
+    z = (target - yhat) / se
+    q90 = t_quantile(nu, 0.9)
+    return {"probability": 1 - t_cdf(nu, z) if increase else t_cdf(nu, z),
+            "p10": yhat - q90 * se, "p50": yhat, "p90": yhat + q90 * se, "of": "value"}
+
+
+def share_forecast_at(pts, t, s, e, target, at_risk, days=14):
+    d0 = t - t % 86400
+    D = M = 0
+    for day in range(s, d0 + 1, 86400):
+        v = _v_last(pts, min(day + 86399, t))
+        if v is not None:
+            D, M = D + 1, M + (v >= target)
+    trend = [y for _, y in _trend_points(pts, t, days)]
+    R = (e - d0 - 86400) // 86400
+    if not trend or D + R == 0:
+        return None
+    q = Fraction(sum(y >= target for y in trend), len(trend))
+    pmf = [math.comb(R, x) * q ** x * (1 - q) ** (R - x) for x in range(R + 1)]
+    out = {"probability": float(sum(pmf[x] for x in range(R + 1)
+                                    if (M + x) / (D + R) >= at_risk)), "of": "share"}
+    for name, p in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+        cdf = Fraction(0)
+        for x in range(R + 1):
+            cdf += pmf[x]
+            if cdf >= Fraction(p) - Fraction(1, 10 ** 12):
+                out[name] = (M + x) / (D + R)
+                break
+    return out
+
+
+def test_trend_days_before_the_start(args, wd):
+    """The trend days are the last trend_window days up to t's own day, also
+    those before s (section 9: "they may lie before s"), whatever the
+    projection; t mid-day, two points a day, a day without points."""
+    s, e = _ts("2026-11-10T00:00:00Z"), _ts("2026-12-01T00:00:00Z")
+    up, lvl = [], []
+    for d in range(-6, 8):
+        if d in (-3, 2):
+            continue
+        day = s + d * 86400
+        up += [(day + 3 * 3600, 100 + 3 * d + (d * 7 % 5)), (day + 15 * 3600, 101 + 3 * d + (d % 3))]
+        lvl.append((day + 9 * 3600, 8.5 if d % 3 else 7.0))
+    rows = ["metric,timestamp,value"] + [
+        f"{m},{datetime.datetime.fromtimestamp(p, datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ},{v}"
+        for m, pts in (("up", up), ("lvl", lvl)) for p, v in pts]
+    daemon = {"state_dir": os.path.join(wd.path, "state"), "listen": "", "timezone": "UTC"}
+    kr = lambda i, m, d, t, **kw: dict({"id": i, "title": i, "metric": m, "direction": d,
+                                        "target": t}, **kw)
+    cfg = wd.config({
+        "daemon": daemon,
+        "sources": [{"id": "drops", "type": "csv_dir", "path": os.path.join(wd.path, "inbox")}],
+        "objectives": [{"id": "nov", "title": "Nov", "cycle": {"start": "2026-11-10",
+                                                               "end": "2026-11-30"},
+                        "key_results": [
+                            kr("up", "up", "increase", 200, baseline=90),
+                            kr("down", "up", "decrease", 50, baseline=300),
+                            kr("up5", "up", "increase", 170, baseline=90, trend_window="5d"),
+                            kr("lvl", "lvl", "at_least", 8, at_risk=0.6, off_track=0.5)]}]})
+    r = run(args.okrd, "ingest", "-c", cfg, "--source", "drops", wd.file("n.csv", "\n".join(rows) + "\n"))
+    check(r.returncode == 0, r.stderr)
+    for at in ("2026-11-10T00:00:00Z", "2026-11-12T06:00:00Z", "2026-11-15T09:00:00Z"):
+        t = _ts(at)
+        doc = status_json(args, cfg, at)
+        close(kr_of(doc, "up")["forecast"], value_forecast_at(up, t, e, 200, True), f"up at {at}")
+        close(kr_of(doc, "down")["forecast"], value_forecast_at(up, t, e, 50, False), f"down at {at}")
+        close(kr_of(doc, "up5")["forecast"], value_forecast_at(up, t, e, 170, True, 5), f"up5 at {at}")
+        close(kr_of(doc, "lvl")["forecast"], share_forecast_at(lvl, t, s, e, 8, 0.6), f"lvl at {at}")
+
+
+def kr_of(doc, i):
+    return kr(doc, i)
+
 if __name__ == "__main__":
-    main([test_forecast_in_status_json, test_status_table_and_metrics])
+    main([test_forecast_in_status_json, test_status_table_and_metrics,
+          test_trend_days_before_the_start])

@@ -141,11 +141,18 @@ static const struct row rows[] = {
       "{\"achieved\":1,\"on_track\":1,\"off_track\":2}", "2026-10-02", 1, NULL, 0 },
     { "off track on the last day only", "pooox", NULL, { N, .6, .6, .6, .4 }, 'm',
       "{\"pending\":1,\"on_track\":3,\"off_track\":1}", "2026-10-05", 0, "2026-10-05", 0 },
-    { "knowable: null days never start the run", "porxx", NULL, { N, .7, N, .3, .2 }, 'm',
+    /* "the first day from which every non-null daily probability up to the
+     * end was below 0.5": a day without a probability can be that day */
+    { "knowable: a null day after the last likely one", "porxx", NULL, { N, .7, N, .3, .2 }, 'm',
       "{\"pending\":1,\"on_track\":1,\"at_risk\":1,\"off_track\":2}", "2026-10-04", 0,
-      "2026-10-04", 0 },
+      "2026-10-03", 0 },
     { "knowable: below 0.5 from the first forecast", "prxx", NULL, { N, .4, .3, .1 }, 'm',
-      "{\"pending\":1,\"at_risk\":1,\"off_track\":2}", "2026-10-03", 0, "2026-10-02", 0 },
+      "{\"pending\":1,\"at_risk\":1,\"off_track\":2}", "2026-10-03", 0, "2026-10-01", 0 },
+    { "knowable: null days at the end", "orxnn", NULL, { .6, .4, .3, N, N }, 'm',
+      "{\"on_track\":1,\"at_risk\":1,\"off_track\":1,\"no_data\":2}", "2026-10-03", 0,
+      "2026-10-02", 0 },
+    { "knowable: likely on the last non-null day", "rrnn", NULL, { .3, .6, N, N }, 'm',
+      "{\"at_risk\":2,\"no_data\":2}", NULL, -1, NULL, 0 },
     { "knowable: 0.5 on the last day is not below", "rrr", NULL, { .3, .2, .5 }, 'm',
       "{\"at_risk\":3}", NULL, -1, NULL, 0 },
     { "knowable: no probability at all", "nnn", NULL, { N, N, N }, 'm', "{\"no_data\":3}",
@@ -267,6 +274,23 @@ static void test_objective_score(void **state)
                        company, 1e-12);
     assert_string_equal(json_string_value(json_object_get(json_array_get(os, 1), "parent")),
                         "company");
+    json_decref(doc);
+}
+
+/* "weighted final grades": each key result's grade, rounded to 0.01 as
+ * section 4's final grade, not its unrounded score. */
+static void test_objective_score_of_grades(void **state)
+{
+    (void)state;
+    struct fixture a, b;
+    make_kr(&a, "a", "growth", "o", NULL, NULL, OKR_MISSED, 0.434999);   /* grade 0.43 */
+    make_kr(&b, "b", "growth", "o", NULL, NULL, OKR_MISSED, 0.876);      /* grade 0.88 */
+    b.kr.weight = 3;
+    struct okr_retro_kr krs[] = { a.kr, b.kr };
+    json_t *doc = build(&obj1, 1, krs, 2, true);
+    json_t *o = json_array_get(json_object_get(doc, "objectives"), 0);
+    assert_float_equal(json_number_value(json_object_get(o, "score")), (0.43 + 0.88 * 3) / 4,
+                       1e-12);
     json_decref(doc);
 }
 
@@ -432,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_key_result_object),
         cmocka_unit_test(test_objective_score),
+        cmocka_unit_test(test_objective_score_of_grades),
         cmocka_unit_test(test_lint_objective_size),
         cmocka_unit_test(test_lint_all_achieved),
         cmocka_unit_test(test_lint_cycle_mean),
