@@ -5,8 +5,8 @@
  *
  * Start-up order is the READY=1 contract: config loaded and valid, state_dir
  * present, STATE_DIR/okrd.lock flocked for the whole run (one daemon per
- * store; a reload keeps it, exit releases it), store opened (migrated) by the writer thread, read-only
- * connection open — then READY=1. SIGTERM/SIGINT stop cleanly: the running
+ * store; a reload keeps it, exit releases it), store opened (migrated) by
+ * the writer thread, read-only connection open — then READY=1. SIGTERM/SIGINT stop cleanly: the running
  * store job finishes (its transaction commits or rolls back, never half),
  * queued ones are cancelled, handles close, exit 0. SIGHUP reloads.
  */
