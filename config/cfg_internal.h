@@ -215,6 +215,7 @@ bool cfg_webhook_secret_ok(const char *s, const char **why);
 void cfg_schema_daemon(struct cfg_ctx *c, json_t *obj);
 void cfg_schema_alerts(struct cfg_ctx *c, json_t *obj);
 void cfg_schema_checkins(struct cfg_ctx *c, json_t *obj);
+void cfg_schema_store(struct cfg_ctx *c, json_t *obj);
 void cfg_schema_metric(struct cfg_ctx *c, json_t *obj, struct cfg_metric *m);
 void cfg_schema_webhook(struct cfg_ctx *c, json_t *obj, struct cfg_webhook *w);
 void cfg_schema_source(struct cfg_ctx *c, json_t *obj, struct cfg_source *s);

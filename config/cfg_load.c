@@ -24,7 +24,8 @@
 #define CFG_FILE_MAX_BYTES (16 << 20)
 
 static const char *const main_keys[] = {
-    "daemon", "sources", "metrics", "objectives", "webhooks", "alerts", "checkins", NULL,
+    "daemon", "sources", "metrics", "objectives", "webhooks", "alerts", "checkins", "store",
+    NULL,
 };
 static const char *const dropin_keys[] = { "sources", "metrics", "objectives", "webhooks", NULL };
 
@@ -190,6 +191,8 @@ static void set_defaults(struct cfg *cfg)
     cfg->alerts.retention_ms = 90 * 86400000LL;
     cfg->checkins.every_ms = 7 * 86400000LL;
     cfg->checkins.override_for_ms = 14 * 86400000LL;
+    cfg->store.backend = CFG_STORE_SQLITE;
+    cfg->store.takeover_check_ms = 2000;
 }
 
 /* Walks list KEY of ROOT, calling FN per object element; NAME is the key. */
@@ -262,7 +265,7 @@ static void validate_file(struct cfg_ctx *c, int fi)
         if (key[0] == '_')
             continue;
         if (!f->is_main && (strcmp(key, "daemon") == 0 || strcmp(key, "alerts") == 0 ||
-                            strcmp(key, "checkins") == 0))
+                            strcmp(key, "checkins") == 0 || strcmp(key, "store") == 0))
             cfg_err_key(c, key, "\"%s\" is not allowed in a drop-in (only sources, metrics, "
                         "objectives and webhooks); put it in the main file", key);
         else if (cfg_find_name(f->is_main ? main_keys : dropin_keys, key) < 0) {
@@ -291,6 +294,12 @@ static void validate_file(struct cfg_ctx *c, int fi)
         if (ck) {
             size_t old = cfg_path_push_key(c, "checkins");
             cfg_schema_checkins(c, ck);
+            cfg_path_pop(c, old);
+        }
+        json_t *st = cfg_get_object(c, f->root, "store", false, &bad);
+        if (st) {
+            size_t old = cfg_path_push_key(c, "store");
+            cfg_schema_store(c, st);
             cfg_path_pop(c, old);
         }
     }

@@ -282,6 +282,66 @@ void cfg_schema_checkins(struct cfg_ctx *c, json_t *obj)
     }
 }
 
+/* ---- store ---- */
+
+static const char *const store_keys[] = { "backend", "url", "ha", NULL };
+static const char *const store_backends[] = { "sqlite", "postgresql", NULL };
+static const char *const ha_keys[] = { "takeover_check", NULL };
+
+/* A libpq URI or a "key=value ..." connection string. Only the form is
+ * checked (libpq judges the rest when it connects); messages never quote
+ * the value: it may hold a password. */
+static bool store_url_ok(const char *s, const char **why)
+{
+    if (!*s) {
+        *why = "must not be empty";
+        return false;
+    }
+    if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0 ||
+        strchr(s, '='))
+        return true;
+    *why = "is neither a postgresql:// URI nor a \"key=value\" connection string "
+           "(the value is not shown: it may hold a password)";
+    return false;
+}
+
+/* store (DESIGN section 10). The url is a secret, but unlike the others it
+ * is resolved under CFG_NO_SECRETS too (read-only commands must reach a
+ * PostgreSQL store: DESIGN section 1) and only with that backend: with
+ * SQLite it means nothing, so a missing ${env:} there is no error. */
+void cfg_schema_store(struct cfg_ctx *c, json_t *obj)
+{
+    struct cfg_store *st = &c->cfg->store;
+    cfg_check_keys(c, obj, store_keys);
+    int e;
+    if (cfg_get_enum(c, obj, "backend", false, store_backends, &e) > 0)
+        st->backend = (enum cfg_store_backend)e;
+    if (st->backend == CFG_STORE_POSTGRESQL && !(c->flags & CFG_ANY_BACKEND))
+        cfg_err(c, "backend", "\"postgresql\": this build of okrd has no PostgreSQL backend "
+                "yet (DESIGN section 10); use \"sqlite\", the default");
+    if (st->backend == CFG_STORE_POSTGRESQL) {
+        char *url = NULL;
+        if (cfg_get_str(c, obj, "url", true, CFG_STR_PLAIN, &url) > 0) {
+            const char *why = NULL;
+            if (!store_url_ok(url, &why))
+                cfg_err(c, "url", "%s", why);
+            else
+                st->url = url;
+        }
+    } else if (json_object_get(obj, "url")) {
+        cfg_warn(c, "url", "ignored with the \"sqlite\" backend (the store is "
+                 "STATE_DIR/okrd.db)");
+    }
+    bool bad;
+    json_t *ha = cfg_get_object(c, obj, "ha", false, &bad);
+    if (ha) {
+        size_t old = cfg_path_push_key(c, "ha");
+        cfg_check_keys(c, ha, ha_keys);
+        cfg_get_duration(c, ha, "takeover_check", false, 1000, &st->takeover_check_ms);
+        cfg_path_pop(c, old);
+    }
+}
+
 /* ---- metrics[] ---- */
 
 static const char *const metric_keys[] = { "id", "unit", "ratio", "scale", "stale_after", NULL };

@@ -189,6 +189,15 @@ const char *cfg_log_level_name(enum cfg_log_level l)
     return "?";
 }
 
+const char *cfg_store_backend_name(enum cfg_store_backend b)
+{
+    switch (b) {
+    case CFG_STORE_SQLITE: return "sqlite";
+    case CFG_STORE_POSTGRESQL: return "postgresql";
+    }
+    return "?";
+}
+
 int cfg_find_name(const char *const *names, const char *s)
 {
     for (int i = 0; names[i]; i++)

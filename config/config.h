@@ -275,6 +275,18 @@ struct cfg_checkins {
     int64_t override_for_ms;  /* default 14d: how long a status override holds */
 };
 
+/* The store section (DESIGN section 10). */
+enum cfg_store_backend { CFG_STORE_SQLITE, CFG_STORE_POSTGRESQL };
+
+struct cfg_store {
+    enum cfg_store_backend backend; /* default sqlite (STATE_DIR/okrd.db) */
+    /* postgresql: a libpq connection string or URI, a secret: never log or
+     * print it. Resolved even under CFG_NO_SECRETS (read-only commands
+     * need it to reach the store); NULL with sqlite (not resolved there). */
+    char *url;
+    int64_t takeover_check_ms;      /* ha.takeover_check, >= 1s, default 2s */
+};
+
 struct cfg_lookup; /* cfg_util.c */
 
 struct cfg {
@@ -292,6 +304,7 @@ struct cfg {
     size_t n_webhooks;
     struct cfg_alerts alerts;
     struct cfg_checkins checkins;
+    struct cfg_store store;
     bool secrets_resolved;    /* false when loaded with CFG_NO_SECRETS */
     /* Sources and metrics sorted by id, for cfg_find_source/cfg_find_metric;
      * set by a successful load. NULL (a struct cfg built by hand), or built
@@ -329,6 +342,11 @@ enum {
      * no error is raised for a missing one. For `status` and `export`, which
      * an operator runs beside the service without its credentials. */
     CFG_NO_SECRETS = 1u << 0,
+    /* Accept a store.backend this build has no implementation of (today:
+     * postgresql) instead of failing at that key. Only for `okrd backup`,
+     * which needs to know the backend to say what to use instead; every
+     * other command must refuse it rather than silently use SQLite. */
+    CFG_ANY_BACKEND = 1u << 1,
 };
 
 /* Loads PATH and its conf.d/ drop-ins. On success returns 0 and *out (owned
@@ -371,6 +389,7 @@ const char *cfg_direction_name(enum cfg_direction d);
 const char *cfg_source_type_name(enum cfg_source_type t);
 const char *cfg_agg_fn_name(enum cfg_agg_fn f);
 const char *cfg_log_level_name(enum cfg_log_level l);
+const char *cfg_store_backend_name(enum cfg_store_backend b);
 
 /* The event types of DESIGN section 5, for validating webhook filters. */
 extern const char *const cfg_event_types[];

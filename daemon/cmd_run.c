@@ -4,8 +4,9 @@
  * all arrive as loop events; idle means blocked in epoll_wait.
  *
  * Start-up order is the READY=1 contract: config loaded and valid, state_dir
- * present, store opened (migrated) by the writer thread, read-only
- * connection open — then READY=1. SIGTERM/SIGINT stop cleanly: the running
+ * present, STATE_DIR/okrd.lock flocked for the whole run (one daemon per
+ * store; a reload keeps it, exit releases it), store opened (migrated) by
+ * the writer thread, read-only connection open — then READY=1. SIGTERM/SIGINT stop cleanly: the running
  * store job finishes (its transaction commits or rolls back, never half),
  * queued ones are cancelled, handles close, exit 0. SIGHUP reloads.
  */
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "okrd.h"
 #include "remind.h"
+#include "state_lock.h"
 
 static const char usage[] =
     "usage: okrd run [-c FILE]\n"
@@ -30,7 +32,8 @@ static const char usage[] =
     "Runs the daemon in the foreground (systemd runs this). Logs go to stderr.\n"
     "signals: SIGHUP reloads the config (a bad one is logged and the running one\n"
     "kept); SIGTERM or SIGINT stop cleanly and exit 0.\n"
-    "exit codes: 0 stopped by a signal, 1 bad config, 2 usage, 3 runtime failure\n";
+    "exit codes: 0 stopped by a signal, 1 bad config, 2 usage, 3 runtime failure\n"
+    "(e.g. another okrd run holds STATE_DIR/okrd.lock: one daemon per state_dir)\n";
 
 static void log_diags(const struct cfg_diags *diags)
 {
@@ -184,7 +187,7 @@ void okrd_reload(struct okrd *d)
     okrd_notify_ready(d);
 }
 
-static int okrd_start(struct okrd *d)
+static int okrd_start(struct okrd *d, struct state_lock **lock)
 {
     struct okrd_err err = { 0 };
     int r = cli_mkdir_p(d->cfg->daemon.state_dir, 0750);
@@ -193,9 +196,16 @@ static int okrd_start(struct okrd *d)
                   d->cfg->daemon.state_dir, strerror(-r));
         return EXIT_RUNTIME;
     }
+    char q[512];
+    /* Before the store is opened: a second daemon must not migrate or
+     * write a store the first one runs on. Exit 3, not 1: the config is
+     * fine, the machine's state (a running daemon) is what refuses. */
+    if (state_lock_acquire(lock, d->cfg->daemon.state_dir, &err) < 0) {
+        log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
+        return EXIT_RUNTIME;
+    }
     if (cli_store_path(d->cfg, d->store_path, sizeof d->store_path))
         return EXIT_RUNTIME;
-    char q[512];
     if (store_writer_open(&d->writer, &d->loop, d->store_path, &err) < 0 ||
         store_open(&d->reader, d->store_path, STORE_READONLY, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
@@ -286,7 +296,8 @@ int cmd_run(int argc, char **argv)
     }
     log_set_level(d.cfg->daemon.log_level);
     uv_loop_init(&d.loop);
-    rc = okrd_start(&d);
+    struct state_lock *lock = NULL;
+    rc = okrd_start(&d, &lock);
     if (rc == 0) {
         log_info("started", "version=%s config=%s store=%s", OKRD_VERSION, d.config_path,
                  d.store_path);
@@ -309,5 +320,6 @@ int cmd_run(int argc, char **argv)
     free(d.sources);
     eval_free(&d);
     okrd_cfg_hold_unref(d.hold);
+    state_lock_release(lock); /* last: the store is closed */
     return rc ? rc : d.exit_code;
 }

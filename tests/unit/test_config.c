@@ -362,6 +362,34 @@ static const struct bad_case bad_cases[] = {
       "checkins.remindr", "did you mean \"remind\"", true },
     { "checkins bad override_for", "{ \"checkins\": { \"override_for\": @@\"2 weeks\" } }",
       "checkins.override_for", "", true },
+    /* store (DESIGN section 10) */
+    { "store unknown backend", "{ \"store\": { \"backend\": @@\"postgres\" } }",
+      "store.backend", "did you mean \"postgresql\"", true },
+    { "store backend not a string", "{ \"store\": { \"backend\": @@1 } }",
+      "store.backend", "expected a string", true },
+    { "store postgresql not built", "{ \"store\": { \"backend\": @@\"postgresql\",\n"
+      "  \"url\": \"postgresql://okrd@db/okrd\" } }",
+      "store.backend", "this build of okrd has no PostgreSQL backend yet", true },
+    { "store postgresql without url", "{ \"store\": @@{ \"backend\": \"postgresql\" } }",
+      "store", "missing required key \"url\"", true },
+    { "store empty url", "{ \"store\": { \"backend\": \"postgresql\", \"url\": @@\"\" } }",
+      "store.url", "must not be empty", true },
+    { "store url not a conninfo", "{ \"store\": { \"backend\": \"postgresql\", \"url\": @@\"db.example\" } }",
+      "store.url", "neither a postgresql:// URI", true },
+    { "store url unset env", "{ \"store\": { \"backend\": \"postgresql\",\n"
+      "  \"url\": @@\"${env:OKRD_T_UNSET_PG}\" } }",
+      "store.url", "${env:OKRD_T_UNSET_PG} is not set", true },
+    { "store unknown key", "{ \"store\": { @@\"backnd\": \"sqlite\" } }",
+      "store.backnd", "did you mean \"backend\"", true },
+    { "store ha not an object", "{ \"store\": { \"ha\": @@\"2s\" } }",
+      "store.ha", "expected an object", true },
+    { "store takeover_check under 1s", "{ \"store\": { \"ha\": { \"takeover_check\": @@\"500ms\" } } }",
+      "store.ha.takeover_check", "must be at least 1s", true },
+    { "store ha unknown key", "{ \"store\": { \"ha\": { @@\"takeover_chek\": \"2s\" } } }",
+      "store.ha.takeover_chek", "did you mean \"takeover_check\"", true },
+    { "store not an object", "{ \"store\": @@\"sqlite\" }",
+      "store", "expected an object", true },
+    { "stor typo", "{ @@\"stor\": {} }", "stor", "did you mean \"store\"", true },
     /* secrets */
     { "missing env secret", HTTP("\"headers\": { \"Authorization\": @@\"Bearer ${env:OKRD_TEST_SURELY_UNSET}\" }"),
       "sources[0].headers.Authorization", "${env:OKRD_TEST_SURELY_UNSET} is not set", true },
@@ -769,6 +797,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->checkins.every_ms, 7 * 86400000LL);
     assert_int_equal(cfg->checkins.override_for_ms, 14 * 86400000LL);
     assert_int_equal(cfg->checkins.n_webhooks, 0);
+    assert_int_equal(cfg->store.backend, CFG_STORE_SQLITE);
+    assert_null(cfg->store.url);
+    assert_int_equal(cfg->store.takeover_check_ms, 2000);
     assert_int_equal(cfg->n_files, 1);
     assert_string_equal(cfg->files[0], "okrd.json");
     cfg_free(cfg);
@@ -1729,6 +1760,83 @@ static void test_dropins_merge(void **state)
     free(dir);
 }
 
+/* store (DESIGN section 10): values, the url resolved even under
+ * CFG_NO_SECRETS but only with postgresql, CFG_ANY_BACKEND for `okrd backup`,
+ * never a value in a message, main file only. */
+static void test_store_section(void **state)
+{
+    (void)state;
+    struct cfg *cfg;
+    struct cfg_diags d;
+    assert_int_equal(load_str("{ \"store\": { \"backend\": \"sqlite\", \"ha\": { \"takeover_check\": \"5s\" } } }",
+                              0, &cfg, &d), 0);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(cfg->store.backend, CFG_STORE_SQLITE);
+    assert_int_equal(cfg->store.takeover_check_ms, 5000);
+    assert_string_equal(cfg_store_backend_name(cfg->store.backend), "sqlite");
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+
+    /* sqlite: a url is not resolved (a missing ${env:} is no error), only warned about */
+    unsetenv("OKRD_T_UNSET_PG");
+    assert_int_equal(load_str("{ \"store\": { \"url\": \"${env:OKRD_T_UNSET_PG}\" } }", 0, &cfg, &d), 0);
+    assert_int_equal(d.n_errors, 0);
+    assert_non_null(find_diag(&d, "store.url: ignored with the \"sqlite\" backend"));
+    assert_null(cfg->store.url);
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+
+    /* postgresql with CFG_ANY_BACKEND (okrd backup): loads; the url is a
+     * secret yet resolved under CFG_NO_SECRETS (read-only commands need it) */
+    setenv("OKRD_T_PG", "postgresql://okrd:pw-hunter2@db.example/okrd", 1);
+    const char *pg = "{ \"store\": { \"backend\": \"postgresql\", \"url\": \"${env:OKRD_T_PG}\",\n"
+                     "  \"ha\": { \"takeover_check\": \"3s\" } } }";
+    assert_int_equal(load_str(pg, CFG_NO_SECRETS | CFG_ANY_BACKEND, &cfg, &d), 0);
+    assert_int_equal(cfg->store.backend, CFG_STORE_POSTGRESQL);
+    assert_string_equal(cfg->store.url, "postgresql://okrd:pw-hunter2@db.example/okrd");
+    assert_int_equal(cfg->store.takeover_check_ms, 3000);
+    assert_string_equal(cfg_store_backend_name(cfg->store.backend), "postgresql");
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+    /* a key=value connection string is a url too */
+    assert_int_equal(load_str("{ \"store\": { \"backend\": \"postgresql\", \"url\": \"host=/run/pg dbname=okrd\" } }",
+                              CFG_ANY_BACKEND, &cfg, &d), 0);
+    assert_string_equal(cfg->store.url, "host=/run/pg dbname=okrd");
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+    /* without the flag this build refuses it, and no message holds the value */
+    assert_int_equal(load_str(pg, 0, &cfg, &d), OKRD_EINVAL);
+    assert_null(cfg);
+    assert_int_equal(d.n_errors, 1);
+    assert_true(has_diag_at(&d, "okrd.json", 1, 25, "store.backend", "no PostgreSQL backend yet"));
+    assert_no_text(&d, "hunter2");
+    cfg_diags_free(&d);
+    setenv("OKRD_T_PG", "db.example password=hunter2x", 1);
+    assert_int_equal(load_str(pg, CFG_ANY_BACKEND, &cfg, &d), 0); /* has '=': libpq judges it */
+    cfg_free(cfg);
+    cfg_diags_free(&d);
+    setenv("OKRD_T_PG", "hunter2-only", 1);
+    assert_int_equal(load_str(pg, CFG_ANY_BACKEND, &cfg, &d), OKRD_EINVAL);
+    assert_non_null(find_diag(&d, "store.url: is neither"));
+    assert_no_text(&d, "hunter2");
+    cfg_diags_free(&d);
+    unsetenv("OKRD_T_PG");
+
+    /* main file only */
+    char *dir = tu_mkdtemp();
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/conf.d", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    char *main_path = tu_write_file(dir, "okrd.json", "{}\n");
+    free(tu_write_file(sub, "10-a.json", "{ \"store\": { \"backend\": \"sqlite\" } }\n"));
+    assert_int_equal(cfg_load(main_path, 0, &cfg, &d), OKRD_EINVAL);
+    assert_non_null(find_diag(&d, "\"store\" is not allowed in a drop-in"));
+    cfg_diags_free(&d);
+    free(main_path);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_missing_main_file(void **state)
 {
     (void)state;
@@ -1764,6 +1872,7 @@ int main(void)
         cmocka_unit_test(test_underscore_keys_ignored),
         cmocka_unit_test(test_dropin_errors),
         cmocka_unit_test(test_dropins_merge),
+        cmocka_unit_test(test_store_section),
         cmocka_unit_test(test_missing_main_file),
         cmocka_unit_test(test_owners_and_tokens),
     };
