@@ -5,6 +5,8 @@
 #include "okr_view.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/parse.h"
 
@@ -119,8 +121,65 @@ json_t *okr_view_objectives(const struct eval_snapshot *s)
     return json_pack("{s:s, s:o}", "at", at, "objectives", objs);
 }
 
+/* jansson prints a real with one fixed precision: 15 digits lose the last
+ * bits (0.1 + 0.2 printed as 0.3 does not read back as the number okrd
+ * computed), 17 digits print noise (0.1 as 0.10000000000000001). So the
+ * document is dumped with 17 and every real in it (outside strings) is
+ * rewritten as the shortest text that reads back to the same double
+ * (okrd_format_double, as `okrd export` writes values). In place: the
+ * shortest text is never longer than the 17-digit one. */
+static void shorten_reals(char *text)
+{
+    char *w = text;
+    const char *r = text;
+    bool in_string = false;
+    while (*r) {
+        char ch = *r;
+        if (in_string) {
+            *w++ = *r++;
+            if (ch == '\\' && *r)
+                *w++ = *r++;
+            else if (ch == '"')
+                in_string = false;
+            continue;
+        }
+        if (ch == '"') {
+            in_string = true;
+            *w++ = *r++;
+            continue;
+        }
+        if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            size_t n = strspn(r, "-+0123456789.eE");
+            bool real = memchr(r, '.', n) || memchr(r, 'e', n) || memchr(r, 'E', n);
+            char tok[64], out[40];
+            if (real && n < sizeof tok) {
+                memcpy(tok, r, n);
+                tok[n] = '\0';
+                double v = strtod(tok, NULL);
+                okrd_format_double(v, out, sizeof out);
+                size_t m = strlen(out);
+                if (isfinite(v) && m <= n) {
+                    memcpy(w, out, m);
+                    w += m;
+                    r += n;
+                    continue;
+                }
+            }
+            memmove(w, r, n);
+            w += n;
+            r += n;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
 char *okr_view_dump(const json_t *doc, bool pretty)
 {
-    return json_dumps(doc, JSON_REAL_PRECISION(15) | (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
-                               JSON_PRESERVE_ORDER);
+    char *text = json_dumps(doc, JSON_REAL_PRECISION(17) |
+                                     (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
+    if (text)
+        shorten_reals(text);
+    return text;
 }

@@ -9,7 +9,8 @@
  * and sends nothing; the callers serialise and ship the text.
  *
  * Numbers: an undefined number (NaN) is null; an integral value is a JSON
- * integer (1040, not 1040.0); others print with up to 15 significant digits.
+ * integer (1040, not 1040.0); others print as the shortest text that reads
+ * back to the same double (0.1, 0.30000000000000004), as `okrd export` does.
  * Times are "YYYY-MM-DDTHH:MM:SSZ"; cycle days "YYYY-MM-DD" as configured.
  */
 #ifndef OKRD_OKR_VIEW_H

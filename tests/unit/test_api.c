@@ -265,6 +265,19 @@ static void test_json_shapes(void **state)
     free(text);
     json_decref(doc);
 
+    /* every real as the shortest text that reads back to the same double,
+     * strings untouched (0.1 + 0.2 is not printed as 0.3) */
+    json_t *nums = json_pack("{s:f, s:f, s:s, s:[f, f], s:I, s:f}", "a", 0.1, "b", 0.1 + 0.2,
+                             "s", "x 0.10000000000000001 \"1.5\" \\", "c", 1e21, -2.5e-7,
+                             "i", (json_int_t)1040, "d", 1.0 / 3.0);
+    text = okr_view_dump(nums, false);
+    assert_string_equal(text, "{\"a\":0.1,\"b\":0.30000000000000004,"
+                              "\"s\":\"x 0.10000000000000001 \\\"1.5\\\" \\\\\","
+                              "\"c\":[1e21,-2.5e-07],\"i\":1040,\"d\":0.3333333333333333}");
+    assert_true(strtod(strstr(text, "\"d\":") + 4, NULL) == 1.0 / 3.0);
+    free(text);
+    json_decref(nums);
+
     char *e = api_error_body("bad_point", "point 3: \"value\" is a string", 3);
     json_t *err = json_loads(e, 0, NULL);
     assert_non_null(err);
