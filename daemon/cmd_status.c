@@ -59,6 +59,18 @@ static void pct(char *buf, size_t n, double v)
         snprintf(buf, n, "%4.0f%%", v * 100);
 }
 
+/* A probability as a percentage, never rounded to a certainty it is not:
+ * "<1%" and ">99%" as the Slack lines say (DESIGN section 9). */
+static void likely(char *buf, size_t n, double p)
+{
+    if (p > 0.0 && p < 0.005)
+        snprintf(buf, n, "%5s", "<1%");
+    else if (p >= 0.995 && p < 1.0)
+        snprintf(buf, n, "%5s", ">99%");
+    else
+        pct(buf, n, p);
+}
+
 static void num(char *buf, size_t n, double v)
 {
     if (isnan(v))
@@ -120,7 +132,7 @@ static void print_objective(struct store *store, const struct eval_snapshot *s, 
         pct(x, sizeof x, k->expected);
         num(ps, sizeof ps, k->projected_score);
         /* the forecast's probability (DESIGN section 9), "-" while null */
-        pct(fc, sizeof fc, k->forecast.defined ? k->forecast.probability : NAN);
+        likely(fc, sizeof fc, k->forecast.defined ? k->forecast.probability : NAN);
         status_notes(store, s, i, notes, sizeof notes);
         printf("%*s  %-*s %s %s  exp %s  proj %s  likely %s  %s%-9s%s%s%s  %s\n", depth * 2, "",
                idw, s->krs[i]->id, b, p, x, ps, fc, status_color(st, k->status),

@@ -66,6 +66,13 @@ double okr_t_cdf(int nu, double x)
      * form keeps F(-x) + F(x) == 1 exactly. */
     double a = t_abs_mass(nu, fabs(x));
     double upper = (1.0 - a) / 2.0;      /* P(T > |x|) */
+    /* Far in the tail A rounds to 1 or a bit above: the mass left is below
+     * double's resolution near 1, so it is 0, never a negative probability
+     * (-1.1e-16 for nu = 10 at x = -201.6) or -0. */
+    if (!(upper > 0.0))
+        upper = 0.0;
+    else if (upper > 0.5)
+        upper = 0.5;
     return x >= 0 ? 1.0 - upper : upper;
 }
 

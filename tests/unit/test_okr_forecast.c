@@ -69,6 +69,13 @@ static void test_t_cdf(void **state)
     }
     assert_true(okr_t_cdf(3, INFINITY) == 1.0);
     assert_true(okr_t_cdf(3, -INFINITY) == 0.0);
+    /* far tails stay probabilities: never below 0 (nor -0) or above 1 */
+    for (int nu = 1; nu <= 40; nu++)
+        for (double x = 1.0; x < 1e9; x *= 1.7) {
+            double lo = okr_t_cdf(nu, -x), hi = okr_t_cdf(nu, x);
+            assert_false(lo < 0.0 || signbit(lo));
+            assert_true(hi <= 1.0 && lo <= hi);
+        }
     assert_true(isnan(okr_t_cdf(0, 1.0)));
     assert_true(isnan(okr_t_cdf(3, NAN)));
 }
