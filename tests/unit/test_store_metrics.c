@@ -20,39 +20,11 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store_fx.h"
 #include "testutil.h"
 
 #define DAY 86400LL
 #define T0 1790812800LL /* 2026-10-01T00:00:00Z */
-
-struct fx {
-    char *dir;
-    char path[4096];
-    struct store *s;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->dir = tu_mkdtemp();
-    assert_non_null(f->dir);
-    struct okrd_err err;
-    assert_int_equal(store_path(f->dir, f->path, sizeof f->path, &err), 0);
-    assert_int_equal(store_open(&f->s, f->path, 0, &err), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    store_close(f->s);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
 
 static void put_from(struct store *s, const char *source, const struct store_point_in *p, size_t n)
 {
