@@ -32,6 +32,35 @@ enum {
     STORE_READONLY = 1u << 0, /* never creates or writes anything; fails if PATH is missing */
 };
 
+/* Which store to open (DESIGN section 10). Built from the config's `store`
+ * section by the daemon (cli_store_loc); tests fill it by hand. */
+enum store_kind {
+    STORE_SQLITE,             /* PATH: the database file (store_path) */
+    STORE_POSTGRESQL,         /* URL: a libpq connection string or URI */
+};
+struct store_loc {
+    enum store_kind kind;
+    const char *path;         /* SQLite only */
+    const char *url;          /* PostgreSQL only: a secret, never in a message or log */
+    /* What this session is for, the last word of PostgreSQL's
+     * application_name ("okrd HOST PID ROLE"): "writer", "reader", "listen",
+     * or a command's name ("status", "ingest"). NULL = "okrd". */
+    const char *role;
+    /* PostgreSQL: store.ha.takeover_check in ms (0 = 2000): sets the
+     * session's keepalives and tcp_user_timeout (DESIGN section 10). */
+    int64_t takeover_check_ms;
+};
+
+/* Opens the store LOC names; as store_open (below) for every backend:
+ * read-write creates and migrates, STORE_READONLY reads only. */
+int store_open_loc(struct store **out, const struct store_loc *loc, unsigned flags,
+                   struct okrd_err *err);
+/* "sqlite" or "postgresql": which backend S runs on. */
+const char *store_backend_of(const struct store *s);
+/* True when other processes on other hosts may share S (PostgreSQL): the
+ * daemon then competes for leadership (DESIGN section 10). */
+bool store_is_shared(const struct store *s);
+
 /* The database file inside a state_dir: "STATE_DIR/okrd.db" into buf. */
 int store_path(const char *state_dir, char *buf, size_t size, struct okrd_err *err);
 
@@ -340,6 +369,10 @@ typedef void (*store_done_fn)(void *arg, int rc, const struct okrd_err *err);
  * starts the thread. The caller owns *out until store_writer_close. */
 int store_writer_open(struct store_writer **out, uv_loop_t *loop, const char *path,
                       struct okrd_err *err);
+
+/* store_writer_open for any backend: the write connection LOC names. */
+int store_writer_open_loc(struct store_writer **out, uv_loop_t *loop, const struct store_loc *loc,
+                          struct okrd_err *err);
 
 /* Queues a job (FIFO). Loop thread only. OKRD_ECANCELED after close began. */
 int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done,
