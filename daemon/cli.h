@@ -27,6 +27,7 @@ int cmd_backup(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_checkin(int argc, char **argv);
 int cmd_retro(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 /* Loads the config, printing every diagnostic to stderr ("warning: " before
  * warnings). Returns 0 with *out set, or EXIT_BAD_INPUT. */

@@ -26,6 +26,8 @@ static const char usage[] =
     "  retro    [-c FILE] [--cycle Q] [--json | --markdown]\n"
     "                                              the retrospective of a cycle\n"
     "  backup   [-c FILE] DEST                     copy the whole store to DEST, live\n"
+    "  migrate  [-c FILE]                          copy the SQLite store into the empty\n"
+    "                                              PostgreSQL store of store.url\n"
     "  version                                     print the version\n"
     "\n"
     "FILE defaults to " OKRD_DEFAULT_CONFIG ". `okrd COMMAND --help` tells more.\n"
@@ -59,7 +61,7 @@ int main(int argc, char **argv)
         { "run", cmd_run },       { "check", cmd_check },   { "status", cmd_status },
         { "ingest", cmd_ingest }, { "export", cmd_export },
         { "backup", cmd_backup }, { "metrics", cmd_metrics }, { "checkin", cmd_checkin },
-        { "retro", cmd_retro },
+        { "retro", cmd_retro },   { "migrate", cmd_migrate },
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -352,6 +352,36 @@ typedef int (*store_backup_progress_fn)(void *ctx, int64_t done_bytes, int64_t t
 int store_backup(const char *db_path, const char *dest, store_backup_progress_fn progress,
                  void *ctx, int64_t *bytes_out, struct okrd_err *err);
 
+/* ---- copy between stores (store_copy.c; `okrd migrate`, DESIGN section 10) ---- */
+
+/* How many tables a copy moves, and the rows on each side of one. */
+#define STORE_COPY_TABLES 14
+struct store_copy_count {
+    const char *table;
+    int64_t from, to;
+};
+/* Told, now and then during a copy, how far it is: the table, its rows
+ * copied so far and its rows in all. A non-zero return stops the copy
+ * (OKRD_ECANCELED; nothing is committed). */
+typedef int (*store_copy_progress_fn)(void *ctx, const char *table, int64_t done, int64_t total);
+
+/* *table = the first table of S that holds a row (a static name), or NULL
+ * when none does: an empty store, the only kind store_copy_all fills. */
+int store_copy_nonempty_table(struct store *s, const char **table, struct okrd_err *err);
+
+/* Copies every table of FROM (opened read-write, so that its writers wait
+ * while it is read: one consistent view) into the empty store TO, in ONE
+ * transaction of TO: all or nothing. Points, metrics and their sources,
+ * the ingest log, source health, key-result state, alert state, history,
+ * definitions, outbox and deliveries (seq numbers kept), check-ins. Fills
+ * counts[STORE_COPY_TABLES] with the rows of each table on both sides,
+ * counted in the copy's transactions; a difference fails the copy
+ * (OKRD_ESTORE, nothing committed). OKRD_ECONFLICT, naming the table, when
+ * TO is not empty. PROGRESS may be NULL. */
+int store_copy_all(struct store *from, struct store *to, store_copy_progress_fn progress,
+                   void *ctx, struct store_copy_count counts[STORE_COPY_TABLES],
+                   struct okrd_err *err);
+
 /* ---- the writer thread ---- */
 
 struct store_writer;

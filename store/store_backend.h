@@ -43,6 +43,33 @@ struct store {
 /* The backend's struct that begins with `struct store base`. */
 #define STORE_IMPL(type, s) ((type *)(void *)(s))
 
+/* ---- copy (okrd migrate; store/store_copy.c) ----
+ * A table of the schema as store_copy.c describes it (the same tables and
+ * columns on every backend, DESIGN section 10), and one value of a row. */
+enum store_copy_type { STORE_COPY_INT, STORE_COPY_REAL, STORE_COPY_TEXT };
+struct store_copy_column {
+    const char *name;
+    enum store_copy_type type;
+};
+struct store_copy_table {
+    const char *name;
+    const struct store_copy_column *cols;
+    size_t n_cols;
+    const char *order_by;      /* columns, the order rows are copied in */
+    const char *serial;        /* a column the store numbers itself (a
+                                * sequence, AUTOINCREMENT), or NULL */
+};
+struct store_copy_value {
+    bool null;
+    int64_t i;                 /* STORE_COPY_INT */
+    double r;                  /* STORE_COPY_REAL: finite */
+    const char *t;             /* STORE_COPY_TEXT: valid UTF-8 without NUL, */
+    size_t len;                /* len bytes (t[len] is '\0') */
+};
+/* Told one row: t->n_cols values in column order, valid until it returns.
+ * A non-zero return stops the walk and is returned. */
+typedef int (*store_copy_row_fn)(void *ctx, const struct store_copy_value *row);
+
 struct store_backend {
     const char *name;          /* "sqlite", "postgresql" */
     bool shared;               /* other hosts may share the store (HA) */
@@ -167,6 +194,22 @@ struct store_backend {
     /* ---- high availability (DESIGN section 10; NULL on SQLite) ----
      * Added by the HA work: the advisory lock, session confirmation, the
      * clock check, LISTEN/NOTIFY. Append new entries here. */
+
+    /* ---- copy (okrd migrate; store/store_copy.c) ----
+     * NULL on a backend that cannot be that side of a copy.
+     * copy_count: the rows table T holds (in the open transaction, if any).
+     * copy_out: calls ROW for each row of T, in T's order_by.
+     * copy_in: stores N_ROWS rows (T->n_cols values each, row after row)
+     * as they are, keys and seq numbers included, inside the caller's open
+     * transaction, and moves the counter behind T's serial column (if any)
+     * past the largest value stored, so rows the store numbers later follow
+     * the copied ones. */
+    int (*copy_count)(struct store *s, const struct store_copy_table *t, int64_t *out,
+                      struct okrd_err *err);
+    int (*copy_out)(struct store *s, const struct store_copy_table *t, store_copy_row_fn row,
+                    void *ctx, struct okrd_err *err);
+    int (*copy_in)(struct store *s, const struct store_copy_table *t,
+                   const struct store_copy_value *rows, size_t n_rows, struct okrd_err *err);
 };
 
 extern const struct store_backend store_sqlite_backend; /* store/sqlite/ */
