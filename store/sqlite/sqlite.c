@@ -630,4 +630,8 @@ const struct store_backend store_sqlite_backend = {
     .put_alert_source = sq_put_alert_source,
     .get_alert_meta = sq_get_alert_meta,
     .put_alert_meta = sq_put_alert_meta,
+    /* copy (okrd migrate) */
+    .copy_count = sq_copy_count,
+    .copy_out = sq_copy_out,
+    .copy_in = sq_copy_in,
 };

@@ -258,5 +258,13 @@ int sq_put_alert_source(struct store *s, const char *source,
 int sq_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err);
 int sq_put_alert_meta(struct store *s, const char *key, int64_t value, struct okrd_err *err);
 
+/* ---- copy (sqlite_copy.c; okrd migrate) ---- */
+int sq_copy_count(struct store *s, const struct store_copy_table *t, int64_t *out,
+                  struct okrd_err *err);
+int sq_copy_out(struct store *s, const struct store_copy_table *t, store_copy_row_fn row,
+                void *ctx, struct okrd_err *err);
+int sq_copy_in(struct store *s, const struct store_copy_table *t,
+               const struct store_copy_value *rows, size_t n_rows, struct okrd_err *err);
+
 
 #endif
