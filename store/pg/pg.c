@@ -667,4 +667,8 @@ const struct store_backend store_pg_backend = {
     .get_alert_meta = NULL,
     .put_alert_meta = NULL,
     /* ==== end of h-pgrest's area ==== */
+    /* copy (okrd migrate; pg_copy.c): PostgreSQL is only ever the target */
+    .copy_count = pg_copy_count,
+    .copy_out = NULL,
+    .copy_in = pg_copy_in,
 };
