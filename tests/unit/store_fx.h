@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "store/store.h"
 #include "testutil.h"
@@ -123,6 +124,30 @@ static inline int fx_open(struct fx *f, unsigned flags, struct store **out, stru
     struct store_loc loc = { .kind = f->pg ? STORE_POSTGRESQL : STORE_SQLITE,
                              .path = f->path, .url = f->pg_url, .role = "test" };
     return store_open_loc(out, &loc, flags, err);
+}
+
+/* Runs SQL (statements in the common dialect of both backends) on the
+ * fixture's database by the backend's own client, beside the store's
+ * connection: a test's way to set up what the store's API cannot. */
+static inline void fx_raw_exec(struct fx *f, const char *sql)
+{
+    if (f->pg) {
+        PGconn *c = PQconnectdb(f->pg_url);
+        if (PQstatus(c) != CONNECTION_OK)
+            fail_msg("connect to %s: %s", f->pg_db, PQerrorMessage(c));
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
 }
 
 /* Skips the calling test on PostgreSQL: it inspects the SQLite file. */
