@@ -68,6 +68,12 @@ def sqlite_only(why):
         raise Skip(f"SQLite store only: {why}")
 
 
+def postgresql_only(why):
+    """Skips the calling test when the suite runs on SQLite."""
+    if not on_postgresql():
+        raise Skip(f"PostgreSQL store only: {why}")
+
+
 def pg_conninfo():
     """OKRD_TEST_PG, the conninfo of the test server (database postgres)."""
     ci = os.environ.get("OKRD_TEST_PG")
@@ -94,7 +100,8 @@ def psql(sql, dbname="postgres"):
     if not exe:
         raise TestFailure(f"psql is missing ({PG_BINDIR}/psql): install postgresql-15")
     r = subprocess.run([exe, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
-                        pg_url(dbname), "-c", sql], capture_output=True, text=True, timeout=60)
+                        pg_url(dbname), "-c", sql], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PGCLIENTENCODING="UTF8"))
     if r.returncode != 0:
         raise TestFailure(f"psql on {dbname}: {sql!r}: exit {r.returncode}: {r.stderr.strip()}")
     return r.stdout
@@ -186,6 +193,83 @@ class Workdir:
                 except TestFailure as e:
                     print(f"     could not drop {name}: {e}")
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _bind(sql, params):
+    """SQL with each ? outside quotes replaced by the next of PARAMS as a
+    PostgreSQL literal (psql has no placeholders for -c)."""
+    out, quote, it = [], None, iter(params)
+    for c in sql:
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "?":
+            out.append(_sql_literal(next(it)))
+            continue
+        out.append(c)
+    return "".join(out)
+
+
+class StoreDb:
+    """A look under the hood of the store of a state_dir, for checks the API
+    does not show and rows another process writes: sqlite3 on
+    STATE_DIR/okrd.db, or psql on its PostgreSQL database (the tables are
+    the same, DESIGN section 10). SQL with ? placeholders."""
+
+    def __init__(self, wd, state_dir):
+        self.wd = wd
+        self.state_dir = state_dir
+        self.path = os.path.join(state_dir, "okrd.db")
+
+    def rows(self, sql, params=()):
+        """The rows of a query, as tuples."""
+        if on_postgresql():
+            return pg_query(self.wd.database(self.state_dir), _bind(sql, params))
+        import sqlite3
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            return [tuple(r) for r in con.execute(sql, params).fetchall()]
+        finally:
+            con.close()
+
+    def write_mark(self):
+        """What moves with every committed write to the store: the change_seq
+        on PostgreSQL (DESIGN section 10); on SQLite the mtime and size of
+        okrd.db and its WAL (a reader may write the -shm index: no change)."""
+        if on_postgresql():
+            return self.rows("SELECT change_seq FROM store_meta")
+        return [(n, os.stat(p).st_mtime_ns, os.stat(p).st_size)
+                for n in ("okrd.db", "okrd.db-wal")
+                for p in [os.path.join(self.state_dir, n)] if os.path.exists(p)]
+
+    def execute(self, sql, params=()):
+        """One write transaction, committed, as another writer of the store
+        would make it: on PostgreSQL it bumps store_meta.change_seq and
+        sends NOTIFY okrd, as every okrd writer does (DESIGN section 10);
+        SQLite's data_version moves by itself."""
+        if on_postgresql():
+            psql("BEGIN; " + _bind(sql, params) + "; WITH u AS (UPDATE store_meta SET change_seq "
+                 "= change_seq + 1 RETURNING change_seq) SELECT pg_notify('okrd', "
+                 "change_seq::text) FROM u; COMMIT", self.wd.database(self.state_dir))
+            return
+        import sqlite3
+        con = sqlite3.connect(self.path, timeout=10)
+        try:
+            con.execute(sql, params)
+            con.commit()
+        finally:
+            con.close()
 
 
 class NotifySocket:
