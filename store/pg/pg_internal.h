@@ -156,6 +156,10 @@ bool pg_sqlstate_retryable(const char *sqlstate);
  * password redacted. Returns the code. */
 int pg_err_result(struct store_pg *p, const PGresult *r, struct okrd_err *err,
                   const char *action, ...) __attribute__((format(printf, 4, 5)));
+/* Puts what the caller was doing after the "store: " of the message already
+ * in err: "store: CONTEXT: <old cause>". Returns err's code. */
+int pg_err_context(struct okrd_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Copies TEXT into buf for a message: first line only, trailing space
  * dropped, every occurrence of the connection's password replaced by ***. */
 void pg_redact(struct store_pg *p, const char *text, char *buf, size_t size);
@@ -181,6 +185,16 @@ int pg_read_enter(struct store_pg *p, bool *own, struct okrd_err *err);
 void pg_read_leave(struct store_pg *p, bool own);
 /* Whether the caller's transaction (or the writer's group) is open. */
 bool pg_in_transaction(const struct store_pg *p);
+/* The table's transaction entries (store_backend.h has their meaning). */
+int pg_begin(struct store *s, bool bulk, struct okrd_err *err);
+int pg_group_begin(struct store *s, struct okrd_err *err);
+bool pg_group_intact(const struct store *s);
+int pg_group_commit(struct store *s, struct okrd_err *err);
+int pg_commit(struct store *s, struct okrd_err *err);
+void pg_rollback(struct store *s);
+bool pg_in_tx(const struct store *s);
+int pg_sync(struct store *s, struct okrd_err *err);
+int pg_data_version(struct store *s, int64_t *out, struct okrd_err *err);
 
 /* ---- metric ids (pg_points.c) ---- */
 
