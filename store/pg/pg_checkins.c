@@ -108,7 +108,7 @@ static int insert_checkin(struct store_pg *p, const struct okrd_checkin *c, stru
     char q[64];
     int64_t n = 0;
     int rc = pg_exec_cached(p, sql_checkin_insert, &pp, &n, err,
-                            "insert check-in "%s" of key result "%s"",
+                            "insert check-in \"%s\" of key result \"%s\"",
                             pg_quote(c->id, q, sizeof q), c->key_result);
     if (rc || n == 1)
         return rc;
