@@ -85,6 +85,14 @@ int pg_outbox_add(struct store *s, const struct store_event *ev, const struct st
     int rc = pg_check_writable(p, "add event to the outbox", err);
     if (rc)
         return rc;
+    if (!ev->id || !*ev->id || !ev->type || !*ev->type || !ev->body)
+        return okrd_err_set(err, OKRD_EINVAL,
+                            "store: add event to the outbox: missing id, type or body");
+    for (size_t i = 0; i < n_routes; i++)
+        if (!routes[i].webhook_id || !*routes[i].webhook_id)
+            return okrd_err_set(err, OKRD_EINVAL,
+                                "store: add event %s to the outbox: route %zu has no webhook id",
+                                ev->id, i + 1);
     bool own;
     if ((rc = pg_tx_enter(p, &own, err)) != 0)
         return rc;

@@ -46,11 +46,18 @@ struct pgfx {
     struct store *s;
 };
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "database ... does not exist, skipping" */
+}
+
 static PGconn *admin_conn(const char *conninfo)
 {
     PGconn *c = PQconnectdb(conninfo);
     if (PQstatus(c) != CONNECTION_OK)
         fail_msg("connect to OKRD_TEST_PG: %s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, quiet, NULL);
     return c;
 }
 
