@@ -3,6 +3,14 @@
 Every test starts the real okrd binary (given as --okrd PATH) against real
 files and local processes on 127.0.0.1. Waiting is always for an event (a
 notify message, a log line, a file) with a deadline, never a fixed sleep.
+
+The store backend (DESIGN section 10): OKRD_E2E_STORE=postgresql, with
+OKRD_TEST_PG a libpq conninfo of a running server (ctest's `pg` fixture,
+tests/pg/pgserver, sets both for the e2e_*_pg tests), runs every test on
+PostgreSQL: each config written through Workdir.config gets a "store"
+section naming a database of its own (one per state_dir, made on first use
+and dropped with the Workdir). What only the SQLite store has (its file, its
+WAL, `okrd backup`) is skipped there with sqlite_only(WHY).
 """
 import argparse
 import atexit
@@ -32,12 +40,96 @@ class TestFailure(Exception):
 
 
 class Skip(Exception):
-    """Raised by a test whose peer (a Debian or npm program) is not installed;
-    CI installs every peer, so a skip there is a missing install step."""
+    """Raised by a test whose peer (a Debian or npm program) is not installed
+    (CI installs every peer, so a skip there is a missing install step), or
+    that tests what only the other store backend has (sqlite_only)."""
 
 
 def skip(why):
     raise Skip(why)
+
+
+# ---- the store backend the tests run on (DESIGN section 10) ----
+
+STORE = os.environ.get("OKRD_E2E_STORE") or "sqlite"
+if STORE not in ("sqlite", "postgresql"):
+    sys.exit(f"OKRD_E2E_STORE={STORE!r}: want sqlite or postgresql")
+PG_BINDIR = os.environ.get("OKRD_PG_BINDIR", "/usr/lib/postgresql/15/bin")
+
+
+def on_postgresql():
+    return STORE == "postgresql"
+
+
+def sqlite_only(why):
+    """Skips the calling test when the suite runs on PostgreSQL: for what
+    only the SQLite store has. WHY says what ("reads okrd.db with sqlite3")."""
+    if on_postgresql():
+        raise Skip(f"SQLite store only: {why}")
+
+
+def postgresql_only(why):
+    """Skips the calling test when the suite runs on SQLite."""
+    if not on_postgresql():
+        raise Skip(f"PostgreSQL store only: {why}")
+
+
+def pg_conninfo():
+    """OKRD_TEST_PG, the conninfo of the test server (database postgres)."""
+    ci = os.environ.get("OKRD_TEST_PG")
+    if not ci:
+        raise TestFailure("OKRD_E2E_STORE=postgresql needs OKRD_TEST_PG, the conninfo of a running "
+                          "server: ctest's pg fixture sets it, or `tests/pg/pgserver start DIR` "
+                          "writes it to DIR/conninfo")
+    return ci
+
+
+def pg_url(dbname):
+    """The test server's conninfo with dbname DBNAME (a store.url)."""
+    words = [w for w in pg_conninfo().split() if not w.startswith("dbname=")]
+    return " ".join(words + [f"dbname={dbname}"])
+
+
+def psql(sql, dbname="postgres"):
+    """Runs SQL (one or more statements) with psql on the test server's
+    database DBNAME; returns its output (unaligned, tuples only). Fails the
+    test with psql's message on an error."""
+    exe = os.path.join(PG_BINDIR, "psql")
+    if not os.access(exe, os.X_OK):
+        exe = shutil.which("psql")
+    if not exe:
+        raise TestFailure(f"psql is missing ({PG_BINDIR}/psql): install postgresql-15")
+    r = subprocess.run([exe, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+                        pg_url(dbname), "-c", sql], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PGCLIENTENCODING="UTF8"))
+    if r.returncode != 0:
+        raise TestFailure(f"psql on {dbname}: {sql!r}: exit {r.returncode}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def pg_query(dbname, sql):
+    """The rows of a query on database DBNAME as a list of tuples, values
+    typed as JSON types them (numbers, text, null, booleans)."""
+    out = psql(f"SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({sql}) q", dbname)
+    return [tuple(r.values()) for r in json.loads(out)]
+
+
+_pg_databases = 0
+
+
+def pg_create_database():
+    """A fresh, empty database on the test server; returns its name."""
+    global _pg_databases
+    _pg_databases += 1
+    name = f"okrd_e2e_{os.getpid()}_{_pg_databases}"
+    # A name left by a killed run of the same pid is dropped first.
+    psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    psql(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+    return name
+
+
+def pg_drop_database(name):
+    psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def check(cond, msg):
@@ -51,6 +143,7 @@ class Workdir:
     def __init__(self, keep=False):
         self.path = tempfile.mkdtemp(prefix="okrd-e2e-")
         self.keep = keep
+        self.databases = {}  # PostgreSQL: state_dir -> database name
 
     def file(self, name, text):
         p = os.path.join(self.path, name)
@@ -61,11 +154,122 @@ class Workdir:
         return p
 
     def config(self, obj, name="okrd.json"):
-        return self.file(name, json.dumps(obj, indent=2) + "\n")
+        """Writes an okrd config (or any JSON file) NAME. On PostgreSQL an
+        okrd config (one with a "daemon" section and no "store") gets the
+        store of its state_dir (store_section)."""
+        return self.file(name, json.dumps(self.with_store(obj), indent=2) + "\n")
+
+    def with_store(self, doc):
+        """DOC, on PostgreSQL with the "store" section of its state_dir added
+        when it is an okrd config (a "daemon" section) without one; for a
+        test that writes its config itself."""
+        if on_postgresql() and isinstance(doc, dict) and isinstance(doc.get("daemon"), dict) \
+                and "store" not in doc:
+            doc = dict(doc, store=self.store_section(doc["daemon"].get("state_dir")))
+        return doc
+
+    def store_section(self, state_dir):
+        """The config's "store" section for the store of STATE_DIR: on
+        PostgreSQL a database of its own, made on first use (the same one for
+        every config naming that state_dir, as the SQLite store is one per
+        state_dir); on SQLite none (an empty section, the default)."""
+        if not on_postgresql():
+            return {}
+        key = os.path.abspath(os.path.join(self.path, state_dir)) if state_dir else None
+        if key not in self.databases:
+            self.databases[key] = pg_create_database()
+        return {"backend": "postgresql", "url": pg_url(self.databases[key])}
+
+    def database(self, state_dir):
+        """PostgreSQL: the name of STATE_DIR's database (made if new)."""
+        self.store_section(state_dir)
+        return self.databases[os.path.abspath(os.path.join(self.path, state_dir))]
 
     def close(self):
         if not self.keep:
+            for name in self.databases.values():
+                try:
+                    pg_drop_database(name)
+                except TestFailure as e:
+                    print(f"     could not drop {name}: {e}")
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _bind(sql, params):
+    """SQL with each ? outside quotes replaced by the next of PARAMS as a
+    PostgreSQL literal (psql has no placeholders for -c)."""
+    out, quote, it = [], None, iter(params)
+    for c in sql:
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "?":
+            out.append(_sql_literal(next(it)))
+            continue
+        out.append(c)
+    return "".join(out)
+
+
+class StoreDb:
+    """A look under the hood of the store of a state_dir, for checks the API
+    does not show and rows another process writes: sqlite3 on
+    STATE_DIR/okrd.db, or psql on its PostgreSQL database (the tables are
+    the same, DESIGN section 10). SQL with ? placeholders."""
+
+    def __init__(self, wd, state_dir):
+        self.wd = wd
+        self.state_dir = state_dir
+        self.path = os.path.join(state_dir, "okrd.db")
+
+    def rows(self, sql, params=()):
+        """The rows of a query, as tuples."""
+        if on_postgresql():
+            return pg_query(self.wd.database(self.state_dir), _bind(sql, params))
+        import sqlite3
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            return [tuple(r) for r in con.execute(sql, params).fetchall()]
+        finally:
+            con.close()
+
+    def write_mark(self):
+        """What moves with every committed write to the store: the change_seq
+        on PostgreSQL (DESIGN section 10); on SQLite the mtime and size of
+        okrd.db and its WAL (a reader may write the -shm index: no change)."""
+        if on_postgresql():
+            return self.rows("SELECT change_seq FROM store_meta")
+        return [(n, os.stat(p).st_mtime_ns, os.stat(p).st_size)
+                for n in ("okrd.db", "okrd.db-wal")
+                for p in [os.path.join(self.state_dir, n)] if os.path.exists(p)]
+
+    def execute(self, sql, params=()):
+        """One write transaction, committed, as another writer of the store
+        would make it: on PostgreSQL it bumps store_meta.change_seq and
+        sends NOTIFY okrd, as every okrd writer does (DESIGN section 10);
+        SQLite's data_version moves by itself."""
+        if on_postgresql():
+            psql("BEGIN; " + _bind(sql, params) + "; WITH u AS (UPDATE store_meta SET change_seq "
+                 "= change_seq + 1 RETURNING change_seq) SELECT pg_notify('okrd', "
+                 "change_seq::text) FROM u; COMMIT", self.wd.database(self.state_dir))
+            return
+        import sqlite3
+        con = sqlite3.connect(self.path, timeout=10)
+        try:
+            con.execute(sql, params)
+            con.commit()
+        finally:
+            con.close()
 
 
 class NotifySocket:

@@ -4,7 +4,9 @@ whole prefix of the pushes (each push is one transaction: all of it or none),
 a backup taken once the pushes stop restores (copied to a fresh
 state_dir/okrd.db) to exactly the same `okrd export` output as the running
 store; the source's state_dir gains no file; DEST is never overwritten;
-bad arguments get their exit codes (1 bad input, 2 usage, 3 runtime)."""
+bad arguments get their exit codes (1 bad input, 2 usage, 3 runtime).
+On PostgreSQL (OKRD_E2E_STORE) `okrd backup` says to use pg_dump, exit 2
+(DESIGN section 10), and the SQLite tests skip."""
 import datetime
 import json
 import os
@@ -12,7 +14,7 @@ import shutil
 import threading
 
 from apitest import Api, config, free_port, history_csv, start
-from okrdtest import check, main, run
+from okrdtest import check, main, postgresql_only, run, sqlite_only
 
 BATCH = 40  # points per push, over two metrics
 
@@ -40,6 +42,7 @@ def export(args, cfg):
 
 
 def test_backup_while_pushing_and_restore(args, wd):
+    sqlite_only("okrd backup copies the SQLite store")
     port = free_port()
     cfg, _ = config(wd, f"127.0.0.1:{port}")
     os.makedirs(os.path.join(wd.path, "inbox"))
@@ -115,6 +118,7 @@ def test_backup_while_pushing_and_restore(args, wd):
 
 
 def test_creates_nothing_in_state_dir(args, wd):
+    sqlite_only("okrd backup copies the SQLite store")
     state = os.path.join(wd.path, "state")
     cfg = wd.config({"daemon": {"state_dir": state, "listen": ""},
                      "sources": [{"id": "drops", "type": "csv_dir",
@@ -136,6 +140,7 @@ def test_creates_nothing_in_state_dir(args, wd):
 
 
 def test_bad_arguments(args, wd):
+    sqlite_only("okrd backup copies the SQLite store")
     state = os.path.join(wd.path, "state")
     cfg = wd.config({"daemon": {"state_dir": state, "listen": ""},
                      "sources": [{"id": "drops", "type": "csv_dir",
@@ -188,6 +193,24 @@ def test_bad_arguments(args, wd):
           f"no stray (temporary) file left: {os.listdir(wd.path)}")
 
 
+def test_postgresql_says_pg_dump(args, wd):
+    postgresql_only("okrd backup on a PostgreSQL store")
+    state = os.path.join(wd.path, "state")
+    cfg = wd.config({"daemon": {"state_dir": state, "listen": ""},
+                     "sources": [{"id": "drops", "type": "csv_dir",
+                                  "path": os.path.join(wd.path, "inbox")}]})
+    os.makedirs(os.path.join(wd.path, "inbox"))
+    r = run(args.okrd, "ingest", "-c", cfg, "--source", "drops", wd.file("h.csv", history_csv()))
+    check(r.returncode == 0, r.stderr)
+    dest = os.path.join(wd.path, "b.db")
+    r = run(args.okrd, "backup", "-c", cfg, dest)
+    with open(cfg) as f:
+        url = json.load(f)["store"]["url"]
+    check(r.returncode == 2 and "pg_dump" in r.stderr and url not in r.stderr,
+          f"backup on PostgreSQL: exit {r.returncode}: {r.stderr}")
+    check(not os.path.exists(dest), "backup wrote nothing")
+
+
 if __name__ == "__main__":
     main([test_backup_while_pushing_and_restore, test_creates_nothing_in_state_dir,
-          test_bad_arguments])
+          test_bad_arguments, test_postgresql_says_pg_dump])

@@ -1,8 +1,9 @@
 """Check-ins in the engine, end to end (DESIGN section 8): the real okrd,
 check-in rows written into its running store by another process (Python's
-sqlite3, as `okrd checkin` commits them through the daemon or a script
-might), noticed through PRAGMA data_version, and a webhook receiver on
-127.0.0.1 that records every event.
+sqlite3 or psql, as `okrd checkin` commits them through the daemon or a
+script might), noticed through PRAGMA data_version (SQLite) or change_seq
+and NOTIFY (PostgreSQL), and a webhook receiver on 127.0.0.1 that records
+every event.
 
   - one kr.check_in event per check-in, with the check-in and the key
     result as of that evaluation, signed like any other event;
@@ -20,11 +21,10 @@ import datetime as dt
 import json
 import os
 import re
-import sqlite3
 import time
 
 from apitest import TOKEN, Api, free_port, start
-from okrdtest import TestFailure, check, main, skip
+from okrdtest import StoreDb, TestFailure, check, main, skip
 from test_webhooks import SECRET, Receiver, node_verify
 
 OFF = 1010          # dau-up (1000 -> 1200, half the cycle gone): off track
@@ -66,17 +66,13 @@ def bodies(reqs, type_=None):
 
 
 def insert_checkin(db, **row):
-    """One check-in row as the store keeps it (h-cstore's schema 6)."""
+    """One check-in row as the store keeps it (h-cstore's schema 6), written
+    into DB (a StoreDb) by another process."""
     cols = ["id", "key_result", "cycle_start", "seq", "at_s", "author", "confidence", "status",
             "until_s", "value", "grade", "comment"]
     vals = [row.get(c) for c in cols]
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        con.execute(f"INSERT INTO checkins ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    vals)
-        con.commit()
-    finally:
-        con.close()
+    db.execute(f"INSERT INTO checkins ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+               vals)
 
 
 def metric_value(text, name, labels):
@@ -105,7 +101,7 @@ def test_checkin_events_and_overrides(args, wd):
               and k["check_in"] is None, f"before any check-in: {k}")
         events_before = len(bodies(rec.requests))
 
-        db = os.path.join(wd.path, "state", "okrd.db")
+        db = StoreDb(wd, os.path.join(wd.path, "state"))
         now = int(time.time()) - 1
         until = now + 3 * 86400
         insert_checkin(db, id="chk_01JE0000000000000000000001", key_result="dau-up",
@@ -206,11 +202,7 @@ def test_checkin_events_and_overrides(args, wd):
                               "chk_01JE0000000000000000000003"], f"kr.check_in ids: {ids}")
         evt = [r["id"] for r in rec.requests if 200 <= r["status"] < 300]
         check(len(evt) == len(set(evt)), f"no event delivered twice: {evt}")
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-        try:
-            left = con.execute("SELECT count(*) FROM checkins WHERE announced = 0").fetchone()[0]
-        finally:
-            con.close()
+        left = db.rows("SELECT count(*) FROM checkins WHERE announced = 0")[0][0]
         check(left == 0, f"{left} check-ins left unannounced")
 
         results = node_verify(args, wd, rec.requests)

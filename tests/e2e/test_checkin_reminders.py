@@ -2,7 +2,7 @@
 test clock (OKRD_TEST_CLOCK: the daemon's clock starts at the given instant
 and runs at the real pace, so a test starts it 3 s before Monday 09:00),
 Python receivers on 127.0.0.1, check-ins written into the store with
-sqlite3 (the schema of migration 6) before okrd starts.
+sqlite3 or psql (the schema of migration 6) before okrd starts.
 
   1. at the slot: one checkin.due per webhook, grouped by owner (a null
      owner, a Slack mention), days since the last check-in; a key result
@@ -18,12 +18,11 @@ sqlite3 (the schema of migration 6) before okrd starts.
 """
 import json
 import os
-import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from okrdtest import Daemon, TestFailure, check, main, run
+from okrdtest import Daemon, StoreDb, TestFailure, check, main, run
 
 SLOT = 1795424400          # Monday 2026-11-23 09:00:00 UTC
 SLOT_TEXT = "2026-11-23T09:00:00Z"
@@ -125,7 +124,7 @@ class Setup:
                       f"dau-up,{slot - 3 * DAY},1040\nactivation,{slot - 3 * DAY},1100\n")
         r = run(args.okrd, "ingest", "-c", self.cfg, "--source", "drops", csv)
         check(r.returncode == 0, f"okrd ingest failed: {r.stderr}")
-        self.db = os.path.join(self.state, "okrd.db")
+        self.db = StoreDb(wd, self.state)
         self.checkin("dau-up", "2026-10-01", slot - 2 * DAY)         # recent: not due
         self.checkin("signups", "2026-10-01", slot - 9 * DAY - 12 * HOUR)  # 9 days: due
         self.checkin("tickets", "2026-10-01", slot - 7 * DAY)        # exactly every: not due
@@ -135,12 +134,9 @@ class Setup:
         self.daemon = None
 
     def checkin(self, kr, cycle_start, at, seq=1):
-        con = sqlite3.connect(self.db)
-        with con:
-            con.execute("INSERT INTO checkins (id, key_result, cycle_start, seq, at_s, author,"
+        self.db.execute("INSERT INTO checkins (id, key_result, cycle_start, seq, at_s, author,"
                         " confidence, comment) VALUES (?, ?, ?, ?, ?, 'api', 7, 'fine')",
                         (f"chk_{kr}_{cycle_start}_{seq}", kr, cycle_start, seq, at))
-        con.close()
 
     def start(self, clock):
         self.daemon = Daemon(self.args.okrd, self.cfg, env={"OKRD_TEST_CLOCK": str(clock)})
@@ -152,10 +148,7 @@ class Setup:
         check(code == 0, f"okrd exited {code}")
 
     def events_in_store(self):
-        con = sqlite3.connect(self.db)
-        n = con.execute("SELECT count(*) FROM outbox WHERE type = 'checkin.due'").fetchone()[0]
-        con.close()
-        return n
+        return self.db.rows("SELECT count(*) FROM outbox WHERE type = 'checkin.due'")[0][0]
 
     def close(self):
         if self.daemon:

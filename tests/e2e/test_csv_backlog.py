@@ -12,12 +12,11 @@ No timing is asserted: the deadline only bounds a hang."""
 import http.client
 import json
 import os
-import sqlite3
 import threading
 import time
 
 from apitest import free_port
-from okrdtest import Daemon, check, main, run
+from okrdtest import Daemon, StoreDb, check, main, run
 
 N = 20000      # present at start-up
 LATE = 1000    # renamed in while the backlog drains
@@ -110,12 +109,8 @@ def test_backlog_drains(args, wd):
     check(not twice, f"ingested more than once: {twice[:5]}")
     archived = os.listdir(os.path.join(inbox, "archive"))
     check(sorted(archived) == sorted(want), f"archive/ holds {len(archived)} names")
-    db = sqlite3.connect(f"file:{os.path.join(wd.path, 'state', 'okrd.db')}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT count(*), count(DISTINCT name) FROM ingest_log"
-                          " WHERE outcome = 'ingested'").fetchone()
-    finally:
-        db.close()
+    rows = StoreDb(wd, os.path.join(wd.path, "state")).rows(
+        "SELECT count(*), count(DISTINCT name) FROM ingest_log WHERE outcome = 'ingested'")[0]
     check(rows == (N + LATE, N + LATE), f"ingest log rows, names: {rows}")
     r = run(args.okrd, "export", "-c", cfg, "--metric", "backlog")
     check(r.returncode == 0, f"export: {r.stderr}")

@@ -17,20 +17,26 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import time
 
-from okrdtest import Daemon, check, main, run
+from okrdtest import Daemon, StoreDb, check, main, run, sqlite_only
 
 NOV1 = "2026-11-01T00:00:00Z"
 
 
 class Place:
     """A folder with its own config, inbox and state (wd.path, or one per
-    round of the crash test)."""
+    round of the crash test), its store in the Workdir's care."""
 
-    def __init__(self, path):
+    def __init__(self, path, owner):
         self.path = path
+        self.owner = owner
+
+    def with_store(self, doc):
+        return self.owner.with_store(doc)
+
+    def store(self):
+        return StoreDb(self.owner, os.path.join(self.path, "state"))
 
 
 def config(wd, **csv):
@@ -39,11 +45,11 @@ def config(wd, **csv):
     src.update(csv)
     path = os.path.join(wd.path, "okrd.json")
     with open(path + ".tmp", "w") as f:
-        json.dump({
+        json.dump(wd.with_store({
             "daemon": {"state_dir": os.path.join(wd.path, "state"), "listen": "",
                        "log_level": "debug"},
             "sources": [src],
-        }, f, indent=2)
+        }), f, indent=2)
     os.replace(path + ".tmp", path)
     return path
 
@@ -269,6 +275,8 @@ def test_durable_before_move(args, wd):
     duplicate left in the inbox by a crash (the first move of the traced
     process: its row is the earlier process's commit), an ingested file and
     a rejected one."""
+    sqlite_only("traces the fsync of okrd.db-wal; PostgreSQL's commit is durable at the server "
+                "(synchronous_commit = on)")
     strace = shutil.which("strace")
     check(strace is not None, "strace is not installed: this test needs it to see the fsync "
           "before the move (scripts/debian-packages.txt lists it)")
@@ -372,12 +380,8 @@ def test_changed_while_read(args, wd):
         d.kill()
 
 
-def ingest_log(wd):
-    db = sqlite3.connect(f"file:{os.path.join(wd.path, 'state', 'okrd.db')}?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT name, outcome, rows FROM ingest_log ORDER BY id").fetchall()
-    finally:
-        db.close()
+def ingest_log(sw):
+    return sw.store().rows("SELECT name, outcome, rows FROM ingest_log ORDER BY id")
 
 
 def check_big(args, cfg, sw, n, base, what, archived=("big.csv",)):
@@ -408,7 +412,7 @@ def test_crash_safety(args, wd):
     took = None
     for rnd in range(5):
         base = rnd * 1000000
-        sw = Place(os.path.join(wd.path, f"round{rnd}"))
+        sw = Place(os.path.join(wd.path, f"round{rnd}"), wd)
         os.makedirs(sw.path)
         cfg = config(sw)
         d = start(args, cfg)

@@ -4,7 +4,7 @@
 import os
 import signal
 
-from okrdtest import Daemon, NotifySocket, check, main, run
+from okrdtest import Daemon, NotifySocket, StoreDb, check, main, on_postgresql, run
 
 
 def base_config(wd, n_objectives=1):
@@ -28,7 +28,9 @@ def test_lifecycle(args, wd):
         for part in ("sources 0/0 up", "1 objectives", "1 key results", "off track", "at risk",
                      "deliveries pending"):
             check(part in status, f"STATUS= says {part!r}: {status}")
-        check(os.path.exists(os.path.join(wd.path, "state", "okrd.db")),
+        check(StoreDb(wd, os.path.join(wd.path, "state")).rows(
+                  "SELECT count(*) FROM store_meta" if on_postgresql() else
+                  "SELECT count(*) FROM sqlite_master")[0][0] > 0,
               "the store exists once READY=1 is sent")
         # The watchdog is fed from a loop timer at half of WATCHDOG_USEC.
         notify.wait_for(lambda m: m.get("WATCHDOG") == "1", "WATCHDOG=1")

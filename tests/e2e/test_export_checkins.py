@@ -3,16 +3,15 @@ result, cycle and seq, as CSV (RFC 4180 quoting of the comment, empty fields
 for what a check-in lacks) or as JSON (null for it), --from/--to on `at`.
 
 The store is made by the real binary (`okrd ingest`), the check-ins are
-written into its checkins table with Python's sqlite3, as the daemon's store
+written into its checkins table with Python's sqlite3 (or psql), as the daemon's store
 would hold them, and the output is compared byte for byte."""
 import csv
 import io
 import json
 import os
-import sqlite3
 import subprocess
 
-from okrdtest import check, main, run
+from okrdtest import StoreDb, check, main, run
 
 COLUMNS = ("id", "key_result", "cycle_start", "seq", "at_s", "author", "confidence", "status",
            "until_s", "value", "grade", "comment")
@@ -71,11 +70,10 @@ def store_with_checkins(args, wd):
     r = run(args.okrd, "ingest", "-c", cfg, "--source", "drops",
             wd.file("in.csv", "metric,date,value\ndau,2026-10-01,1000\n"))
     check(r.returncode == 0, f"ingest made the store: {r.returncode} {r.stderr}")
-    db = sqlite3.connect(os.path.join(state, "okrd.db"))
-    with db:
-        db.executemany(f"INSERT INTO checkins({', '.join(COLUMNS)}) "
-                       f"VALUES ({', '.join('?' * len(COLUMNS))})", ROWS)
-    db.close()
+    db = StoreDb(wd, state)
+    for row in ROWS:
+        db.execute(f"INSERT INTO checkins({', '.join(COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * len(COLUMNS))})", row)
     return cfg
 
 

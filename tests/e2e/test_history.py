@@ -20,10 +20,9 @@ at the real pace).
 import json
 import os
 import signal
-import sqlite3
 
 from apitest import TOKEN, Api, free_port
-from okrdtest import Daemon, check, main, run
+from okrdtest import Daemon, StoreDb, check, main, run
 
 FIELDS = {"date", "status", "computed_status", "progress", "expected", "score", "probability"}
 
@@ -87,13 +86,9 @@ def same_as_status(args, cfg, rows, dates):
             check(got == exp, f"{kr} {date}: history {got} != status --at {exp}")
 
 
-def definitions(state):
-    db = sqlite3.connect(f"file:{os.path.join(state, 'okrd.db')}?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT kind, id, cycle_start, version, json FROM definitions"
-                          " ORDER BY kind, id, cycle_start, version").fetchall()
-    finally:
-        db.close()
+def definitions(wd, state):
+    return StoreDb(wd, state).rows("SELECT kind, id, cycle_start, version, json FROM definitions"
+                                   " ORDER BY kind, id, cycle_start, version")
 
 
 def versions(defs, kind, kr_id):
@@ -142,7 +137,7 @@ def test_history_backfill_archive(args, wd):
                             lambda doc: doc["history"][-1]["status"] == "at_risk",
                             "the override in today's row", TOKEN)["history"]
         check(rows[-1]["computed_status"] == "on_track", f"computed beside it: {rows[-1]}")
-        defs = definitions(state)
+        defs = definitions(wd, state)
         for kind, i in (("objective", "growth"), ("objective", "support"),
                         ("key_result", "dau-up"), ("key_result", "signups"),
                         ("key_result", "csat-kr")):
@@ -169,11 +164,11 @@ def test_history_backfill_archive(args, wd):
         check(all(x["status"] == "at_risk" for x in rows[4:8]),
               f"the override held on the missed days: {rows[4:8]}")
         # 3. Same config: no new version. A changed title: one, for it only.
-        check(definitions(state) == defs, "a restart with the same config archives nothing new")
+        check(definitions(wd, state) == defs, "a restart with the same config archives nothing new")
         write_config(wd, port, dau_title="DAU up (web and app)", support_cycle="2026-Q4")
         d.signal(signal.SIGHUP)
         d.wait_log("event=definitions_recorded")
-        defs = definitions(state)
+        defs = definitions(wd, state)
         check(versions(defs, "key_result", "dau-up") == [1, 2], f"a new version: {defs}")
         check(json.loads([j for k, i, _, v, j in defs if i == "dau-up" and v == 2][0])["title"]
               == "DAU up (web and app)", f"the new title: {defs}")

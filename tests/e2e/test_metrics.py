@@ -12,7 +12,7 @@ import signal
 import threading
 
 from apitest import TOKEN, Api, free_port
-from okrdtest import Daemon, check, main, run
+from okrdtest import Daemon, StoreDb, check, main, run
 
 CSV = """metric,timestamp,value
 dau,2026-11-02,1040
@@ -62,12 +62,14 @@ EXPECTED = {"metrics": [
 ]}
 
 
-def state_files(state):
+def state_files(wd, state):
     """Names, and the database's and WAL's mtime and size (a reader may
-    write SQLite's shared-memory index, okrd.db-shm: that is no change)."""
-    return {n: None if n.endswith("-shm") else
-            (os.stat(os.path.join(state, n)).st_mtime_ns, os.stat(os.path.join(state, n)).st_size)
-            for n in sorted(os.listdir(state))}
+    write SQLite's shared-memory index, okrd.db-shm: that is no change);
+    the store's write mark (on PostgreSQL its change_seq)."""
+    names = sorted(os.listdir(state)) if os.path.isdir(state) else []
+    return ({n: None if n.endswith("-shm") else
+             (os.stat(os.path.join(state, n)).st_mtime_ns, os.stat(os.path.join(state, n)).st_size)
+             for n in names}, StoreDb(wd, state).write_mark())
 
 
 def test_json_and_table(args, wd):
@@ -78,7 +80,7 @@ def test_json_and_table(args, wd):
     check(not os.path.exists(state), "metrics created no state_dir")
     r = run(args.okrd, "ingest", "-c", cfg, "--source", "drops", wd.file("in.csv", CSV))
     check(r.returncode == 0, f"ingest: {r.stderr}")
-    before = state_files(state)
+    before = state_files(wd, state)
 
     # A secret it cannot resolve does not matter: it resolves none.
     doc = json.load(open(cfg))
@@ -124,7 +126,7 @@ def test_json_and_table(args, wd):
         line = rows[mid]
         check(line[:ends["POINTS"]].endswith(" " + pts), f"{mid}: points {pts}: {line!r}")
         check(line[:ends["LAST VALUE"]].endswith(" " + val), f"{mid}: last value {val}: {line!r}")
-    check(state_files(state) == before, f"state_dir untouched: {before} -> {state_files(state)}")
+    check(state_files(wd, state) == before, f"state_dir untouched: {before} -> {state_files(wd, state)}")
 
     r = run(args.okrd, "metrics", "-c", cfg, "extra", env=env)
     check(r.returncode == 2 and "extra" in r.stderr, f"usage error: {r.returncode} {r.stderr}")
