@@ -342,10 +342,10 @@ enum {
      * no error is raised for a missing one. For `status` and `export`, which
      * an operator runs beside the service without its credentials. */
     CFG_NO_SECRETS = 1u << 0,
-    /* Accept a store.backend this build has no implementation of (today:
-     * postgresql) instead of failing at that key. Only for `okrd backup`,
-     * which needs to know the backend to say what to use instead; every
-     * other command must refuse it rather than silently use SQLite. */
+    /* Accept a store.backend this build has no implementation of instead
+     * of failing at that key (today every backend is built: store/sqlite/
+     * and store/pg/, so it changes nothing). For `okrd backup` and `okrd
+     * migrate`, which only need to know the backend. */
     CFG_ANY_BACKEND = 1u << 1,
 };
 
