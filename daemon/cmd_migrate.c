@@ -98,9 +98,11 @@ int cmd_migrate(int argc, char **argv)
         fprintf(stderr, "okrd migrate: unexpected argument \"%s\"\n%s", argv[optind], usage);
         return EXIT_USAGE;
     }
-    /* No secret but store.url is needed (cfg_load resolves it even so). */
+    /* No secret but store.url is needed (cfg_load resolves it even so).
+     * CFG_ANY_BACKEND: the config's check of which backends this build has
+     * is not ours to make; store_open_loc answers that. */
     struct cfg *cfg = NULL;
-    int rc = cli_load_config(path, CFG_NO_SECRETS, &cfg);
+    int rc = cli_load_config(path, CFG_NO_SECRETS | CFG_ANY_BACKEND, &cfg);
     if (rc)
         return rc;
     if (cfg->store.backend != CFG_STORE_POSTGRESQL) {

@@ -206,7 +206,7 @@ static int flush(struct batch *b)
     }
     int rc = b->to->be->copy_in(b->to, b->t, b->vals, b->n_rows, b->err);
     if (rc)
-        return store_err_context(b->err, "copy into table %s", b->t->name);
+        return store_err_context(b->err, "the target");
     b->done += (int64_t)b->n_rows;
     b->n_rows = 0;
     b->text_len = 0;
@@ -257,7 +257,7 @@ static int copy_table(struct store *from, struct store *to, const struct store_c
     count->from = count->to = -1;
     int rc = from->be->copy_count(from, t, &count->from, err);
     if (rc)
-        return store_err_context(err, "count the rows of table %s in the source", t->name);
+        return store_err_context(err, "the source");
     struct batch b = {
         .to = to, .t = t, .total = count->from, .progress = progress, .progress_ctx = ctx,
         .err = err,
@@ -269,14 +269,14 @@ static int copy_table(struct store *from, struct store *to, const struct store_c
     if (rc == 0)
         rc = flush(&b);
     else if (!b.failed)
-        store_err_context(err, "read table %s", t->name);
+        store_err_context(err, "the source");
     free(b.vals);
     free(b.text);
     if (rc)
         return rc;
     rc = to->be->copy_count(to, t, &count->to, err);
     if (rc)
-        return store_err_context(err, "count the rows of table %s in the target", t->name);
+        return store_err_context(err, "the target");
     if (count->to != count->from)
         return okrd_err_set(err, OKRD_ESTORE, "store: copy: table %s holds %lld rows in the "
                             "source but %lld in the target after the copy", t->name,
