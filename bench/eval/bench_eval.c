@@ -9,7 +9,12 @@
  * per-key-result share of (b). Goals on the 2-core dev machine: (a) < 100 ms,
  * (b) < 2 s, (c) < 1 ms. Prints figures; asserts nothing (machines are noisy).
  *
- *   bench_eval [N_KEY_RESULTS] [DAYS]
+ *   bench_eval [--pg CONNINFO] [N_KEY_RESULTS] [DAYS]
+ *
+ * The store is a SQLite file in a temporary directory, or with --pg the
+ * PostgreSQL database CONNINFO names (DESIGN section 10; it must be empty:
+ * `createdb` a fresh one, see bench/README.md), the same code above
+ * store.h either way.
  */
 #include <math.h>
 #include <stdio.h>
@@ -48,6 +53,12 @@ static const char *kinds[] = {
 
 int main(int argc, char **argv)
 {
+    const char *pg = NULL;
+    if (argc > 2 && !strcmp(argv[1], "--pg")) {
+        pg = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
     int n_kr = argc > 1 ? atoi(argv[1]) : 10000, days = argc > 2 ? atoi(argv[2]) : 365;
     char dir[] = "/tmp/okrd-bench-XXXXXX";
     if (!mkdtemp(dir))
@@ -84,7 +95,9 @@ int main(int argc, char **argv)
     snprintf(db, sizeof db, "%s/okrd.db", dir);
     struct store *st;
     struct okrd_err err = { 0 };
-    if (store_open(&st, db, 0, &err) < 0) {
+    struct store_loc loc = { .kind = pg ? STORE_POSTGRESQL : STORE_SQLITE, .path = db, .url = pg,
+                             .role = "bench" };
+    if (store_open_loc(&st, &loc, 0, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -110,7 +123,8 @@ int main(int argc, char **argv)
         }
     }
     store_commit(st, &err);
-    printf("setup: %d key results x %d points stored in %.0f ms\n", n_kr, days, now_ms() - t0);
+    printf("setup: %d key results x %d points stored in %s in %.0f ms\n", n_kr, days,
+           store_backend_of(st), now_ms() - t0);
 
     int64_t at = start + 300 * 86400; /* late October: most rules in play */
     struct eval_snapshot snap;

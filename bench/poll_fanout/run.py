@@ -95,13 +95,29 @@ def rss_kb(pid):
     return out
 
 
-def run_okrd(okrd, d, urls, idle_s, tag, log_level):
+PG_BINDIR = os.environ.get("OKRD_PG_BINDIR", "/usr/lib/postgresql/15/bin")
+
+
+def pg_fresh(conninfo, name):
+    """A new, empty database NAME on the server of CONNINFO; its conninfo."""
+    words = [w for w in conninfo.split() if not w.startswith("dbname=")]
+    admin = " ".join(words + ["dbname=postgres"])
+    for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"):
+        subprocess.run([os.path.join(PG_BINDIR, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                        "-d", admin, "-c", sql], check=True, capture_output=True)
+    return " ".join(words + [f"dbname={name}"])
+
+
+def run_okrd(okrd, d, urls, idle_s, tag, log_level, pg=None):
     state = os.path.join(d, f"state-{tag}")  # a new store each run: its creation is timed
     cfg = {"daemon": {"state_dir": state, "listen": "", "log_level": log_level},
            "sources": [{"id": f"s{i}", "type": "http_json", "url": u, "interval": "1h",
                         "extract": [{"metric": f"m{i}", "value": "/data/value",
                                      "timestamp": "/data/date"}]}
                        for i, u in enumerate(urls)]}
+    if pg:  # a new, empty database each run: the schema's creation is timed
+        cfg["store"] = {"backend": "postgresql", "url": pg_fresh(pg, f"okrd_fanout_{tag}")}
     path = os.path.join(d, "okrd.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
@@ -176,8 +192,18 @@ def main():
     ap.add_argument("--log-level", choices=("info", "debug"), default="info",
                     help="okrd's daemon.log_level (default info, okrd's default; debug adds "
                          "three lines a poll)")
+    ap.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="sqlite",
+                    help="okrd's store (DESIGN section 10); both: each round runs okrd on "
+                         "SQLite and on PostgreSQL and prints their ratio")
+    ap.add_argument("--pg", help="conninfo of a PostgreSQL server for --store postgresql|both "
+                                 "(its databases okrd_fanout_* are made and dropped)")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
+    if a.store != "sqlite" and not a.pg:
+        sys.exit("--store postgresql|both needs --pg CONNINFO (tests/pg/pgserver start DIR "
+                 "starts a server)")
+    if a.store == "both":
+        return main_both(a)
     for tool in ("nginx", "curl"):
         if not shutil.which(tool):
             sys.exit(f"needs {tool} (apt-get install nginx-light curl)")
@@ -191,7 +217,7 @@ def main():
         runs = []
         for i in range(a.repeat):  # interleaved: curl, okrd, curl, okrd, ..., curl
             runs.append(run_okrd(a.okrd, d, urls, a.idle if i == a.repeat - 1 else 0, i,
-                                 a.log_level))
+                                 a.log_level, a.pg if a.store == "postgresql" else None))
             curls.append(run_curl(d, urls))
         # Each okrd run is compared with the better of the curl runs either side
         # of it; and the best okrd run with the best curl run (on a shared
@@ -199,7 +225,8 @@ def main():
         ratios = [r["total"] / min(curls[i], curls[i + 1]) for i, r in enumerate(runs)]
         best = min(r["total"] for r in runs) / min(curls)
         last = runs[-1]
-        print(f"sources:                 {a.sources} (okrd log_level {a.log_level})")
+        print(f"sources:                 {a.sources} (okrd log_level {a.log_level}, "
+              f"store {a.store})")
         print(f"curl --parallel-max 64:  {', '.join(ms(c) for c in curls)} ms "
               f"(best {ms(min(curls))})")
         print("okrd, start-up included: " + ", ".join(ms(r["total"]) for r in runs) +
@@ -218,6 +245,51 @@ def main():
         if last["idle_cpu"] is not None:
             print(f"okrd CPU over {a.idle}s idle: {last['idle_cpu']:.0f} ms (goal < 50 ms)")
         failed = [f for r in runs for f in r["failed"]]
+        if failed:
+            print(f"poll failures: {len(failed)}; first: {failed[0]}")
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            nginx.wait(10)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+        if not a.keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def main_both(a):
+    """curl, okrd on SQLite, okrd on PostgreSQL, curl, ...: the PostgreSQL
+    store's figure beside the SQLite one of the same round (goal: within
+    1.2x, issue 16), and each beside curl."""
+    for tool in ("nginx", "curl"):
+        if not shutil.which(tool):
+            sys.exit(f"needs {tool} (apt-get install nginx-light curl)")
+    d = tempfile.mkdtemp(prefix="okrd-bench-")
+    port = free_port()
+    nginx = start_nginx(d, port, a.sources)
+    try:
+        urls = [f"http://127.0.0.1:{port}/s{i}.json" for i in range(a.sources)]
+        run_curl(d, urls)  # warm the page cache and nginx
+        curls = [run_curl(d, urls)]
+        sq, pg = [], []
+        for i in range(a.repeat):
+            sq.append(run_okrd(a.okrd, d, urls, 0, f"sq{i}", a.log_level))
+            pg.append(run_okrd(a.okrd, d, urls, 0, f"pg{i}", a.log_level, a.pg))
+            curls.append(run_curl(d, urls))
+        ratios = [p["total"] / s["total"] for s, p in zip(sq, pg)]
+        best = min(p["total"] for p in pg) / min(s["total"] for s in sq)
+        print(f"sources:                 {a.sources} (okrd log_level {a.log_level})")
+        print(f"curl --parallel-max 64:  {', '.join(ms(c) for c in curls)} ms")
+        for name, runs in (("SQLite", sq), ("PostgreSQL", pg)):
+            print(f"okrd on {name + ':':12} " + ", ".join(ms(r["total"]) for r in runs) +
+                  " ms (start-up " + ", ".join(ms(r["startup"]) for r in runs) + "; round " +
+                  ", ".join(ms(r["round"]) for r in runs) + ")")
+        print("ratio PostgreSQL/SQLite: " + ", ".join(f"{x:.2f}x" for x in ratios) +
+              f" (median {sorted(ratios)[len(ratios) // 2]:.2f}x; best/best {best:.2f}x; "
+              "goal <= 1.2x)")
+        print(f"ratio okrd/curl (best):  SQLite {min(r['total'] for r in sq) / min(curls):.2f}x, "
+              f"PostgreSQL {min(r['total'] for r in pg) / min(curls):.2f}x")
+        failed = [f for r in sq + pg for f in r["failed"]]
         if failed:
             print(f"poll failures: {len(failed)}; first: {failed[0]}")
     finally:
