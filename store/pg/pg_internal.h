@@ -81,6 +81,7 @@ struct store_pg {
      * when ANOTHER connection committed (store.h). */
     int64_t own_bumps;
 
+    bool reviving;         /* pg.c: inside a reconnect */
     struct pg_metric_map metrics;   /* pg_points.c */
     struct pg_stmt_cache stmts;     /* pg.c */
     /* High availability (pg_ha.c): its own state, NULL until it needs one;

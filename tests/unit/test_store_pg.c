@@ -476,6 +476,41 @@ static void test_session_settings(void **state)
     assert_true(store_is_shared(f->s));
 }
 
+/* ---- dropped sessions ---- */
+
+static void terminate_sessions(struct fx *f, const char *role)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+             " WHERE application_name LIKE 'okrd %% %s'", role);
+    assert_true(raw_int(f, sql) >= 1);
+}
+
+static void test_dropped_session_reconnects_but_not_the_writer(void **state)
+{
+    struct fx *f = pg_fx(state);
+    struct okrd_err err = { 0 };
+    struct store_point_in p = { "m", 1, 1 };
+    put(f->s, &p, 1);
+    struct store *w = NULL;
+    struct store_loc loc = { .kind = STORE_POSTGRESQL, .url = f->pg_url, .role = "writer" };
+    assert_int_equal(store_open_loc(&w, &loc, 0, &err), 0);
+    terminate_sessions(f, "test");
+    terminate_sessions(f, "writer");
+    /* a reader's or a command's session comes back by itself */
+    struct store_series s = { 0 };
+    series(f->s, "m", &s);
+    assert_int_equal(s.n, 1);
+    put(f->s, &p, 1);
+    store_series_free(&s);
+    /* the writer's does not: its leadership died with it */
+    int64_t v;
+    assert_int_equal(store_data_version(w, &v, &err), OKRD_EIO);
+    assert_int_equal(store_put_points(w, &p, 1, &err), OKRD_EIO);
+    store_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +528,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_never_writes, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_not_utf8_refused, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_session_settings, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_session_reconnects_but_not_the_writer, pg_setup,
+                                        pg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
