@@ -492,20 +492,27 @@ static int bad_url(const char *parse_err, struct okrd_err *err)
                         "store: store.url is not a valid PostgreSQL connection string: %s", msg);
 }
 
-static int64_t ceil_div(int64_t a, int64_t b)
+/* Keepalives from takeover_check T (ms): the first probe after T/2 idle,
+ * then one every T/4, two lost ones end the session (whole seconds, at
+ * least 1): about 2 x T in all, as tcp_user_timeout for unacknowledged
+ * data (DESIGN section 10). */
+static int64_t keepalive_idle_s(int64_t t)
 {
-    return (a + b - 1) / b;
+    int64_t v = (t / 2 + 999) / 1000;
+    return v < 1 ? 1 : v;
+}
+
+static int64_t keepalive_interval_s(int64_t t)
+{
+    int64_t v = (t / 4 + 999) / 1000;
+    return v < 1 ? 1 : v;
 }
 
 /* Server-side session settings; the same numbers as the client's. */
 static int configure(struct store_pg *p, struct okrd_err *err)
 {
     int64_t t = p->takeover_check_ms;
-    int64_t idle = ceil_div(t / 2, 1000), interval = ceil_div(t / 4, 1000);
-    if (idle < 1)
-        idle = 1;
-    if (interval < 1)
-        interval = 1;
+    int64_t idle = keepalive_idle_s(t), interval = keepalive_interval_s(t);
     char sql[768];
     snprintf(sql, sizeof sql,
              "SET synchronous_commit = on; SET extra_float_digits = 3;"
@@ -559,9 +566,8 @@ static int pg_connect(struct store_pg *p, const struct store_loc *loc, struct ok
     int64_t t = p->takeover_check_ms;
     snprintf(app, sizeof app, "okrd %s %ld %s", *host ? host : "localhost", (long)getpid(),
              p->role);
-    snprintf(idle, sizeof idle, "%lld", (long long)(ceil_div(t / 2, 1000) < 1 ? 1 : ceil_div(t / 2, 1000)));
-    snprintf(interval, sizeof interval, "%lld",
-             (long long)(ceil_div(t / 4, 1000) < 1 ? 1 : ceil_div(t / 4, 1000)));
+    snprintf(idle, sizeof idle, "%lld", (long long)keepalive_idle_s(t));
+    snprintf(interval, sizeof interval, "%lld", (long long)keepalive_interval_s(t));
     snprintf(utimeout, sizeof utimeout, "%lld", (long long)(2 * t));
     /* Later keywords win: the URL may set connect_timeout or sslmode; the
      * keepalives and the name are okrd's (DESIGN section 10). */
