@@ -98,6 +98,11 @@ int pg_outbox_add(struct store *s, const struct store_event *ev, const struct st
     if ((rc = pg_tx_enter(p, &own, err)) != 0)
         return rc;
     rc = add_rows(p, ev, routes, n_routes, err);
+    /* A taken event id (or a webhook twice in ROUTES) is a caller's bug,
+     * OKRD_EINVAL as SQLite's constraint error says, not a key a caller
+     * could race for (OKRD_EEXIST, as for check-ins). */
+    if (rc == OKRD_EEXIST)
+        rc = err ? (err->code = OKRD_EINVAL) : OKRD_EINVAL;
     return pg_tx_leave(p, own, rc, err);
 }
 

@@ -195,7 +195,8 @@ static void test_outbox_seq_like_autoincrement(void **state)
     struct store_route r = { "hook", 0 };
     struct store_event dup = { .id = "evt_1", .type = "kr.at_risk", .occurred_at_s = T0,
                                .created_at_s = T0, .body = "{}" };
-    assert_int_not_equal(store_outbox_add(f->s, &dup, &r, 1, &err), 0);
+    /* A taken event id is a caller's bug: OKRD_EINVAL on both backends. */
+    assert_int_equal(store_outbox_add(f->s, &dup, &r, 1, &err), OKRD_EINVAL);
     add_event(f->s, "evt_3", "hook", T0 + 2);
     assert_int_equal(store_commit(f->s, &err), 0);
     assert_int_equal(raw_int(f, "SELECT seq FROM outbox WHERE id = 'evt_3'"), 3);
