@@ -15,7 +15,10 @@
  *  - a day of history upserted keeps the last row, doubles exactly (every
  *    digit: 0.1 + 0.2, a subnormal, DBL_MAX), NaN as null;
  *  - orphan expiry with webhook ids that need quoting in an array literal,
- *    each dead row heard once.
+ *    each dead row heard once;
+ *  - a delivery's last error from outside (a transport error) made valid
+ *    UTF-8 before it is stored, so PostgreSQL takes it and SQLite gives back
+ *    the same text.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -390,6 +393,26 @@ static void test_orphans_with_ids_that_need_quoting(void **state)
     assert_int_equal(raw_int(f, "SELECT count(*) FROM deliveries WHERE last_error = '(gone)'"), 3);
 }
 
+static void test_delivery_error_made_utf8(void **state)
+{
+    struct fx *f = *state;
+    struct okrd_err err = { 0 };
+    add_event(f->s, "evt_1", "hook", T0);
+    struct store_delivery d;
+    char *body = NULL;
+    assert_int_equal(store_next_delivery(f->s, "hook", &d, &body, &err), 0);
+    free(body);
+    d.attempts = 1;
+    d.next_attempt_s = T0 + 5;
+    snprintf(d.last_error, sizeof d.last_error, "connect: caf\xc3\xa9 \xff\xfe \xc3(");
+    if (store_update_delivery(f->s, &d, &err) != 0)
+        fail_msg("record the attempt: %s", err.msg);
+    assert_int_equal(store_next_delivery(f->s, "hook", &d, &body, &err), 0);
+    free(body);
+    assert_string_equal(d.last_error, "connect: caf\xc3\xa9 ?? ?(");
+    assert_int_equal(d.attempts, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -399,6 +422,7 @@ int main(void)
         T(test_taken_checkin_is_eexist_and_the_transaction_goes_on),
         T(test_kr_day_upsert_keeps_the_last_exactly),
         T(test_orphans_with_ids_that_need_quoting),
+        T(test_delivery_error_made_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
