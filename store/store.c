@@ -541,7 +541,14 @@ int store_update_delivery(struct store *s, const struct store_delivery *d, struc
 {
     if (!s->be->update_delivery)
         return unsupported(s, "update delivery", err);
-    return s->be->update_delivery(s, d, err);
+    /* last_error carries text from outside (a transport error, an answer). */
+    struct store_delivery c = *d;
+    char *clean = utf8_clean(d->last_error);
+    if (!clean)
+        return okrd_err_set(err, OKRD_ENOMEM, "store: record a delivery: out of memory");
+    snprintf(c.last_error, sizeof c.last_error, "%s", clean);
+    free(clean);
+    return s->be->update_delivery(s, &c, err);
 }
 
 int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead, int64_t *next_ms, struct okrd_err *err)

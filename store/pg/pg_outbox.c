@@ -11,17 +11,18 @@
  * event's own transaction: it rolls back with it, and it is kept at least
  * max(seq), so rows copied in by `okrd migrate` are never numbered twice.
  * Every write transaction holds the store_meta lock from its start
- * (pg_tx.c), so seq order is commit order across every connection and node: the oldest pending delivery of a webhook
- * (next_delivery) is never committed after a younger one was sent.
+ * (pg_tx.c), so seq order is commit order across every connection and
+ * node: the oldest pending delivery of a webhook (next_delivery) is never
+ * committed after a younger one was sent.
  *
  * Invariants kept as on SQLite: an event and its deliveries are inserted
  * together (a savepoint inside the caller's transaction, or one of their
  * own); a delivery never leaves 'delivered' or 'dead' (update_delivery only
  * touches pending rows). Text is ordered in byte order (COLLATE "C").
  *
- * A webhook disabled by 410 Gone is recorded by the alert sender as alert
- * meta (a row of alert_meta like any other), so a node that takes over
- * reads it from the store.
+ * Alert meta (alert_meta) is a table of named integers shared by every
+ * node, so whatever the alert rules keep there (the digest slot, and any
+ * per-webhook flag such as a 410-disabled webhook) survives a takeover.
  */
 #include "pg_internal.h"
 
@@ -97,6 +98,11 @@ int pg_outbox_add(struct store *s, const struct store_event *ev, const struct st
     if ((rc = pg_tx_enter(p, &own, err)) != 0)
         return rc;
     rc = add_rows(p, ev, routes, n_routes, err);
+    /* A taken event id (or a webhook twice in ROUTES) is a caller's bug,
+     * OKRD_EINVAL as SQLite's constraint error says, not a key a caller
+     * could race for (OKRD_EEXIST, as for check-ins). */
+    if (rc == OKRD_EEXIST)
+        rc = err ? (err->code = OKRD_EINVAL) : OKRD_EINVAL;
     return pg_tx_leave(p, own, rc, err);
 }
 
@@ -270,7 +276,8 @@ static char *id_array(const char *const *ids, size_t n, struct okrd_err *err)
     " + CASE WHEN " T ".max_age_ms > 0 THEN " T ".max_age_ms ELSE $1::bigint END)"
 
 /* The row keeps what it knew (its webhook's last answer) and says why it
- * died; the names come back in creation order for the log. */
+ * died; the names come back for the log in the order of the table's key
+ * (event id, webhook id), the order SQLite's scan of it gives. */
 static const char sql_orphans_expire[] =
     "WITH dead AS ("
     " UPDATE deliveries SET state = 'dead', next_attempt_at = 0,"
@@ -278,9 +285,9 @@ static const char sql_orphans_expire[] =
     "  ELSE last_error || ' ' || $3::text END"
     " WHERE state = 'pending' AND webhook_id <> ALL ($4::text[])"
     " AND " DELIVERY_EXPIRY_MS("deliveries") " <= $2::bigint"
-    " RETURNING webhook_id, event_id, seq)"
+    " RETURNING webhook_id, event_id)"
     " SELECT dead.webhook_id, dead.event_id, o.type FROM dead JOIN outbox o ON o.id = dead.event_id"
-    " ORDER BY dead.seq, dead.webhook_id COLLATE \"C\"";
+    " ORDER BY dead.event_id COLLATE \"C\", dead.webhook_id COLLATE \"C\"";
 
 static const char sql_orphans_next[] =
     "SELECT min(" DELIVERY_EXPIRY_MS("d") ") FROM deliveries d"
