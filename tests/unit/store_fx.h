@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "store/store.h"
 #include "testutil.h"
@@ -123,6 +124,59 @@ static inline int fx_open(struct fx *f, unsigned flags, struct store **out, stru
     struct store_loc loc = { .kind = f->pg ? STORE_POSTGRESQL : STORE_SQLITE,
                              .path = f->path, .url = f->pg_url, .role = "test" };
     return store_open_loc(out, &loc, flags, err);
+}
+
+/* Raw SQL on the fixture's store, for what the interface does not show
+ * (a NULL column, a row count): sqlite3 on the file, or libpq on the test's
+ * database (the same tables, DESIGN section 10). fx_sql_int answers the
+ * first column of the first row as an integer (NULL as -999). */
+static inline long long fx_sql_int(struct fx *f, const char *sql)
+{
+    long long v;
+    if (f->pg) {
+        PGconn *c = PQconnectdb(f->pg_url);
+        if (PQstatus(c) != CONNECTION_OK)
+            fail_msg("connect to %s: %s", f->pg_db, PQerrorMessage(c));
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
+            fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+        v = PQgetisnull(r, 0, 0) ? -999 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        PQfinish(c);
+        return v;
+    }
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Runs SQL (statements without rows) on the fixture's store. */
+static inline void fx_sql_exec(struct fx *f, const char *sql)
+{
+    if (f->pg) {
+        PGconn *c = PQconnectdb(f->pg_url);
+        if (PQstatus(c) != CONNECTION_OK)
+            fail_msg("connect to %s: %s", f->pg_db, PQerrorMessage(c));
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
+    sqlite3 *db;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
 }
 
 /* Skips the calling test on PostgreSQL: it inspects the SQLite file. */
