@@ -126,10 +126,34 @@ static inline int fx_open(struct fx *f, unsigned flags, struct store **out, stru
     return store_open_loc(out, &loc, flags, err);
 }
 
-/* Raw SQL on the fixture's store, for what the interface does not show
- * (a NULL column, a row count): sqlite3 on the file, or libpq on the test's
- * database (the same tables, DESIGN section 10). fx_sql_int answers the
- * first column of the first row as an integer (NULL as -999). */
+/* Runs SQL (statements in the common dialect of both backends) on the
+ * fixture's database by the backend's own client, beside the store's
+ * connection: a test's way to set up what the store's API cannot. */
+static inline void fx_raw_exec(struct fx *f, const char *sql)
+{
+    if (f->pg) {
+        PGconn *c = PQconnectdb(f->pg_url);
+        if (PQstatus(c) != CONNECTION_OK)
+            fail_msg("connect to %s: %s", f->pg_db, PQerrorMessage(c));
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* One integer a query on the fixture's store answers (the first column of
+ * the first row; NULL as -999), by the backend's own client: for what the
+ * interface does not show (a NULL column, a row count), on the same tables
+ * (DESIGN section 10). */
 static inline long long fx_sql_int(struct fx *f, const char *sql)
 {
     long long v;
@@ -155,28 +179,6 @@ static inline long long fx_sql_int(struct fx *f, const char *sql)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return v;
-}
-
-/* Runs SQL (statements without rows) on the fixture's store. */
-static inline void fx_sql_exec(struct fx *f, const char *sql)
-{
-    if (f->pg) {
-        PGconn *c = PQconnectdb(f->pg_url);
-        if (PQstatus(c) != CONNECTION_OK)
-            fail_msg("connect to %s: %s", f->pg_db, PQerrorMessage(c));
-        PGresult *r = PQexec(c, sql);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-            fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-        PQclear(r);
-        PQfinish(c);
-        return;
-    }
-    sqlite3 *db;
-    char *msg = NULL;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
 }
 
 /* Skips the calling test on PostgreSQL: it inspects the SQLite file. */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,15 @@ static void put_from(struct store *s, const char *source, const struct store_poi
         fail_msg("put %zu points from %s: %s", n, source ? source : "(none)", err.msg);
 }
 
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
 
 /* What the walk reported, copied out of the callback. */
 struct seen {
@@ -156,7 +166,7 @@ static void test_metric_without_points(void **state)
     struct fx *f = *state;
     struct store_point_in p = { "b", T0, 1 };
     put_from(f->s, "src", &p, 1);
-    fx_sql_exec(f, "INSERT INTO metrics(name) VALUES ('a'), ('c')");
+    fx_raw_exec(f, "INSERT INTO metrics(name) VALUES ('a'), ('c')");
     struct walk w = { 0 };
     walk_all(f->s, &w);
     assert_int_equal(w.n, 3);
@@ -192,7 +202,7 @@ static void test_empty_store_and_stop(void **state)
  * with the advice to run the daemon once. */
 static void test_migrates_a_store_without_sources(void **state)
 {
-    fx_sqlite_only(); /* an older release's schema, made with SQLite's DDL */
+    fx_sqlite_only(); /* SQLite's schema 4; PostgreSQL stores begin at 7 */
     struct fx *f = *state;
     struct store_point_in p = { "dau", T0, 1 };
     put_from(f->s, "analytics", &p, 1);
@@ -201,15 +211,15 @@ static void test_migrates_a_store_without_sources(void **state)
     /* What schema 4 did not have: metric_sources, from 6 on checkins, and
      * from 7 on definitions and the wider kr_history (back to its schema-1
      * form). */
-    fx_sql_exec(f, "DROP TABLE metric_sources; DROP TABLE checkins; DROP TABLE definitions;"
+    raw_exec(f->path, "DROP TABLE metric_sources; DROP TABLE checkins; DROP TABLE definitions;"
                       " DROP TABLE kr_history; CREATE TABLE kr_history (kr_id TEXT NOT NULL,"
                       " date TEXT NOT NULL, status TEXT NOT NULL, progress REAL,"
                       " PRIMARY KEY (kr_id, date)) WITHOUT ROWID; PRAGMA user_version = 4;");
     struct okrd_err err = { 0 };
     struct store *ro = NULL;
-    assert_int_equal(fx_open(f, STORE_READONLY, &ro, &err), OKRD_ESTORE);
+    assert_int_equal(store_open(&ro, f->path, STORE_READONLY, &err), OKRD_ESTORE);
     assert_non_null(strstr(err.msg, "schema version 4"));
-    assert_int_equal(fx_open(f, 0, &f->s, &err), 0);
+    assert_int_equal(store_open(&f->s, f->path, 0, &err), 0);
     struct walk w = { 0 };
     walk_all(f->s, &w);
     assert_int_equal(w.n, 1);
