@@ -10,10 +10,11 @@
  * comment are all SQL NULL. Serializing check-ins (seq = latest + 1, at
  * never going back) is the caller's job inside its transaction; this file
  * refuses a (key_result, cycle_start, seq) or id already taken with
- * OKRD_EEXIST, telling the two apart by the constraint the server names.
- * The insert runs in a savepoint inside the caller's transaction
- * (pg_tx_enter), so a refused check-in leaves the caller's other rows, as
- * a failed statement does on SQLite.
+ * OKRD_EEXIST and SQLite's messages: the INSERT does nothing on a conflict
+ * (no error, which would abort the caller's transaction) and a second
+ * look tells which key was taken. The insert runs in a savepoint inside the
+ * caller's transaction (pg_tx_enter), so any other failure undoes only
+ * itself, as a failed statement does on SQLite.
  *
  * Walks read the whole answer before the first callback, so a callback may
  * call back into the store on the same connection.

@@ -183,6 +183,9 @@ int pg_put_definition(struct store *s, const char *kind, const char *id, const c
     int rc = pg_check_writable(p, "record a definition", err);
     if (rc)
         return rc;
+    if (!json || !*json)
+        return okrd_err_set(err, OKRD_EINVAL, "store: record a definition of \"%s\": empty "
+                            "definition", id);
     bool own;
     if ((rc = pg_tx_enter(p, &own, err)) != 0)
         return rc;

@@ -11,17 +11,18 @@
  * event's own transaction: it rolls back with it, and it is kept at least
  * max(seq), so rows copied in by `okrd migrate` are never numbered twice.
  * Every write transaction holds the store_meta lock from its start
- * (pg_tx.c), so seq order is commit order across every connection and node: the oldest pending delivery of a webhook
- * (next_delivery) is never committed after a younger one was sent.
+ * (pg_tx.c), so seq order is commit order across every connection and
+ * node: the oldest pending delivery of a webhook (next_delivery) is never
+ * committed after a younger one was sent.
  *
  * Invariants kept as on SQLite: an event and its deliveries are inserted
  * together (a savepoint inside the caller's transaction, or one of their
  * own); a delivery never leaves 'delivered' or 'dead' (update_delivery only
  * touches pending rows). Text is ordered in byte order (COLLATE "C").
  *
- * A webhook disabled by 410 Gone is recorded by the alert sender as alert
- * meta (a row of alert_meta like any other), so a node that takes over
- * reads it from the store.
+ * Alert meta (alert_meta) is a table of named integers shared by every
+ * node, so whatever the alert rules keep there (the digest slot, and any
+ * per-webhook flag such as a 410-disabled webhook) survives a takeover.
  */
 #include "pg_internal.h"
 
