@@ -190,7 +190,9 @@ static inline long long fx_sql_int(struct fx *f, const char *sql)
         }                                                                                        \
     } while (0)
 
-static int setup(void **state)
+/* A fresh store (what setup makes): for a test that has a setup of its own
+ * or opens a store in its body; fx_free closes and removes it. */
+static inline struct fx *fx_new(void)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -207,13 +209,11 @@ static int setup(void **state)
     int rc = fx_open(f, 0, &f->s, &err);
     if (rc)
         fail_msg("open the test store: %s", err.msg);
-    *state = f;
-    return 0;
+    return f;
 }
 
-static int teardown(void **state)
+static inline void fx_free(struct fx *f)
 {
-    struct fx *f = *state;
     store_close(f->s);
     if (f->pg)
         fx_pg_drop(f);
@@ -221,7 +221,22 @@ static int teardown(void **state)
     tu_rm_rf(f->dir);
     free(f->dir);
     free(f);
+}
+
+/* A test with a setup of its own defines STORE_FX_NO_SETUP before the
+ * #include and calls fx_new/fx_free. */
+#ifndef STORE_FX_NO_SETUP
+static int setup(void **state)
+{
+    *state = fx_new();
     return 0;
 }
+
+static int teardown(void **state)
+{
+    fx_free(*state);
+    return 0;
+}
+#endif
 
 #endif

@@ -19,6 +19,8 @@
 
 #include "alerts/alerts.h"
 #include "store/store_outbox.h"
+#define STORE_FX_NO_SETUP
+#include "store_fx.h"
 #include "testutil.h"
 
 #define D 86400
@@ -283,11 +285,9 @@ static void test_checkin_routing(void **state)
 {
     (void)state;
     struct cfg *cfg = load_cfg();
-    char *dir = tu_mkdtemp(), path[4096];
+    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
     struct okrd_err err;
-    struct store *s = NULL;
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    struct store *s = sf->s;
     struct one o;
     one_init(&o, cfg, "ok");
 
@@ -314,9 +314,7 @@ static void test_checkin_routing(void **state)
     assert_non_null(strstr(body, d.event_id));
     assert_non_null(strstr(body, "\"check_in\""));
     free(body);
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
+    fx_free(sf);
     okrd_checkin_clear(&o.ci[0]);
     cfg_free(cfg);
 }

@@ -23,6 +23,8 @@
 #include "alerts/alerts.h"
 #include "common/parse.h"
 #include "store/store_outbox.h"
+#define STORE_FX_NO_SETUP
+#include "store_fx.h"
 #include "testutil.h"
 
 #define D 86400
@@ -280,11 +282,9 @@ static void test_filters_and_slot(void **state)
 {
     (void)state;
     struct cfg *cfg = load_cfg(cfg_text);
-    char *dir = tu_mkdtemp(), path[4096];
+    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
     struct okrd_err err;
-    struct store *s = NULL;
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    struct store *s = sf->s;
     struct alerts_remind_kr due[] = {
         kr_at(cfg, "dau-up", OKR_NO_TS),  /* engagement */
         kr_at(cfg, "churn", OKR_NO_TS),   /* customers */
@@ -330,9 +330,7 @@ static void test_filters_and_slot(void **state)
     assert_int_equal(seq1, seq0);
     assert_int_equal(store_get_alert_meta(s, ALERTS_REMIND_META, &last, &err), 0);
     assert_int_equal(last, SLOT + 7 * D);
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
+    fx_free(sf);
     cfg_free(cfg);
 
     /* checkins.webhooks names the webhooks: only "growth" gets reminders. */
@@ -345,9 +343,8 @@ static void test_filters_and_slot(void **state)
         "   {\"id\": \"growth\", \"url\": \"http://127.0.0.1:1/\"}],"
         " \"checkins\": {\"remind\": \"monday 09:00\", \"webhooks\": [\"growth\"]}}";
     cfg = load_cfg(named);
-    dir = tu_mkdtemp();
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    sf = fx_new();
+    s = sf->s;
     struct alerts_remind_kr one = kr_at(cfg, "dau-up", SLOT - 8 * D);
     assert_int_equal(alerts_add_remind(s, cfg, SLOT, SLOT, &one, 1, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -355,9 +352,7 @@ static void test_filters_and_slot(void **state)
     assert_int_equal(store_each_delivery(s, "pending", collect, &seen, &err), 0);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.webhooks[0], "growth");
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
+    fx_free(sf);
     cfg_free(cfg);
 }
 
