@@ -118,6 +118,14 @@ static inline void fx_pg_drop(struct fx *f)
     f->pg_db[0] = '\0';
 }
 
+/* Where the fixture's store is, for store_writer_open_loc. */
+static inline struct store_loc fx_loc(const struct fx *f)
+{
+    struct store_loc loc = { .kind = f->pg ? STORE_POSTGRESQL : STORE_SQLITE,
+                             .path = f->path, .url = f->pg_url, .role = "test" };
+    return loc;
+}
+
 /* Opens the fixture's store again (another connection to the same data). */
 static inline int fx_open(struct fx *f, unsigned flags, struct store **out, struct okrd_err *err)
 {
