@@ -51,6 +51,9 @@ struct conn_env {
     void (*report)(void *ctx, enum cfg_log_level level, const char *source_id,
                    const char *event, const char *msg);
     void *ctx;
+    /* Other hosts may write the inboxes (the store is shared: an HA pair):
+     * settle is judged by two looks (csv_inbox_wait_looks_ms). */
+    bool settle_by_looks;
 };
 
 struct conn; /* one running source; fields private to its type */

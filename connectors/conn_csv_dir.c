@@ -434,7 +434,9 @@ static bool head_ready(struct conn *c, int64_t *wait_ms, int64_t *size)
         return false;
     int64_t now = now_ms(c);
     csv_inbox_observe(&e->f, mtime_ms(&st), (int64_t)st.st_size, now);
-    *wait_ms = csv_inbox_wait_ms(&e->f, now, c->src->u.csv.settle_ms);
+    *wait_ms = c->env->settle_by_looks
+                   ? csv_inbox_wait_looks_ms(&e->f, now, c->src->u.csv.settle_ms)
+                   : csv_inbox_wait_ms(&e->f, now, c->src->u.csv.settle_ms);
     *size = (int64_t)st.st_size;
     return *wait_ms == 0;
 }

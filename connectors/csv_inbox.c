@@ -46,6 +46,17 @@ int64_t csv_inbox_wait_ms(const struct csv_inbox_file *f, int64_t now_ms, int64_
     return settle_ms - (age > 0 ? age : 0);
 }
 
+int64_t csv_inbox_wait_looks_ms(const struct csv_inbox_file *f, int64_t now_ms,
+                                int64_t settle_ms)
+{
+    if (f->by_event || settle_ms <= 0)
+        return 0;
+    int64_t age = now_ms - f->seen_ms;
+    if (age >= settle_ms)
+        return 0;
+    return settle_ms - (age > 0 ? age : 0);
+}
+
 int csv_inbox_order(int64_t mtime_a_ms, const char *name_a, int64_t mtime_b_ms,
                     const char *name_b)
 {

@@ -43,6 +43,13 @@ void csv_inbox_observe(struct csv_inbox_file *f, int64_t mtime_ms, int64_t size,
  * An mtime in the future (a skewed clock, a copy that kept its times) would
  * never get old, so then the time since its state last changed counts. */
 int64_t csv_inbox_wait_ms(const struct csv_inbox_file *f, int64_t now_ms, int64_t settle_ms);
+/* The same for an inbox on storage other hosts write (an HA pair, DESIGN
+ * section 10): their clocks and a network filesystem's mtimes say nothing
+ * against ours, so a file found by a scan is taken once its size and mtime
+ * did not change between two looks settle_ms apart (the time since
+ * csv_inbox_observe last saw them change). */
+int64_t csv_inbox_wait_looks_ms(const struct csv_inbox_file *f, int64_t now_ms,
+                                int64_t settle_ms);
 
 /* Orders a scan's files: older mtime first, then by name (byte order), so a
  * newer correction found in the same scan is read after the file it

@@ -110,6 +110,7 @@ static void start_one(struct okrd *d, const struct cfg_source *src)
         .loop = &d->loop, .clock = d->clock, .tz = d->cfg->daemon.tz, .writer = d->writer,
         .http = d->http, .on_committed = env_committed, .on_health = env_health,
         .report = env_report, .ctx = s,
+        .settle_by_looks = store_is_shared(d->reader),
     };
     struct okrd_err err = { 0 };
     if (type->start(&s->conn, src, &s->env, &err) < 0) {

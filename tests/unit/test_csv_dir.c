@@ -92,6 +92,21 @@ static void test_settle(void **state)
     assert_int_equal(csv_inbox_wait_ms(&f, now + 100, settle), 0);
     csv_inbox_observe(&f, now + 5000, 20, now + 150);
     assert_int_equal(csv_inbox_wait_ms(&f, now + 150, settle), 100);
+    /* on shared storage (HA): two looks settle apart, whatever the mtime
+     * says against our clock (an old mtime, one far ahead) */
+    struct csv_inbox_file h = { 0 };
+    csv_inbox_observe(&h, now - 3600 * 1000, 10, now);
+    assert_int_equal(csv_inbox_wait_looks_ms(&h, now, settle), 100);
+    csv_inbox_observe(&h, now - 3600 * 1000, 10, now + 60);
+    assert_int_equal(csv_inbox_wait_looks_ms(&h, now + 60, settle), 40);
+    csv_inbox_observe(&h, now - 3600 * 1000, 30, now + 80); /* it grew: again */
+    assert_int_equal(csv_inbox_wait_looks_ms(&h, now + 80, settle), 100);
+    csv_inbox_observe(&h, now - 3600 * 1000, 30, now + 180);
+    assert_int_equal(csv_inbox_wait_looks_ms(&h, now + 180, settle), 0);
+    struct csv_inbox_file k = { 0 };
+    csv_inbox_observe(&k, now + 86400 * 1000, 10, now);
+    assert_int_equal(csv_inbox_wait_looks_ms(&k, now + 99, settle), 1);
+    assert_int_equal(csv_inbox_wait_looks_ms(&k, now + 100, settle), 0);
     /* A file still being written: its mtime moves, so it waits again. */
     struct csv_inbox_file g = { 0 };
     csv_inbox_observe(&g, now - 90, 10, now);
