@@ -76,6 +76,10 @@ struct store_pg {
     bool tx_wrote;         /* it wrote: commit bumps change_seq + NOTIFY */
     bool tx_bulk;          /* store_begin_bulk (a backend may ignore it) */
     int sp_depth;          /* pg_tx_enter savepoints open inside it */
+    /* change_seq bumps committed by this connection: data_version
+     * subtracts them, so (as PRAGMA data_version on SQLite) it moves only
+     * when ANOTHER connection committed (store.h). */
+    int64_t own_bumps;
 
     struct pg_metric_map metrics;   /* pg_points.c */
     struct pg_stmt_cache stmts;     /* pg.c */

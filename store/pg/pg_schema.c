@@ -209,9 +209,15 @@ int pg_schema_version(void)
 /* The version of the schema in this database: 0 when it holds none. */
 static int read_version(struct store_pg *p, int *out, struct okrd_err *err)
 {
+    /* pg_class by a query, not to_regclass(): that looks in the session's
+     * catalog cache, which may still say "absent" after we waited for the
+     * lock while another node created the table; a query reads pg_class in
+     * this statement's snapshot. */
     PGresult *r = pg_query(p,
-                           "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN -1"
-                           " ELSE 0 END",
+                           "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+                           " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                           " WHERE c.relname = 'schema_migrations' AND n.nspname = current_schema())"
+                           " THEN 0 ELSE -1 END",
                            NULL, err, "read the schema version of %s", p->desc);
     if (!r)
         return err ? err->code : OKRD_ESTORE;
