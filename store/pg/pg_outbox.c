@@ -271,7 +271,8 @@ static char *id_array(const char *const *ids, size_t n, struct okrd_err *err)
     " + CASE WHEN " T ".max_age_ms > 0 THEN " T ".max_age_ms ELSE $1::bigint END)"
 
 /* The row keeps what it knew (its webhook's last answer) and says why it
- * died; the names come back in creation order for the log. */
+ * died; the names come back for the log in the order of the table's key
+ * (event id, webhook id), the order SQLite's scan of it gives. */
 static const char sql_orphans_expire[] =
     "WITH dead AS ("
     " UPDATE deliveries SET state = 'dead', next_attempt_at = 0,"
@@ -279,9 +280,9 @@ static const char sql_orphans_expire[] =
     "  ELSE last_error || ' ' || $3::text END"
     " WHERE state = 'pending' AND webhook_id <> ALL ($4::text[])"
     " AND " DELIVERY_EXPIRY_MS("deliveries") " <= $2::bigint"
-    " RETURNING webhook_id, event_id, seq)"
+    " RETURNING webhook_id, event_id)"
     " SELECT dead.webhook_id, dead.event_id, o.type FROM dead JOIN outbox o ON o.id = dead.event_id"
-    " ORDER BY dead.seq, dead.webhook_id COLLATE \"C\"";
+    " ORDER BY dead.event_id COLLATE \"C\", dead.webhook_id COLLATE \"C\"";
 
 static const char sql_orphans_next[] =
     "SELECT min(" DELIVERY_EXPIRY_MS("d") ") FROM deliveries d"

@@ -19,7 +19,6 @@
 
 #include "alerts/alerts.h"
 #include "store/store_outbox.h"
-#define STORE_FX_NO_SETUP
 #include "store_fx.h"
 #include "testutil.h"
 
@@ -283,11 +282,10 @@ static void test_checkin_slack(void **state)
  * with the caller's transaction or not at all. */
 static void test_checkin_routing(void **state)
 {
-    (void)state;
+    struct fx *f = *state;
     struct cfg *cfg = load_cfg();
-    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
     struct okrd_err err;
-    struct store *s = sf->s;
+    struct store *s = f->s;
     struct one o;
     one_init(&o, cfg, "ok");
 
@@ -314,7 +312,6 @@ static void test_checkin_routing(void **state)
     assert_non_null(strstr(body, d.event_id));
     assert_non_null(strstr(body, "\"check_in\""));
     free(body);
-    fx_free(sf);
     okrd_checkin_clear(&o.ci[0]);
     cfg_free(cfg);
 }
@@ -324,7 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkin_body),
         cmocka_unit_test(test_checkin_slack),
-        cmocka_unit_test(test_checkin_routing),
+        cmocka_unit_test_setup_teardown(test_checkin_routing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,6 @@
 #include "alerts/alerts.h"
 #include "common/parse.h"
 #include "store/store_outbox.h"
-#define STORE_FX_NO_SETUP
 #include "store_fx.h"
 #include "testutil.h"
 
@@ -280,11 +279,10 @@ static size_t n_krs(json_t *doc)
 
 static void test_filters_and_slot(void **state)
 {
-    (void)state;
+    struct fx *f = *state;
     struct cfg *cfg = load_cfg(cfg_text);
-    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
     struct okrd_err err;
-    struct store *s = sf->s;
+    struct store *s = f->s;
     struct alerts_remind_kr due[] = {
         kr_at(cfg, "dau-up", OKR_NO_TS),  /* engagement */
         kr_at(cfg, "churn", OKR_NO_TS),   /* customers */
@@ -330,7 +328,6 @@ static void test_filters_and_slot(void **state)
     assert_int_equal(seq1, seq0);
     assert_int_equal(store_get_alert_meta(s, ALERTS_REMIND_META, &last, &err), 0);
     assert_int_equal(last, SLOT + 7 * D);
-    fx_free(sf);
     cfg_free(cfg);
 
     /* checkins.webhooks names the webhooks: only "growth" gets reminders. */
@@ -343,8 +340,8 @@ static void test_filters_and_slot(void **state)
         "   {\"id\": \"growth\", \"url\": \"http://127.0.0.1:1/\"}],"
         " \"checkins\": {\"remind\": \"monday 09:00\", \"webhooks\": [\"growth\"]}}";
     cfg = load_cfg(named);
-    sf = fx_new();
-    s = sf->s;
+    /* A fresh outbox and slot for this config. */
+    fx_raw_exec(f, "DELETE FROM deliveries; DELETE FROM outbox; DELETE FROM alert_meta");
     struct alerts_remind_kr one = kr_at(cfg, "dau-up", SLOT - 8 * D);
     assert_int_equal(alerts_add_remind(s, cfg, SLOT, SLOT, &one, 1, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -352,7 +349,6 @@ static void test_filters_and_slot(void **state)
     assert_int_equal(store_each_delivery(s, "pending", collect, &seen, &err), 0);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.webhooks[0], "growth");
-    fx_free(sf);
     cfg_free(cfg);
 }
 
@@ -464,7 +460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_due),
         cmocka_unit_test(test_body_grouping),
-        cmocka_unit_test(test_filters_and_slot),
+        cmocka_unit_test_setup_teardown(test_filters_and_slot, setup, teardown),
         cmocka_unit_test(test_missed_slot),
         cmocka_unit_test(test_digest_checkins),
     };
