@@ -90,8 +90,15 @@ bool ha_fsm_may_act(const struct ha_fsm *f, int64_t now_ms);
 struct okrd;
 struct okrd_err;
 
+/* init: before anything asks okrd_may_act (the reader must be open: it
+ * says whether the store is shared). start: after the API, as the last
+ * step of start-up; on a store that is not shared it starts the
+ * leader-only work at once. stop: at shutdown (the lock goes with the
+ * writer's session). free: after the loop ended. */
+int okrd_ha_init(struct okrd *d, struct okrd_err *err);
 int okrd_ha_start(struct okrd *d, struct okrd_err *err);
 void okrd_ha_stop(struct okrd *d);
+void okrd_ha_free(struct okrd *d);
 /* The one predicate leader-only work asks (DESIGN section 10). */
 bool okrd_may_act(const struct okrd *d);
 /* "leader" or "follower", for /healthz, /metrics and STATUS=. */

@@ -66,3 +66,11 @@ int store_listen_drain(struct store *s, int *n, struct okrd_err *err)
     *n = 0;
     return 0;
 }
+
+int store_open_loc(struct store **out, const struct store_loc *loc, unsigned flags,
+                   struct okrd_err *err)
+{
+    if (loc->kind != STORE_SQLITE)
+        return okrd_err_set(err, OKRD_EINVAL, "store: this build has no PostgreSQL backend");
+    return store_open(out, loc->path, flags, err);
+}
