@@ -168,7 +168,7 @@ def test_read_endpoints(args, wd):
         for _ in range(3):
             c.request("GET", "/healthz")
             r = c.getresponse()
-            check(r.status == 200 and r.read() == b'{"status":"ok"}\n', "keep-alive answer")
+            check(r.status == 200 and r.read() == b'{"status":"ok","role":"leader"}\n', "keep-alive answer")
         c.close()
 
         # /metrics: format, values equal the JSON, promtool
