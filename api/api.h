@@ -78,7 +78,7 @@ struct api_env {
     void (*report)(void *ctx, enum cfg_log_level level, const char *event, const char *msg);
     /* The store's file: each worker of the big reads (series, dashboard)
      * opens it read-only. NULL: those reads run on the loop through reader. */
-    const char *store_path;
+    const struct store_loc *store_loc;
     /* Keeps the config the snapshot points into alive while a worker reads
      * it (a reload may replace it meanwhile): pin returns a token (NULL:
      * nothing to hold) that unpin gives back. Loop thread; NULL hooks: the

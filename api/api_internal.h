@@ -237,7 +237,7 @@ struct api_work;
 /* Opens API_READ_WORKERS connections to STORE_PATH (read-only) and starts
  * the threads. HOLD (a test switch): they take no job until
  * api_work_release. The caller owns *out until api_work_close. */
-int api_work_open(struct api_work **out, uv_loop_t *loop, const char *store_path,
+int api_work_open(struct api_work **out, uv_loop_t *loop, const struct store_loc *loc,
                   size_t max_queued, bool hold, struct okrd_err *err);
 /* Queues J (loop thread). OKRD_EBUSY when max_queued jobs already wait,
  * OKRD_ECANCELED once closing began; J is then not taken. */

@@ -473,8 +473,8 @@ int api_server_start(struct api_server **out, const struct cfg *cfg, const struc
         memcpy(s->html_headers, h, sizeof h);
     }
     mark_configured(s);
-    if (env->store_path &&
-        (rc = api_work_open(&s->work, env->loop, env->store_path, API_READ_QUEUE,
+    if (env->store_loc &&
+        (rc = api_work_open(&s->work, env->loop, env->store_loc, API_READ_QUEUE,
                             env->test_hold_reads_signal != 0, err)) < 0)
         goto fail_fd;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |

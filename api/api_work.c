@@ -118,7 +118,7 @@ static void stop_threads(struct api_work *w)
     }
 }
 
-int api_work_open(struct api_work **out, uv_loop_t *loop, const char *store_path,
+int api_work_open(struct api_work **out, uv_loop_t *loop, const struct store_loc *loc,
                   size_t max_queued, bool hold, struct okrd_err *err)
 {
     *out = NULL;
@@ -131,8 +131,10 @@ int api_work_open(struct api_work **out, uv_loop_t *loop, const char *store_path
     atomic_init(&w->stopping, false);
     int rc;
     /* At start-up, before the loop runs: opening is allowed to block. */
+    struct store_loc rloc = *loc;
+    rloc.role = "reader";
     for (unsigned i = 0; i < API_READ_WORKERS; i++)
-        if ((rc = store_open(&w->stores[i], store_path, STORE_READONLY, err)) < 0) {
+        if ((rc = store_open_loc(&w->stores[i], &rloc, STORE_READONLY, err)) < 0) {
             okrd_err_prefix(err, "api: read worker %u", i + 1);
             goto fail_stores;
         }

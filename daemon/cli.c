@@ -49,6 +49,34 @@ int cli_store_path(const struct cfg *cfg, char *buf, size_t size)
     return 0;
 }
 
+int cli_store_loc(const struct cfg *cfg, const char *role, char *pathbuf, size_t size,
+                  struct store_loc *loc)
+{
+    *loc = (struct store_loc){.role = role, .takeover_check_ms = cfg->store.takeover_check_ms};
+    if (cfg->store.backend == CFG_STORE_POSTGRESQL) {
+        loc->kind = STORE_POSTGRESQL;
+        loc->url = cfg->store.url;
+        return 0;
+    }
+    loc->kind = STORE_SQLITE;
+    loc->path = pathbuf;
+    return cli_store_path(cfg, pathbuf, size);
+}
+
+int cli_store_open(const struct cfg *cfg, const char *role, unsigned flags, struct store **out,
+                   struct okrd_err *err)
+{
+    char path[4096];
+    struct store_loc loc;
+    *out = NULL;
+    if (cfg->store.backend != CFG_STORE_POSTGRESQL &&
+        store_path(cfg->daemon.state_dir, path, sizeof path, err) < 0)
+        return -1;
+    if (cli_store_loc(cfg, role, path, sizeof path, &loc))
+        return okrd_err_set(err, OKRD_EINVAL, "store: state_dir path is too long");
+    return store_open_loc(out, &loc, flags, err) < 0 ? -1 : 0;
+}
+
 int cli_parse_time_arg(const char *option, const char *arg, const struct okrd_tz *tz,
                        int64_t *out_s)
 {

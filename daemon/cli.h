@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include "config/config.h"
+#include "store/store.h"
 
 enum {
     EXIT_OK_ = 0,      /* ok */
@@ -37,6 +38,15 @@ size_t cli_print_diags(const struct cfg_diags *d);
 
 /* The store path for cfg ("STATE_DIR/okrd.db"). */
 int cli_store_path(const struct cfg *cfg, char *buf, size_t size);
+/* The store the config names (DESIGN section 10): SQLite at state_dir (its
+ * path written into PATHBUF) or PostgreSQL at store.url (pointing into cfg,
+ * which must outlive *loc). ROLE names the session ("status", "writer").
+ * 0, or an exit code after printing why. */
+int cli_store_loc(const struct cfg *cfg, const char *role, char *pathbuf, size_t size,
+                  struct store_loc *loc);
+/* cli_store_loc + store_open_loc: 0, or -1 with err filled. */
+int cli_store_open(const struct cfg *cfg, const char *role, unsigned flags, struct store **out,
+                   struct okrd_err *err);
 
 /* mkdir -p PATH (each missing level with MODE); 0 or -errno. */
 int cli_mkdir_p(const char *path, unsigned mode);

@@ -74,14 +74,12 @@ static int kr_facts(struct store *st, const struct cfg *cfg, const struct cfg_ke
  * one exists (read-only; a missing store only skips the data lints). */
 static void lint(const struct cfg *cfg)
 {
-    char dbpath[4096];
     struct store *st = NULL;
     struct okrd_err err = { 0 };
     struct eval_snapshot snap = { 0 };
     struct eval_scratch scratch = { 0 };
     bool have_data = false;
-    if (cli_store_path(cfg, dbpath, sizeof dbpath) == 0 &&
-        store_open(&st, dbpath, STORE_READONLY, &err) == 0 && eval_snapshot_init(&snap, cfg) == 0)
+    if (cli_store_open(cfg, "check", STORE_READONLY, &st, &err) == 0 && eval_snapshot_init(&snap, cfg) == 0)
         have_data = eval_compute(st, &snap, okrd_clock_now_s(&okrd_clock_system), NULL, &scratch,
                                  &err) == 0;
     struct okr_lint lints[16];

@@ -233,16 +233,13 @@ int cmd_export(int argc, char **argv)
     struct cfg *cfg = NULL;
     struct store *st = NULL;
     int64_t from = INT64_MIN, to = INT64_MAX;
-    char dbpath[4096];
     struct okrd_err err = { 0 };
     if ((rc = cli_load_config(path, CFG_NO_SECRETS, &cfg)))
         goto out;
     if ((from_arg && (rc = cli_parse_time_arg("--from", from_arg, cfg->daemon.tz, &from))) ||
         (to_arg && (rc = cli_parse_time_arg("--to", to_arg, cfg->daemon.tz, &to))))
         goto out;
-    if ((rc = cli_store_path(cfg, dbpath, sizeof dbpath)))
-        goto out;
-    if (store_open(&st, dbpath, STORE_READONLY, &err) < 0) {
+    if (cli_store_open(cfg, "export", STORE_READONLY, &st, &err) < 0) {
         fprintf(stderr, "okrd export: %s\n", err.msg);
         rc = EXIT_RUNTIME;
         goto out;

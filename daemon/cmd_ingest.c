@@ -125,7 +125,6 @@ int cmd_ingest(int argc, char **argv)
     struct store *st = NULL;
     struct csv_report *rep = NULL;
     struct okrd_err err = { 0 };
-    char dbpath[4096];
     if (!src || src->type != CFG_SRC_CSV_DIR) {
         fprintf(stderr, "okrd ingest: %s \"%s\"; okrd ingest reads files for a csv_dir source\n",
                 src ? "not a csv_dir source:" : "no such source", source);
@@ -139,9 +138,7 @@ int cmd_ingest(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto out;
     }
-    if ((rc = cli_store_path(cfg, dbpath, sizeof dbpath)))
-        goto out;
-    if (store_open(&st, dbpath, 0, &err) < 0) {
+    if (cli_store_open(cfg, "ingest", 0, &st, &err) < 0) {
         fprintf(stderr, "okrd ingest: %s\n", err.msg);
         rc = EXIT_RUNTIME;
         goto out;

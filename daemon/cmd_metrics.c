@@ -169,13 +169,10 @@ int cmd_metrics(int argc, char **argv)
     int rc = cli_load_config(path, CFG_NO_SECRETS, &cfg);
     if (rc)
         return rc;
-    char dbpath[4096];
     struct store *st = NULL;
     struct okrd_err err = { 0 };
     json_t *doc = NULL;
-    if ((rc = cli_store_path(cfg, dbpath, sizeof dbpath)))
-        goto out;
-    if (store_open(&st, dbpath, STORE_READONLY, &err) < 0 ||
+    if (cli_store_open(cfg, "metrics", STORE_READONLY, &st, &err) < 0 ||
         api_metric_list(st, cfg, &doc, &err) < 0) {
         fprintf(stderr, "okrd metrics: %s\n", err.msg);
         rc = EXIT_RUNTIME;

@@ -298,12 +298,9 @@ int cmd_retro(int argc, char **argv)
     const char *bad = NULL;
     const struct okrd_clock *clock = okrd_test_clock_from_env(&bad);
     int64_t now = okrd_clock_now_s(clock ? clock : &okrd_clock_system);
-    char dbpath[4096];
     struct store *st = NULL;
     json_t *doc = NULL;
-    if ((rc = cli_store_path(cfg, dbpath, sizeof dbpath)))
-        goto out;
-    if (store_open(&st, dbpath, STORE_READONLY, &err) < 0) {
+    if (cli_store_open(cfg, "retro", STORE_READONLY, &st, &err) < 0) {
         fprintf(stderr, "okrd retro: %s\n", err.msg);
         rc = EXIT_RUNTIME;
         goto out;

@@ -211,10 +211,19 @@ static int okrd_start(struct okrd *d, struct state_lock **lock)
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }
-    if (cli_store_path(d->cfg, d->store_path, sizeof d->store_path))
+    struct store_loc loc;
+    if (cli_store_loc(d->cfg, "writer", d->store_path, sizeof d->store_path, &loc))
         return EXIT_RUNTIME;
-    if (store_writer_open(&d->writer, &d->loop, d->store_path, &err) < 0 ||
-        store_open(&d->reader, d->store_path, STORE_READONLY, &err) < 0) {
+    /* The URL is kept: a reload may replace the config it points into. */
+    if (loc.url && !(loc.url = d->store_url = strdup(loc.url))) {
+        log_error("start_failed", "msg=\"out of memory\"");
+        return EXIT_RUNTIME;
+    }
+    d->store_loc = loc;
+    struct store_loc rloc = loc;
+    rloc.role = "reader";
+    if (store_writer_open_loc(&d->writer, &d->loop, &loc, &err) < 0 ||
+        store_open_loc(&d->reader, &rloc, STORE_READONLY, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }
@@ -306,8 +315,9 @@ int cmd_run(int argc, char **argv)
     struct state_lock *lock = NULL;
     rc = okrd_start(&d, &lock);
     if (rc == 0) {
+        /* Never the PostgreSQL URL: it is a secret. */
         log_info("started", "version=%s config=%s store=%s", OKRD_VERSION, d.config_path,
-                 d.store_path);
+                 d.store_loc.kind == STORE_POSTGRESQL ? "postgresql" : d.store_path);
         okrd_notify_ready(&d);
         uv_run(&d.loop, UV_RUN_DEFAULT);
         log_info("stopped", "msg=\"clean shutdown\"");
@@ -326,6 +336,7 @@ int cmd_run(int argc, char **argv)
         log_warning("stopped", "msg=\"loop closed with handles still open\"");
     free(d.sources);
     okrd_ha_free(&d);
+    free(d.store_url);
     eval_free(&d);
     okrd_cfg_hold_unref(d.hold);
     state_lock_release(lock); /* last: the store is closed */

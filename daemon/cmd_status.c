@@ -187,16 +187,14 @@ int cmd_status(int argc, char **argv)
     if (rc)
         return rc;
     int64_t at = okrd_clock_now_s(&okrd_clock_system);
-    char dbpath[4096];
     struct store *st = NULL;
     struct okrd_err err = { 0 };
     struct eval_snapshot snap = { 0 };
     struct eval_scratch scratch = { 0 };
     size_t *first = NULL;
-    if ((at_arg && (rc = cli_parse_time_arg("--at", at_arg, cfg->daemon.tz, &at))) ||
-        (rc = cli_store_path(cfg, dbpath, sizeof dbpath)))
+    if (at_arg && (rc = cli_parse_time_arg("--at", at_arg, cfg->daemon.tz, &at)))
         goto out;
-    if (store_open(&st, dbpath, STORE_READONLY, &err) < 0 ||
+    if (cli_store_open(cfg, "status", STORE_READONLY, &st, &err) < 0 ||
         eval_snapshot_init(&snap, cfg) < 0 || eval_compute(st, &snap, at, NULL, &scratch, &err) < 0) {
         fprintf(stderr, "okrd status: %s\n", err.msg[0] ? err.msg : "out of memory");
         rc = EXIT_RUNTIME;

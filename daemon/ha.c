@@ -345,11 +345,8 @@ static void listen_open_work(uv_work_t *w)
 {
     struct okrd_ha *ha = w->data;
     struct okrd *d = ha->d;
-    struct store_loc loc = {
-        .kind = d->cfg->store.backend == CFG_STORE_POSTGRESQL ? STORE_POSTGRESQL : STORE_SQLITE,
-        .path = d->store_path, .url = d->cfg->store.url, .role = "listen",
-        .takeover_check_ms = ha->fsm.check_ms,
-    };
+    struct store_loc loc = d->store_loc; /* the writer's, fixed at start */
+    loc.role = "listen";
     okrd_err_clear(&ha->listen_err);
     ha->listen_new = NULL;
     if (store_open_loc(&ha->listen_new, &loc, STORE_READONLY, &ha->listen_err) < 0)

@@ -84,7 +84,7 @@ int okrd_api_start(struct okrd *d, struct okrd_err *err)
     struct api_env env = {
         .loop = &d->loop, .clock = d->clock, .reader = d->reader, .writer = d->writer,
         .snapshot = last_snapshot, .on_points_committed = on_committed, .report = report,
-        .store_path = d->store_path, .pin_snapshot = pin_snapshot,
+        .store_loc = &d->store_loc, .pin_snapshot = pin_snapshot,
         .unpin_snapshot = unpin_snapshot, .on_checkin_committed = on_checkin,
         .key_result_view = key_result_view, .retro = retro, .pin_config = pin_config,
         .role = role, .ctx = d,

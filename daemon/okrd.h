@@ -74,6 +74,10 @@ struct okrd {
     size_t closing;                 /* sources still closing at shutdown */
     void (*sources_closed)(struct okrd *d);
     char store_path[4096];          /* fixed at start: a new state_dir needs a restart */
+    /* The store's backend and place, fixed at start like store_path; its
+     * path points into store_path, its url into store_url (owned). */
+    struct store_loc store_loc;
+    char *store_url;
     struct store_writer *writer;    /* the only write connection (its own thread) */
     struct store *reader;           /* the loop's read-only connection */
     struct okrd_eval eval;

@@ -1,69 +1,82 @@
 /*
- * store.c — opening and closing the SQLite database, its connection
- * settings, migrations, transactions and the prepared-statement cache.
+ * store.c — the backend-free half of the store (DESIGN sections 1 and 10):
+ * which backend a store_loc opens, the checks every public function makes
+ * before it reaches a backend, and the dispatch through struct
+ * store_backend (store_backend.h). The SQLite backend lives in
+ * store/sqlite/, the PostgreSQL one in store/pg/; nothing here knows SQL.
  *
- * Owns the connection lifecycle; the tables' SQL lives with the functions
- * that use it (store_points.c, store_state.c), the schema in store_schema.c
- * and the writer thread in store_writer.c.
- *
- * Invariants: a read-write open leaves the database at store_schema_version()
- * or fails without changing it (all pending migrations run in ONE
- * transaction); a read-only open never creates, writes or migrates anything.
- *
- * Why these settings: WAL lets the loop's read-only connection read a
- * snapshot while the writer thread commits; synchronous=NORMAL skips the
- * fsync per commit yet survives kill -9 (a power loss may undo the last few
- * commits; store_sync makes them durable for a caller that must not lose
- * one, at one fsync of the WAL); busy_timeout absorbs another process (`okrd ingest`) holding the
- * write lock for a while. The WAL and its -shm index are kept after the last
- * connection closes (SQLITE_FCNTL_PERSIST_WAL), so a read-only command run
- * beside a stopped daemon finds them and need not create them.
+ * Why the checks live here: both backends must refuse the same input with
+ * the same message and store the same values (-0.0 as 0, NaN never, text
+ * as valid UTF-8 without NUL), so a backend may assume valid arguments.
  */
-#include "store_internal.h"
+#include "store_backend.h"
+#include "store_check.h"
+#include "common/parse.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
-#define STORE_BUSY_TIMEOUT_MS 5000
-/* Cap on the WAL file kept between checkpoints: a 1M-point transaction
- * grows it to ~60 MB once; afterwards it is truncated back to this. */
-#define STORE_JOURNAL_SIZE_LIMIT (16 * 1024 * 1024)
-
-/* ---- errors ---- */
-
-int store_code_from_sqlite(int rc)
+/* Every backend this build has, by kind. */
+static const struct store_backend *backend_for(enum store_kind kind)
 {
-    switch (rc & 0xff) {
-    case SQLITE_OK: return OKRD_OK;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return OKRD_EBUSY;
-    case SQLITE_NOMEM: return OKRD_ENOMEM;
-    case SQLITE_CONSTRAINT:
-    case SQLITE_MISMATCH:
-    case SQLITE_RANGE: return OKRD_EINVAL;
-    default: return OKRD_ESTORE;
+    switch (kind) {
+    case STORE_SQLITE: return &store_sqlite_backend;
+    case STORE_POSTGRESQL: return NULL; /* store/pg/: &store_pg_backend */
     }
+    return NULL;
 }
 
-int store_sqlerr(struct store *s, int rc, struct okrd_err *err, const char *fmt, ...)
+int store_open_loc(struct store **out, const struct store_loc *loc, unsigned flags,
+                   struct okrd_err *err)
 {
-    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
-    if (!msg || !*msg || strcmp(msg, "not an error") == 0)
-        msg = sqlite3_errstr(rc);
-    char action[OKRD_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(action, sizeof action, fmt, ap);
-    va_end(ap);
-    return okrd_err_set(err, store_code_from_sqlite(rc), "store: %s: %s", action, msg);
+    *out = NULL;
+    const struct store_backend *be = loc ? backend_for(loc->kind) : NULL;
+    if (!be)
+        return okrd_err_set(err, OKRD_EINVAL, "store: open: this build has no %s backend",
+                            loc && loc->kind == STORE_POSTGRESQL ? "PostgreSQL" : "such");
+    return be->open(out, loc, flags, err);
 }
+
+int store_open(struct store **out, const char *path, unsigned flags, struct okrd_err *err)
+{
+    struct store_loc loc = {.kind = STORE_SQLITE, .path = path};
+    return store_open_loc(out, &loc, flags, err);
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->be->close(s);
+}
+
+const char *store_backend_of(const struct store *s)
+{
+    return s->be->name;
+}
+
+bool store_is_shared(const struct store *s)
+{
+    return s && s->be->shared;
+}
+
+int store_path(const char *state_dir, char *buf, size_t size, struct okrd_err *err)
+{
+    if (!state_dir || !*state_dir)
+        return okrd_err_set(err, OKRD_EINVAL, "store: state_dir is empty");
+    size_t n = strlen(state_dir);
+    while (n > 0 && state_dir[n - 1] == '/')
+        n--; /* "/var/lib/okrd/" and "/" give no "//" */
+    int w = snprintf(buf, size, "%.*s/okrd.db", (int)n, state_dir);
+    if (w < 0 || (size_t)w >= size)
+        return okrd_err_set(err, OKRD_ERANGE, "store: state_dir path is too long (%zu bytes)", n);
+    return 0;
+}
+
+/* ---- messages ---- */
 
 int store_err_context(struct okrd_err *err, const char *fmt, ...)
 {
@@ -79,13 +92,6 @@ int store_err_context(struct okrd_err *err, const char *fmt, ...)
         cause += 7;
     snprintf(old, sizeof old, "%s", cause);
     return okrd_err_set(err, err->code, "store: %s: %s", ctx, old);
-}
-
-int store_check_writable(struct store *s, const char *action, struct okrd_err *err)
-{
-    if (!(s->flags & STORE_READONLY))
-        return 0;
-    return okrd_err_set(err, OKRD_EINVAL, "store: %s: %s is open read-only", action, s->path);
 }
 
 const char *store_quote(const char *in, char *buf, size_t size)
@@ -105,498 +111,573 @@ const char *store_quote(const char *in, char *buf, size_t size)
     return buf;
 }
 
-/* ---- statement cache ---- */
 
-sqlite3_stmt *store_stmt(struct store *s, enum store_stmt_id id, const char *sql,
-                         struct okrd_err *err)
+/* ---- values as both backends store them ---- */
+
+/* -0.0 is stored as 0 (DESIGN section 10): the sum -0.0 + 0.0 is +0.0 in
+ * IEEE arithmetic, and every other value is left as it is. */
+static double plain_zero(double v)
 {
-    if (s->stmts[id])
-        return s->stmts[id];
-    /* PERSISTENT: these live as long as the connection. */
-    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL);
-    if (rc != SQLITE_OK) {
-        store_sqlerr(s, rc, err, "prepare statement %d", (int)id);
-        sqlite3_finalize(s->stmts[id]);
-        s->stmts[id] = NULL;
+    return v == 0.0 ? 0.0 : v;
+}
+
+/* A copy of IN with invalid UTF-8 bytes replaced by '?', for text from
+ * outside (an HTTP error body, a file name): PostgreSQL refuses invalid
+ * UTF-8 and SQLite would hand it back as is. NULL when out of memory. */
+static char *utf8_clean(const char *in)
+{
+    size_t n = strlen(in);
+    char *out = malloc(n + 1);
+    if (!out)
         return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t l = okrd_utf8_len(in + i, n - i);
+        if (l == 0) {
+            out[i++] = '?';
+            continue;
+        }
+        memcpy(out + i, in + i, l);
+        i += l;
     }
-    return s->stmts[id];
+    out[n] = '\0';
+    return out;
 }
 
-void store_stmt_done(sqlite3_stmt *st)
+/* Points with -0.0 made 0: PTS itself when none is -0.0 (the usual case:
+ * no copy), else a copy in *copy the caller frees. */
+static const struct store_point_in *plain_points(const struct store_point_in *pts, size_t n,
+                                                 struct store_point_in **copy)
 {
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
+    *copy = NULL;
+    size_t i = 0;
+    while (i < n && !(pts[i].value == 0.0 && signbit(pts[i].value)))
+        i++;
+    if (i == n)
+        return pts;
+    if (!(*copy = malloc(n * sizeof **copy)))
+        return NULL;
+    memcpy(*copy, pts, n * sizeof **copy);
+    for (; i < n; i++)
+        (*copy)[i].value = plain_zero((*copy)[i].value);
+    return *copy;
 }
 
-/* Runs a cached statement that returns no rows (BEGIN, COMMIT, ...). */
-static int run_cached(struct store *s, enum store_stmt_id id, const char *sql,
-                      const char *action, struct okrd_err *err)
+typedef int (*points_fn)(struct store *, const char *, const struct store_point_in *, size_t,
+                         struct okrd_err *);
+
+static int put_points_checked(struct store *s, points_fn fn, const char *source,
+                              const struct store_point_in *pts, size_t n, struct okrd_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, id, sql, err);
-    if (!st)
-        return err ? err->code : OKRD_ESTORE;
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        ret = store_sqlerr(s, rc, err, "%s", action);
-    store_stmt_done(st);
-    return ret;
+    if (n == 0)
+        return fn(s, source, pts, n, err); /* its checks (writable, open transaction) */
+    int rc = store_check_points(pts, n, err);
+    if (rc) {
+        /* A bulk call's failure ends the caller's transaction (store.h). */
+        if (fn == s->be->put_points_bulk && store_in_transaction(s))
+            store_rollback(s);
+        return rc;
+    }
+    struct store_point_in *copy;
+    const struct store_point_in *use = plain_points(pts, n, &copy);
+    if (!use)
+        return okrd_err_set(err, OKRD_ENOMEM, "store: upsert %zu points: out of memory", n);
+    rc = fn(s, source, use, n, err);
+    free(copy);
+    return rc;
+}
+
+static int put_points_plain(struct store *s, const char *source, const struct store_point_in *pts,
+                            size_t n, struct okrd_err *err)
+{
+    (void)source;
+    return s->be->put_points(s, pts, n, err);
+}
+
+static int unsupported(const struct store *s, const char *what, struct okrd_err *err)
+{
+    return okrd_err_set(err, OKRD_EINVAL, "store: %s: not supported by the %s backend", what,
+                        s->be->name);
 }
 
 /* ---- transactions ---- */
 
-bool store_in_transaction(const struct store *s)
-{
-    if (s && s->grouped)
-        return s->job_open; /* the job's own view: its savepoint */
-    return s && s->db && !sqlite3_get_autocommit(s->db);
-}
-
 int store_begin(struct store *s, struct okrd_err *err)
 {
-    int rc = store_check_writable(s, "begin a transaction", err);
-    if (rc)
-        return rc;
-    if (store_in_transaction(s))
-        return okrd_err_set(err, OKRD_EINVAL, "store: begin a transaction: one is already open");
-    if (s->grouped) {
-        /* SQLite rolled the whole group back (e.g. disk full): a SAVEPOINT
-         * now would begin, and its RELEASE commit, a stray transaction. */
-        if (!store_group_intact(s))
-            return okrd_err_set(err, OKRD_ESTORE, "store: begin a transaction: the shared "
-                                                  "transaction of this group was rolled back");
-        rc = run_cached(s, STMT_JOB_SAVEPOINT, "SAVEPOINT job", "begin a transaction", err);
-        s->job_open = rc == 0;
-        return rc;
-    }
-    /* IMMEDIATE takes the write lock now (waiting up to busy_timeout), so a
-     * transaction never fails half-way for lack of it. */
-    return run_cached(s, STMT_BEGIN, "BEGIN IMMEDIATE", "begin a transaction", err);
+    return s->be->begin(s, false, err);
 }
 
-/* Foreign keys on again after a bulk transaction (store_begin_bulk). A
- * PRAGMA outside a transaction does no I/O; if it failed all the same, the
- * next bulk begin would try again, and meanwhile nothing but the
- * points -> metrics check is off (a csv job writes no outbox row). */
-static void fk_restore(struct store *s)
-{
-    if (s->fk_off && sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) == SQLITE_OK)
-        s->fk_off = false;
-}
-
-/* Why foreign keys off for a big file: with them on, SQLite looks the
- * parent metrics row up for every point it inserts, ~10% of the time of a
- * 1M-point file (bench/csv_ingest). The check cannot fail there: every
- * metric_id store_put_points_bulk writes (to points and metric_sources)
- * comes from metric_id(), i.e. from the metrics table inside this very
- * transaction. The pragma is a no-op
- * inside a transaction, hence before BEGIN; flipping it expires the cached
- * statements (each is prepared again once), which is why only big jobs do. */
 int store_begin_bulk(struct store *s, struct okrd_err *err)
 {
-    if (s->grouped || store_in_transaction(s) || store_check_writable(s, "begin", NULL))
-        return store_begin(s, err); /* and its checks and messages */
-    if (!s->fk_off && sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) == SQLITE_OK)
-        s->fk_off = true;
-    int rc = store_begin(s, err);
-    if (rc)
-        fk_restore(s);
-    return rc;
-}
-
-int store_commit(struct store *s, struct okrd_err *err)
-{
-    if (!store_in_transaction(s))
-        return okrd_err_set(err, OKRD_EINVAL, "store: commit: no transaction is open");
-    if (s->grouped) {
-        /* Durable only when the writer commits the group; the job's done
-         * callback waits for that. */
-        int rc = run_cached(s, STMT_JOB_RELEASE, "RELEASE job", "commit", err);
-        if (rc)
-            store_rollback(s);
-        s->job_open = false;
-        return rc;
-    }
-    int rc = run_cached(s, STMT_COMMIT, "COMMIT", "commit", err);
-    if (rc) {
-        /* A failed COMMIT may leave the transaction open (e.g. SQLITE_FULL);
-         * undo it so the caller's rule "error = nothing stored" holds. */
-        store_rollback(s);
-    }
-    fk_restore(s);
-    return rc;
-}
-
-void store_rollback(struct store *s)
-{
-    if (!s || !s->db)
-        return;
-    if (s->grouped) {
-        /* Undo this job only; the jobs before it in the group keep theirs.
-         * (If SQLite already rolled the group back, these fail harmlessly
-         * and the writer sees the group is gone.) */
-        if (s->job_open) {
-            run_cached(s, STMT_JOB_ROLLBACK_TO, "ROLLBACK TO job", "rollback", NULL);
-            run_cached(s, STMT_JOB_RELEASE, "RELEASE job", "rollback", NULL);
-        }
-        s->job_open = false;
-        store_metric_map_clear(&s->metrics);
-        return;
-    }
-    if (store_in_transaction(s))
-        run_cached(s, STMT_ROLLBACK, "ROLLBACK", "rollback", NULL);
-    fk_restore(s);
-    /* Metric ids created in the undone transaction no longer exist. */
-    store_metric_map_clear(&s->metrics);
-}
-
-/* Why an fsync of the WAL rather than the alternatives (DESIGN section 3,
- * issue 12 item 6): synchronous=FULL per file transaction cannot be
- * switched inside a transaction and does nothing for a commit made by an
- * earlier process (a crash before the move: the duplicate must be durable
- * too before it is moved); PRAGMA wal_checkpoint copies pages into the main
- * file (a 1M-point file: ~60 MB) and syncs the WAL only when it can
- * backfill something, which a reader's old snapshot can prevent. The WAL
- * holds every commit not yet checkpointed, and a checkpoint syncs the main
- * file before the WAL may be reused, so syncing the WAL covers all commits.
- * Measured on the dev VM (ext4): ~0.25 ms per file, ~0.05 ms when the WAL
- * has nothing new. */
-int store_sync(struct store *s, struct okrd_err *err)
-{
-    int rc = store_check_writable(s, "sync", err);
-    if (rc)
-        return rc;
-    if (store_in_transaction(s))
-        return okrd_err_set(err, OKRD_EINVAL, "store: sync: a transaction is open");
-    sqlite3_file *wal = NULL;
-    int src = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
-    if (src != SQLITE_OK)
-        return store_sqlerr(s, src, err, "sync %s-wal", s->path);
-    if (wal && wal->pMethods) {
-        src = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-        return src == SQLITE_OK ? 0 : store_sqlerr(s, src, err, "sync %s-wal", s->path);
-    }
-    /* This connection has not opened the WAL yet (it has read nothing), yet
-     * another one may have committed into it: sync the file by name. */
-    char wpath[4096];
-    if (snprintf(wpath, sizeof wpath, "%s-wal", s->path) >= (int)sizeof wpath)
-        return okrd_err_set(err, OKRD_ESTORE, "store: sync %s-wal: path too long", s->path);
-    int fd = open(wpath, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : okrd_err_set(err, OKRD_ESTORE, "store: sync %s: %s", wpath,
-                                                  strerror(errno));
-    rc = fdatasync(fd) == 0 ? 0 : okrd_err_set(err, OKRD_ESTORE, "store: sync %s: %s", wpath,
-                                                 strerror(errno));
-    close(fd);
-    return rc;
+    return s->be->begin(s, true, err);
 }
 
 int store_group_begin(struct store *s, struct okrd_err *err)
 {
-    int rc = run_cached(s, STMT_BEGIN, "BEGIN IMMEDIATE", "begin a group of small jobs", err);
-    s->grouped = rc == 0;
-    s->job_open = false;
-    return rc;
+    return s->be->group_begin(s, err);
 }
 
 bool store_group_intact(const struct store *s)
 {
-    return s->db && !sqlite3_get_autocommit(s->db);
+    return s->be->group_intact(s);
 }
 
 int store_group_commit(struct store *s, struct okrd_err *err)
 {
-    s->grouped = false;
-    s->job_open = false;
-    if (!store_group_intact(s))
-        return okrd_err_set(err, OKRD_ESTORE,
-                            "store: the shared transaction of a group of small jobs was rolled "
-                            "back by SQLite");
-    return store_commit(s, err);
+    return s->be->group_commit(s, err);
 }
 
-int store_tx_enter(struct store *s, bool *own, struct okrd_err *err)
+/* ---- dispatch ---- */
+
+int store_commit(struct store *s, struct okrd_err *err)
 {
-    if (!store_in_transaction(s)) {
-        *own = true;
-        return store_begin(s, err);
-    }
-    *own = false;
-    return run_cached(s, STMT_SAVEPOINT, "SAVEPOINT store_call", "open a savepoint", err);
+    if (!s->be->commit)
+        return unsupported(s, "commit", err);
+    return s->be->commit(s, err);
 }
 
-int store_tx_leave(struct store *s, bool own, int rc, struct okrd_err *err)
+void store_rollback(struct store *s)
 {
-    if (rc == 0)
-        return own ? store_commit(s, err)
-                   : run_cached(s, STMT_RELEASE, "RELEASE store_call", "release a savepoint", err);
-    if (own) {
-        store_rollback(s);
-    } else if (store_in_transaction(s)) {
-        /* Undo this call only; the caller's transaction goes on. (Some errors,
-         * e.g. SQLITE_FULL, make SQLite roll back everything itself.) */
-        run_cached(s, STMT_ROLLBACK_TO, "ROLLBACK TO store_call", "rollback to a savepoint", NULL);
-        run_cached(s, STMT_RELEASE, "RELEASE store_call", "release a savepoint", NULL);
-        store_metric_map_clear(&s->metrics);
-    } else {
-        store_metric_map_clear(&s->metrics);
-    }
-    return rc;
+    if (s)
+        s->be->rollback(s);
 }
 
-/* ---- pragmas and migrations ---- */
-
-static int exec_sql(struct store *s, const char *sql, const char *action, struct okrd_err *err)
+bool store_in_transaction(const struct store *s)
 {
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : store_sqlerr(s, rc, err, "%s %s", action, s->path);
+    return s && s->be->in_transaction(s);
 }
 
-static int user_version(struct store *s, int *out, struct okrd_err *err)
+int store_sync(struct store *s, struct okrd_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = sqlite3_column_int(st, 0);
-            rc = SQLITE_OK;
-        }
-    }
-    int ret = rc == SQLITE_OK ? 0 : store_sqlerr(s, rc, err, "read the schema version of %s", s->path);
-    sqlite3_finalize(st);
-    return ret;
-}
-
-static int refuse_newer(struct store *s, int v, struct okrd_err *err)
-{
-    return okrd_err_set(err, OKRD_ESTORE,
-                        "store: %s has schema version %d, newer than this okrd knows (%d); "
-                        "it was written by a newer okrd: upgrade okrd",
-                        s->path, v, store_schema_version());
-}
-
-/* Brings a read-write database to store_schema_version() in one
- * transaction. The version is read again under the write lock, so two
- * processes opening a new file at once migrate it once. */
-static int migrate(struct store *s, struct okrd_err *err)
-{
-    int v = 0, rc = user_version(s, &v, err);
-    if (rc)
-        return rc;
-    if (v > store_schema_version())
-        return refuse_newer(s, v, err);
-    if (v == store_schema_version())
-        return 0;
-    if ((rc = store_begin(s, err)) != 0)
-        return store_err_context(err, "migrate %s", s->path);
-    if ((rc = user_version(s, &v, err)) != 0)
-        goto fail;
-    if (v > store_schema_version()) {
-        rc = refuse_newer(s, v, err);
-        goto fail;
-    }
-    for (size_t i = 0; i < store_n_migrations; i++) {
-        const struct store_migration *m = &store_migrations[i];
-        if (m->version <= v)
-            continue;
-        int src = sqlite3_exec(s->db, m->sql, NULL, NULL, NULL);
-        if (src != SQLITE_OK) {
-            rc = store_sqlerr(s, src, err, "migrate %s to schema version %d (%s)", s->path,
-                              m->version, m->what);
-            goto fail;
-        }
-    }
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version());
-    if ((rc = exec_sql(s, sql, "set the schema version of", err)) != 0)
-        goto fail;
-    return store_commit(s, err);
-fail:
-    store_rollback(s);
-    return rc;
-}
-
-/* Connection settings; journal_mode=WAL is persistent in the file, the
- * others are per connection. */
-static int configure_rw(struct store *s, struct okrd_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *mode = (const char *)sqlite3_column_text(st, 0);
-        rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_OK : SQLITE_ERROR;
-        if (rc != SQLITE_OK) {
-            okrd_err_set(err, OKRD_ESTORE, "store: %s: cannot switch to WAL mode (got %s)",
-                         s->path, mode ? mode : "nothing");
-            sqlite3_finalize(st);
-            return OKRD_ESTORE;
-        }
-    }
-    int ret = rc == SQLITE_OK ? 0 : store_sqlerr(s, rc, err, "switch %s to WAL mode", s->path);
-    sqlite3_finalize(st);
-    if (ret)
-        return ret;
-    char sql[160];
-    snprintf(sql, sizeof sql,
-             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-             " PRAGMA journal_size_limit = %d;",
-             STORE_JOURNAL_SIZE_LIMIT);
-    if ((ret = exec_sql(s, sql, "configure", err)) != 0)
-        return ret;
-    int persist = 1;
-    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-    return 0;
-}
-
-/* A read-only open that must not create PATH-wal/PATH-shm: when neither
- * exists (no connection has the database open and none left a WAL behind),
- * the file is complete as it is and is read with immutable=1, which makes
- * SQLite create nothing. Otherwise a normal read-only open shares the WAL
- * index with the writer (a -shm we may not write is read as SQLite's
- * "read-only shm"). A writer starting during an immutable read appends to a
- * new WAL and leaves the main file alone until its first checkpoint (1000
- * pages later), far longer than a command's read takes. */
-bool store_wal_files_absent(const char *path)
-{
-    char buf[4096];
-    struct stat st;
-    snprintf(buf, sizeof buf, "%s-wal", path);
-    bool no_wal = stat(buf, &st) != 0 || st.st_size == 0;
-    snprintf(buf, sizeof buf, "%s-shm", path);
-    bool no_shm = stat(buf, &st) != 0;
-    return no_wal && no_shm;
-}
-
-/* "file:" + percent-encoded path + query, for SQLITE_OPEN_URI. */
-static char *file_uri(const char *path, const char *query)
-{
-    size_t n = strlen(path);
-    char *uri = malloc(5 + 3 * n + strlen(query) + 1);
-    if (!uri)
-        return NULL;
-    char *o = uri + sprintf(uri, "file:");
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            strchr("/._-~", *p))
-            *o++ = (char)*p;
-        else
-            o += sprintf(o, "%%%02X", *p);
-    }
-    strcpy(o, query);
-    return uri;
-}
-
-static int open_readonly(struct store *s, struct okrd_err *err)
-{
-    struct stat st;
-    if (stat(s->path, &st) != 0) {
-        if (errno == ENOENT)
-            return okrd_err_set(err, OKRD_ENOTFOUND,
-                                "no store at %s (has `okrd run` or `okrd ingest` created it yet?)",
-                                s->path);
-        return okrd_err_set(err, OKRD_EIO, "store: %s: %s", s->path, strerror(errno));
-    }
-    int rc;
-    if (store_wal_files_absent(s->path)) {
-        char *uri = file_uri(s->path, "?mode=ro&immutable=1");
-        if (!uri)
-            return okrd_err_set(err, OKRD_ENOMEM, "store: open %s: out of memory", s->path);
-        rc = sqlite3_open_v2(uri, &s->db,
-                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
-        free(uri);
-    } else {
-        rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    }
-    if (rc != SQLITE_OK)
-        return store_sqlerr(s, rc, err, "open %s read-only", s->path);
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-    int v = 0;
-    if ((rc = user_version(s, &v, err)) != 0)
-        return rc;
-    if (v > store_schema_version())
-        return refuse_newer(s, v, err);
-    if (v < store_schema_version())
-        return okrd_err_set(err, OKRD_ESTORE,
-                            "store: %s has schema version %d, this okrd needs %d; "
-                            "run the daemon (`okrd run`) once to migrate it",
-                            s->path, v, store_schema_version());
-    return 0;
-}
-
-static int open_readwrite(struct store *s, struct okrd_err *err)
-{
-    int rc = sqlite3_open_v2(s->path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlerr(s, rc, err, "open %s", s->path);
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-    if ((rc = configure_rw(s, err)) != 0)
-        return rc;
-    return migrate(s, err);
-}
-
-int store_open(struct store **out, const char *path, unsigned flags, struct okrd_err *err)
-{
-    *out = NULL;
-    if (!path || !*path)
-        return okrd_err_set(err, OKRD_EINVAL, "store: open: empty path");
-    struct store *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
-        free(s);
-        return okrd_err_set(err, OKRD_ENOMEM, "store: open %s: out of memory", path);
-    }
-    s->flags = flags;
-    int rc = (flags & STORE_READONLY) ? open_readonly(s, err) : open_readwrite(s, err);
-    if (rc) {
-        store_close(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-void store_close(struct store *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < STMT_COUNT; i++)
-        sqlite3_finalize(s->stmts[i]);
-    /* close_v2: never fails for "busy"; statements are all finalized anyway. */
-    sqlite3_close_v2(s->db);
-    store_metric_map_clear(&s->metrics);
-    free(s->metrics.slots);
-    free(s->path);
-    free(s);
-}
-
-int store_path(const char *state_dir, char *buf, size_t size, struct okrd_err *err)
-{
-    if (!state_dir || !*state_dir)
-        return okrd_err_set(err, OKRD_EINVAL, "store: state_dir is empty");
-    size_t n = strlen(state_dir);
-    while (n > 0 && state_dir[n - 1] == '/')
-        n--; /* "/var/lib/okrd/" and "/" give no "//" */
-    int w = snprintf(buf, size, "%.*s/okrd.db", (int)n, state_dir);
-    if (w < 0 || (size_t)w >= size)
-        return okrd_err_set(err, OKRD_ERANGE, "store: state_dir path is too long (%zu bytes)", n);
-    return 0;
+    if (!s->be->sync)
+        return unsupported(s, "sync", err);
+    return s->be->sync(s, err);
 }
 
 int store_data_version(struct store *s, int64_t *out, struct okrd_err *err)
 {
-    sqlite3_stmt *st = store_stmt(s, STMT_DATA_VERSION, "PRAGMA data_version", err);
-    if (!st)
-        return err ? err->code : OKRD_ESTORE;
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    else
-        ret = store_sqlerr(s, rc, err, "read data_version of %s", s->path);
-    store_stmt_done(st);
-    return ret;
+    if (!s->be->data_version)
+        return unsupported(s, "data version", err);
+    return s->be->data_version(s, out, err);
+}
+
+int store_put_points(struct store *s, const struct store_point_in *pts, size_t n, struct okrd_err *err)
+{
+    return put_points_checked(s, put_points_plain, NULL, pts, n, err);
+}
+
+int store_put_points_from(struct store *s, const char *source, const struct store_point_in *pts, size_t n, struct okrd_err *err)
+{
+    return put_points_checked(s, s->be->put_points_from, source, pts, n, err);
+}
+
+int store_put_points_bulk(struct store *s, const char *source, const struct store_point_in *pts, size_t n, struct okrd_err *err)
+{
+    return put_points_checked(s, s->be->put_points_bulk, source, pts, n, err);
+}
+
+int store_get_series(struct store *s, const char *metric, int64_t from_s, int64_t to_s, struct store_series *out, struct okrd_err *err)
+{
+    if (!s->be->get_series)
+        return unsupported(s, "get series", err);
+    return s->be->get_series(s, metric, from_s, to_s, out, err);
+}
+
+int store_get_series_with_prior(struct store *s, const char *metric, int64_t from_s, int64_t to_s, struct store_series *out, struct okrd_err *err)
+{
+    if (!s->be->get_series_with_prior)
+        return unsupported(s, "get series with prior", err);
+    return s->be->get_series_with_prior(s, metric, from_s, to_s, out, err);
+}
+
+int store_last_point(struct store *s, const char *metric, int64_t at_s, struct store_point *out, struct okrd_err *err)
+{
+    if (!s->be->last_point)
+        return unsupported(s, "last point", err);
+    return s->be->last_point(s, metric, at_s, out, err);
+}
+
+int store_count_points(struct store *s, const char *metric, int64_t from_s, int64_t to_s, size_t limit, size_t *out, struct okrd_err *err)
+{
+    if (!s->be->count_points)
+        return unsupported(s, "count points", err);
+    return s->be->count_points(s, metric, from_s, to_s, limit, out, err);
+}
+
+int store_metric_is_binary(struct store *s, const char *metric, bool *out, struct okrd_err *err)
+{
+    if (!s->be->metric_is_binary)
+        return unsupported(s, "metric is binary", err);
+    return s->be->metric_is_binary(s, metric, out, err);
+}
+
+int store_newest_in_ranges(struct store *s, const char *metric, const int64_t *bounds, size_t n_bounds, struct store_series *out, struct okrd_err *err)
+{
+    if (!s->be->newest_in_ranges)
+        return unsupported(s, "newest in ranges", err);
+    return s->be->newest_in_ranges(s, metric, bounds, n_bounds, out, err);
+}
+
+int store_each_point(struct store *s, const char *const *metrics, size_t n_metrics, int64_t from_s, int64_t to_s, store_point_cb cb, void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_point)
+        return unsupported(s, "each point", err);
+    return s->be->each_point(s, metrics, n_metrics, from_s, to_s, cb, ctx, err);
+}
+
+int store_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric), void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_metric)
+        return unsupported(s, "each metric", err);
+    return s->be->each_metric(s, cb, ctx, err);
+}
+
+int store_each_metric_summary(struct store *s, int (*cb)(void *ctx, const struct store_metric_summary *m), void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_metric_summary)
+        return unsupported(s, "each metric summary", err);
+    return s->be->each_metric_summary(s, cb, ctx, err);
+}
+
+int store_put_source_health(struct store *s, const char *source, const struct store_source_health *h, struct okrd_err *err)
+{
+    int rc = store_check_id("source id", source, "record source health", err);
+    if (rc)
+        return rc;
+    struct store_source_health c = *h;
+    char *clean = utf8_clean(h->last_error);
+    if (!clean)
+        return okrd_err_set(err, OKRD_ENOMEM, "store: record source health: out of memory");
+    snprintf(c.last_error, sizeof c.last_error, "%s", clean);
+    free(clean);
+    return s->be->put_source_health(s, source, &c, err);
+}
+
+int store_get_source_health(struct store *s, const char *source, struct store_source_health *out, struct okrd_err *err)
+{
+    if (!s->be->get_source_health)
+        return unsupported(s, "get source health", err);
+    return s->be->get_source_health(s, source, out, err);
+}
+
+int store_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_err *err)
+{
+    int rc = store_check_ingest(in, err);
+    if (rc)
+        return rc;
+    struct store_ingest c = *in;
+    char *name = utf8_clean(in->name), *report = in->report ? utf8_clean(in->report) : NULL;
+    if (!name || (in->report && !report))
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: log ingest: out of memory");
+    else {
+        c.name = name;
+        c.report = report;
+        rc = s->be->log_ingest(s, &c, err);
+    }
+    free(name);
+    free(report);
+    return rc;
+}
+
+int store_ingest_seen(struct store *s, const char *source, const char *sha256, bool *seen, char **report, struct okrd_err *err)
+{
+    if (!s->be->ingest_seen)
+        return unsupported(s, "ingest seen", err);
+    return s->be->ingest_seen(s, source, sha256, seen, report, err);
+}
+
+int store_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_state *st, struct okrd_err *err)
+{
+    static const char action[] = "record key result state";
+    int rc = store_check_id("key result id", kr_id, action, err);
+    if (rc || (rc = store_check_status("status", st->status, sizeof st->status, action, err)))
+        return rc;
+    struct store_kr_state c = *st;
+    c.value = plain_zero(c.value);
+    c.progress = plain_zero(c.progress);
+    c.expected = plain_zero(c.expected);
+    c.projected_score = plain_zero(c.projected_score);
+    c.score = plain_zero(c.score);
+    return s->be->put_kr_state(s, kr_id, &c, err);
+}
+
+int store_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *out, struct okrd_err *err)
+{
+    if (!s->be->get_kr_state)
+        return unsupported(s, "get kr state", err);
+    return s->be->get_kr_state(s, kr_id, out, err);
+}
+
+int store_put_kr_day(struct store *s, const struct store_kr_day *row, struct okrd_err *err)
+{
+    static const char action[] = "record a day of key result history";
+    int rc;
+    if ((rc = store_check_id("key result id", row->kr_id, action, err)) != 0 ||
+        (rc = store_check_date("date", row->date, action, err)) != 0 ||
+        (rc = store_check_date("cycle start", row->cycle_start, action, err)) != 0 ||
+        (rc = store_check_status("status", row->status, sizeof row->status, action, err)) != 0 ||
+        (rc = store_check_status("computed status", row->computed_status,
+                                 sizeof row->computed_status, action, err)) != 0)
+        return rc;
+    struct store_kr_day c = *row;
+    c.progress = plain_zero(c.progress);
+    c.expected = plain_zero(c.expected);
+    c.score = plain_zero(c.score);
+    c.probability = plain_zero(c.probability);
+    return s->be->put_kr_day(s, &c, err);
+}
+
+int store_each_kr_day(struct store *s, const char *kr_id, const char *from_date, const char *to_date, int (*cb)(void *ctx, const struct store_kr_day *row), void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_kr_day)
+        return unsupported(s, "each kr day", err);
+    return s->be->each_kr_day(s, kr_id, from_date, to_date, cb, ctx, err);
+}
+
+int store_last_kr_day(struct store *s, const char *kr_id, const char *cycle_start, char date_out[11], struct okrd_err *err)
+{
+    if (!s->be->last_kr_day)
+        return unsupported(s, "last kr day", err);
+    return s->be->last_kr_day(s, kr_id, cycle_start, date_out, err);
+}
+
+int store_put_definition(struct store *s, const char *kind, const char *id, const char *cycle_start, const char *cycle_end, const char *json, int64_t at_s, bool *changed, struct okrd_err *err)
+{
+    if (changed)
+        *changed = false;
+    int rc = store_check_definition(kind, id, cycle_start, cycle_end, err);
+    if (rc)
+        return rc;
+    return s->be->put_definition(s, kind, id, cycle_start, cycle_end, json, at_s, changed, err);
+}
+
+int store_each_definition(struct store *s, const char *cycle_start, const char *cycle_end, int (*cb)(void *ctx, const struct store_definition *d), void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_definition)
+        return unsupported(s, "each definition", err);
+    return s->be->each_definition(s, cycle_start, cycle_end, cb, ctx, err);
+}
+
+int store_each_cycle(struct store *s, int (*cb)(void *ctx, const char *start, const char *end), void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_cycle)
+        return unsupported(s, "each cycle", err);
+    return s->be->each_cycle(s, cb, ctx, err);
+}
+
+int store_latest_checkin(struct store *s, const char *kr, const char *cycle_start, int64_t at_or_before_s, struct okrd_checkin *out, struct okrd_err *err)
+{
+    if (!s->be->latest_checkin)
+        return unsupported(s, "latest checkin", err);
+    return s->be->latest_checkin(s, kr, cycle_start, at_or_before_s, out, err);
+}
+
+int store_insert_checkin(struct store *s, const struct okrd_checkin *c, struct okrd_err *err)
+{
+    int rc = store_check_checkin(c, err);
+    if (rc)
+        return rc;
+    struct okrd_checkin v = *c;
+    v.value = plain_zero(v.value);
+    v.grade = plain_zero(v.grade);
+    return s->be->insert_checkin(s, &v, err);
+}
+
+int store_each_checkin(struct store *s, const char *kr, const char *cycle_start, int64_t from_s, int64_t to_s, bool newest_first, store_checkin_cb cb, void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_checkin)
+        return unsupported(s, "each checkin", err);
+    return s->be->each_checkin(s, kr, cycle_start, from_s, to_s, newest_first, cb, ctx, err);
+}
+
+int store_each_unannounced_checkin(struct store *s, const char *kr, store_checkin_cb cb, void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_unannounced_checkin)
+        return unsupported(s, "each unannounced checkin", err);
+    return s->be->each_unannounced_checkin(s, kr, cb, ctx, err);
+}
+
+int store_mark_checkin_announced(struct store *s, const char *id, struct okrd_err *err)
+{
+    if (!s->be->mark_checkin_announced)
+        return unsupported(s, "mark checkin announced", err);
+    return s->be->mark_checkin_announced(s, id, err);
+}
+
+int store_latest_grade(struct store *s, const char *kr, const char *cycle_start, double *grade, char author[65], struct okrd_err *err)
+{
+    if (!s->be->latest_grade)
+        return unsupported(s, "latest grade", err);
+    return s->be->latest_grade(s, kr, cycle_start, grade, author, err);
+}
+
+int store_outbox_add(struct store *s, const struct store_event *ev, const struct store_route *routes, size_t n_routes, struct okrd_err *err)
+{
+    if (!s->be->outbox_add)
+        return unsupported(s, "outbox add", err);
+    return s->be->outbox_add(s, ev, routes, n_routes, err);
+}
+
+int store_outbox_last_seq(struct store *s, int64_t *out, struct okrd_err *err)
+{
+    if (!s->be->outbox_last_seq)
+        return unsupported(s, "outbox last seq", err);
+    return s->be->outbox_last_seq(s, out, err);
+}
+
+int store_each_delivery(struct store *s, const char *state, int (*cb)(void *ctx, const struct store_delivery *d), void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_delivery)
+        return unsupported(s, "each delivery", err);
+    return s->be->each_delivery(s, state, cb, ctx, err);
+}
+
+int store_next_delivery(struct store *s, const char *webhook_id, struct store_delivery *out, char **body, struct okrd_err *err)
+{
+    if (!s->be->next_delivery)
+        return unsupported(s, "next delivery", err);
+    return s->be->next_delivery(s, webhook_id, out, body, err);
+}
+
+int store_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err)
+{
+    if (!s->be->update_delivery)
+        return unsupported(s, "update delivery", err);
+    return s->be->update_delivery(s, d, err);
+}
+
+int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead, int64_t *next_ms, struct okrd_err *err)
+{
+    if (!s->be->expire_orphans)
+        return unsupported(s, "expire orphans", err);
+    return s->be->expire_orphans(s, q, n_dead, next_ms, err);
+}
+
+int store_count_orphans(struct store *s, const char *const *configured, size_t n_configured, int64_t *out, struct okrd_err *err)
+{
+    if (!s->be->count_orphans)
+        return unsupported(s, "count orphans", err);
+    return s->be->count_orphans(s, configured, n_configured, out, err);
+}
+
+int store_delivery_counts(struct store *s, const char *webhook_id, struct store_delivery_counts *out, struct okrd_err *err)
+{
+    if (!s->be->delivery_counts)
+        return unsupported(s, "delivery counts", err);
+    return s->be->delivery_counts(s, webhook_id, out, err);
+}
+
+int store_outbox_prune(struct store *s, int64_t before_s, int64_t *n_out, struct okrd_err *err)
+{
+    if (!s->be->outbox_prune)
+        return unsupported(s, "outbox prune", err);
+    return s->be->outbox_prune(s, before_s, n_out, err);
+}
+
+int store_get_alert_kr(struct store *s, const char *kr_id, struct store_alert_kr *out, struct okrd_err *err)
+{
+    if (!s->be->get_alert_kr)
+        return unsupported(s, "get alert kr", err);
+    return s->be->get_alert_kr(s, kr_id, out, err);
+}
+
+int store_put_alert_kr(struct store *s, const char *kr_id, const struct store_alert_kr *in, struct okrd_err *err)
+{
+    if (!s->be->put_alert_kr)
+        return unsupported(s, "put alert kr", err);
+    return s->be->put_alert_kr(s, kr_id, in, err);
+}
+
+int store_get_alert_source(struct store *s, const char *source, struct store_alert_source *out, struct okrd_err *err)
+{
+    if (!s->be->get_alert_source)
+        return unsupported(s, "get alert source", err);
+    return s->be->get_alert_source(s, source, out, err);
+}
+
+int store_put_alert_source(struct store *s, const char *source, const struct store_alert_source *in, struct okrd_err *err)
+{
+    if (!s->be->put_alert_source)
+        return unsupported(s, "put alert source", err);
+    return s->be->put_alert_source(s, source, in, err);
+}
+
+int store_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err)
+{
+    if (!s->be->get_alert_meta)
+        return unsupported(s, "get alert meta", err);
+    return s->be->get_alert_meta(s, key, out, err);
+}
+
+int store_put_alert_meta(struct store *s, const char *key, int64_t value, struct okrd_err *err)
+{
+    if (!s->be->put_alert_meta)
+        return unsupported(s, "put alert meta", err);
+    return s->be->put_alert_meta(s, key, value, err);
+}
+
+/* ---- high availability (DESIGN section 10) ----
+ * A backend without these entries (SQLite) is not shared: its one daemon
+ * is always the leader (store.h). */
+
+int store_ha_server(struct store *s, struct store_ha_server *out, struct okrd_err *err)
+{
+    if (s->be->ha_server)
+        return s->be->ha_server(s, out, err);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* "the server's clock is ours" */
+    out->clock_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    out->in_recovery = false;
+    return 0;
+}
+
+int store_ha_try_lock(struct store *s, bool *got, struct okrd_err *err)
+{
+    if (s->be->ha_try_lock)
+        return s->be->ha_try_lock(s, got, err);
+    *got = true;
+    return 0;
+}
+
+bool store_ha_holds_lock(const struct store *s)
+{
+    return !s->be->ha_holds_lock || s->be->ha_holds_lock(s);
+}
+
+int store_ha_confirm(struct store *s, int64_t timeout_ms, struct okrd_err *err)
+{
+    return s->be->ha_confirm ? s->be->ha_confirm(s, timeout_ms, err) : 0;
+}
+
+int store_ha_unlock(struct store *s, struct okrd_err *err)
+{
+    return s->be->ha_unlock ? s->be->ha_unlock(s, err) : 0;
+}
+
+int store_ha_reconnect(struct store *s, struct okrd_err *err)
+{
+    return s->be->ha_reconnect ? s->be->ha_reconnect(s, err) : 0;
+}
+
+int store_ha_newest_event_at(struct store *s, int64_t *out_s, struct okrd_err *err)
+{
+    if (s->be->ha_newest_event_at)
+        return s->be->ha_newest_event_at(s, out_s, err);
+    *out_s = 0;
+    return 0;
+}
+
+int store_listen(struct store *s, int *fd, struct okrd_err *err)
+{
+    if (s->be->listen)
+        return s->be->listen(s, fd, err);
+    *fd = -1;
+    return 0;
+}
+
+int store_listen_drain(struct store *s, int *n, struct okrd_err *err)
+{
+    if (s->be->listen_drain)
+        return s->be->listen_drain(s, n, err);
+    *n = 0;
+    return 0;
 }

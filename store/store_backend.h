@@ -179,6 +179,21 @@ struct store_backend {
     int (*listen_drain)(struct store *s, int *n, struct okrd_err *err);
 };
 
+/* Shared helpers (store.c). */
+/* Puts what the caller was doing after the "store: " of the message already
+ * in err: "store: CONTEXT: <old cause>". Returns err's code. */
+int store_err_context(struct okrd_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Copies at most 40 bytes of an untrusted string into buf for a message,
+ * replacing control characters and quotes, so a bad id cannot forge lines. */
+const char *store_quote(const char *in, char *buf, size_t size);
+/* The writer's side of group commit (store_writer.c): BEGIN and enter group
+ * mode; whether the backend still has the group's transaction open (some
+ * errors roll it back whole); leave group mode and COMMIT. */
+int store_group_begin(struct store *s, struct okrd_err *err);
+bool store_group_intact(const struct store *s);
+int store_group_commit(struct store *s, struct okrd_err *err);
+
 extern const struct store_backend store_sqlite_backend; /* store/sqlite/ */
 extern const struct store_backend store_pg_backend;     /* store/pg/ */
 

@@ -27,7 +27,7 @@
  * show that callers never report such a group stored. Read once here and
  * kept in struct store_writer; unset (the normal case) it costs nothing.
  */
-#include "store_internal.h"
+#include "store_backend.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -273,16 +273,18 @@ static void on_async_closed(uv_handle_t *h)
 int store_writer_open(struct store_writer **out, uv_loop_t *loop, const char *path,
                       struct okrd_err *err)
 {
+    struct store_loc loc = {.kind = STORE_SQLITE, .path = path, .role = "writer"};
+    return store_writer_open_loc(out, loop, &loc, err);
+}
+
+int store_writer_open_loc(struct store_writer **out, uv_loop_t *loop, const struct store_loc *loc,
+                          struct okrd_err *err)
+{
     *out = NULL;
-    /* The connection is opened here and used on the writer thread; that
-     * hand-over needs a thread-safe SQLite build (Debian's is). */
-    if (!sqlite3_threadsafe())
-        return okrd_err_set(err, OKRD_ESTORE,
-                            "store: start the writer: SQLite was built without thread support");
     struct store_writer *w = calloc(1, sizeof *w);
     if (!w)
         return okrd_err_set(err, OKRD_ENOMEM, "store: start the writer: out of memory");
-    int rc = store_open(&w->db, path, 0, err);
+    int rc = store_open_loc(&w->db, loc, 0, err);
     if (rc)
         goto fail_open;
     w->loop = loop;

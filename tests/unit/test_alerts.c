@@ -26,7 +26,7 @@
 #include "alerts/alerts_chain.h"
 #include "common/clock.h"
 #include "common/parse.h"
-#include "store/store_internal.h" /* the migrations, to build an older store */
+#include "store/sqlite/sqlite_internal.h" /* the migrations, to build an older store */
 #include "store/store_outbox.h"
 #include "testutil.h"
 

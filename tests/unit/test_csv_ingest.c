@@ -26,7 +26,7 @@
 
 #include "connectors/csv_ingest.h"
 #include "store/store.h"
-#include "store/store_internal.h" /* the disk-full test caps the file on s->db */
+#include "store/sqlite/sqlite_internal.h" /* the disk-full test caps the file on s->db */
 #include "testutil.h"
 
 struct fx {
@@ -268,7 +268,7 @@ static void test_big_file_store_fails(void **state)
     char *path = tu_write_file(f->dir, "full.csv", text);
     free(text);
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA max_page_count = 300", -1, &st, NULL),
+    assert_int_equal(sqlite3_prepare_v2(SQ(f->st)->db, "PRAGMA max_page_count = 300", -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     sqlite3_finalize(st);

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
-#include "store/store_internal.h" /* the group-commit test looks at s->grouped */
+#include "store/sqlite/sqlite_internal.h" /* the group-commit test looks at s->grouped */
 #include "testutil.h"
 
 struct fx {

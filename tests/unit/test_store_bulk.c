@@ -23,7 +23,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
-#include "store/store_internal.h" /* the foreign-key test reads the pragma on s->db */
+#include "store/sqlite/sqlite_internal.h" /* the foreign-key test reads the pragma on s->db */
 #include "testutil.h"
 
 struct fx {
@@ -289,7 +289,7 @@ static void test_error_rolls_back_the_transaction(void **state)
 static int pragma_fk(struct store *s)
 {
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA foreign_keys", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(SQ(s)->db, "PRAGMA foreign_keys", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     int on = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);

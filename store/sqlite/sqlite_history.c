@@ -16,7 +16,7 @@
  * transaction (or a savepoint of the caller's), so two writers cannot take
  * the same version number — and there is only one writer anyway.
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -49,39 +49,6 @@ static const char *text_or_empty(sqlite3_stmt *st, int i)
     return t ? t : "";
 }
 
-static int check_id(const char *what, const char *id, const char *action, struct okrd_err *err)
-{
-    char q[64];
-    if (id && okrd_valid_id(id, strnlen(id, 129)))
-        return 0;
-    return okrd_err_set(err, OKRD_EINVAL, "store: %s: invalid %s \"%s\"", action, what,
-                        store_quote(id, q, sizeof q));
-}
-
-/* A YYYY-MM-DD date (a real one: 2026-02-30 is refused). */
-static int check_date(const char *what, const char *date, const char *action,
-                      struct okrd_err *err)
-{
-    char q[64];
-    int64_t y;
-    int m, d;
-    if (date && strlen(date) == 10 && okrd_parse_date(date, 10, &y, &m, &d, NULL) == 0)
-        return 0;
-    return okrd_err_set(err, OKRD_EINVAL, "store: %s: invalid %s \"%s\" (want YYYY-MM-DD)",
-                        action, what, store_quote(date, q, sizeof q));
-}
-
-static int check_status(const char *what, const char *status, size_t size, const char *action,
-                        struct okrd_err *err)
-{
-    char q[64];
-    size_t n = status ? strnlen(status, size) : 0;
-    if (n > 0 && n < size)
-        return 0;
-    return okrd_err_set(err, OKRD_EINVAL, "store: %s: invalid %s \"%s\"", action, what,
-                        store_quote(status, q, sizeof q));
-}
-
 #define STMT_OR_FAIL(st, s, id, sql, err)                                                       \
     sqlite3_stmt *st = store_stmt((s), (id), (sql), (err));                                     \
     if (!st)                                                                                    \
@@ -89,16 +56,11 @@ static int check_status(const char *what, const char *status, size_t size, const
 
 /* ---- daily history ---- */
 
-int store_put_kr_day(struct store *s, const struct store_kr_day *row, struct okrd_err *err)
+int sq_put_kr_day(struct store *s, const struct store_kr_day *row, struct okrd_err *err)
 {
     static const char action[] = "record a day of key result history";
     int rc = store_check_writable(s, action, err);
-    if (rc || (rc = check_id("key result id", row->kr_id, action, err)) != 0 ||
-        (rc = check_date("date", row->date, action, err)) != 0 ||
-        (rc = check_date("cycle start", row->cycle_start, action, err)) != 0 ||
-        (rc = check_status("status", row->status, sizeof row->status, action, err)) != 0 ||
-        (rc = check_status("computed status", row->computed_status, sizeof row->computed_status,
-                           action, err)) != 0)
+    if (rc)
         return rc;
     STMT_OR_FAIL(st, s, STMT_KR_DAY_PUT,
                  "INSERT INTO kr_history(kr_id, date, cycle_start, status, computed_status,"
@@ -125,7 +87,7 @@ int store_put_kr_day(struct store *s, const struct store_kr_day *row, struct okr
     return rc;
 }
 
-int store_each_kr_day(struct store *s, const char *kr_id, const char *from_date,
+int sq_each_kr_day(struct store *s, const char *kr_id, const char *from_date,
                       const char *to_date,
                       int (*cb)(void *ctx, const struct store_kr_day *row), void *ctx,
                       struct okrd_err *err)
@@ -160,7 +122,7 @@ int store_each_kr_day(struct store *s, const char *kr_id, const char *from_date,
     return rc;
 }
 
-int store_last_kr_day(struct store *s, const char *kr_id, const char *cycle_start,
+int sq_last_kr_day(struct store *s, const char *kr_id, const char *cycle_start,
                       char date_out[11], struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_KR_DAY_LAST,
@@ -228,28 +190,17 @@ static int put_definition(struct store *s, const char *kind, const char *id,
     return rc;
 }
 
-int store_put_definition(struct store *s, const char *kind, const char *id,
+int sq_put_definition(struct store *s, const char *kind, const char *id,
                          const char *cycle_start, const char *cycle_end, const char *json,
                          int64_t at_s, bool *changed, struct okrd_err *err)
 {
     static const char action[] = "record a definition";
-    char q[64];
     if (changed)
         *changed = false;
     int rc = store_check_writable(s, action, err);
     if (rc)
         return rc;
-    if (!kind || (strcmp(kind, "objective") && strcmp(kind, "key_result")))
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: %s: invalid kind \"%s\" (objective or key_result)", action,
-                            store_quote(kind, q, sizeof q));
-    if ((rc = check_id("id", id, action, err)) != 0 ||
-        (rc = check_date("cycle start", cycle_start, action, err)) != 0 ||
-        (rc = check_date("cycle end", cycle_end, action, err)) != 0)
-        return rc;
-    if (strcmp(cycle_end, cycle_start) < 0)
-        return okrd_err_set(err, OKRD_EINVAL, "store: %s of \"%s\": the cycle ends (%s) before "
-                            "it starts (%s)", action, id, cycle_end, cycle_start);
+
     if (!json || !*json)
         return okrd_err_set(err, OKRD_EINVAL, "store: %s of \"%s\": empty definition", action, id);
     bool own;
@@ -261,7 +212,7 @@ int store_put_definition(struct store *s, const char *kind, const char *id,
     return store_tx_leave(s, own, rc, err);
 }
 
-int store_each_definition(struct store *s, const char *cycle_start, const char *cycle_end,
+int sq_each_definition(struct store *s, const char *cycle_start, const char *cycle_end,
                           int (*cb)(void *ctx, const struct store_definition *d), void *ctx,
                           struct okrd_err *err)
 {
@@ -270,7 +221,7 @@ int store_each_definition(struct store *s, const char *cycle_start, const char *
      * archive once, not in a loop. The newest version of each (kind, id,
      * cycle_start) is the definition; its cycle_end is the one compared. */
     int src = sqlite3_prepare_v2(
-        s->db,
+        SQ(s)->db,
         "SELECT d.kind, d.id, d.cycle_start, d.cycle_end, d.json, d.recorded_at_s"
         " FROM definitions d"
         " WHERE (?1 IS NULL OR (d.cycle_start = ?1 AND d.cycle_end = ?2))"
@@ -303,13 +254,13 @@ int store_each_definition(struct store *s, const char *cycle_start, const char *
     return rc;
 }
 
-int store_each_cycle(struct store *s,
+int sq_each_cycle(struct store *s,
                      int (*cb)(void *ctx, const char *start, const char *end), void *ctx,
                      struct okrd_err *err)
 {
     sqlite3_stmt *st;
     int src = sqlite3_prepare_v2(
-        s->db,
+        SQ(s)->db,
         "SELECT DISTINCT d.cycle_start, d.cycle_end FROM definitions d"
         " WHERE d.version = (SELECT max(x.version) FROM definitions x WHERE x.kind = d.kind"
         "   AND x.id = d.id AND x.cycle_start = d.cycle_start)"

@@ -26,7 +26,7 @@
  * and mtime are compared after the copy, and a changed file is copied
  * again, then under the new WAL's locks.
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -137,19 +137,19 @@ static int copy_pages(struct store *src, const char *tmp, store_backup_progress_
     }
     /* The snapshot: BEGIN is deferred; the first read takes the snapshot
      * and it lasts until the COMMIT below. */
-    if ((rc = sqlite3_exec(src->db, "BEGIN; SELECT count(*) FROM sqlite_master;", NULL, NULL,
+    if ((rc = sqlite3_exec(SQ(src)->db, "BEGIN; SELECT count(*) FROM sqlite_master;", NULL, NULL,
                            NULL)) != SQLITE_OK) {
-        ret = store_sqlerr(src, rc, err, "read a snapshot of %s", src->path);
+        ret = store_sqlerr(src, rc, err, "read a snapshot of %s", SQ(src)->path);
         goto out;
     }
-    if (!(b = sqlite3_backup_init(dst, "main", src->db, "main"))) {
-        ret = okrd_err_set(err, OKRD_EIO, "store: start copying %s to %s: %s", src->path, tmp,
+    if (!(b = sqlite3_backup_init(dst, "main", SQ(src)->db, "main"))) {
+        ret = okrd_err_set(err, OKRD_EIO, "store: start copying %s to %s: %s", SQ(src)->path, tmp,
                            sqlite3_errmsg(dst));
         goto out;
     }
     int64_t page_size = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(src->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(SQ(src)->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         page_size = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -174,13 +174,13 @@ static int copy_pages(struct store *src, const char *tmp, store_backup_progress_
     int frc = sqlite3_backup_finish(b);
     if (!ret && rc != SQLITE_DONE)
         ret = okrd_err_set(err, store_code_from_sqlite(rc) == OKRD_ENOMEM ? OKRD_ENOMEM : OKRD_EIO,
-                           "store: copy %s to %s: %s", src->path, tmp, sqlite3_errmsg(dst));
+                           "store: copy %s to %s: %s", SQ(src)->path, tmp, sqlite3_errmsg(dst));
     else if (!ret && frc != SQLITE_OK)
-        ret = okrd_err_set(err, OKRD_EIO, "store: finish copying %s to %s: %s", src->path, tmp,
+        ret = okrd_err_set(err, OKRD_EIO, "store: finish copying %s to %s: %s", SQ(src)->path, tmp,
                            sqlite3_errmsg(dst));
 out:
-    if (src->db && !sqlite3_get_autocommit(src->db))
-        sqlite3_exec(src->db, "COMMIT", NULL, NULL, NULL);
+    if (SQ(src)->db && !sqlite3_get_autocommit(SQ(src)->db))
+        sqlite3_exec(SQ(src)->db, "COMMIT", NULL, NULL, NULL);
     if (dst && sqlite3_close(dst) != SQLITE_OK && !ret)
         ret = okrd_err_set(err, OKRD_EIO, "close %s: %s", tmp, sqlite3_errmsg(dst));
     return ret;

@@ -10,7 +10,7 @@
  * NaN; "never" times (0) and empty messages are stored as NULL too, so SQL
  * readers see the absence rather than a magic value.
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,24 +46,6 @@ static void copy_text(sqlite3_stmt *st, int i, char *buf, size_t size)
     snprintf(buf, size, "%s", t ? t : "");
 }
 
-static int check_id(const char *what, const char *id, const char *action, struct okrd_err *err)
-{
-    char q[64];
-    if (id && okrd_valid_id(id, strnlen(id, 129)))
-        return 0;
-    return okrd_err_set(err, OKRD_EINVAL, "store: %s: invalid %s \"%s\"", action, what,
-                        store_quote(id, q, sizeof q));
-}
-
-static int check_status(const char *status, const char *action, struct okrd_err *err)
-{
-    char q[64];
-    if (status && *status && strlen(status) < sizeof ((struct store_kr_state *)0)->status)
-        return 0;
-    return okrd_err_set(err, OKRD_EINVAL, "store: %s: invalid status \"%s\"", action,
-                        store_quote(status, q, sizeof q));
-}
-
 /* Steps a cached write statement once and resets it. */
 static int step_write(struct store *s, sqlite3_stmt *st, struct okrd_err *err, const char *action,
                       const char *thing)
@@ -82,11 +64,11 @@ static int step_write(struct store *s, sqlite3_stmt *st, struct okrd_err *err, c
 
 /* ---- source health ---- */
 
-int store_put_source_health(struct store *s, const char *source,
+int sq_put_source_health(struct store *s, const char *source,
                             const struct store_source_health *h, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "record source health", err);
-    if (rc || (rc = check_id("source id", source, "record source health", err)) != 0)
+    if (rc)
         return rc;
     STMT_OR_FAIL(st, s, STMT_HEALTH_PUT,
                  "INSERT INTO source_health(source, last_success_at, last_error_at, last_error,"
@@ -107,7 +89,7 @@ int store_put_source_health(struct store *s, const char *source,
     return step_write(s, st, err, "record health of source", source);
 }
 
-int store_get_source_health(struct store *s, const char *source,
+int sq_get_source_health(struct store *s, const char *source,
                             struct store_source_health *out, struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_HEALTH_GET,
@@ -134,32 +116,13 @@ int store_get_source_health(struct store *s, const char *source,
 
 /* ---- ingest log ---- */
 
-static bool valid_sha256(const char *h)
-{
-    if (!h || strlen(h) != 64)
-        return false;
-    for (size_t i = 0; i < 64; i++)
-        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-            return false;
-    return true;
-}
-
-int store_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_err *err)
+int sq_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_err *err)
 {
     static const char action[] = "log ingest";
-    char q[64], q2[64];
+    char q[64];
     int rc = store_check_writable(s, action, err);
-    if (rc || (rc = check_id("source id", in->source, action, err)) != 0)
+    if (rc)
         return rc;
-    if (!in->name || !*in->name)
-        return okrd_err_set(err, OKRD_EINVAL, "store: %s: empty file name", action);
-    if (!valid_sha256(in->sha256))
-        return okrd_err_set(err, OKRD_EINVAL, "store: %s of %s: invalid sha256 \"%s\"", action,
-                            store_quote(in->name, q, sizeof q), store_quote(in->sha256, q2, sizeof q2));
-    if (!in->outcome || (strcmp(in->outcome, "ingested") && strcmp(in->outcome, "rejected") &&
-                         strcmp(in->outcome, "partial")))
-        return okrd_err_set(err, OKRD_EINVAL, "store: %s of %s: invalid outcome \"%s\"", action,
-                            store_quote(in->name, q, sizeof q), in->outcome ? in->outcome : "");
     STMT_OR_FAIL(st, s, STMT_INGEST_LOG,
                  "INSERT INTO ingest_log(source, name, sha256, rows, outcome, at, report)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -175,7 +138,7 @@ int store_log_ingest(struct store *s, const struct store_ingest *in, struct okrd
     return step_write(s, st, err, "log ingest of", store_quote(in->name, q, sizeof q));
 }
 
-int store_ingest_seen(struct store *s, const char *source, const char *sha256, bool *seen,
+int sq_ingest_seen(struct store *s, const char *source, const char *sha256, bool *seen,
                       char **report, struct okrd_err *err)
 {
     if (report)
@@ -203,13 +166,12 @@ int store_ingest_seen(struct store *s, const char *source, const char *sha256, b
 
 /* ---- key-result state ---- */
 
-int store_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_state *kst,
+int sq_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_state *kst,
                        struct okrd_err *err)
 {
     static const char action[] = "record key result state";
     int rc = store_check_writable(s, action, err);
-    if (rc || (rc = check_id("key result id", kr_id, action, err)) != 0 ||
-        (rc = check_status(kst->status, action, err)) != 0)
+    if (rc)
         return rc;
     STMT_OR_FAIL(st, s, STMT_KR_STATE_PUT,
                  "INSERT INTO kr_state(kr_id, status, since, evaluated_at, value, progress,"
@@ -234,7 +196,7 @@ int store_put_kr_state(struct store *s, const char *kr_id, const struct store_kr
     return step_write(s, st, err, "record state of key result", kr_id);
 }
 
-int store_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *out,
+int sq_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *out,
                        struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_KR_STATE_GET,

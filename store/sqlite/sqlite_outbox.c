@@ -9,8 +9,8 @@
  * The hot paths (add, next, update, rule state) use cached statements; the
  * listings and housekeeping (status, API, retention) prepare their own.
  */
-#include "store_internal.h"
-#include "store_outbox.h"
+#include "sqlite_internal.h"
+#include "../store_outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,7 @@ static int add_rows(struct store *s, const struct store_event *ev,
     int rc = step_done(s, st, err, "add event to the outbox");
     if (rc)
         return rc;
-    int64_t seq = sqlite3_last_insert_rowid(s->db);
+    int64_t seq = sqlite3_last_insert_rowid(SQ(s)->db);
     for (size_t i = 0; i < n; i++) {
         STMT_OR_FAIL(dq, s, STMT_DELIVERY_ADD,
                      "INSERT INTO deliveries(event_id, webhook_id, seq, max_age_ms)"
@@ -79,7 +79,7 @@ static int add_rows(struct store *s, const struct store_event *ev,
     return 0;
 }
 
-int store_outbox_add(struct store *s, const struct store_event *ev,
+int sq_outbox_add(struct store *s, const struct store_event *ev,
                      const struct store_route *routes, size_t n_routes, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "add event to the outbox", err);
@@ -99,7 +99,7 @@ int store_outbox_add(struct store *s, const struct store_event *ev,
     return store_tx_leave(s, own, rc, err);
 }
 
-int store_outbox_last_seq(struct store *s, int64_t *out, struct okrd_err *err)
+int sq_outbox_last_seq(struct store *s, int64_t *out, struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_OUTBOX_SEQ, "SELECT coalesce(max(seq), 0) FROM outbox", err);
     int src = sqlite3_step(st), rc = 0;
@@ -140,12 +140,12 @@ static void read_delivery(sqlite3_stmt *st, struct store_delivery *d)
     d->max_age_ms = sqlite3_column_int64(st, 16);
 }
 
-int store_each_delivery(struct store *s, const char *state,
+int sq_each_delivery(struct store *s, const char *state,
                         int (*cb)(void *ctx, const struct store_delivery *d), void *ctx,
                         struct okrd_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
+    int src = sqlite3_prepare_v2(SQ(s)->db,
                                  "SELECT " DELIVERY_COLUMNS " FROM deliveries d"
                                  " JOIN outbox o ON o.id = d.event_id"
                                  " WHERE ?1 IS NULL OR d.state = ?1"
@@ -167,7 +167,7 @@ int store_each_delivery(struct store *s, const char *state,
     return rc;
 }
 
-int store_next_delivery(struct store *s, const char *webhook_id, struct store_delivery *out,
+int sq_next_delivery(struct store *s, const char *webhook_id, struct store_delivery *out,
                         char **body, struct okrd_err *err)
 {
     *body = NULL;
@@ -194,7 +194,7 @@ int store_next_delivery(struct store *s, const char *webhook_id, struct store_de
     return rc;
 }
 
-int store_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err)
+int sq_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "record a delivery", err);
     if (rc)
@@ -231,12 +231,12 @@ int store_update_delivery(struct store *s, const struct store_delivery *d, struc
 static int fill_configured(struct store *s, const char *const *ids, size_t n)
 {
     sqlite3_stmt *ins = NULL;
-    int src = sqlite3_exec(s->db,
+    int src = sqlite3_exec(SQ(s)->db,
                            "CREATE TEMP TABLE IF NOT EXISTS configured_hooks(id TEXT PRIMARY KEY);"
                            "DELETE FROM configured_hooks;",
                            NULL, NULL, NULL);
     if (src == SQLITE_OK)
-        src = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO configured_hooks(id) VALUES (?1)",
+        src = sqlite3_prepare_v2(SQ(s)->db, "INSERT OR IGNORE INTO configured_hooks(id) VALUES (?1)",
                                  -1, &ins, NULL);
     for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
         sqlite3_bind_text(ins, 1, ids[i] ? ids[i] : "", -1, SQLITE_STATIC);
@@ -254,7 +254,7 @@ static int fill_configured(struct store *s, const char *const *ids, size_t n)
     "((SELECT o.created_at FROM outbox o WHERE o.id = " T ".event_id) * 1000"                  \
     " + CASE WHEN " T ".max_age_ms > 0 THEN " T ".max_age_ms ELSE ?1 END)"
 
-int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
+int sq_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
                          int64_t *next_ms, struct okrd_err *err)
 {
     *n_dead = 0;
@@ -270,7 +270,7 @@ int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, i
     /* The row keeps what it knew (its webhook's last answer) and says why
      * it died; RETURNING names each for the log. */
     if (src == SQLITE_OK)
-        src = sqlite3_prepare_v2(s->db,
+        src = sqlite3_prepare_v2(SQ(s)->db,
                                  "UPDATE deliveries SET state = 'dead', next_attempt_at = 0,"
                                  " last_error = CASE WHEN coalesce(last_error, '') = '' THEN ?3"
                                  "  ELSE last_error || ' ' || ?3 END"
@@ -296,7 +296,7 @@ int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, i
         src = src == SQLITE_DONE ? SQLITE_OK : src;
     }
     if (src == SQLITE_OK)
-        src = sqlite3_prepare_v2(s->db,
+        src = sqlite3_prepare_v2(SQ(s)->db,
                                  "SELECT min(" DELIVERY_EXPIRY_MS("d") ") FROM deliveries d"
                                  " WHERE d.state = 'pending'"
                                  " AND d.webhook_id NOT IN (SELECT id FROM configured_hooks)",
@@ -324,14 +324,14 @@ static bool listed(const char *const *ids, size_t n, const char *id)
     return false;
 }
 
-int store_count_orphans(struct store *s, const char *const *configured, size_t n_configured,
+int sq_count_orphans(struct store *s, const char *const *configured, size_t n_configured,
                         int64_t *out, struct okrd_err *err)
 {
     *out = 0;
     /* Per webhook id, then matched here: a read-only connection may not
      * create the temp table the writer uses, and the ids are few. */
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
+    int src = sqlite3_prepare_v2(SQ(s)->db,
                                  "SELECT webhook_id, count(*) FROM deliveries"
                                  " WHERE state = 'pending' GROUP BY webhook_id",
                                  -1, &st, NULL);
@@ -347,12 +347,12 @@ int store_count_orphans(struct store *s, const char *const *configured, size_t n
     return rc;
 }
 
-int store_delivery_counts(struct store *s, const char *webhook_id,
+int sq_delivery_counts(struct store *s, const char *webhook_id,
                           struct store_delivery_counts *out, struct okrd_err *err)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
+    int src = sqlite3_prepare_v2(SQ(s)->db,
                                  "SELECT state, count(*), coalesce(sum(max(attempts - 1, 0)), 0)"
                                  " FROM deliveries WHERE ?1 IS NULL OR webhook_id = ?1"
                                  " GROUP BY state",
@@ -376,14 +376,14 @@ int store_delivery_counts(struct store *s, const char *webhook_id,
     return rc;
 }
 
-int store_outbox_prune(struct store *s, int64_t before_s, int64_t *n_out, struct okrd_err *err)
+int sq_outbox_prune(struct store *s, int64_t before_s, int64_t *n_out, struct okrd_err *err)
 {
     *n_out = 0;
     int rc = store_check_writable(s, "prune the outbox", err);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
+    int src = sqlite3_prepare_v2(SQ(s)->db,
                                  "DELETE FROM outbox WHERE created_at < ?1 AND NOT EXISTS"
                                  " (SELECT 1 FROM deliveries d WHERE d.event_id = outbox.id"
                                  "  AND d.state = 'pending')",
@@ -393,7 +393,7 @@ int store_outbox_prune(struct store *s, int64_t before_s, int64_t *n_out, struct
         src = sqlite3_step(st);
     }
     if (src == SQLITE_DONE)
-        *n_out = sqlite3_changes(s->db);
+        *n_out = sqlite3_changes(SQ(s)->db);
     else
         rc = store_sqlerr(s, src, err, "prune the outbox");
     sqlite3_finalize(st);
@@ -402,7 +402,7 @@ int store_outbox_prune(struct store *s, int64_t before_s, int64_t *n_out, struct
 
 /* ---- alert rule state ---- */
 
-int store_get_alert_kr(struct store *s, const char *kr_id, struct store_alert_kr *out,
+int sq_get_alert_kr(struct store *s, const char *kr_id, struct store_alert_kr *out,
                        struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_ALERT_KR_GET,
@@ -430,7 +430,7 @@ int store_get_alert_kr(struct store *s, const char *kr_id, struct store_alert_kr
     return rc;
 }
 
-int store_put_alert_kr(struct store *s, const char *kr_id, const struct store_alert_kr *in,
+int sq_put_alert_kr(struct store *s, const char *kr_id, const struct store_alert_kr *in,
                        struct okrd_err *err)
 {
     int rc = store_check_writable(s, "record alert state", err);
@@ -457,7 +457,7 @@ int store_put_alert_kr(struct store *s, const char *kr_id, const struct store_al
     return step_done(s, st, err, what);
 }
 
-int store_get_alert_source(struct store *s, const char *source, struct store_alert_source *out,
+int sq_get_alert_source(struct store *s, const char *source, struct store_alert_source *out,
                            struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_ALERT_SOURCE_GET,
@@ -477,7 +477,7 @@ int store_get_alert_source(struct store *s, const char *source, struct store_ale
     return rc;
 }
 
-int store_put_alert_source(struct store *s, const char *source,
+int sq_put_alert_source(struct store *s, const char *source,
                            const struct store_alert_source *in, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "record source alert state", err);
@@ -494,7 +494,7 @@ int store_put_alert_source(struct store *s, const char *source,
     return step_done(s, st, err, "record alert state of a source");
 }
 
-int store_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err)
+int sq_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err)
 {
     STMT_OR_FAIL(st, s, STMT_ALERT_META_GET, "SELECT value FROM alert_meta WHERE key = ?1", err);
     sqlite3_bind_text(st, 1, key ? key : "", -1, SQLITE_STATIC);
@@ -509,7 +509,7 @@ int store_get_alert_meta(struct store *s, const char *key, int64_t *out, struct 
     return rc;
 }
 
-int store_put_alert_meta(struct store *s, const char *key, int64_t value, struct okrd_err *err)
+int sq_put_alert_meta(struct store *s, const char *key, int64_t value, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "record alert meta", err);
     if (rc)

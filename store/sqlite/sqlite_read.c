@@ -11,7 +11,7 @@
  * statement outlives the call and pins a WAL snapshot. Memory is O(1) in
  * the number of stored points.
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@
 static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, const char *what,
                    const char *metric, struct okrd_err *err)
 {
-    int src = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    int src = sqlite3_prepare_v2(SQ(s)->db, sql, -1, st, NULL);
     if (src != SQLITE_OK) {
         char q[48];
         return store_sqlerr(s, src, err, "%s of \"%s\"", what, store_quote(metric, q, sizeof q));
@@ -27,7 +27,7 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, const ch
     return 0;
 }
 
-int store_count_points(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
+int sq_count_points(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
                        size_t limit, size_t *out, struct okrd_err *err)
 {
     *out = 0;
@@ -58,7 +58,7 @@ int store_count_points(struct store *s, const char *metric, int64_t from_s, int6
     return rc;
 }
 
-int store_metric_is_binary(struct store *s, const char *metric, bool *out,
+int sq_metric_is_binary(struct store *s, const char *metric, bool *out,
                            struct okrd_err *err)
 {
     *out = false;
@@ -89,7 +89,7 @@ int store_metric_is_binary(struct store *s, const char *metric, bool *out,
     return rc;
 }
 
-int store_newest_in_ranges(struct store *s, const char *metric, const int64_t *bounds,
+int sq_newest_in_ranges(struct store *s, const char *metric, const int64_t *bounds,
                            size_t n_bounds, struct store_series *out, struct okrd_err *err)
 {
     out->n = 0;

@@ -16,7 +16,7 @@
  * (as store_points.c does), because a callback may call back into the store
  * on the same connection.
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -98,101 +98,12 @@ static int read_row(sqlite3_stmt *st, struct okrd_checkin *c, struct okrd_err *e
 
 /* ---- validation ---- */
 
-static bool is_override(const char *status)
-{
-    return strcmp(status, "on_track") == 0 || strcmp(status, "at_risk") == 0 ||
-           strcmp(status, "off_track") == 0;
-}
-
-/* Whether a fixed-size field is NUL-terminated within its array. */
-#define TERMINATED(field) (strnlen((field), sizeof (field)) < sizeof (field))
-
-/* The record's own consistency (DESIGN section 8); the API checks the body
- * against the key result and cycle before it gets here, so a failure here is
- * a caller's bug, reported precisely all the same. */
-static int check_checkin(const struct okrd_checkin *c, struct okrd_err *err)
-{
-    char q[64], q2[64];
-    int64_t y;
-    int m, d;
-    if (!TERMINATED(c->id) || strncmp(c->id, "chk_", 4) != 0 || !c->id[4])
-        return okrd_err_set(err, OKRD_EINVAL, "store: insert check-in: invalid id \"%s\"",
-                            store_quote(TERMINATED(c->id) ? c->id : "", q, sizeof q));
-    const char *id = store_quote(c->id, q, sizeof q);
-    if (!TERMINATED(c->key_result) || !okrd_valid_id(c->key_result, strlen(c->key_result)))
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: insert check-in %s: invalid key result id \"%s\"", id,
-                            store_quote(TERMINATED(c->key_result) ? c->key_result : "", q2,
-                                        sizeof q2));
-    if (!TERMINATED(c->cycle_start) || strlen(c->cycle_start) != 10 ||
-        okrd_parse_date(c->cycle_start, 10, &y, &m, &d, NULL) != 0)
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: insert check-in %s: invalid cycle_start \"%s\" "
-                            "(want YYYY-MM-DD)",
-                            id, store_quote(TERMINATED(c->cycle_start) ? c->cycle_start : "",
-                                            q2, sizeof q2));
-    if (c->seq < 1)
-        return okrd_err_set(err, OKRD_EINVAL, "store: insert check-in %s: seq %lld is not >= 1",
-                            id, (long long)c->seq);
-    if (!TERMINATED(c->author) || !okrd_valid_id(c->author, strlen(c->author)))
-        return okrd_err_set(err, OKRD_EINVAL, "store: insert check-in %s: invalid author \"%s\"",
-                            id, store_quote(TERMINATED(c->author) ? c->author : "", q2,
-                                            sizeof q2));
-    if (c->confidence != OKRD_CHECKIN_NO_CONFIDENCE && (c->confidence < 0 || c->confidence > 10))
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: insert check-in %s: confidence %d is not 0..10", id,
-                            c->confidence);
-    if (!TERMINATED(c->status) || (c->status[0] && !is_override(c->status)))
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: insert check-in %s: invalid status \"%s\" "
-                            "(on_track, at_risk, off_track or none)",
-                            id, store_quote(TERMINATED(c->status) ? c->status : "", q2,
-                                            sizeof q2));
-    if (c->status[0] && c->until_s <= c->at_s)
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: insert check-in %s: the override ends (until_s %lld) "
-                            "not after at_s %lld",
-                            id, (long long)c->until_s, (long long)c->at_s);
-    if (!c->status[0] && c->until_s != 0)
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: insert check-in %s: until_s without a status", id);
-    if (isinf(c->value))
-        return okrd_err_set(err, OKRD_EINVAL, "store: insert check-in %s: value is infinite",
-                            id);
-    if (!isnan(c->grade) && !(c->grade >= 0.0 && c->grade <= 1.0))
-        return okrd_err_set(err, OKRD_EINVAL, "store: insert check-in %s: grade %g is not 0..1",
-                            id, c->grade);
-    if (c->comment) {
-        size_t n = strlen(c->comment);
-        if (n > OKRD_CHECKIN_COMMENT_MAX)
-            return okrd_err_set(err, OKRD_EINVAL,
-                                "store: insert check-in %s: comment of %zu bytes, over %d", id,
-                                n, OKRD_CHECKIN_COMMENT_MAX);
-        for (size_t i = 0; i < n;) {
-            size_t l = okrd_utf8_len(c->comment + i, n - i);
-            if (l == 0)
-                return okrd_err_set(err, OKRD_EINVAL,
-                                    "store: insert check-in %s: comment is not valid UTF-8 at "
-                                    "byte %zu",
-                                    id, i);
-            i += l;
-        }
-    }
-    if (c->confidence == OKRD_CHECKIN_NO_CONFIDENCE && !c->comment && !c->status[0] &&
-        isnan(c->value) && isnan(c->grade))
-        return okrd_err_set(err, OKRD_EINVAL,
-                            "store: insert check-in %s: none of confidence, comment, status, "
-                            "value, grade",
-                            id);
-    return 0;
-}
-
 /* ---- writes ---- */
 
-int store_insert_checkin(struct store *s, const struct okrd_checkin *c, struct okrd_err *err)
+int sq_insert_checkin(struct store *s, const struct okrd_checkin *c, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "insert check-in", err);
-    if (rc || (rc = check_checkin(c, err)) != 0)
+    if (rc)
         return rc;
     STMT_OR_FAIL(st, s, STMT_CHECKIN_INSERT,
                  "INSERT INTO checkins(" CHECKIN_COLUMNS ", announced)"
@@ -219,11 +130,11 @@ int store_insert_checkin(struct store *s, const struct okrd_checkin *c, struct o
         store_stmt_done(st);
         return 0;
     }
-    int ext = sqlite3_extended_errcode(s->db);
+    int ext = sqlite3_extended_errcode(SQ(s)->db);
     char q[64];
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
         /* SQLite names the columns of the key that was taken. */
-        bool by_id = strstr(sqlite3_errmsg(s->db), "checkins.id") != NULL;
+        bool by_id = strstr(sqlite3_errmsg(SQ(s)->db), "checkins.id") != NULL;
         rc = by_id ? okrd_err_set(err, OKRD_EEXIST, "store: insert check-in: id \"%s\" is "
                                                      "already stored",
                                   store_quote(c->id, q, sizeof q))
@@ -239,7 +150,7 @@ int store_insert_checkin(struct store *s, const struct okrd_checkin *c, struct o
     return rc;
 }
 
-int store_mark_checkin_announced(struct store *s, const char *id, struct okrd_err *err)
+int sq_mark_checkin_announced(struct store *s, const char *id, struct okrd_err *err)
 {
     char q[64];
     int rc = store_check_writable(s, "mark check-in announced", err);
@@ -252,7 +163,7 @@ int store_mark_checkin_announced(struct store *s, const char *id, struct okrd_er
     if (src != SQLITE_DONE)
         rc = store_sqlerr(s, src, err, "mark check-in \"%s\" announced",
                           store_quote(id, q, sizeof q));
-    else if (sqlite3_changes(s->db) == 0)
+    else if (sqlite3_changes(SQ(s)->db) == 0)
         rc = okrd_err_set(err, OKRD_ENOTFOUND,
                           "store: mark check-in \"%s\" announced: no such check-in",
                           store_quote(id, q, sizeof q));
@@ -262,7 +173,7 @@ int store_mark_checkin_announced(struct store *s, const char *id, struct okrd_er
 
 /* ---- point reads ---- */
 
-int store_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
+int sq_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
                          int64_t at_or_before_s, struct okrd_checkin *out,
                          struct okrd_err *err)
 {
@@ -294,7 +205,7 @@ int store_latest_checkin(struct store *s, const char *kr, const char *cycle_star
     return rc;
 }
 
-int store_latest_grade(struct store *s, const char *kr, const char *cycle_start, double *grade,
+int sq_latest_grade(struct store *s, const char *kr, const char *cycle_start, double *grade,
                        char author[65], struct okrd_err *err)
 {
     char q[64];
@@ -342,7 +253,7 @@ static int walk(struct store *s, sqlite3_stmt *st, store_checkin_cb cb, void *ct
     return rc;
 }
 
-int store_each_checkin(struct store *s, const char *kr, const char *cycle_start, int64_t from_s,
+int sq_each_checkin(struct store *s, const char *kr, const char *cycle_start, int64_t from_s,
                        int64_t to_s, bool newest_first, store_checkin_cb cb, void *ctx,
                        struct okrd_err *err)
 {
@@ -366,7 +277,7 @@ int store_each_checkin(struct store *s, const char *kr, const char *cycle_start,
     snprintf(what, sizeof what, "read the check-ins of %s%s%s", kr ? "key result \"" : "",
              kr ? store_quote(kr, q, sizeof q) : "every key result", kr ? "\"" : "");
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    int src = sqlite3_prepare_v2(SQ(s)->db, sql, -1, &st, NULL);
     if (src != SQLITE_OK)
         return store_sqlerr(s, src, err, "%s", what);
     sqlite3_bind_int64(st, 1, from_s);
@@ -380,7 +291,7 @@ int store_each_checkin(struct store *s, const char *kr, const char *cycle_start,
     return rc;
 }
 
-int store_each_unannounced_checkin(struct store *s, const char *kr, store_checkin_cb cb,
+int sq_each_unannounced_checkin(struct store *s, const char *kr, store_checkin_cb cb,
                                    void *ctx, struct okrd_err *err)
 {
     char q[64], what[128];
@@ -388,7 +299,7 @@ int store_each_unannounced_checkin(struct store *s, const char *kr, store_checki
              store_quote(kr, q, sizeof q));
     sqlite3_stmt *st = NULL;
     /* "announced = 0" literally, so the planner matches the partial index. */
-    int src = sqlite3_prepare_v2(s->db,
+    int src = sqlite3_prepare_v2(SQ(s)->db,
                                  "SELECT " CHECKIN_COLUMNS " FROM checkins"
                                  " WHERE key_result = ?1 AND announced = 0"
                                  " ORDER BY cycle_start, seq",

@@ -12,7 +12,7 @@
  * statement outlives the walk and pins a WAL snapshot; the callback may
  * call other store functions on the same connection.
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -72,7 +72,7 @@ static int metric_details(struct store *s, sqlite3_stmt *last, sqlite3_stmt *sou
     return rc;
 }
 
-int store_each_metric_summary(struct store *s,
+int sq_each_metric_summary(struct store *s,
                               int (*cb)(void *ctx, const struct store_metric_summary *m),
                               void *ctx, struct okrd_err *err)
 {
@@ -94,9 +94,9 @@ int store_each_metric_summary(struct store *s,
     sqlite3_stmt *all = NULL, *last = NULL, *sources = NULL;
     struct names srcs = { 0 };
     int src, rc = 0;
-    if ((src = sqlite3_prepare_v2(s->db, sql_all, -1, &all, NULL)) != SQLITE_OK ||
-        (src = sqlite3_prepare_v2(s->db, sql_last, -1, &last, NULL)) != SQLITE_OK ||
-        (src = sqlite3_prepare_v2(s->db, sql_sources, -1, &sources, NULL)) != SQLITE_OK) {
+    if ((src = sqlite3_prepare_v2(SQ(s)->db, sql_all, -1, &all, NULL)) != SQLITE_OK ||
+        (src = sqlite3_prepare_v2(SQ(s)->db, sql_last, -1, &last, NULL)) != SQLITE_OK ||
+        (src = sqlite3_prepare_v2(SQ(s)->db, sql_sources, -1, &sources, NULL)) != SQLITE_OK) {
         rc = store_sqlerr(s, src, err, "list metrics");
         goto out;
     }

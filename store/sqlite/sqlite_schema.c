@@ -9,7 +9,7 @@
  *
  * Timestamps are INTEGER UTC Unix seconds; undefined numbers are NULL.
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 const struct store_migration store_migrations[] = {
     { 1, "create the schema",

@@ -9,7 +9,7 @@
  * are never deleted, so a cached name -> id stays true for as long as the
  * transaction that created it stands (the cache is emptied on rollback).
  */
-#include "store_internal.h"
+#include "sqlite_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -97,7 +97,7 @@ static int metric_id(struct store *s, const char *name, bool create, int64_t *id
                      struct okrd_err *err)
 {
     uint32_t h = hash_name(name);
-    struct store_metric_slot *e = map_find(&s->metrics, name, h);
+    struct store_metric_slot *e = map_find(&SQ(s)->metrics, name, h);
     if (e) {
         *id = e->id;
         return 0;
@@ -123,35 +123,18 @@ static int metric_id(struct store *s, const char *name, bool create, int64_t *id
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
-            *id = sqlite3_last_insert_rowid(s->db);
+            *id = sqlite3_last_insert_rowid(SQ(s)->db);
         else
             ret = store_sqlerr(s, rc, err, "add metric \"%s\"", name);
         store_stmt_done(st);
         if (ret)
             return ret;
     }
-    map_put(&s->metrics, name, h, *id);
+    map_put(&SQ(s)->metrics, name, h, *id);
     return 0;
 }
 
 /* ---- upsert ---- */
-
-static int check_points(const struct store_point_in *pts, size_t n, struct okrd_err *err)
-{
-    char q[64];
-    for (size_t i = 0; i < n; i++) {
-        const char *m = pts[i].metric;
-        if (!m || !okrd_valid_id(m, strnlen(m, 129)))
-            return okrd_err_set(err, OKRD_EINVAL,
-                                "store: upsert %zu points: point %zu: invalid metric id \"%s\"",
-                                n, i, store_quote(m, q, sizeof q));
-        if (!isfinite(pts[i].value))
-            return okrd_err_set(err, OKRD_EINVAL,
-                                "store: upsert %zu points: point %zu (\"%s\"): value is not finite (%g)",
-                                n, i, m, pts[i].value);
-    }
-    return 0;
-}
 
 static const char SQL_POINT_UPSERT[] =
     "INSERT INTO points(metric_id, ts, value) VALUES (?1, ?2, ?3)"
@@ -192,19 +175,17 @@ static int note_source(struct store *s, const char *source, int64_t id, const ch
     return rc;
 }
 
-int store_put_points(struct store *s, const struct store_point_in *pts, size_t n,
+int sq_put_points(struct store *s, const struct store_point_in *pts, size_t n,
                      struct okrd_err *err)
 {
     return store_put_points_from(s, NULL, pts, n, err);
 }
 
-int store_put_points_from(struct store *s, const char *source, const struct store_point_in *pts,
+int sq_put_points_from(struct store *s, const char *source, const struct store_point_in *pts,
                           size_t n, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "upsert points", err);
     if (rc || n == 0)
-        return rc;
-    if ((rc = check_points(pts, n, err)) != 0)
         return rc;
     bool own;
     if ((rc = store_tx_enter(s, &own, err)) != 0)
@@ -403,7 +384,7 @@ _Static_assert(BULK_ROWS == 16 + 8 + 4 + 2 + 1 + 1, "SQL_POINT_UPSERT_MANY holds
  * 1M-point file that is ~8x the WAL writes of the whole ingest and a
  * quarter of its CPU time (bench/csv_ingest). All or nothing then holds
  * for the caller's transaction, which this rolls back on any error. */
-int store_put_points_bulk(struct store *s, const char *source, const struct store_point_in *pts,
+int sq_put_points_bulk(struct store *s, const char *source, const struct store_point_in *pts,
                           size_t n, struct okrd_err *err)
 {
     int rc = store_check_writable(s, "upsert points", err);
@@ -417,8 +398,6 @@ int store_put_points_bulk(struct store *s, const char *source, const struct stor
     sqlite3_stmt *st = NULL;
     struct bulk_row *rows = NULL, *sorted = NULL;
     struct bulk_ids *ids = NULL;
-    if ((rc = check_points(pts, n, err)) != 0)
-        goto out;
     rows = malloc(n * sizeof *rows);
     sorted = malloc(n * sizeof *sorted);
     ids = calloc(1, sizeof *ids);
@@ -516,7 +495,7 @@ void store_series_free(struct store_series *s)
     }
 }
 
-int store_get_series(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
+int sq_get_series(struct store *s, const char *metric, int64_t from_s, int64_t to_s,
                      struct store_series *out, struct okrd_err *err)
 {
     int64_t id;
@@ -550,7 +529,7 @@ int store_get_series(struct store *s, const char *metric, int64_t from_s, int64_
     return rc;
 }
 
-int store_last_point(struct store *s, const char *metric, int64_t at_s, struct store_point *out,
+int sq_last_point(struct store *s, const char *metric, int64_t at_s, struct store_point *out,
                      struct okrd_err *err)
 {
     int64_t id;
@@ -603,7 +582,7 @@ static int walk(struct store *s, sqlite3_stmt *st, const char *metric, store_poi
     return src == SQLITE_DONE ? 0 : store_sqlerr(s, src, err, "read points");
 }
 
-int store_each_point(struct store *s, const char *const *metrics, size_t n_metrics,
+int sq_each_point(struct store *s, const char *const *metrics, size_t n_metrics,
                      int64_t from_s, int64_t to_s, store_point_cb cb, void *ctx,
                      struct okrd_err *err)
 {
@@ -616,7 +595,7 @@ int store_each_point(struct store *s, const char *const *metrics, size_t n_metri
         : "SELECT p.ts, p.value FROM metrics m CROSS JOIN points p ON p.metric_id = m.id"
           " WHERE p.ts >= ?1 AND p.ts < ?2 AND m.name = ?3 ORDER BY p.ts";
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    int src = sqlite3_prepare_v2(SQ(s)->db, sql, -1, &st, NULL);
     if (src != SQLITE_OK)
         return store_sqlerr(s, src, err, "read points");
     sqlite3_bind_int64(st, 1, from_s);
@@ -646,11 +625,11 @@ int store_each_point(struct store *s, const char *const *metrics, size_t n_metri
     return rc;
 }
 
-int store_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric), void *ctx,
+int sq_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric), void *ctx,
                       struct okrd_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, "SELECT name FROM metrics ORDER BY name", -1, &st, NULL);
+    int src = sqlite3_prepare_v2(SQ(s)->db, "SELECT name FROM metrics ORDER BY name", -1, &st, NULL);
     if (src != SQLITE_OK)
         return store_sqlerr(s, src, err, "list metrics");
     int rc = 0;
@@ -662,7 +641,7 @@ int store_each_metric(struct store *s, int (*cb)(void *ctx, const char *metric),
     return rc;
 }
 
-int store_get_series_with_prior(struct store *s, const char *metric, int64_t from_s,
+int sq_get_series_with_prior(struct store *s, const char *metric, int64_t from_s,
                                 int64_t to_s, struct store_series *out, struct okrd_err *err)
 {
     out->n = 0;
