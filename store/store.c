@@ -25,7 +25,7 @@ static const struct store_backend *backend_for(enum store_kind kind)
 {
     switch (kind) {
     case STORE_SQLITE: return &store_sqlite_backend;
-    case STORE_POSTGRESQL: return NULL; /* store/pg/: &store_pg_backend */
+    case STORE_POSTGRESQL: return &store_pg_backend;
     }
     return NULL;
 }

@@ -166,7 +166,7 @@ static void test_metric_without_points(void **state)
     struct fx *f = *state;
     struct store_point_in p = { "b", T0, 1 };
     put_from(f->s, "src", &p, 1);
-    raw_exec(f->path, "INSERT INTO metrics(name) VALUES ('a'), ('c')");
+    fx_raw_exec(f, "INSERT INTO metrics(name) VALUES ('a'), ('c')");
     struct walk w = { 0 };
     walk_all(f->s, &w);
     assert_int_equal(w.n, 3);
@@ -202,6 +202,7 @@ static void test_empty_store_and_stop(void **state)
  * with the advice to run the daemon once. */
 static void test_migrates_a_store_without_sources(void **state)
 {
+    fx_sqlite_only(); /* SQLite's schema 4; PostgreSQL stores begin at 7 */
     struct fx *f = *state;
     struct store_point_in p = { "dau", T0, 1 };
     put_from(f->s, "analytics", &p, 1);
