@@ -621,6 +621,60 @@ int pg_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_st
 int pg_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *out,
                     struct okrd_err *err);
 
+/* pg_history.c */
+int pg_put_kr_day(struct store *s, const struct store_kr_day *row, struct okrd_err *err);
+int pg_each_kr_day(struct store *s, const char *kr_id, const char *from_date,
+                   const char *to_date, int (*cb)(void *ctx, const struct store_kr_day *row),
+                   void *ctx, struct okrd_err *err);
+int pg_last_kr_day(struct store *s, const char *kr_id, const char *cycle_start,
+                   char date_out[11], struct okrd_err *err);
+int pg_put_definition(struct store *s, const char *kind, const char *id, const char *cycle_start,
+                      const char *cycle_end, const char *json, int64_t at_s, bool *changed,
+                      struct okrd_err *err);
+int pg_each_definition(struct store *s, const char *cycle_start, const char *cycle_end,
+                       int (*cb)(void *ctx, const struct store_definition *d), void *ctx,
+                       struct okrd_err *err);
+int pg_each_cycle(struct store *s, int (*cb)(void *ctx, const char *start, const char *end),
+                  void *ctx, struct okrd_err *err);
+/* pg_checkins.c */
+int pg_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
+                      int64_t at_or_before_s, struct okrd_checkin *out, struct okrd_err *err);
+int pg_insert_checkin(struct store *s, const struct okrd_checkin *c, struct okrd_err *err);
+int pg_each_checkin(struct store *s, const char *kr, const char *cycle_start, int64_t from_s,
+                    int64_t to_s, bool newest_first, store_checkin_cb cb, void *ctx,
+                    struct okrd_err *err);
+int pg_each_unannounced_checkin(struct store *s, const char *kr, store_checkin_cb cb, void *ctx,
+                                struct okrd_err *err);
+int pg_mark_checkin_announced(struct store *s, const char *id, struct okrd_err *err);
+int pg_latest_grade(struct store *s, const char *kr, const char *cycle_start, double *grade,
+                    char author[65], struct okrd_err *err);
+/* pg_outbox.c */
+int pg_outbox_add(struct store *s, const struct store_event *ev, const struct store_route *routes,
+                  size_t n_routes, struct okrd_err *err);
+int pg_outbox_last_seq(struct store *s, int64_t *out, struct okrd_err *err);
+int pg_each_delivery(struct store *s, const char *state,
+                     int (*cb)(void *ctx, const struct store_delivery *d), void *ctx,
+                     struct okrd_err *err);
+int pg_next_delivery(struct store *s, const char *webhook_id, struct store_delivery *out,
+                     char **body, struct okrd_err *err);
+int pg_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err);
+int pg_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
+                      int64_t *next_ms, struct okrd_err *err);
+int pg_count_orphans(struct store *s, const char *const *configured, size_t n_configured,
+                     int64_t *out, struct okrd_err *err);
+int pg_delivery_counts(struct store *s, const char *webhook_id, struct store_delivery_counts *out,
+                       struct okrd_err *err);
+int pg_outbox_prune(struct store *s, int64_t before_s, int64_t *n_out, struct okrd_err *err);
+int pg_get_alert_kr(struct store *s, const char *kr_id, struct store_alert_kr *out,
+                    struct okrd_err *err);
+int pg_put_alert_kr(struct store *s, const char *kr_id, const struct store_alert_kr *in,
+                    struct okrd_err *err);
+int pg_get_alert_source(struct store *s, const char *source, struct store_alert_source *out,
+                        struct okrd_err *err);
+int pg_put_alert_source(struct store *s, const char *source, const struct store_alert_source *in,
+                        struct okrd_err *err);
+int pg_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err);
+int pg_put_alert_meta(struct store *s, const char *key, int64_t value, struct okrd_err *err);
 /* pg_ha.c */
 int pg_ha_server(struct store *s, struct store_ha_server *out, struct okrd_err *err);
 int pg_ha_try_lock(struct store *s, bool *got, struct okrd_err *err);
@@ -666,35 +720,34 @@ const struct store_backend store_pg_backend = {
     .get_kr_state = pg_get_kr_state,
 
     /* ==== h-pgrest's area (pg_history.c, pg_checkins.c, pg_outbox.c) ====
-     * history/archive, check-ins, outbox/deliveries/alert state: NULL
-     * (store.c answers "not supported") until those files fill them. */
-    .put_kr_day = NULL,
-    .each_kr_day = NULL,
-    .last_kr_day = NULL,
-    .put_definition = NULL,
-    .each_definition = NULL,
-    .each_cycle = NULL,
-    .latest_checkin = NULL,
-    .insert_checkin = NULL,
-    .each_checkin = NULL,
-    .each_unannounced_checkin = NULL,
-    .mark_checkin_announced = NULL,
-    .latest_grade = NULL,
-    .outbox_add = NULL,
-    .outbox_last_seq = NULL,
-    .each_delivery = NULL,
-    .next_delivery = NULL,
-    .update_delivery = NULL,
-    .expire_orphans = NULL,
-    .count_orphans = NULL,
-    .delivery_counts = NULL,
-    .outbox_prune = NULL,
-    .get_alert_kr = NULL,
-    .put_alert_kr = NULL,
-    .get_alert_source = NULL,
-    .put_alert_source = NULL,
-    .get_alert_meta = NULL,
-    .put_alert_meta = NULL,
+     * history/archive, check-ins, outbox/deliveries/alert state. */
+    .put_kr_day = pg_put_kr_day,
+    .each_kr_day = pg_each_kr_day,
+    .last_kr_day = pg_last_kr_day,
+    .put_definition = pg_put_definition,
+    .each_definition = pg_each_definition,
+    .each_cycle = pg_each_cycle,
+    .latest_checkin = pg_latest_checkin,
+    .insert_checkin = pg_insert_checkin,
+    .each_checkin = pg_each_checkin,
+    .each_unannounced_checkin = pg_each_unannounced_checkin,
+    .mark_checkin_announced = pg_mark_checkin_announced,
+    .latest_grade = pg_latest_grade,
+    .outbox_add = pg_outbox_add,
+    .outbox_last_seq = pg_outbox_last_seq,
+    .each_delivery = pg_each_delivery,
+    .next_delivery = pg_next_delivery,
+    .update_delivery = pg_update_delivery,
+    .expire_orphans = pg_expire_orphans,
+    .count_orphans = pg_count_orphans,
+    .delivery_counts = pg_delivery_counts,
+    .outbox_prune = pg_outbox_prune,
+    .get_alert_kr = pg_get_alert_kr,
+    .put_alert_kr = pg_put_alert_kr,
+    .get_alert_source = pg_get_alert_source,
+    .put_alert_source = pg_put_alert_source,
+    .get_alert_meta = pg_get_alert_meta,
+    .put_alert_meta = pg_put_alert_meta,
     /* ==== end of h-pgrest's area ==== */
     /* ==== h-ha's area (pg_ha.c) ==== */
     .ha_server = pg_ha_server,

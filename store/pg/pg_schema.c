@@ -46,7 +46,10 @@ static const struct pg_migration migrations[] = {
       "CREATE TABLE store_meta ("
       "  singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),"
       "  store_id" T " NOT NULL,"
-      "  change_seq bigint NOT NULL DEFAULT 0"
+      "  change_seq bigint NOT NULL DEFAULT 0,"
+      /* The outbox's AUTOINCREMENT counter (pg_outbox.c): transactional,
+       * so a rolled-back event's seq is given again, as on SQLite. */
+      "  outbox_seq bigint NOT NULL DEFAULT 0"
       ");"
       "INSERT INTO store_meta(store_id) VALUES (gen_random_uuid()::text);"
       "CREATE TABLE metrics ("

@@ -28,6 +28,7 @@
 #include "common/parse.h"
 #include "store/sqlite/sqlite_internal.h" /* the migrations, to build an older store */
 #include "store/store_outbox.h"
+#include "store_fx.h"
 #include "testutil.h"
 
 #define M 60
@@ -616,13 +617,10 @@ static int kr_change(struct store *w, const struct cfg *cfg, const struct cfg_ke
 
 static void test_seam_with_store(void **state)
 {
-    (void)state;
+    struct fx *f = *state;
     struct cfg *cfg = load_cfg();
-    char *dir = tu_mkdtemp(), path[4096];
     struct okrd_err err;
-    struct store *s = NULL;
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    struct store *s = f->s;
     const struct cfg_key_result *kr = cfg_find_key_result(cfg, "dau-up");
     struct okr_result r = design_result();
     struct store_kr_state before = { .status = "on_track" };
@@ -682,9 +680,6 @@ static void test_seam_with_store(void **state)
     int64_t pruned = -1;
     assert_int_equal(store_outbox_prune(s, T0 + 1, &pruned, &err), 0);
     assert_int_equal(pruned, 1); /* only the digest: it went to no webhook */
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
     cfg_free(cfg);
 }
 
@@ -856,13 +851,10 @@ static void on_dead(void *ctx, const char *webhook_id, const char *event_id, con
 
 static void test_orphans_die_only_by_their_recorded_max_age(void **state)
 {
-    (void)state;
+    struct fx *f = *state;
     struct cfg *cfg = load_cfg();
-    char *dir = tu_mkdtemp(), path[4096];
     struct okrd_err err;
-    struct store *s = NULL;
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    struct store *s = f->s;
     int64_t now_ms = (int64_t)T0 * 1000;
     struct okrd_clock clock = okrd_clock_fake(&now_ms);
     const struct cfg_key_result *kr = cfg_find_key_result(cfg, "dau-up");
@@ -957,9 +949,6 @@ static void test_orphans_die_only_by_their_recorded_max_age(void **state)
     rec.max_age_ms = 0; /* none recorded: the webhook's */
     assert_false(alerts_expired(&rec, ALERTS_DEFAULT_MAX_AGE_MS, T0 + 3600));
 
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
     cfg_free(cfg);
 }
 
@@ -968,6 +957,7 @@ static void test_orphans_die_only_by_their_recorded_max_age(void **state)
 static void test_migration_adds_max_age_in_place(void **state)
 {
     (void)state;
+    fx_sqlite_only();
     char *dir = tu_mkdtemp(), path[4096];
     struct okrd_err err;
     assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
@@ -1010,7 +1000,7 @@ static void test_migration_adds_max_age_in_place(void **state)
 #define BODY_TESTS                                                                              \
     cmocka_unit_test(test_kr_body), cmocka_unit_test(test_digest_split),                        \
         cmocka_unit_test(test_forecast_lines),                                                  \
-        cmocka_unit_test(test_next_digest), cmocka_unit_test(test_seam_with_store),
+        cmocka_unit_test(test_next_digest), cmocka_unit_test_setup_teardown(test_seam_with_store, setup, teardown),
 
 int main(void)
 {
@@ -1027,7 +1017,7 @@ int main(void)
         cmocka_unit_test(test_webhook_filters),
         cmocka_unit_test(test_chain_kick_while_sending_or_writing),
         cmocka_unit_test(test_chain_never_idle_with_a_row_waiting),
-        cmocka_unit_test(test_orphans_die_only_by_their_recorded_max_age),
+        cmocka_unit_test_setup_teardown(test_orphans_die_only_by_their_recorded_max_age, setup, teardown),
         cmocka_unit_test(test_migration_adds_max_age_in_place),
         BODY_TESTS
     };

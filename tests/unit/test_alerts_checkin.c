@@ -19,6 +19,7 @@
 
 #include "alerts/alerts.h"
 #include "store/store_outbox.h"
+#include "store_fx.h"
 #include "testutil.h"
 
 #define D 86400
@@ -281,13 +282,10 @@ static void test_checkin_slack(void **state)
  * with the caller's transaction or not at all. */
 static void test_checkin_routing(void **state)
 {
-    (void)state;
+    struct fx *f = *state;
     struct cfg *cfg = load_cfg();
-    char *dir = tu_mkdtemp(), path[4096];
     struct okrd_err err;
-    struct store *s = NULL;
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    struct store *s = f->s;
     struct one o;
     one_init(&o, cfg, "ok");
 
@@ -314,9 +312,6 @@ static void test_checkin_routing(void **state)
     assert_non_null(strstr(body, d.event_id));
     assert_non_null(strstr(body, "\"check_in\""));
     free(body);
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
     okrd_checkin_clear(&o.ci[0]);
     cfg_free(cfg);
 }
@@ -326,7 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkin_body),
         cmocka_unit_test(test_checkin_slack),
-        cmocka_unit_test(test_checkin_routing),
+        cmocka_unit_test_setup_teardown(test_checkin_routing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include "alerts/alerts.h"
 #include "common/parse.h"
 #include "store/store_outbox.h"
+#include "store_fx.h"
 #include "testutil.h"
 
 #define D 86400
@@ -278,13 +279,10 @@ static size_t n_krs(json_t *doc)
 
 static void test_filters_and_slot(void **state)
 {
-    (void)state;
+    struct fx *f = *state;
     struct cfg *cfg = load_cfg(cfg_text);
-    char *dir = tu_mkdtemp(), path[4096];
     struct okrd_err err;
-    struct store *s = NULL;
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    struct store *s = f->s;
     struct alerts_remind_kr due[] = {
         kr_at(cfg, "dau-up", OKR_NO_TS),  /* engagement */
         kr_at(cfg, "churn", OKR_NO_TS),   /* customers */
@@ -330,9 +328,6 @@ static void test_filters_and_slot(void **state)
     assert_int_equal(seq1, seq0);
     assert_int_equal(store_get_alert_meta(s, ALERTS_REMIND_META, &last, &err), 0);
     assert_int_equal(last, SLOT + 7 * D);
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
     cfg_free(cfg);
 
     /* checkins.webhooks names the webhooks: only "growth" gets reminders. */
@@ -345,9 +340,8 @@ static void test_filters_and_slot(void **state)
         "   {\"id\": \"growth\", \"url\": \"http://127.0.0.1:1/\"}],"
         " \"checkins\": {\"remind\": \"monday 09:00\", \"webhooks\": [\"growth\"]}}";
     cfg = load_cfg(named);
-    dir = tu_mkdtemp();
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
-    assert_int_equal(store_open(&s, path, 0, &err), 0);
+    /* A fresh outbox and slot for this config. */
+    fx_raw_exec(f, "DELETE FROM deliveries; DELETE FROM outbox; DELETE FROM alert_meta");
     struct alerts_remind_kr one = kr_at(cfg, "dau-up", SLOT - 8 * D);
     assert_int_equal(alerts_add_remind(s, cfg, SLOT, SLOT, &one, 1, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -355,9 +349,6 @@ static void test_filters_and_slot(void **state)
     assert_int_equal(store_each_delivery(s, "pending", collect, &seen, &err), 0);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.webhooks[0], "growth");
-    store_close(s);
-    tu_rm_rf(dir);
-    free(dir);
     cfg_free(cfg);
 }
 
@@ -469,7 +460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_due),
         cmocka_unit_test(test_body_grouping),
-        cmocka_unit_test(test_filters_and_slot),
+        cmocka_unit_test_setup_teardown(test_filters_and_slot, setup, teardown),
         cmocka_unit_test(test_missed_slot),
         cmocka_unit_test(test_digest_checkins),
     };
