@@ -345,6 +345,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
     if (rc < 0) {
         char q[512];
         log_error("evaluate_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
+        okrd_ha_job_failed(d, rc); /* a lost session: stop acting now */
         /* The marks were consumed; the next tick evaluates everything again. */
     } else if (j->evaluated && j->hold == d->hold) {
         log_event(j->took_ms > 1000 ? CFG_LOG_WARNING : CFG_LOG_DEBUG, "evaluated",

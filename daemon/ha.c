@@ -489,6 +489,15 @@ bool okrd_ha_writer_answers(const struct okrd *d, int64_t within_ms)
     return !ha || mono_ms() - ha->writer_answer_ms < within_ms;
 }
 
+void okrd_ha_job_failed(struct okrd *d, int rc)
+{
+    struct okrd_ha *ha = d->ha;
+    if (!ha || !ha->started || rc != OKRD_EIO || !ha->fsm.shared)
+        return;
+    struct ha_input in = { .kind = HA_IN_SESSION_ERROR };
+    decide(ha, &in);
+}
+
 int64_t okrd_ha_event_floor_s(const struct okrd *d)
 {
     return d->ha ? d->ha->event_floor_s : 0;

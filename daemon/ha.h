@@ -43,6 +43,7 @@ enum ha_input_kind {
     HA_IN_TICK,               /* the timer fired (or anything else: re-decide) */
     HA_IN_ATTEMPT_DONE,       /* a lock attempt came back */
     HA_IN_CONFIRM_DONE,       /* a confirmation came back */
+    HA_IN_SESSION_ERROR,      /* another job on the writer met a connection error */
 };
 
 struct ha_input {
@@ -105,6 +106,9 @@ bool okrd_may_act(const struct okrd *d);
 const char *okrd_ha_role(const struct okrd *d);
 /* The watchdog may be fed: the writer answered within WITHIN_MS. */
 bool okrd_ha_writer_answers(const struct okrd *d, int64_t within_ms);
+/* A leader job on the writer failed with RC: a connection error (OKRD_EIO)
+ * makes the leader stop acting at once, not at its next confirmation. */
+void okrd_ha_job_failed(struct okrd *d, int rc);
 /* The earliest time (clock seconds) the leader may stamp an event: never
  * earlier than the newest occurred_at in the outbox when it took over. */
 int64_t okrd_ha_event_floor_s(const struct okrd *d);

@@ -84,6 +84,13 @@ struct ha_output ha_fsm_step(struct ha_fsm *f, const struct ha_input *in, int64_
     switch (in->kind) {
     case HA_IN_TICK:
         break;
+    case HA_IN_SESSION_ERROR:
+        if (f->shared && f->role == HA_LEADER) {
+            step_down(f, &o, HA_WHY_SESSION_FAILED, now_ms);
+            o.wake_ms = next_wake(f, now_ms);
+            return o;
+        }
+        break;
     case HA_IN_ATTEMPT_DONE:
         f->busy = false;
         if (f->role == HA_LEADER || !f->shared)

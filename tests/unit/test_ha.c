@@ -133,6 +133,21 @@ static void test_failed_confirmation(void **state)
     RUN("failed confirmation", true, rows);
 }
 
+/* A connection error met by another writer job: step down at once; a
+ * follower ignores it. */
+static void test_session_error(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        { 0, T, .actions = HA_DO_ATTEMPT, .role = F },
+        { 1, HA_IN_SESSION_ERROR, .role = F, .wake = 2001 },
+        { 5, A, .ok = true, .got = true, .actions = HA_DO_LEAD, .role = L, .may_act = true },
+        { 700, HA_IN_SESSION_ERROR, .actions = HA_DO_STEP_DOWN, .why = HA_WHY_SESSION_FAILED,
+          .role = F, .may_act = false, .wake = 2700 },
+    };
+    RUN("session error", true, rows);
+}
+
 /* A leader whose process was stopped (SIGSTOP) for 3 x takeover_check:
  * when it runs again its last confirmation is old, so it does not act for
  * a single instant; it steps down on the first tick. */
@@ -222,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_win_and_confirm),
         cmocka_unit_test(test_no_confirmation_steps_down),
         cmocka_unit_test(test_failed_confirmation),
+        cmocka_unit_test(test_session_error),
         cmocka_unit_test(test_stopped_process),
         cmocka_unit_test(test_attempt_ran_late),
         cmocka_unit_test(test_clock_and_standby),
