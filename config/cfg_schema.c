@@ -316,9 +316,6 @@ void cfg_schema_store(struct cfg_ctx *c, json_t *obj)
     int e;
     if (cfg_get_enum(c, obj, "backend", false, store_backends, &e) > 0)
         st->backend = (enum cfg_store_backend)e;
-    if (st->backend == CFG_STORE_POSTGRESQL && !(c->flags & CFG_ANY_BACKEND))
-        cfg_err(c, "backend", "\"postgresql\": this build of okrd has no PostgreSQL backend "
-                "yet (DESIGN section 10); use \"sqlite\", the default");
     if (st->backend == CFG_STORE_POSTGRESQL) {
         char *url = NULL;
         if (cfg_get_str(c, obj, "url", true, CFG_STR_PLAIN, &url) > 0) {

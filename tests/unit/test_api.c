@@ -140,7 +140,7 @@ static void test_metrics_exposition(void **state)
     struct api_webhook_stat wh[] = { { .id = "slack", .count = { 2, 1, 0 }, .configured = true } };
     struct api_process proc = { .resident_bytes = 1e6, .virtual_bytes = NAN, .cpu_seconds = 0.25,
                                 .start_time_s = 1.7e9, .open_fds = 9, .max_fds = 1024 };
-    struct api_metrics_in in = { &f->snap, src, 4, wh, 1, 5, &proc };
+    struct api_metrics_in in = { &f->snap, src, 4, wh, 1, 5, &proc, false, false };
     struct api_buf b = { 0 };
     api_metrics_write(&b, &in);
     assert_false(b.failed);
