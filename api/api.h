@@ -89,6 +89,9 @@ struct api_env {
      * signal arrives (so a test can see a big read in flight, and fill the
      * queue, without relying on timing). 0 in production. */
     int test_hold_reads_signal;
+    /* "leader" or "follower" (DESIGN section 10), for /healthz and
+     * okrd_ha_leader; loop thread. NULL: always "leader". */
+    const char *(*role)(void *ctx);
     void *ctx;
 };
 

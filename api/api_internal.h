@@ -58,6 +58,8 @@ struct api_metrics_in {
     size_t n_webhooks;
     int64_t outbox_pending;
     const struct api_process *process;    /* NULL: no process figures */
+    bool have_role;                       /* the daemon's: okrd_ha_leader is written */
+    bool leader;                          /* 1 while the node may act (DESIGN section 10) */
 };
 /* The whole exposition (text format 0.0.4) into b: the key-result
  * families (api_metrics_write_krs, which depend on the snapshot only), then

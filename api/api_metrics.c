@@ -167,6 +167,11 @@ void api_metrics_write_rest(struct api_buf *b, const struct api_metrics_in *in)
         }
     family(b, "okrd_outbox_pending", "gauge", "Alert events not yet delivered to every webhook.");
     sample(b, "okrd_outbox_pending", NULL, (double)in->outbox_pending);
+    if (in->have_role) {
+        family(b, "okrd_ha_leader", "gauge",
+               "1 while this node is the leader and may act (always 1 with the SQLite store).");
+        sample(b, "okrd_ha_leader", NULL, in->leader ? 1 : 0);
+    }
 
     const struct api_process *p = in->process;
     if (!p)

@@ -201,7 +201,8 @@ static enum MHD_Result get_metrics(struct api_server *s, struct MHD_Connection *
     struct api_metrics_in in = {
         .snap = api_snapshot(s), .sources = s->sources, .n_sources = s->n_sources,
         .webhooks = s->webhooks, .n_webhooks = s->n_webhooks, .outbox_pending = pending,
-        .process = &proc,
+        .process = &proc, .have_role = true,
+        .leader = !s->env.role || !strcmp(s->env.role(s->env.ctx), "leader"),
     };
     struct api_buf b = { 0 };
     size_t n = 0;
@@ -334,7 +335,10 @@ static enum MHD_Result answer_get(struct api_server *s, struct api_request *rq)
     const char *id = rq->id;
     switch ((enum route)rq->route) {
     case R_HEALTHZ:
-        return api_respond_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"),
+        /* role: DESIGN section 10 ("leader" only while the node may act) */
+        return api_respond_json(conn, MHD_HTTP_OK,
+                                json_pack("{s:s, s:s}", "status", "ok", "role",
+                                          s->env.role ? s->env.role(s->env.ctx) : "leader"),
                                 api_no_store);
     case R_METRICS: return get_metrics(s, conn);
     case R_OBJECTIVES: return get_objectives(s, conn);

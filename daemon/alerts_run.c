@@ -83,7 +83,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
 int alerts_submit(struct alerts_sender *a, struct job *j)
 {
     j->a = a;
-    if (!a->d->writer || store_writer_submit(a->d->writer, job_run, job_done, j) < 0) {
+    if (!a->d->writer || !okrd_may_act(a->d) || store_writer_submit(a->d->writer, job_run, job_done, j) < 0) {
         okrd_cfg_hold_unref(j->hold);
         free(j->body);
         free(j);
@@ -317,9 +317,11 @@ static void on_due(uv_timer_t *t)
 static void read_next(struct hook *h)
 {
     struct alerts_sender *a = h->a;
-    if (a->stopping || h->disabled || h->removed || predecessor_busy(h)) {
+    if (a->stopping || h->disabled || h->removed || predecessor_busy(h) ||
+        !okrd_may_act(a->d)) {
         /* Let go: a reload (disabled), the predecessor's record (busy) or
-         * nothing (stopping, removed) picks it up again. */
+         * nothing (stopping, removed, no longer the leader: the next
+         * leader) picks it up again. */
         if (!h->removed)
             uv_timer_stop(&h->timer);
         alerts_chain_reset(&h->chain);
@@ -474,7 +476,8 @@ static void finish(struct alerts_sender *a)
 {
     struct okrd *d = a->d;
     void (*done)(struct okrd *) = a->stop_done;
-    d->alerts = NULL;
+    if (d->alerts == a)
+        d->alerts = NULL; /* an aborted sender may finish after a new one started */
     a->finished = true;
     if (a->jobs == 0)
         sender_free(a);
@@ -579,11 +582,34 @@ void okrd_alerts_kick(struct okrd *d)
         alerts_kick_if_new(d->alerts);
 }
 
+void okrd_alerts_abort(struct okrd *d)
+{
+    struct alerts_sender *a = d->alerts;
+    if (!a || a->stopping)
+        return;
+    a->stopping = true;
+    a->stop_done = NULL;
+    uv_timer_stop(&a->digest);
+    uv_timer_stop(&a->housekeeping);
+    for (size_t i = 0; i < a->n_hooks; i++)
+        if (!a->hooks[i]->closed && !a->hooks[i]->removed)
+            uv_timer_stop(&a->hooks[i]->timer);
+    log_info("webhooks_stopped", "msg=\"not the leader: in-flight requests cancelled; the "
+             "next leader sends them again with the same webhook-id\"");
+    maybe_finish(a); /* no grace: closes now, cancelling every request in flight */
+}
+
 void okrd_alerts_stop(struct okrd *d, void (*done)(struct okrd *d))
 {
     struct alerts_sender *a = d->alerts;
     if (!a) {
         done(d);
+        return;
+    }
+    if (a->stopping) {
+        /* aborted already (a step-down): closing; this stop waits for it */
+        a->stop_done = done;
+        maybe_finish(a);
         return;
     }
     a->stopping = true;

@@ -98,6 +98,7 @@ static void okrd_stop(struct okrd *d, const char *why)
     store_writer_request_stop(d->writer);
     if (d->watchdog_usec)
         uv_close((uv_handle_t *)&d->watchdog, on_handle_closed);
+    okrd_ha_stop(d);
     eval_stop(d);
     okrd_remind_stop(d);
     okrd_api_stop(d, stop_sources);
@@ -132,9 +133,15 @@ static void on_stall(uv_signal_t *h, int signum)
 
 static void on_watchdog(uv_timer_t *t)
 {
-    /* Fed from a loop timer on purpose: if the loop wedges, the pings stop. */
-    (void)t;
-    sd_notify(0, "WATCHDOG=1");
+    /* Fed from a loop timer on purpose: if the loop wedges, the pings stop;
+     * and only while the store's writer answers (ha.c pings it), so a hung
+     * writer is a hung daemon that systemd restarts (DESIGN sections 7, 10). */
+    struct okrd *d = t->data;
+    if (okrd_ha_writer_answers(d, (int64_t)(d->watchdog_usec / 1000)))
+        sd_notify(0, "WATCHDOG=1");
+    else
+        log_warning("watchdog", "msg=\"the store's writer has not answered within WatchdogSec: "
+                    "not feeding the watchdog\"");
 }
 
 void okrd_reload(struct okrd *d)
@@ -248,16 +255,16 @@ static int okrd_start(struct okrd *d, struct state_lock **lock)
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }
-    if (eval_start(d, &err) < 0) {
+    /* The role first: evaluation, sources, reminders and deliveries are
+     * the leader's (DESIGN section 10); on SQLite this node leads. */
+    if (okrd_ha_init(d, &err) < 0 || eval_start(d, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }
-    if (okrd_alerts_start(d, &err) < 0 || okrd_remind_start(d, &err) < 0 ||
-        okrd_api_start(d, &err) < 0) {
+    if (okrd_api_start(d, &err) < 0 || okrd_ha_start(d, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }
-    sources_start_all(d);
     return 0;
 }
 
@@ -328,6 +335,7 @@ int cmd_run(int argc, char **argv)
     if (uv_loop_close(&d.loop) != 0)
         log_warning("stopped", "msg=\"loop closed with handles still open\"");
     free(d.sources);
+    okrd_ha_free(&d);
     free(d.store_url);
     eval_free(&d);
     okrd_cfg_hold_unref(d.hold);

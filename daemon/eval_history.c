@@ -297,7 +297,7 @@ static void backfill_done(void *arg, int rc, const struct okrd_err *err)
         char q[512];
         log_error("history_backfill_failed", "rows=%zu msg=%s", b->rows,
                   log_quote(q, sizeof q, err->msg));
-    } else if (backfill_pending(b) &&
+    } else if (backfill_pending(b) && okrd_may_act(d) &&
                store_writer_submit(d->writer, backfill_run, backfill_done, b) == 0) {
         return;
     } else {
@@ -315,8 +315,8 @@ static void backfill_done(void *arg, int rc, const struct okrd_err *err)
 
 static void start(struct okrd *d, int64_t from_day)
 {
-    if (d->stopping || !d->writer)
-        return;
+    if (d->stopping || !d->writer || !okrd_may_act(d))
+        return; /* a follower writes no history; a takeover plans it again */
     if (d->eval.backfill) {
         /* One at a time: the next one starts when this one ends. */
         if (from_day < d->eval.backfill_again_from)

@@ -345,6 +345,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
     if (rc < 0) {
         char q[512];
         log_error("evaluate_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
+        okrd_ha_job_failed(d, rc); /* a lost session: stop acting now */
         /* The marks were consumed; the next tick evaluates everything again. */
     } else if (j->evaluated && j->hold == d->hold) {
         log_event(j->took_ms > 1000 ? CFG_LOG_WARNING : CFG_LOG_DEBUG, "evaluated",
@@ -394,8 +395,8 @@ static bool anything_to_do(const struct okrd *d)
 
 static void kick(struct okrd *d)
 {
-    if (d->stopping || d->eval.running || !d->writer || !anything_to_do(d))
-        return;
+    if (d->stopping || d->eval.running || !d->writer || !anything_to_do(d) || !okrd_may_act(d))
+        return; /* a follower evaluates nothing; its marks wait for a takeover */
     struct eval_job *j = calloc(1, sizeof *j);
     if (!j || eval_snapshot_init(&j->snap, d->cfg) < 0) {
         free(j);
@@ -406,6 +407,10 @@ static void kick(struct okrd *d)
     j->d = d;
     j->hold = okrd_cfg_hold_ref(d->hold);
     j->now_s = okrd_clock_now_s(d->clock);
+    /* A new leader never stamps an event earlier than the newest one in
+     * the outbox (another node's clock may have run ahead of ours). */
+    if (j->now_s < okrd_ha_event_floor_s(d))
+        j->now_s = okrd_ha_event_floor_s(d);
     j->check_version = d->eval.check_version;
     j->data_version = d->eval.data_version;
     j->prev_day = d->eval.rows_day;
@@ -595,6 +600,25 @@ int eval_start(struct okrd *d, struct okrd_err *err)
     d->eval.check_version = true;
     kick(d);
     return 0;
+}
+
+void eval_takeover(struct okrd *d)
+{
+    if (!d->eval.started)
+        return;
+    d->eval.defs_recorded = false;
+    eval_backfill_start(d, INT64_MIN);
+    d->eval.all_dirty = true; /* in full, on taking over */
+    d->eval.check_version = true;
+    kick(d);
+}
+
+void okrd_on_store_changed(struct okrd *d)
+{
+    if (!d->eval.started)
+        return;
+    d->eval.check_version = true;
+    kick(d);
 }
 
 void eval_reload(struct okrd *d)

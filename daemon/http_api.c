@@ -67,6 +67,11 @@ static int retro(void *ctx, struct store *st, const struct cfg *cfg, const char 
     return retro_document(st, cfg, cycle, now_s, out, err);
 }
 
+static const char *role(void *ctx)
+{
+    return okrd_ha_role(ctx);
+}
+
 static void report(void *ctx, enum cfg_log_level level, const char *event, const char *msg)
 {
     (void)ctx;
@@ -81,7 +86,8 @@ int okrd_api_start(struct okrd *d, struct okrd_err *err)
         .snapshot = last_snapshot, .on_points_committed = on_committed, .report = report,
         .store_loc = &d->store_loc, .pin_snapshot = pin_snapshot,
         .unpin_snapshot = unpin_snapshot, .on_checkin_committed = on_checkin,
-        .key_result_view = key_result_view, .retro = retro, .pin_config = pin_config, .ctx = d,
+        .key_result_view = key_result_view, .retro = retro, .pin_config = pin_config,
+        .role = role, .ctx = d,
     };
     /* Test-only switch (tests/e2e/test_loop_api.py): the API's read workers
      * take no job until SIGUSR2, so a test can hold a big read in flight. */

@@ -24,9 +24,9 @@ static void status_text(const struct okrd *d, char *buf, size_t size)
     struct okrd_err err;
     if (!d->reader || store_delivery_counts(d->reader, NULL, &dc, &err) < 0)
         dc.pending = 0;
-    snprintf(buf, size, "sources %zu/%zu up; %zu objectives, %zu key results: %zu off track, "
+    snprintf(buf, size, "%s; sources %zu/%zu up; %zu objectives, %zu key results: %zu off track, "
                         "%zu at risk; %lld deliveries pending",
-             sources_up(d), c->n_sources, c->n_objectives, n_kr, d->eval.n_off_track,
+             okrd_ha_role(d), sources_up(d), c->n_sources, c->n_objectives, n_kr, d->eval.n_off_track,
              d->eval.n_at_risk, (long long)dc.pending);
 }
 

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "evaluate.h"
+#include "ha.h"
 
 /* A loaded config and how many running parts still point into it: a reload
  * swaps d->hold, but a source left running (unchanged) keeps pointers into
@@ -34,6 +35,7 @@ struct alerts_sender;
 struct eval_job;
 struct eval_backfill;
 struct okrd_remind;
+struct okrd_ha;
 
 /* The evaluation schedule (eval_jobs.c): which key results need a new
  * evaluation, the job in flight, and the last completed evaluation, which
@@ -82,6 +84,7 @@ struct okrd {
     struct api_server *api;         /* the local HTTP API (http_api.c) */
     struct alerts_sender *alerts;   /* webhook deliveries (alerts_run.c) */
     struct okrd_remind *remind;     /* check-in reminders (remind.c) */
+    struct okrd_ha *ha;             /* the HA role (ha.c): okrd_may_act */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_signal_t sig_stall;          /* test-only fault switch, see cmd_run.c */
     unsigned stall_s;               /* 0 = the switch is off */
@@ -107,6 +110,9 @@ void sources_start_all(struct okrd *d);
 void sources_reload(struct okrd *d, struct okrd_cfg_hold *next);
 void sources_close_all(struct okrd *d, void (*done)(struct okrd *d));
 size_t sources_running(const struct okrd *d);
+/* A node stepping down (ha.c): every running source closes now; a
+ * sources_close_all later still waits for them. */
+void sources_stop_all(struct okrd *d);
 /* Running sources whose last attempt did not fail. */
 size_t sources_up(const struct okrd *d);
 
@@ -117,6 +123,12 @@ int eval_start(struct okrd *d, struct okrd_err *err);
 void eval_reload(struct okrd *d);
 void eval_stop(struct okrd *d);
 void eval_free(struct okrd *d);
+/* ha.c: this node just became the leader: plan the history backfill and
+ * evaluate everything (DESIGN section 10). */
+void eval_takeover(struct okrd *d);
+/* ha.c: NOTIFY okrd arrived (another session committed): the leader checks
+ * change_seq and re-evaluates what changed. */
+void okrd_on_store_changed(struct okrd *d);
 
 /* eval_history.c: the daily history's days (local day numbers in
  * daemon.timezone) and its backfill. eval_backfill_start queues a backfill
@@ -147,6 +159,9 @@ int okrd_alerts_start(struct okrd *d, struct okrd_err *err);
 void okrd_alerts_reload(struct okrd *d);
 void okrd_alerts_kick(struct okrd *d);
 void okrd_alerts_stop(struct okrd *d, void (*done)(struct okrd *d));
+/* A node stepping down (ha.c): stops at once, cancelling in-flight webhook
+ * requests (they are sent again by the next leader, same webhook-id). */
+void okrd_alerts_abort(struct okrd *d);
 /* A source's health as just stored (sources.c): source.failing/recovered. */
 void okrd_alerts_source_health(struct okrd *d, const char *source_id, bool ok,
                                const struct store_source_health *h);

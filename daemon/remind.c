@@ -162,6 +162,8 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
 
 static void submit(struct okrd *d, int64_t slot_s, bool late)
 {
+    if (!okrd_may_act(d))
+        return; /* only the leader writes the outbox (DESIGN section 10) */
     struct remind_job *j = calloc(1, sizeof *j);
     if (!j) {
         log_error("checkin_reminder_failed", "msg=\"out of memory\"");
@@ -171,6 +173,8 @@ static void submit(struct okrd *d, int64_t slot_s, bool late)
     j->hold = okrd_cfg_hold_ref(d->hold);
     j->slot_s = slot_s;
     j->now_s = okrd_clock_now_s(d->clock);
+    if (j->now_s < okrd_ha_event_floor_s(d))
+        j->now_s = okrd_ha_event_floor_s(d); /* never before the outbox's newest event */
     j->late = late;
     if (!d->writer || store_writer_submit(d->writer, job_run, job_done, j) < 0)
         job_free(j);

@@ -170,6 +170,8 @@ void sources_reload(struct okrd *d, struct okrd_cfg_hold *next)
             continue; /* unchanged: keeps its schedule and its old config */
         stop_slot(d, i, log_stopped);
     }
+    if (!okrd_may_act(d))
+        return; /* a follower runs no source (DESIGN section 10) */
     for (size_t i = 0; i < next->cfg->n_sources; i++) {
         const struct cfg_source *src = &next->cfg->sources[i];
         bool running = false;
@@ -180,23 +182,37 @@ void sources_reload(struct okrd *d, struct okrd_cfg_hold *next)
     }
 }
 
-static void one_closed_at_shutdown(struct source_slot *s)
+/* d->closing counts every slot still closing, whether a step-down or the
+ * shutdown closed it, so the shutdown waits for them all. */
+static void one_closed(struct source_slot *s)
 {
     struct okrd *d = s->d;
-    if (--d->closing == 0 && d->sources_closed)
-        d->sources_closed(d);
+    if (--d->closing == 0 && d->sources_closed) {
+        void (*done)(struct okrd *) = d->sources_closed;
+        d->sources_closed = NULL;
+        done(d);
+    }
+}
+
+void sources_stop_all(struct okrd *d)
+{
+    if (d->n_sources)
+        log_info("sources_stopped", "sources=%zu msg=\"not the leader\"", d->n_sources);
+    d->closing += d->n_sources;
+    while (d->n_sources > 0)
+        stop_slot(d, d->n_sources - 1, one_closed);
 }
 
 void sources_close_all(struct okrd *d, void (*done)(struct okrd *d))
 {
-    d->sources_closed = done;
-    if (d->n_sources == 0) {
+    if (d->n_sources == 0 && d->closing == 0) {
         done(d);
         return;
     }
-    d->closing = d->n_sources;
+    d->sources_closed = done;
+    d->closing += d->n_sources;
     while (d->n_sources > 0)
-        stop_slot(d, d->n_sources - 1, one_closed_at_shutdown);
+        stop_slot(d, d->n_sources - 1, one_closed);
 }
 
 size_t sources_running(const struct okrd *d)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Every backend this build has, by kind. */
 static const struct store_backend *backend_for(enum store_kind kind)
@@ -619,4 +620,71 @@ int store_put_alert_meta(struct store *s, const char *key, int64_t value, struct
     if (!s->be->put_alert_meta)
         return unsupported(s, "put alert meta", err);
     return s->be->put_alert_meta(s, key, value, err);
+}
+
+/* ---- high availability (DESIGN section 10) ----
+ * A backend without these entries (SQLite) is not shared: its one daemon
+ * is always the leader (store.h). */
+
+int store_ha_server(struct store *s, struct store_ha_server *out, struct okrd_err *err)
+{
+    if (s->be->ha_server)
+        return s->be->ha_server(s, out, err);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* "the server's clock is ours" */
+    out->clock_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    out->in_recovery = false;
+    return 0;
+}
+
+int store_ha_try_lock(struct store *s, bool *got, struct okrd_err *err)
+{
+    if (s->be->ha_try_lock)
+        return s->be->ha_try_lock(s, got, err);
+    *got = true;
+    return 0;
+}
+
+bool store_ha_holds_lock(const struct store *s)
+{
+    return !s->be->ha_holds_lock || s->be->ha_holds_lock(s);
+}
+
+int store_ha_confirm(struct store *s, int64_t timeout_ms, struct okrd_err *err)
+{
+    return s->be->ha_confirm ? s->be->ha_confirm(s, timeout_ms, err) : 0;
+}
+
+int store_ha_unlock(struct store *s, struct okrd_err *err)
+{
+    return s->be->ha_unlock ? s->be->ha_unlock(s, err) : 0;
+}
+
+int store_ha_reconnect(struct store *s, struct okrd_err *err)
+{
+    return s->be->ha_reconnect ? s->be->ha_reconnect(s, err) : 0;
+}
+
+int store_ha_newest_event_at(struct store *s, int64_t *out_s, struct okrd_err *err)
+{
+    if (s->be->ha_newest_event_at)
+        return s->be->ha_newest_event_at(s, out_s, err);
+    *out_s = 0;
+    return 0;
+}
+
+int store_listen(struct store *s, int *fd, struct okrd_err *err)
+{
+    if (s->be->listen)
+        return s->be->listen(s, fd, err);
+    *fd = -1;
+    return 0;
+}
+
+int store_listen_drain(struct store *s, int *n, struct okrd_err *err)
+{
+    if (s->be->listen_drain)
+        return s->be->listen_drain(s, n, err);
+    *n = 0;
+    return 0;
 }

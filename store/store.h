@@ -352,6 +352,47 @@ typedef int (*store_backup_progress_fn)(void *ctx, int64_t done_bytes, int64_t t
 int store_backup(const char *db_path, const char *dest, store_backup_progress_fn progress,
                  void *ctx, int64_t *bytes_out, struct okrd_err *err);
 
+/* ---- high availability (DESIGN section 10; store/pg/pg_ha.c) ----
+ * With a shared store (store_is_shared: PostgreSQL) the leader is the node
+ * whose WRITER connection holds the session-level advisory lock keyed by
+ * the store id. The lock, confirmation and server functions run on the
+ * writer's connection (in writer jobs); the listen functions on a
+ * connection of their own (store_open_loc with role "listen"). A store that
+ * is not shared (SQLite) has no HA: its one daemon is always the leader, so
+ * there try_lock gives true, holds_lock is true, confirm, unlock and
+ * reconnect do nothing, the server's clock is ours and listen gives fd -1. */
+
+struct store_ha_server {
+    int64_t clock_ms;         /* the server's clock_timestamp(), Unix ms */
+    bool in_recovery;         /* pg_is_in_recovery(): a standby, whose locks mean nothing */
+};
+int store_ha_server(struct store *s, struct store_ha_server *out, struct okrd_err *err);
+/* pg_try_advisory_lock(<key from the store id>) on S's session: *got says
+ * whether S holds it now. Asking again while holding it changes nothing. */
+int store_ha_try_lock(struct store *s, bool *got, struct okrd_err *err);
+/* S holds the lock on the session it has now (false once the session
+ * failed or was replaced: a lock taken on an earlier session is gone). No
+ * round trip. */
+bool store_ha_holds_lock(const struct store *s);
+/* Confirms S's session: `SELECT 1` under a statement_timeout of
+ * TIMEOUT_MS. 0, or the error (a timeout or a failed session). */
+int store_ha_confirm(struct store *s, int64_t timeout_ms, struct okrd_err *err);
+/* Lets the lock go (stepping down on a live session); nothing without it. */
+int store_ha_unlock(struct store *s, struct okrd_err *err);
+/* A failed session is opened again with the same settings (statements
+ * prepared and a lock held on the old one are gone); a live one is kept. */
+int store_ha_reconnect(struct store *s, struct okrd_err *err);
+/* The newest occurred_at in the outbox (0 when it is empty): a new leader
+ * never stamps an event earlier. */
+int store_ha_newest_event_at(struct store *s, int64_t *out_s, struct okrd_err *err);
+/* LISTEN okrd on S (every write transaction sends NOTIFY okrd): *fd is the
+ * socket to watch for reading (-1: this backend has no notifications). */
+int store_listen(struct store *s, int *fd, struct okrd_err *err);
+/* Reads what arrived on the listen session without blocking: *n the
+ * notifications consumed. An error means the session failed (open a new
+ * one; notifications meanwhile are lost, change_seq still tells). */
+int store_listen_drain(struct store *s, int *n, struct okrd_err *err);
+
 /* ---- copy between stores (store_copy.c; `okrd migrate`, DESIGN section 10) ---- */
 
 /* How many tables a copy moves, and the rows on each side of one. */
@@ -432,6 +473,17 @@ bool store_stop_requested(const struct store *s);
  * SIGTERM, before the sources close, so a big file does not hold shutdown
  * up). Jobs still run; only those that check store_stop_requested stop. */
 void store_writer_request_stop(struct store_writer *w);
+
+/* Fencing (DESIGN section 10): jobs submitted after this carry EPOCH, and
+ * a queued job carrying another non-zero epoch is dropped (completed with
+ * OKRD_ECANCELED, never run), as is one carrying an epoch when the writer's
+ * connection does not hold the leader lock (store_ha_holds_lock). EPOCH 0
+ * (a follower): new jobs carry none and always run. Loop thread only. */
+void store_writer_set_epoch(struct store_writer *w, uint64_t epoch);
+/* store_writer_submit for a job that carries no epoch whatever the role
+ * (the HA lock attempts and confirmations, follower-safe writes). */
+int store_writer_submit_unfenced(struct store_writer *w, store_job_fn run, store_done_fn done,
+                                 void *arg);
 
 /* Stops: the running job finishes (its transaction commits or rolls back as
  * it decides), queued jobs are completed with OKRD_ECANCELED, the thread is

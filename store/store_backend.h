@@ -192,8 +192,18 @@ struct store_backend {
     int (*put_alert_meta)(struct store *s, const char *key, int64_t value, struct okrd_err *err);
 
     /* ---- high availability (DESIGN section 10; NULL on SQLite) ----
-     * Added by the HA work: the advisory lock, session confirmation, the
-     * clock check, LISTEN/NOTIFY. Append new entries here. */
+     * The advisory lock, session confirmation, the clock check,
+     * LISTEN/NOTIFY (store/pg/pg_ha.c). A NULL entry answers as a store
+     * that is not shared (store.h: the single leader). */
+    int (*ha_server)(struct store *s, struct store_ha_server *out, struct okrd_err *err);
+    int (*ha_try_lock)(struct store *s, bool *got, struct okrd_err *err);
+    bool (*ha_holds_lock)(const struct store *s);
+    int (*ha_confirm)(struct store *s, int64_t timeout_ms, struct okrd_err *err);
+    int (*ha_unlock)(struct store *s, struct okrd_err *err);
+    int (*ha_reconnect)(struct store *s, struct okrd_err *err);
+    int (*ha_newest_event_at)(struct store *s, int64_t *out_s, struct okrd_err *err);
+    int (*listen)(struct store *s, int *fd, struct okrd_err *err);
+    int (*listen_drain)(struct store *s, int *n, struct okrd_err *err);
 
     /* ---- copy (okrd migrate; store/store_copy.c) ----
      * NULL on a backend that cannot be that side of a copy.

@@ -16,6 +16,10 @@
  * Invariants: done callbacks run on the loop, in submission order, exactly
  * once per accepted job (with OKRD_ECANCELED for jobs close cancelled); the
  * loop waits for the writer only in close, for the job already running.
+ * Fencing (DESIGN section 10): each job carries the leader epoch it was
+ * submitted in (store_writer_set_epoch; 0 for a follower's or an unfenced
+ * job), and is dropped unrun if that epoch ended or the connection does not
+ * hold the leader lock, so nothing queued for a lost leadership is written.
  *
  * Test hook: OKRD_TEST_FAIL_COMMIT=N in the environment when the writer
  * opens makes its next N group COMMITs fail as SQLite's SQLITE_FULL would
@@ -35,6 +39,7 @@ struct wjob {
     store_done_fn done;
     void *arg;
     bool small;              /* may share a transaction (submit_small) */
+    uint64_t epoch;          /* the leader epoch it was made for; 0 none (always runs) */
     int rc;
     struct okrd_err err;
     struct wjob *next;
@@ -56,6 +61,8 @@ struct store_writer {
     bool quit;               /* under mu: stop after the running job */
     atomic_bool stop;        /* the same, for store_stop_requested() */
     long fail_commits;       /* writer thread only: the test hook's count left */
+    uint64_t stamp;          /* loop thread only: the epoch new jobs carry */
+    _Atomic uint64_t fence;  /* the current epoch: a job carrying another is dropped */
     bool closing;            /* loop thread only */
     size_t pending;          /* loop thread only: accepted, done not yet called */
     void (*on_closed)(void *arg);
@@ -99,9 +106,22 @@ bool store_stop_requested(const struct store *s)
 
 /* ---- writer thread ---- */
 
+/* Fencing (DESIGN section 10): a job made for a leader epoch that ended,
+ * or for one whose lock this connection does not hold (its session failed
+ * or was replaced since), is dropped unrun. */
+static bool fenced_off(struct store_writer *w, const struct wjob *j)
+{
+    return j->epoch && (j->epoch != atomic_load(&w->fence) || !store_ha_holds_lock(w->db));
+}
+
 static void run_job(struct store_writer *w, struct wjob *j)
 {
     okrd_err_clear(&j->err);
+    if (fenced_off(w, j)) {
+        j->rc = okrd_err_set(&j->err, OKRD_ECANCELED,
+                             "store: dropped: made for a leadership this node no longer holds");
+        return;
+    }
     j->rc = j->run(w->db, j->arg, &j->err);
     if (store_in_transaction(w->db)) {
         store_rollback(w->db);
@@ -273,6 +293,7 @@ int store_writer_open_loc(struct store_writer **out, uv_loop_t *loop, const stru
     if (fail && *fail)
         w->fail_commits = strtol(fail, NULL, 10);
     atomic_init(&w->stop, false);
+    atomic_init(&w->fence, 0);
     q_init(&w->todo);
     q_init(&w->done);
     if (pthread_mutex_init(&w->mu, NULL) != 0) {
@@ -323,7 +344,7 @@ fail_open:
 }
 
 static int submit(struct store_writer *w, store_job_fn run, store_done_fn done, void *arg,
-                  bool small)
+                  bool small, bool fenced)
 {
     if (!w || w->closing)
         return OKRD_ECANCELED;
@@ -336,6 +357,7 @@ static int submit(struct store_writer *w, store_job_fn run, store_done_fn done, 
     j->done = done;
     j->arg = arg;
     j->small = small;
+    j->epoch = fenced ? w->stamp : 0;
     pthread_mutex_lock(&w->mu);
     q_push(&w->todo, j);
     pthread_cond_signal(&w->cv);
@@ -346,13 +368,27 @@ static int submit(struct store_writer *w, store_job_fn run, store_done_fn done, 
 
 int store_writer_submit(struct store_writer *w, store_job_fn run, store_done_fn done, void *arg)
 {
-    return submit(w, run, done, arg, false);
+    return submit(w, run, done, arg, false, true);
+}
+
+int store_writer_submit_unfenced(struct store_writer *w, store_job_fn run, store_done_fn done,
+                                 void *arg)
+{
+    return submit(w, run, done, arg, false, false);
+}
+
+void store_writer_set_epoch(struct store_writer *w, uint64_t epoch)
+{
+    if (!w)
+        return;
+    w->stamp = epoch;
+    atomic_store(&w->fence, epoch);
 }
 
 int store_writer_submit_small(struct store_writer *w, store_job_fn run, store_done_fn done,
                               void *arg)
 {
-    return submit(w, run, done, arg, true);
+    return submit(w, run, done, arg, true, true);
 }
 
 void store_writer_request_stop(struct store_writer *w)

@@ -590,6 +590,24 @@ static int pg_connect(struct store_pg *p, const struct store_loc *loc, struct ok
     return configure(p, err);
 }
 
+/* A failed session opened again (pg_ha.c, the writer of an HA node): the
+ * same connection parameters (PQreset), the session settings again; the
+ * prepared statements, the metric-id cache and any transaction were the
+ * old session's. */
+int pg_reconnect(struct store_pg *p, struct okrd_err *err)
+{
+    PQreset(p->conn);
+    p->stmts.n = 0;
+    pg_metric_map_clear(&p->metrics);
+    p->tx = PG_TX_NONE;
+    p->tx_wrote = p->tx_bulk = false;
+    p->sp_depth = 0;
+    p->base.grouped = p->base.job_open = false;
+    if (PQstatus(p->conn) != CONNECTION_OK)
+        return pg_err_result(p, NULL, err, "reconnect to %s", p->desc);
+    return configure(p, err);
+}
+
 static int pg_open(struct store **out, const struct store_loc *loc, unsigned flags,
                    struct okrd_err *err)
 {
@@ -725,6 +743,16 @@ int pg_put_alert_source(struct store *s, const char *source, const struct store_
                         struct okrd_err *err);
 int pg_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err);
 int pg_put_alert_meta(struct store *s, const char *key, int64_t value, struct okrd_err *err);
+/* pg_ha.c */
+int pg_ha_server(struct store *s, struct store_ha_server *out, struct okrd_err *err);
+int pg_ha_try_lock(struct store *s, bool *got, struct okrd_err *err);
+bool pg_ha_holds_lock(const struct store *s);
+int pg_ha_confirm(struct store *s, int64_t timeout_ms, struct okrd_err *err);
+int pg_ha_unlock(struct store *s, struct okrd_err *err);
+int pg_ha_reconnect(struct store *s, struct okrd_err *err);
+int pg_ha_newest_event_at(struct store *s, int64_t *out_s, struct okrd_err *err);
+int pg_listen(struct store *s, int *fd, struct okrd_err *err);
+int pg_listen_drain(struct store *s, int *n, struct okrd_err *err);
 
 const struct store_backend store_pg_backend = {
     .name = "postgresql",
@@ -789,6 +817,16 @@ const struct store_backend store_pg_backend = {
     .get_alert_meta = pg_get_alert_meta,
     .put_alert_meta = pg_put_alert_meta,
     /* ==== end of h-pgrest's area ==== */
+    /* ==== h-ha's area (pg_ha.c) ==== */
+    .ha_server = pg_ha_server,
+    .ha_try_lock = pg_ha_try_lock,
+    .ha_holds_lock = pg_ha_holds_lock,
+    .ha_confirm = pg_ha_confirm,
+    .ha_unlock = pg_ha_unlock,
+    .ha_reconnect = pg_ha_reconnect,
+    .ha_newest_event_at = pg_ha_newest_event_at,
+    .listen = pg_listen,
+    .listen_drain = pg_listen_drain,
     /* copy (okrd migrate; pg_copy.c): PostgreSQL is only ever the target */
     .copy_count = pg_copy_count,
     .copy_out = NULL,

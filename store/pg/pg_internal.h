@@ -92,6 +92,11 @@ struct store_pg {
 
 #define PG(s) STORE_IMPL(struct store_pg, (s))
 
+/* The session failed: opens it again with the same parameters and session
+ * settings (pg.c; the HA writer's reconnect, pg_ha.c). Statements prepared
+ * on the old session, its metric-id cache and transaction state are gone. */
+int pg_reconnect(struct store_pg *p, struct okrd_err *err);
+
 /* ---- parameters (all sent as text) ---- */
 
 #define PG_MAX_PARAMS 32

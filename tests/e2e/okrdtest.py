@@ -111,7 +111,9 @@ def pg_query(dbname, sql):
     """The rows of a query on database DBNAME as a list of tuples, values
     typed as JSON types them (numbers, text, null, booleans)."""
     out = psql(f"SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({sql}) q", dbname)
-    return [tuple(r.values()) for r in json.loads(out)]
+    # (pairs, not a dict: two columns may share a name, as count(*) and
+    # count(DISTINCT x) do, and json keeps both)
+    return [tuple(v for _, v in r) for r in json.loads(out, object_pairs_hook=list)]
 
 
 _pg_databases = 0

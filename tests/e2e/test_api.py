@@ -82,7 +82,7 @@ def test_read_endpoints(args, wd):
         doc = api.wait_ready()
         # /healthz
         status, h, body = api.get("/healthz")
-        check(status == 200 and json.loads(body) == {"status": "ok"}, f"healthz: {status} {body}")
+        check(status == 200 and json.loads(body) == {"status": "ok", "role": "leader"}, f"healthz: {status} {body}")
         status, h, body = api.request("HEAD", "/healthz")
         check(status == 200 and body == b"", f"HEAD healthz: {status} {body}")
 
@@ -168,7 +168,7 @@ def test_read_endpoints(args, wd):
         for _ in range(3):
             c.request("GET", "/healthz")
             r = c.getresponse()
-            check(r.status == 200 and r.read() == b'{"status":"ok"}\n', "keep-alive answer")
+            check(r.status == 200 and r.read() == b'{"status":"ok","role":"leader"}\n', "keep-alive answer")
         c.close()
 
         # /metrics: format, values equal the JSON, promtool

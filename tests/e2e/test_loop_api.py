@@ -132,7 +132,7 @@ def test_big_reads_off_the_loop(args, wd):
         d.wait_log(["event=api_read_queued", "read=series", "waiting=1"])
         # ... and the loop answers meanwhile: /healthz, and small reads.
         status, _, body = api.get("/healthz")
-        check(status == 200 and json.loads(body) == {"status": "ok"}, f"/healthz: {status} {body}")
+        check(status == 200 and json.loads(body) == {"status": "ok", "role": "leader"}, f"/healthz: {status} {body}")
         check(big.is_alive(), "the held series answered before its worker was released")
         api.json("/api/v1/objectives")
         # 2. Fill the queue: 32 reads wait, so the 33rd is refused at once.

@@ -19,6 +19,8 @@
 
 #include "api/api_internal.h"
 #include "common/parse.h"
+#define STORE_FX_NO_SETUP /* it has a setup of its own */
+#include "store_fx.h"
 #include "testutil.h"
 
 #define Q4 1790812800LL          /* 2026-10-01T00:00:00Z */
@@ -138,7 +140,7 @@ static void test_metrics_exposition(void **state)
     struct api_webhook_stat wh[] = { { .id = "slack", .count = { 2, 1, 0 }, .configured = true } };
     struct api_process proc = { .resident_bytes = 1e6, .virtual_bytes = NAN, .cpu_seconds = 0.25,
                                 .start_time_s = 1.7e9, .open_fds = 9, .max_fds = 1024 };
-    struct api_metrics_in in = { &f->snap, src, 4, wh, 1, 5, &proc };
+    struct api_metrics_in in = { &f->snap, src, 4, wh, 1, 5, &proc, false, false };
     struct api_buf b = { 0 };
     api_metrics_write(&b, &in);
     assert_false(b.failed);
@@ -406,12 +408,9 @@ static void test_pace_line(void **state)
 static void test_series_from_store(void **state)
 {
     struct fixture *f = *state;
-    char *dir = tu_mkdtemp();
-    char path[4096];
-    snprintf(path, sizeof path, "%s/okrd.db", dir);
-    struct store *st;
+    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
+    struct store *st = sf->s;
     struct okrd_err err = { 0 };
-    assert_int_equal(store_open(&st, path, 0, &err), 0);
     const struct store_point_in pts[] = {
         { "reviews", Q4 - DAY, 50 },        /* before the cycle: not in the sum */
         { "reviews", Q4 + DAY, 10 },
@@ -453,9 +452,7 @@ static void test_series_from_store(void **state)
     assert_int_equal(se.n, 2);
     assert_true(fabs(se.pts[0].v - 25) < 1e-9 && fabs(se.pts[1].v - 50) < 1e-9);
     api_series_free(&se);
-    store_close(st);
-    tu_rm_rf(dir);
-    free(dir);
+    fx_free(sf);
 }
 
 static void test_cache(void **state)

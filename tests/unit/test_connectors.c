@@ -34,6 +34,8 @@
 #include "connectors/conn_poll.h"
 #include "connectors/csv_read.h"
 #include "common/parse.h"
+#define STORE_FX_NO_SETUP
+#include "store_fx.h"
 #include "testutil.h"
 
 /* connectors/csv_read_int.h's CSV_TEXT_PROBE, which the tests must outrun */
@@ -643,16 +645,15 @@ static void test_poll_commit_fails(void **state)
 {
     (void)state;
     static const struct conn_poll_ops ops = { .poll = fc_poll };
-    char *dir = tu_mkdtemp();
+    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
     struct fc *f = calloc(1, sizeof *f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    char path[4096];
     struct okrd_err err = { 0 };
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
+    struct store_loc loc = fx_loc(sf);
     /* The writer's first two COMMITs fail as on a full disk. */
     setenv("OKRD_TEST_FAIL_COMMIT", "2", 1);
     struct store_writer *w;
-    int rc = store_writer_open(&w, &f->loop, path, &err);
+    int rc = store_writer_open_loc(&w, &f->loop, &loc, &err);
     unsetenv("OKRD_TEST_FAIL_COMMIT");
     assert_int_equal(rc, 0);
     struct cfg_source src = { .id = "flaky-disk", .type = CFG_SRC_HTTP_JSON };
@@ -701,7 +702,7 @@ static void test_poll_commit_fails(void **state)
                  (long long)(2 * interval_ms * 9 / 10));
 
     struct store *st;
-    assert_int_equal(store_open(&st, path, STORE_READONLY, &err), 0);
+    assert_int_equal(fx_open(sf, STORE_READONLY, &st, &err), 0);
     struct store_point p;
     assert_int_equal(store_last_point(st, "fc_metric", INT64_MAX, &p, &err), 0);
     assert_true(p.value == 42);
@@ -716,8 +717,7 @@ static void test_poll_commit_fails(void **state)
     assert_int_equal(hh.points_total, f->committed_points);
     store_close(st);
     free(f);
-    tu_rm_rf(dir);
-    free(dir);
+    fx_free(sf);
 }
 
 int main(void)

@@ -32,6 +32,8 @@
 #include "connectors/csv_ingest.h"
 #include "connectors/csv_queue.h"
 #include "store/store.h"
+#define STORE_FX_NO_SETUP /* its own fixture holds a store_fx one */
+#include "store_fx.h"
 #include "testutil.h"
 
 #define DEADLINE_MS 10000
@@ -417,12 +419,12 @@ static void test_list(void **state)
  * keyed by (source, sha256)), and a duplicate only within one source. */
 static void test_same_bytes_two_sources(void **state)
 {
-    char *dir = tu_mkdtemp(), db[1024];
-    snprintf(db, sizeof db, "%s/okrd.db", dir);
+    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
+    char *dir = sf->dir;
     char *path = tu_write_file(dir, "daily.csv", "day,Users\n2025-11-01,5\n2025-11-02,7\n");
     struct okrd_err err = { 0 };
     struct store *st = NULL;
-    if (store_open(&st, db, 0, &err))
+    if (fx_open(sf, 0, &st, &err))
         fail_msg("store_open: %s", err.msg);
     struct cfg_wide_column to_dau = { "Users", "dau" }, to_signups = { "Users", "signups" };
     struct cfg_source a = { .id = "web", .type = CFG_SRC_CSV_DIR }, b = a;
@@ -456,8 +458,7 @@ static void test_same_bytes_two_sources(void **state)
     store_series_free(&ser);
     store_close(st);
     free(path);
-    tu_rm_rf(dir);
-    free(dir);
+    fx_free(sf);
 }
 
 /* ---- the connector on a real loop ---- */
@@ -468,9 +469,10 @@ struct seen {
     char msg[1024];
 };
 
-struct fx {
+struct cfx {
+    struct fx *sf;              /* the store: SQLite, or PostgreSQL (store_fx.h) */
     char *dir;
-    char inbox[1024], db[1024];
+    char inbox[1024];
     uv_loop_t loop;
     uv_timer_t deadline;
     bool timed_out;
@@ -494,7 +496,7 @@ struct fx {
 static void on_report(void *ctx, enum cfg_log_level level, const char *source_id,
                       const char *event, const char *msg)
 {
-    struct fx *f = ctx;
+    struct cfx *f = ctx;
     assert_string_equal(source_id, "drops");
     if (f->n_seen < 64) {
         struct seen *s = &f->seen[f->n_seen++];
@@ -514,7 +516,7 @@ static int count_metric(void *ctx, const char *metric)
 static void on_committed(void *ctx, const char *source_id, const char *const *metrics,
                          size_t n_metrics, int64_t n_points)
 {
-    struct fx *f = ctx;
+    struct cfx *f = ctx;
     f->n_commits++;
     f->points_committed += n_points;
     assert_true(n_metrics >= 1);
@@ -522,7 +524,7 @@ static void on_committed(void *ctx, const char *source_id, const char *const *me
     if (f->count_stored && f->n_commits <= 8) {
         struct store *s = NULL;
         struct okrd_err err = { 0 };
-        if (store_open(&s, f->db, STORE_READONLY, &err))
+        if (fx_open(f->sf, STORE_READONLY, &s, &err))
             fail_msg("store_open: %s", err.msg);
         int n = 0;
         assert_int_equal(store_each_metric(s, count_metric, &n, &err), 0);
@@ -534,13 +536,13 @@ static void on_committed(void *ctx, const char *source_id, const char *const *me
 static void on_health(void *ctx, const char *source_id, bool ok,
                       const struct store_source_health *h)
 {
-    struct fx *f = ctx;
+    struct cfx *f = ctx;
     f->n_health++;
     f->last_health_ok = ok;
     f->last_health = *h;
 }
 
-static int count_events(const struct fx *f, const char *event)
+static int count_events(const struct cfx *f, const char *event)
 {
     int n = 0;
     for (int i = 0; i < f->n_seen; i++)
@@ -548,7 +550,7 @@ static int count_events(const struct fx *f, const char *event)
     return n;
 }
 
-static const struct seen *find_event(const struct fx *f, const char *event, const char *needle)
+static const struct seen *find_event(const struct cfx *f, const char *event, const char *needle)
 {
     for (int i = 0; i < f->n_seen; i++)
         if (!strcmp(f->seen[i].event, event) && strstr(f->seen[i].msg, needle))
@@ -556,7 +558,7 @@ static const struct seen *find_event(const struct fx *f, const char *event, cons
     return NULL;
 }
 
-static void dump_events(const struct fx *f)
+static void dump_events(const struct cfx *f)
 {
     for (int i = 0; i < f->n_seen; i++)
         print_message("  %s: %s\n", f->seen[i].event, f->seen[i].msg);
@@ -564,12 +566,12 @@ static void dump_events(const struct fx *f)
 
 static void on_deadline(uv_timer_t *t)
 {
-    struct fx *f = t->data;
+    struct cfx *f = t->data;
     f->timed_out = true;
 }
 
 /* Runs the loop until N events named EVENT were reported. */
-static void run_until_events(struct fx *f, const char *event, int n)
+static void run_until_events(struct cfx *f, const char *event, int n)
 {
     f->timed_out = false;
     uv_timer_start(&f->deadline, on_deadline, DEADLINE_MS, 0);
@@ -584,7 +586,7 @@ static void run_until_events(struct fx *f, const char *event, int n)
 
 /* Lets the loop handle what is due now (the start-up scan, queued events)
  * without waiting for anything. */
-static void run_nowait(struct fx *f)
+static void run_nowait(struct cfx *f)
 {
     for (int i = 0; i < 4; i++)
         uv_run(&f->loop, UV_RUN_NOWAIT);
@@ -592,17 +594,17 @@ static void run_nowait(struct fx *f)
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct cfx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->dir = tu_mkdtemp();
-    assert_non_null(f->dir);
+    f->sf = fx_new();
+    f->dir = f->sf->dir;
     snprintf(f->inbox, sizeof f->inbox, "%s/inbox", f->dir);
-    snprintf(f->db, sizeof f->db, "%s/okrd.db", f->dir);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     uv_timer_init(&f->loop, &f->deadline);
     f->deadline.data = f;
     struct okrd_err err = { 0 };
-    if (store_writer_open(&f->w, &f->loop, f->db, &err))
+    struct store_loc loc = fx_loc(f->sf);
+    if (store_writer_open_loc(&f->w, &f->loop, &loc, &err))
         fail_msg("store_writer_open: %s", err.msg);
     f->src.id = "drops";
     f->src.type = CFG_SRC_CSV_DIR;
@@ -622,7 +624,7 @@ static int setup(void **state)
     return 0;
 }
 
-static void start(struct fx *f)
+static void start(struct cfx *f)
 {
     struct okrd_err err = { 0 };
     const struct conn_type *t = conn_type_find(CFG_SRC_CSV_DIR);
@@ -633,13 +635,13 @@ static void start(struct fx *f)
     run_nowait(f); /* the start-up scan */
 }
 
-static void conn_closed(void *arg) { ((struct fx *)arg)->conn_closed = true; }
-static void writer_closed(void *arg) { ((struct fx *)arg)->writer_closed = true; }
+static void conn_closed(void *arg) { ((struct cfx *)arg)->conn_closed = true; }
+static void writer_closed(void *arg) { ((struct cfx *)arg)->writer_closed = true; }
 static void deadline_closed(uv_handle_t *h) { (void)h; }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     if (f->c)
         conn_type_find(CFG_SRC_CSV_DIR)->close(f->c, conn_closed, f);
     uv_close((uv_handle_t *)&f->deadline, deadline_closed);
@@ -650,14 +652,13 @@ static int teardown(void **state)
     assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
     assert_true(f->writer_closed);
     assert_int_equal(uv_loop_close(&f->loop), 0); /* nothing left open */
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    fx_free(f->sf);
     free(f);
     return 0;
 }
 
 /* Writes a file beside the inbox and renames it in, as producers should. */
-static void drop(struct fx *f, const char *name, const char *text)
+static void drop(struct cfx *f, const char *name, const char *text)
 {
     char tmp[4096], dst[4096];
     free(tu_write_file(f->dir, "incoming.tmp", text));
@@ -666,17 +667,17 @@ static void drop(struct fx *f, const char *name, const char *text)
     assert_int_equal(rename(tmp, dst), 0);
 }
 
-static struct store *open_ro(struct fx *f)
+static struct store *open_ro(struct cfx *f)
 {
     struct store *s = NULL;
     struct okrd_err err = { 0 };
-    if (store_open(&s, f->db, STORE_READONLY, &err))
+    if (fx_open(f->sf, STORE_READONLY, &s, &err))
         fail_msg("store_open: %s", err.msg);
     return s;
 }
 
 /* The stored points of METRIC as "ts=value;..." */
-static void series_text(struct fx *f, const char *metric, char *buf, size_t size)
+static void series_text(struct cfx *f, const char *metric, char *buf, size_t size)
 {
     struct store *s = open_ro(f);
     struct store_series ser = { 0 };
@@ -691,7 +692,7 @@ static void series_text(struct fx *f, const char *metric, char *buf, size_t size
     store_close(s);
 }
 
-static bool in_dir(struct fx *f, const char *sub, const char *name)
+static bool in_dir(struct cfx *f, const char *sub, const char *name)
 {
     char d[4096];
     snprintf(d, sizeof d, "%s/%s", f->inbox, sub);
@@ -703,7 +704,7 @@ static bool in_dir(struct fx *f, const char *sub, const char *name)
 
 static void test_rename_in(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     start(f);
     assert_true(in_dir(f, ".", "archive") && in_dir(f, ".", "rejected"));
     drop(f, "kpis.csv", "metric,date,value\ndau,2025-11-01,1000\ndau,2025-11-02,1040\n");
@@ -734,7 +735,7 @@ static void test_rename_in(void **state)
     assert_string_equal(buf, NOV1 "=1000;" NOV2 "=1041;"); /* the correction won */
 }
 
-static void set_mtime(struct fx *f, const char *name, int64_t ago_s);
+static void set_mtime(struct cfx *f, const char *name, int64_t ago_s);
 
 /* A backlog: each file is committed and told to the daemon (which queues
  * the evaluation of its key results in the writer) before the next file is
@@ -742,7 +743,7 @@ static void set_mtime(struct fx *f, const char *name, int64_t ago_s);
  * moves of files read back to back share one sync. */
 static void test_each_commit_told_before_next_read(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     f->count_stored = true;
     assert_int_equal(csv_inbox_prepare(f->inbox, &(struct okrd_err){ 0 }), 0);
     const char *names[] = { "a.csv", "b.csv", "c.csv", "d.csv" };
@@ -773,7 +774,7 @@ static void test_each_commit_told_before_next_read(void **state)
 
 static void test_write_in_place(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     start(f);
     char p[4096];
     snprintf(p, sizeof p, "%s/slow.csv", f->inbox);
@@ -799,7 +800,7 @@ static void test_write_in_place(void **state)
 
 static void test_bad_file_rejected(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     start(f);
     drop(f, "bad.csv", "metric,date,value\ndau,2025-11-01,5\ndau,2025-11-02,abc\n"
                        "dau,2025-02-30,7\n");
@@ -852,7 +853,7 @@ static void test_bad_file_rejected(void **state)
 
 static void test_duplicate(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     start(f);
     const char *text = "metric,date,value\ndau,2025-11-01,5\n";
     drop(f, "a.csv", text);
@@ -875,7 +876,7 @@ static void test_duplicate(void **state)
 
 static void test_skip_row(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     f->src.u.csv.on_error = CFG_ON_ERROR_SKIP_ROW;
     start(f);
     drop(f, "p.csv", "metric,date,value\ndau,2025-11-01,5\nwau,2025-11-01,x\ndau,2025-11-02,6\n");
@@ -897,7 +898,7 @@ static void test_skip_row(void **state)
     assert_true(f->last_health_ok);
 }
 
-static json_t *load_json(struct fx *f, const char *sub, const char *name)
+static json_t *load_json(struct cfx *f, const char *sub, const char *name)
 {
     char p[4096];
     json_error_t jerr;
@@ -908,7 +909,7 @@ static json_t *load_json(struct fx *f, const char *sub, const char *name)
     return doc;
 }
 
-static void move_back(struct fx *f, const char *name)
+static void move_back(struct cfx *f, const char *name)
 {
     char from[4096], to[4096];
     snprintf(from, sizeof from, "%s/archive/%s", f->inbox, name);
@@ -922,7 +923,7 @@ static void move_back(struct fx *f, const char *name)
  * archived file back and deleting its report. */
 static void test_skip_row_report_after_crash(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     f->src.u.csv.on_error = CFG_ON_ERROR_SKIP_ROW;
     start(f);
     const char *text = "metric,date,value\ndau,2025-11-01,5\nwau,2025-11-01,x\n";
@@ -960,7 +961,7 @@ static void test_skip_row_report_after_crash(void **state)
 
 static void test_ignored_entries(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     char outside[1024], p[4096];
     /* present at start-up ... */
     assert_int_equal(csv_inbox_prepare(f->inbox, &(struct okrd_err){ 0 }), 0);
@@ -998,7 +999,7 @@ static void test_ignored_entries(void **state)
     assert_true(exists(f->dir, "secret.csv")); /* the link's target untouched */
 }
 
-static void set_mtime(struct fx *f, const char *name, int64_t ago_s)
+static void set_mtime(struct cfx *f, const char *name, int64_t ago_s)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", f->inbox, name);
@@ -1010,7 +1011,7 @@ static void set_mtime(struct fx *f, const char *name, int64_t ago_s)
 
 static void test_startup_scan(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     assert_int_equal(csv_inbox_prepare(f->inbox, &(struct okrd_err){ 0 }), 0);
     /* The correction sorts first by name but is newer: it must be read last. */
     free(tu_write_file(f->inbox, "a-correction.csv", "metric,date,value\ndau,2025-11-01,2\n"));
@@ -1031,7 +1032,7 @@ static void test_startup_scan(void **state)
 
 static void test_settles_scanned_file(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     /* A file the start-up scan finds with a fresh mtime waits for settle;
      * the test sees it taken within the deadline, without a sleep. */
     assert_int_equal(csv_inbox_prepare(f->inbox, &(struct okrd_err){ 0 }), 0);
@@ -1046,7 +1047,7 @@ static void test_settles_scanned_file(void **state)
 
 static void test_close_while_running(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     start(f);
     /* A file big enough to still be in the writer when close is called. */
     size_t cap = 64 * 20000, o = 0;
@@ -1071,7 +1072,7 @@ static void test_close_while_running(void **state)
 
 static void test_folders_recreated(void **state)
 {
-    struct fx *f = *state;
+    struct cfx *f = *state;
     f->src.u.csv.rescan_ms = 50;
     start(f);
     char p[4096];

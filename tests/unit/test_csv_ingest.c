@@ -27,25 +27,24 @@
 #include "connectors/csv_ingest.h"
 #include "store/store.h"
 #include "store/sqlite/sqlite_internal.h" /* the disk-full test caps the file on s->db */
+#define STORE_FX_NO_SETUP /* its own fixture holds a store_fx one */
+#include "store_fx.h"
 #include "testutil.h"
 
-struct fx {
+struct ifx {
+    struct fx *sf;             /* the store: SQLite, or PostgreSQL (store_fx.h) */
     char *dir;
-    char db[1024];
     struct store *st;
     struct cfg_source src;
 };
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct ifx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->dir = tu_mkdtemp();
-    assert_non_null(f->dir);
-    snprintf(f->db, sizeof f->db, "%s/okrd.db", f->dir);
-    struct okrd_err err = { 0 };
-    if (store_open(&f->st, f->db, 0, &err))
-        fail_msg("store_open: %s", err.msg);
+    f->sf = fx_new();
+    f->dir = f->sf->dir;
+    f->st = f->sf->s;
     f->src.id = "drops";
     f->src.type = CFG_SRC_CSV_DIR;
     f->src.u.csv = (struct cfg_csv_dir){ .path = f->dir, .layout = CFG_LAYOUT_LONG,
@@ -57,15 +56,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    store_close(f->st);
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    struct ifx *f = *state;
+    fx_free(f->sf);
     free(f);
     return 0;
 }
 
-static void ingest(struct fx *f, const char *path, int64_t want_points,
+static void ingest(struct ifx *f, const char *path, int64_t want_points,
                    struct csv_ingest_result *res)
 {
     static struct csv_report rep;
@@ -90,7 +87,7 @@ static double value_at(struct store *st, const char *metric, int64_t ts)
  * other metrics between them. */
 static void test_last_row_wins_in_one_batch(void **state)
 {
-    struct fx *f = *state;
+    struct ifx *f = *state;
     char *path = tu_write_file(f->dir, "a.csv",
                                "metric,timestamp,value\n"
                                "b,1700000120,1\n"
@@ -115,7 +112,7 @@ static void test_last_row_wins_in_one_batch(void **state)
  * six-byte rows are two batches, the repeats of each key falling in both. */
 static void test_last_row_wins_small_batches(void **state)
 {
-    struct fx *f = *state;
+    struct ifx *f = *state;
     char text[4096];
     size_t len = (size_t)snprintf(text, sizeof text, "metric,timestamp,value\n");
     int last[2][10] = { { 0 } };
@@ -140,7 +137,7 @@ static void test_last_row_wins_small_batches(void **state)
  * 16,384 points, far smaller than the file), out of time order. */
 static void test_last_row_wins_across_batches(void **state)
 {
-    struct fx *f = *state;
+    struct ifx *f = *state;
     enum { ROWS = 100000, KEYS = 12000 };
     size_t cap = (size_t)ROWS * 48 + 64, len = 0;
     char *text = malloc(cap);
@@ -187,7 +184,7 @@ static void test_last_row_wins_across_batches(void **state)
  * start and the end. ROWS good rows of metric "big" plus the two bad ones. */
 enum { BIG_ROWS = 60000 };
 
-static char *big_file_with_bad_rows(struct fx *f)
+static char *big_file_with_bad_rows(struct ifx *f)
 {
     size_t cap = (size_t)BIG_ROWS * 40 + 256, len = 0;
     char *text = malloc(cap);
@@ -208,7 +205,7 @@ static char *big_file_with_bad_rows(struct fx *f)
 
 static void test_big_file_with_a_bad_row_rejected(void **state)
 {
-    struct fx *f = *state;
+    struct ifx *f = *state;
     char *path = big_file_with_bad_rows(f);
     struct csv_report rep;
     struct csv_ingest_result res = { .rep = &rep };
@@ -230,7 +227,7 @@ static void test_big_file_with_a_bad_row_rejected(void **state)
 
 static void test_big_file_skip_row(void **state)
 {
-    struct fx *f = *state;
+    struct ifx *f = *state;
     f->src.u.csv.on_error = CFG_ON_ERROR_SKIP_ROW;
     char *path = big_file_with_bad_rows(f);
     struct csv_report rep;
@@ -256,7 +253,8 @@ static void test_big_file_skip_row(void **state)
  * nothing is stored and no transaction is left open. */
 static void test_big_file_store_fails(void **state)
 {
-    struct fx *f = *state;
+    fx_sqlite_only(); /* caps the SQLite file's size */
+    struct ifx *f = *state;
     enum { ROWS = 120000 };
     size_t cap = (size_t)ROWS * 40 + 64, len = 0;
     char *text = malloc(cap);
@@ -321,7 +319,7 @@ static void list_sources(struct store *st, struct sources *o)
  * file's source is not listed. */
 static void test_files_record_their_source(void **state)
 {
-    struct fx *f = *state;
+    struct ifx *f = *state;
     enum { ROWS = 70000 };
     size_t cap = (size_t)ROWS * 40 + 64, len = 0;
     char *text = malloc(cap);

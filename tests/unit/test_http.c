@@ -20,6 +20,8 @@
 #include "connectors/conn_poll.h"
 #include "connectors/httpc.h"
 #include "store/store.h"
+#define STORE_FX_NO_SETUP
+#include "store_fx.h"
 #include "testutil.h"
 
 /* ---- a one-file HTTP/1.1 server on the loop ---- */
@@ -616,7 +618,8 @@ static void on_one_closed(void *arg) { closed_count++; }
 
 static void test_source_end_to_end(void **state)
 {
-    char *dir = tu_mkdtemp();
+    struct fx *sf = fx_new(); /* SQLite, or PostgreSQL: store_fx.h */
+    const char *dir = sf->dir;
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct srv s = { 0 };
@@ -635,11 +638,10 @@ static void test_source_end_to_end(void **state)
     if (cfg_load_string(text, strlen(text), "test.json", 0, &cfg, &diags) < 0)
         fail_msg("config: %s", diags.n ? diags.items[0].text : "?");
     cfg_diags_free(&diags);
-    char path[4096];
     struct okrd_err err = { 0 };
-    assert_int_equal(store_path(dir, path, sizeof path, &err), 0);
+    struct store_loc loc = fx_loc(sf);
     struct store_writer *w;
-    assert_int_equal(store_writer_open(&w, &loop, path, &err), 0);
+    assert_int_equal(store_writer_open_loc(&w, &loop, &loc, &err), 0);
     struct httpc *h;
     assert_int_equal(httpc_open(&h, &loop, &okrd_clock_system, 8, &err), 0);
     struct rec recs[2] = { { .id = "good" }, { .id = "bad" } };
@@ -676,7 +678,7 @@ static void test_source_end_to_end(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 
     struct store *st;
-    assert_int_equal(store_open(&st, path, STORE_READONLY, &err), 0);
+    assert_int_equal(fx_open(sf, STORE_READONLY, &st, &err), 0);
     struct store_point p;
     assert_int_equal(store_last_point(st, "m", INT64_MAX, &p, &err), 0);
     assert_true(p.value == 41.5);
@@ -689,8 +691,7 @@ static void test_source_end_to_end(void **state)
     assert_non_null(strstr(hh.last_error, "HTTP 500"));
     store_close(st);
     cfg_free(cfg);
-    tu_rm_rf(dir);
-    free(dir);
+    fx_free(sf);
 }
 
 int main(void)

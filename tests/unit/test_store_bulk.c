@@ -7,7 +7,7 @@
  * foreign-key check off for its transaction only; the sources that fed
  * each metric are recorded as store_put_points_from records them.
  *
- * Each test gets its own temporary state_dir and fresh database.
+ * Each test gets two fresh stores (store_fx.h: SQLite, or PostgreSQL).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,41 +24,33 @@
 
 #include "store/store.h"
 #include "store/sqlite/sqlite_internal.h" /* the foreign-key test reads the pragma on s->db */
+#define STORE_FX_NO_SETUP /* two stores per test */
+#include "store_fx.h"
 #include "testutil.h"
 
-struct fx {
-    char *dir;
-    char path[4096];
+/* Two fresh stores (store_fx.h: SQLite, or PostgreSQL): the one under
+ * test and a reference filled another way. */
+struct bfx {
+    struct fx *a, *b;
 };
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct bfx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->dir = tu_mkdtemp();
-    assert_non_null(f->dir);
-    struct okrd_err err;
-    assert_int_equal(store_path(f->dir, f->path, sizeof f->path, &err), 0);
+    f->a = fx_new();
+    f->b = fx_new();
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    struct bfx *f = *state;
+    fx_free(f->a);
+    fx_free(f->b);
     free(f);
     return 0;
-}
-
-static struct store *open_at(const char *path)
-{
-    struct store *s = NULL;
-    struct okrd_err err = { 0 };
-    if (store_open(&s, path, 0, &err))
-        fail_msg("store_open %s: %s", path, err.msg);
-    return s;
 }
 
 static double value_at(struct store *s, const char *metric, int64_t ts)
@@ -72,20 +64,19 @@ static double value_at(struct store *s, const char *metric, int64_t ts)
 
 static void test_needs_a_transaction(void **state)
 {
-    struct fx *f = *state;
-    struct store *s = open_at(f->path);
+    struct bfx *f = *state;
+    struct store *s = f->a->s;
     struct okrd_err err = { 0 };
     struct store_point_in p[] = { { "dau", 1, 1 } };
     assert_int_equal(store_put_points_bulk(s, NULL, p, 1, &err), OKRD_EINVAL);
     assert_non_null(strstr(err.msg, "no transaction"));
     assert_int_equal(store_put_points_bulk(s, NULL, NULL, 0, &err), 0);
-    store_close(s);
 }
 
 static void test_last_wins(void **state)
 {
-    struct fx *f = *state;
-    struct store *s = open_at(f->path);
+    struct bfx *f = *state;
+    struct store *s = f->a->s;
     struct okrd_err err = { 0 };
     /* Interleaved metrics, out-of-order times, a key repeated three times
      * within the call (not next to each other) and once in a later call. */
@@ -109,7 +100,6 @@ static void test_last_wins(void **state)
     assert_int_equal(store_get_series(s, "dau", INT64_MIN, INT64_MAX, &ser, &err), 0);
     assert_int_equal(ser.n, 2);
     store_series_free(&ser);
-    store_close(s);
 }
 
 struct dump {
@@ -145,10 +135,8 @@ static char *dump_all(struct store *s)
  * the bulk path stores exactly what store_put_points stores. */
 static void test_same_as_put_points(void **state)
 {
-    struct fx *f = *state;
-    char ref_path[4096 + 16];
-    snprintf(ref_path, sizeof ref_path, "%s.ref", f->path);
-    struct store *s = open_at(f->path), *ref = open_at(ref_path);
+    struct bfx *f = *state;
+    struct store *s = f->a->s, *ref = f->b->s;
     struct okrd_err err = { 0 };
     static const char *const names[] = { "m_a", "m_b", "m_c", "m_d", "m_e", "m_f", "m_g" };
     enum { N = 40000 };
@@ -184,8 +172,6 @@ static void test_same_as_put_points(void **state)
     free(got);
     free(want);
     free(p);
-    store_close(s);
-    store_close(ref);
 }
 
 /* "metric:source,source\n" per metric, from store_each_metric_summary. */
@@ -222,10 +208,8 @@ static char *dump_sources(struct store *s)
  * fails takes its pairs back with the transaction. */
 static void test_sources_as_put_points_from(void **state)
 {
-    struct fx *f = *state;
-    char ref_path[4096 + 16];
-    snprintf(ref_path, sizeof ref_path, "%s.ref", f->path);
-    struct store *s = open_at(f->path), *ref = open_at(ref_path);
+    struct bfx *f = *state;
+    struct store *s = f->a->s, *ref = f->b->s;
     struct okrd_err err = { 0 };
     static const char *const names[] = { "m_a", "m_b", "m_c", "m_d", "m_e" };
     static const char *const sources[] = { "drops", "drops", "csv-2", NULL, "csv-3" };
@@ -259,15 +243,13 @@ static void test_sources_as_put_points_from(void **state)
     got = dump_sources(s);
     assert_null(strstr(got, "late"));
     free(got);
-    store_close(s);
-    store_close(ref);
 }
 
 /* An error undoes the caller's whole transaction, not only the call. */
 static void test_error_rolls_back_the_transaction(void **state)
 {
-    struct fx *f = *state;
-    struct store *s = open_at(f->path);
+    struct bfx *f = *state;
+    struct store *s = f->a->s;
     struct okrd_err err = { 0 };
     struct store_point_in kept[] = { { "dau", 1, 1 } };
     assert_int_equal(store_put_points(s, kept, 1, &err), 0);
@@ -283,7 +265,6 @@ static void test_error_rolls_back_the_transaction(void **state)
     char *all = dump_all(s);
     assert_string_equal(all, "dau,1,1\n");
     free(all);
-    store_close(s);
 }
 
 static int pragma_fk(struct store *s)
@@ -300,8 +281,9 @@ static int pragma_fk(struct store *s)
  * (the outbox's ON DELETE CASCADE needs it), untouched by store_begin. */
 static void test_bulk_begin_foreign_keys(void **state)
 {
-    struct fx *f = *state;
-    struct store *s = open_at(f->path);
+    fx_sqlite_only(); /* SQLite's PRAGMA foreign_keys */
+    struct bfx *f = *state;
+    struct store *s = f->a->s;
     struct okrd_err err = { 0 };
     struct store_point_in p[] = { { "dau", 1, 1 }, { "mau", 1, 2 } };
     assert_int_equal(pragma_fk(s), 1);
@@ -327,7 +309,6 @@ static void test_bulk_begin_foreign_keys(void **state)
     assert_int_equal(store_begin(s, &err), 0);
     assert_int_equal(pragma_fk(s), 1);
     assert_int_equal(store_commit(s, &err), 0);
-    store_close(s);
 }
 
 int main(void)

@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +53,6 @@ static void insert(struct store *s, const struct okrd_checkin *c)
         fail_msg("insert %s: %s", c->id, err.msg);
 }
 
-static long long raw_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
 
 static void assert_same(const struct okrd_checkin *a, const struct okrd_checkin *b)
 {
@@ -122,12 +108,12 @@ static void test_every_field_round_trips(void **state)
     okrd_checkin_clear(&got);
 
     /* Absences are SQL NULL, not magic values; "" comment is a comment. */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM checkins WHERE id = 'chk_02' AND"
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM checkins WHERE id = 'chk_02' AND"
                                       " confidence IS NULL AND status IS NULL AND until_s IS NULL"
                                       " AND value IS NULL AND grade IS NULL AND comment = ''"
                                       " AND announced = 0"),
                      1);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM checkins WHERE id = 'chk_01' AND"
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM checkins WHERE id = 'chk_01' AND"
                                       " confidence = 0 AND status = 'at_risk' AND value = 1040.25"),
                      1);
 }
@@ -380,7 +366,7 @@ static void test_taken_seq_or_id_is_eexist(void **state)
     struct okrd_checkin c = mk("chk_4", "dau-up", "2027-01-01", 1, T0 + 3);
     insert(f->s, &c);
     assert_int_equal(store_commit(f->s, &err), 0);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM checkins"), 3);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM checkins"), 3);
 }
 
 static void test_bad_records_refused(void **state)
@@ -413,11 +399,11 @@ static void test_bad_records_refused(void **state)
     REFUSE(c.comment = "bad \xff byte", "not valid UTF-8 at byte 4");
     REFUSE(c.confidence = OKRD_CHECKIN_NO_CONFIDENCE, "none of confidence");
 #undef REFUSE
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM checkins"), 0);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM checkins"), 0);
 
     /* Read-only stores refuse writes. */
     struct store *ro = NULL;
-    assert_int_equal(store_open(&ro, f->path, STORE_READONLY, &err), 0);
+    assert_int_equal(fx_open(f, STORE_READONLY, &ro, &err), 0);
     c = mk("chk_1", "dau-up", "2026-10-01", 1, T0);
     assert_int_equal(store_insert_checkin(ro, &c, &err), OKRD_EINVAL);
     assert_non_null(strstr(err.msg, "read-only"));
@@ -486,6 +472,7 @@ static int copy_file(const char *from, const char *to)
  * migrates in place, keeps its points and takes check-ins. */
 static void test_migrates_a_v5_store_in_place(void **state)
 {
+    fx_sqlite_only(); /* a SQLite file of an older release */
     struct fx *f = *state;
     struct okrd_err err = { 0 };
     store_close(f->s);
@@ -496,19 +483,19 @@ static void test_migrates_a_v5_store_in_place(void **state)
     snprintf(fixture, sizeof fixture, "%s/../fixtures/store-v5.db", data);
     remove(f->path);
     assert_int_equal(copy_file(fixture, f->path), 0);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'checkins'"),
+    assert_int_equal(fx_sql_int(f, "PRAGMA user_version"), 5);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'checkins'"),
                      0);
 
     /* A read-only open does not migrate; it says what to do. */
     struct store *ro = NULL;
-    assert_int_not_equal(store_open(&ro, f->path, STORE_READONLY, &err), 0);
+    assert_int_not_equal(fx_open(f, STORE_READONLY, &ro, &err), 0);
     assert_non_null(strstr(err.msg, "schema version 5"));
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(fx_sql_int(f, "PRAGMA user_version"), 5);
 
-    assert_int_equal(store_open(&f->s, f->path, 0, &err), 0);
+    assert_int_equal(fx_open(f, 0, &f->s, &err), 0);
     assert_true(store_schema_version() >= 6);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+    assert_int_equal(fx_sql_int(f, "PRAGMA user_version"), store_schema_version());
 
     struct store_series series = { 0 };
     assert_int_equal(store_get_series(f->s, "dau", INT64_MIN, INT64_MAX, &series, &err), 0);
@@ -521,8 +508,8 @@ static void test_migrates_a_v5_store_in_place(void **state)
     struct store_point p;
     assert_int_equal(store_last_point(f->s, "revenue", INT64_MAX, &p, &err), 0);
     assert_true(p.value == 0.1);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ingest_log"), 1);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM metric_sources"), 2);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM ingest_log"), 1);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM metric_sources"), 2);
 
     struct okrd_checkin c = mk("chk_1", "dau-up", "2026-10-01", 1, T0 + 2 * DAY);
     c.value = 1100;
@@ -536,8 +523,8 @@ static void test_migrates_a_v5_store_in_place(void **state)
 
     /* Opened again: nothing to migrate, the check-in is there, and a
      * read-only open now works. */
-    assert_int_equal(store_open(&f->s, f->path, 0, &err), 0);
-    assert_int_equal(store_open(&ro, f->path, STORE_READONLY, &err), 0);
+    assert_int_equal(fx_open(f, 0, &f->s, &err), 0);
+    assert_int_equal(fx_open(f, STORE_READONLY, &ro, &err), 0);
     struct seen s;
     assert_string_equal(walk(ro, NULL, NULL, INT64_MIN, INT64_MAX, false, &s), "chk_1");
     store_close(ro);

@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +24,6 @@
 #include "store_fx.h"
 #include "testutil.h"
 
-static long long raw_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
 
 static struct store_kr_day day(const char *kr, const char *date, const char *status,
                                const char *computed, double progress)
@@ -110,7 +96,7 @@ static void test_rows_round_trip_and_replace(void **state)
     assert_true(isnan(r.v[1].progress) && isnan(r.v[1].expected) && isnan(r.v[1].score) &&
                 isnan(r.v[1].probability));
     /* NaN is SQL NULL, not a magic number */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history WHERE date = '2026-10-03'"
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history WHERE date = '2026-10-03'"
                                       " AND progress IS NULL AND expected IS NULL AND score IS NULL"
                                       " AND probability IS NULL"),
                      1);
@@ -128,7 +114,7 @@ static void test_rows_round_trip_and_replace(void **state)
     assert_string_equal(r.v[0].computed_status, "off_track");
     assert_true(same_num(r.v[0].progress, 0.05) && isnan(r.v[0].score) &&
                 isnan(r.v[0].probability));
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history"), 3);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history"), 3);
 
     /* from inclusive, to exclusive; a non-zero return stops the walk */
     r = (struct rows){ .stop_after = 1 };
@@ -190,11 +176,11 @@ static void test_bad_rows_refused(void **state)
     r = day("bad id\n", "2026-10-02", "on_track", "on_track", 0.1);
     assert_int_equal(store_put_kr_day(f->s, &r, &err), OKRD_EINVAL);
     assert_null(strchr(err.msg, '\n'));
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history"), 0);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history"), 0);
 
     /* a read-only store writes nothing */
     struct store *ro = NULL;
-    assert_int_equal(store_open(&ro, f->path, STORE_READONLY, &err), 0);
+    assert_int_equal(fx_open(f, STORE_READONLY, &ro, &err), 0);
     r = day("dau-up", "2026-10-02", "on_track", "on_track", 0.1);
     assert_int_not_equal(store_put_kr_day(ro, &r, &err), 0);
     assert_int_not_equal(store_put_definition(ro, "objective", "growth", "2026-10-01",
@@ -263,8 +249,8 @@ static void test_definitions_versions(void **state)
         true);
     /* back to the first text: a change again (version 3), history is kept */
     def(f->s, "key_result", "dau-up", "2026-10-01", "2026-12-31", "{\"title\":\"DAU\"}", 400, true);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM definitions WHERE id = 'dau-up'"), 3);
-    assert_int_equal(raw_int(f->path, "SELECT max(version) FROM definitions WHERE id = 'dau-up'"),
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM definitions WHERE id = 'dau-up'"), 3);
+    assert_int_equal(fx_sql_int(f, "SELECT max(version) FROM definitions WHERE id = 'dau-up'"),
                      3);
     /* the next quarter's: its own key */
     def(f->s, "key_result", "dau-up", "2027-01-01", "2027-03-31", "{\"title\":\"DAU\"}", 500, true);
@@ -309,7 +295,7 @@ static void test_definitions_versions(void **state)
     assert_string_equal(c.start[2], "2026-10-01");
 
     /* bad input: named, nothing stored */
-    long long before = raw_int(f->path, "SELECT count(*) FROM definitions");
+    long long before = fx_sql_int(f, "SELECT count(*) FROM definitions");
     assert_int_equal(store_put_definition(f->s, "kr", "x", "2026-10-01", "2026-12-31", "{}", 1,
                                           NULL, &err),
                      OKRD_EINVAL);
@@ -324,7 +310,7 @@ static void test_definitions_versions(void **state)
     assert_int_equal(store_put_definition(f->s, "objective", "x", "2026-10-01", "2026-12-31", "",
                                           1, NULL, &err),
                      OKRD_EINVAL);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM definitions"), before);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM definitions"), before);
 }
 
 static void test_definition_inside_a_transaction(void **state)
@@ -334,11 +320,11 @@ static void test_definition_inside_a_transaction(void **state)
     assert_int_equal(store_begin(f->s, &err), 0);
     def(f->s, "objective", "growth", "2026-10-01", "2026-12-31", "{}", 1, true);
     store_rollback(f->s);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM definitions"), 0);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM definitions"), 0);
     assert_int_equal(store_begin(f->s, &err), 0);
     def(f->s, "objective", "growth", "2026-10-01", "2026-12-31", "{}", 1, true);
     assert_int_equal(store_commit(f->s, &err), 0);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM definitions"), 1);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM definitions"), 1);
 }
 
 static int copy_file(const char *from, const char *to)
@@ -363,6 +349,7 @@ static int copy_file(const char *from, const char *to)
  * numbers, and new rows and definitions can be written beside them. */
 static void test_migrates_a_v6_store_in_place(void **state)
 {
+    fx_sqlite_only(); /* a SQLite file of an older release */
     struct fx *f = *state;
     struct okrd_err err = { 0 };
     store_close(f->s);
@@ -373,18 +360,18 @@ static void test_migrates_a_v6_store_in_place(void **state)
     snprintf(fixture, sizeof fixture, "%s/../fixtures/store-v6.db", data);
     remove(f->path);
     assert_int_equal(copy_file(fixture, f->path), 0);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history"), 4);
+    assert_int_equal(fx_sql_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history"), 4);
 
     struct store *ro = NULL;
-    assert_int_not_equal(store_open(&ro, f->path, STORE_READONLY, &err), 0);
+    assert_int_not_equal(fx_open(f, STORE_READONLY, &ro, &err), 0);
     assert_non_null(strstr(err.msg, "schema version 6"));
 
-    assert_int_equal(store_open(&f->s, f->path, 0, &err), 0);
+    assert_int_equal(fx_open(f, 0, &f->s, &err), 0);
     assert_true(store_schema_version() >= 7);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history"), 4);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history WHERE cycle_start IS NULL"
+    assert_int_equal(fx_sql_int(f, "PRAGMA user_version"), store_schema_version());
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history"), 4);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history WHERE cycle_start IS NULL"
                                       " AND computed_status = status AND expected IS NULL"
                                       " AND score IS NULL AND probability IS NULL"),
                      4);
@@ -415,8 +402,8 @@ static void test_migrates_a_v6_store_in_place(void **state)
     def(f->s, "objective", "growth", "2026-10-01", "2026-12-31", "{}", 1, true);
     store_close(f->s);
 
-    assert_int_equal(store_open(&f->s, f->path, 0, &err), 0);
-    assert_int_equal(store_open(&ro, f->path, STORE_READONLY, &err), 0);
+    assert_int_equal(fx_open(f, 0, &f->s, &err), 0);
+    assert_int_equal(fx_open(f, STORE_READONLY, &ro, &err), 0);
     r = (struct rows){ 0 };
     assert_int_equal(store_each_kr_day(ro, "dau-up", NULL, NULL, collect, &r, &err), 0);
     assert_int_equal(r.n, 3);
