@@ -561,11 +561,15 @@ static int pg_connect(struct store_pg *p, const struct store_loc *loc, struct ok
     }
     PQconninfoFree(parsed);
 
-    char host[256] = "", app[256], idle[24], interval[24], utimeout[24];
+    char host[256] = "", tail[96], app[400], idle[24], interval[24], utimeout[24];
     gethostname(host, sizeof host - 1);
     int64_t t = p->takeover_check_ms;
-    snprintf(app, sizeof app, "okrd %s %ld %s", *host ? host : "localhost", (long)getpid(),
-             p->role);
+    /* The server keeps 63 bytes of application_name: shorten the host
+     * name, never the pid and role at the end. */
+    snprintf(tail, sizeof tail, " %ld %s", (long)getpid(), p->role);
+    int room = 63 - 5 - (int)strlen(tail);
+    snprintf(app, sizeof app, "okrd %.*s%s", room > 1 ? room : 1, *host ? host : "localhost",
+             tail);
     snprintf(idle, sizeof idle, "%lld", (long long)keepalive_idle_s(t));
     snprintf(interval, sizeof interval, "%lld", (long long)keepalive_interval_s(t));
     snprintf(utimeout, sizeof utimeout, "%lld", (long long)(2 * t));
