@@ -104,6 +104,7 @@ static inline void fx_pg_create(struct fx *f)
     fx_pg_admin(sql);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0", f->pg_db);
     fx_pg_admin(sql);
+    free(f->pg_url); /* a test may make its database again */
     f->pg_url = fx_pg_conninfo(f->pg_db);
     assert_non_null(f->pg_url);
 }
