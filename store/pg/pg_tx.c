@@ -105,6 +105,8 @@ static int commit_top(struct store_pg *p, struct okrd_err *err)
         if (PQtransactionStatus(p->conn) != PQTRANS_IDLE)
             pg_exec_script(p, "ROLLBACK", NULL, "roll back");
         pg_metric_map_clear(&p->metrics);
+    } else if (p->tx_wrote) {
+        p->own_bumps++;
     }
     tx_reset(p);
     return rc;
@@ -285,7 +287,7 @@ int pg_data_version(struct store *s, int64_t *out, struct okrd_err *err)
         return err ? err->code : OKRD_ESTORE;
     int rc = 0;
     if (PQntuples(r) == 1)
-        *out = pg_col_int64(r, 0, 0);
+        *out = pg_col_int64(r, 0, 0) - p->own_bumps; /* others' commits only */
     else
         rc = okrd_err_set(err, OKRD_ESTORE, "store: read change_seq of %s: store_meta has no row",
                           p->desc);

@@ -288,13 +288,19 @@ static void test_every_write_transaction_bumps_change_seq(void **state)
     assert_int_equal(store_begin(f->s, &err), 0);
     assert_int_equal(store_commit(f->s, &err), 0);
     assert_int_equal(seq_of(reader), v0 + 2);
-    assert_int_equal(seq_of(f->s), v0 + 2);
+    /* data_version, as SQLite's: a connection's own commits do not move it */
+    int64_t w0 = seq_of(f->s);
+    put(f->s, &p, 1);
+    assert_int_equal(seq_of(f->s), w0);
+    assert_int_equal(seq_of(reader), v0 + 3);
+    assert_int_equal(wait_notify(listener), v0 + 3);
 
     /* another writer (okrd ingest beside the daemon) bumps it too */
     struct store *other = NULL;
     assert_int_equal(fx_open(f, 0, &other, &err), 0);
     put(other, &p, 1);
-    assert_int_equal(seq_of(reader), v0 + 3);
+    assert_int_equal(seq_of(reader), v0 + 4);
+    assert_int_equal(seq_of(f->s), w0 + 1);
     store_close(other);
     store_close(reader);
     PQfinish(listener);
