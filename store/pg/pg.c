@@ -274,11 +274,47 @@ int pg_check_writable(struct store_pg *p, const char *action, struct okrd_err *e
 
 /* ---- running statements ---- */
 
+static int configure(struct store_pg *p, struct okrd_err *err);
+
+/* A session the server dropped (a restart, a failover, an idle timeout)
+ * is opened again before the next statement, but only where nothing was
+ * lost with it: no transaction open, and not the writer's session, whose
+ * advisory lock (the leadership, DESIGN section 10) died with it; the HA
+ * code decides when the writer connects again. */
+static bool revivable(const struct store_pg *p)
+{
+    return PQstatus(p->conn) == CONNECTION_BAD && !p->reviving && p->tx == PG_TX_NONE &&
+           !p->base.grouped && strcmp(p->role, "writer") != 0;
+}
+
+static int revive(struct store_pg *p, struct okrd_err *err)
+{
+    if (!revivable(p))
+        return 0; /* a statement then fails with the connection's error */
+    p->reviving = true;
+    PQreset(p->conn);
+    int rc = 0;
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        char msg[OKRD_ERR_MSG_MAX];
+        pg_redact(p, PQerrorMessage(p->conn), msg, sizeof msg);
+        rc = okrd_err_set(err, OKRD_EIO, "store: reconnect to %s: %s", p->desc, msg);
+    } else {
+        p->stmts.n = 0; /* the prepared statements died with the session */
+        pg_metric_map_clear(&p->metrics);
+        rc = configure(p, err);
+    }
+    p->reviving = false;
+    return rc;
+}
+
 static bool result_ok(const PGresult *r)
 {
     ExecStatusType t = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     return t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK;
 }
+
+static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct pg_params *pp,
+                             bool cached, struct okrd_err *err, const char *action, va_list ap);
 
 static PGresult *vquery(struct store_pg *p, const char *sql, const struct pg_params *pp,
                         bool cached, struct okrd_err *err, const char *action, va_list ap)
@@ -289,6 +325,26 @@ static PGresult *vquery(struct store_pg *p, const char *sql, const struct pg_par
         okrd_err_set(err, OKRD_EINVAL, "store: %s: more than %d parameters", what, PG_MAX_PARAMS);
         return NULL;
     }
+    if (revive(p, err))
+        return NULL;
+    /* Outside a transaction a statement that met a dead session (libpq
+     * learns of it only by trying) ran nowhere: reconnect and run it once
+     * more. */
+    for (int attempt = 0;; attempt++) {
+        va_list aq;
+        va_copy(aq, ap); /* the message may be formatted twice */
+        PGresult *r = vquery_once(p, sql, pp, cached, err, action, aq);
+        va_end(aq);
+        if (r || attempt > 0 || !revivable(p))
+            return r;
+        if (revive(p, err))
+            return NULL;
+    }
+}
+
+static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct pg_params *pp,
+                             bool cached, struct okrd_err *err, const char *action, va_list ap)
+{
     int n = pp ? pp->n : 0;
     const char *const *v = pp ? pp->v : NULL;
     PGresult *r = NULL;
@@ -381,8 +437,14 @@ int pg_exec_cached(struct store_pg *p, const char *sql, const struct pg_params *
 int pg_exec_script(struct store_pg *p, const char *sql, struct okrd_err *err,
                    const char *action, ...)
 {
+    int rc = revive(p, err);
+    if (rc)
+        return rc;
     PGresult *r = PQexec(p->conn, sql);
-    int rc = 0;
+    if (!result_ok(r) && revivable(p) && revive(p, NULL) == 0) {
+        PQclear(r); /* a dead session, outside a transaction: once more */
+        r = PQexec(p->conn, sql);
+    }
     if (!result_ok(r)) {
         va_list ap;
         va_start(ap, action);
@@ -430,20 +492,27 @@ static int bad_url(const char *parse_err, struct okrd_err *err)
                         "store: store.url is not a valid PostgreSQL connection string: %s", msg);
 }
 
-static int64_t ceil_div(int64_t a, int64_t b)
+/* Keepalives from takeover_check T (ms): the first probe after T/2 idle,
+ * then one every T/4, two lost ones end the session (whole seconds, at
+ * least 1): about 2 x T in all, as tcp_user_timeout for unacknowledged
+ * data (DESIGN section 10). */
+static int64_t keepalive_idle_s(int64_t t)
 {
-    return (a + b - 1) / b;
+    int64_t v = (t / 2 + 999) / 1000;
+    return v < 1 ? 1 : v;
+}
+
+static int64_t keepalive_interval_s(int64_t t)
+{
+    int64_t v = (t / 4 + 999) / 1000;
+    return v < 1 ? 1 : v;
 }
 
 /* Server-side session settings; the same numbers as the client's. */
 static int configure(struct store_pg *p, struct okrd_err *err)
 {
     int64_t t = p->takeover_check_ms;
-    int64_t idle = ceil_div(t / 2, 1000), interval = ceil_div(t / 4, 1000);
-    if (idle < 1)
-        idle = 1;
-    if (interval < 1)
-        interval = 1;
+    int64_t idle = keepalive_idle_s(t), interval = keepalive_interval_s(t);
     char sql[768];
     snprintf(sql, sizeof sql,
              "SET synchronous_commit = on; SET extra_float_digits = 3;"
@@ -497,9 +566,8 @@ static int pg_connect(struct store_pg *p, const struct store_loc *loc, struct ok
     int64_t t = p->takeover_check_ms;
     snprintf(app, sizeof app, "okrd %s %ld %s", *host ? host : "localhost", (long)getpid(),
              p->role);
-    snprintf(idle, sizeof idle, "%lld", (long long)(ceil_div(t / 2, 1000) < 1 ? 1 : ceil_div(t / 2, 1000)));
-    snprintf(interval, sizeof interval, "%lld",
-             (long long)(ceil_div(t / 4, 1000) < 1 ? 1 : ceil_div(t / 4, 1000)));
+    snprintf(idle, sizeof idle, "%lld", (long long)keepalive_idle_s(t));
+    snprintf(interval, sizeof interval, "%lld", (long long)keepalive_interval_s(t));
     snprintf(utimeout, sizeof utimeout, "%lld", (long long)(2 * t));
     /* Later keywords win: the URL may set connect_timeout or sslmode; the
      * keepalives and the name are okrd's (DESIGN section 10). */

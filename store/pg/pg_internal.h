@@ -74,14 +74,14 @@ struct store_pg {
 
     enum pg_tx_kind tx;    /* the top-level transaction this struct opened */
     bool tx_wrote;         /* it wrote: commit bumps change_seq + NOTIFY */
-    /* change_seq bumps this struct committed: data_version is change_seq
-     * minus these, so it moves only when ANOTHER session wrote (as SQLite's
-     * PRAGMA data_version; else the leader's own commits, each followed by
-     * NOTIFY, would make it re-evaluate forever). */
-    int64_t own_bumps;
     bool tx_bulk;          /* store_begin_bulk (a backend may ignore it) */
     int sp_depth;          /* pg_tx_enter savepoints open inside it */
+    /* change_seq bumps committed by this connection: data_version
+     * subtracts them, so (as PRAGMA data_version on SQLite) it moves only
+     * when ANOTHER connection committed (store.h). */
+    int64_t own_bumps;
 
+    bool reviving;         /* pg.c: inside a reconnect */
     struct pg_metric_map metrics;   /* pg_points.c */
     struct pg_stmt_cache stmts;     /* pg.c */
     /* High availability (pg_ha.c): its own state, NULL until it needs one;

@@ -28,8 +28,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* lock_timeout: as SQLite's busy_timeout, a writer waits for another one
+ * (a 1M-row file on another node, `okrd ingest`) but not for ever: after
+ * 30 s it fails with 55P03, OKRD_EBUSY, "try again". */
 static const char SQL_BEGIN_WRITE[] =
-    "BEGIN ISOLATION LEVEL REPEATABLE READ; LOCK TABLE store_meta IN SHARE ROW EXCLUSIVE MODE";
+    "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL lock_timeout = '30s';"
+    " LOCK TABLE store_meta IN SHARE ROW EXCLUSIVE MODE";
 static const char SQL_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 static const char SQL_BUMP[] =
     "WITH u AS (UPDATE store_meta SET change_seq = change_seq + 1 RETURNING change_seq)"
@@ -79,6 +83,7 @@ static int begin_write(struct store_pg *p, struct okrd_err *err)
 static int commit_top(struct store_pg *p, struct okrd_err *err)
 {
     int rc = 0;
+    bool bumped = false;
     if (!tx_usable(p)) {
         rc = okrd_err_set(err, OKRD_ESTORE,
                           "store: commit on %s: the transaction was aborted by an earlier error",
@@ -90,6 +95,7 @@ static int commit_top(struct store_pg *p, struct okrd_err *err)
         else if (PQntuples(r) != 1)
             rc = okrd_err_set(err, OKRD_ESTORE, "store: commit on %s: store_meta has no row",
                               p->desc);
+        bumped = rc == 0;
         PQclear(r);
     }
     if (!rc) {
@@ -99,14 +105,14 @@ static int commit_top(struct store_pg *p, struct okrd_err *err)
         else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) /* "ROLLBACK": it was aborted */
             rc = okrd_err_set(err, OKRD_ESTORE, "store: commit on %s: the server rolled the "
                                                 "transaction back", p->desc);
+        else if (bumped)
+            p->own_bumps++;
         PQclear(r);
     }
     if (rc) {
         if (PQtransactionStatus(p->conn) != PQTRANS_IDLE)
             pg_exec_script(p, "ROLLBACK", NULL, "roll back");
         pg_metric_map_clear(&p->metrics);
-    } else if (p->tx_wrote) {
-        p->own_bumps++;
     }
     tx_reset(p);
     return rc;
@@ -277,7 +283,9 @@ int pg_sync(struct store *s, struct okrd_err *err)
     return 0;
 }
 
-/* store_meta.change_seq: moves whenever any connection committed a write. */
+/* store_meta.change_seq, less this connection's own bumps: moves when
+ * another connection (this node's other one, another node, `okrd ingest`)
+ * committed a write. */
 int pg_data_version(struct store *s, int64_t *out, struct okrd_err *err)
 {
     struct store_pg *p = PG(s);
@@ -287,7 +295,7 @@ int pg_data_version(struct store *s, int64_t *out, struct okrd_err *err)
         return err ? err->code : OKRD_ESTORE;
     int rc = 0;
     if (PQntuples(r) == 1)
-        *out = pg_col_int64(r, 0, 0) - p->own_bumps; /* others' commits only */
+        *out = pg_col_int64(r, 0, 0) - p->own_bumps;
     else
         rc = okrd_err_set(err, OKRD_ESTORE, "store: read change_seq of %s: store_meta has no row",
                           p->desc);

@@ -262,7 +262,7 @@ static void test_every_write_transaction_bumps_change_seq(void **state)
     struct store *reader = NULL;
     assert_int_equal(fx_open(f, STORE_READONLY, &reader, &err), 0);
 
-    int64_t v0 = seq_of(reader);
+    int64_t v0 = seq_of(reader), w0 = seq_of(f->s);
     struct store_point_in p = { "m", 1, 1 };
     put(f->s, &p, 1); /* one call, its own transaction */
     assert_int_equal(seq_of(reader), v0 + 1);
@@ -288,18 +288,14 @@ static void test_every_write_transaction_bumps_change_seq(void **state)
     assert_int_equal(store_begin(f->s, &err), 0);
     assert_int_equal(store_commit(f->s, &err), 0);
     assert_int_equal(seq_of(reader), v0 + 2);
-    /* data_version, as SQLite's: a connection's own commits do not move it */
-    int64_t w0 = seq_of(f->s);
-    put(f->s, &p, 1);
+    /* as PRAGMA data_version: a connection's own commits do not count */
     assert_int_equal(seq_of(f->s), w0);
-    assert_int_equal(seq_of(reader), v0 + 3);
-    assert_int_equal(wait_notify(listener), v0 + 3);
 
     /* another writer (okrd ingest beside the daemon) bumps it too */
     struct store *other = NULL;
     assert_int_equal(fx_open(f, 0, &other, &err), 0);
     put(other, &p, 1);
-    assert_int_equal(seq_of(reader), v0 + 4);
+    assert_int_equal(seq_of(reader), v0 + 3);
     assert_int_equal(seq_of(f->s), w0 + 1);
     store_close(other);
     store_close(reader);
@@ -480,6 +476,41 @@ static void test_session_settings(void **state)
     assert_true(store_is_shared(f->s));
 }
 
+/* ---- dropped sessions ---- */
+
+static void terminate_sessions(struct fx *f, const char *role)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+             " WHERE application_name LIKE 'okrd %% %s'", role);
+    assert_true(raw_int(f, sql) >= 1);
+}
+
+static void test_dropped_session_reconnects_but_not_the_writer(void **state)
+{
+    struct fx *f = pg_fx(state);
+    struct okrd_err err = { 0 };
+    struct store_point_in p = { "m", 1, 1 };
+    put(f->s, &p, 1);
+    struct store *w = NULL;
+    struct store_loc loc = { .kind = STORE_POSTGRESQL, .url = f->pg_url, .role = "writer" };
+    assert_int_equal(store_open_loc(&w, &loc, 0, &err), 0);
+    terminate_sessions(f, "test");
+    terminate_sessions(f, "writer");
+    /* a reader's or a command's session comes back by itself */
+    struct store_series s = { 0 };
+    series(f->s, "m", &s);
+    assert_int_equal(s.n, 1);
+    put(f->s, &p, 1);
+    store_series_free(&s);
+    /* the writer's does not: its leadership died with it */
+    int64_t v;
+    assert_int_equal(store_data_version(w, &v, &err), OKRD_EIO);
+    assert_int_equal(store_put_points(w, &p, 1, &err), OKRD_EIO);
+    store_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +528,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_never_writes, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_not_utf8_refused, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_session_settings, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_session_reconnects_but_not_the_writer, pg_setup,
+                                        pg_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
