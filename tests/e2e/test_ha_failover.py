@@ -21,7 +21,7 @@ import random
 import signal
 import time
 
-from hatest import TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
+from hatest import teardown, TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
 from okrdtest import check, main, run
 
 OFF, ON = 1010, 1150  # dau-up (1000 -> 1200) behind / on track at mid-cycle
@@ -91,11 +91,7 @@ def test_one_leader_then_sigkill_takeover(args, wd):
         poller.wait_role(li, "follower", after=t_back)
         check(other.role() == "leader", "the new leader keeps its role")
     finally:
-        if poller:
-            poller.close()
-        for n in nodes:
-            n.kill()
-        pg.stop()
+        teardown(poller, nodes, [], pg)
 
 
 def test_failover_under_load(args, wd):
@@ -164,13 +160,7 @@ def test_failover_under_load(args, wd):
             dups = len(reqs) - len(set(q["id"] for q in reqs))
             print(f"     webhook {i}: {len(set(q['id'] for q in reqs))} events, {dups} resent")
     finally:
-        if poller:
-            poller.close()
-        for n in nodes:
-            n.kill()
-        for r in receivers:
-            r.close()
-        pg.stop()
+        teardown(poller, nodes, receivers, pg)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,12 @@
 
   1. pg_terminate_backend of the leader's writer session while it ingests
      and delivers: the old leader steps down (role follower, log line
-     ha_follower), delivers nothing after that (the receivers record which
+     ha_follower) at its next confirmation, within takeover_check (the
+     server freed its lock at once, so the other node may already answer
+     leader meanwhile: the only window in which two nodes answer leader; the
+     old one can write nothing then, its session being gone, and the new one
+     delivers nothing before takeover_check + the webhook timeout), delivers
+     nothing after that (the receivers record which
      node sent each request, and no request of the old leader's comes after
      the new leader's first one), evaluates and ingests nothing after it
      (its log), the other node takes over, and the old one rejoins as a
@@ -17,7 +22,7 @@
 import signal
 import time
 
-from hatest import TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
+from hatest import teardown, TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
 from okrdtest import check, main
 
 OFF, ON = 1010, 1150
@@ -59,6 +64,7 @@ def test_terminated_session_steps_down(args, wd):
         # ... when its writer session is terminated (and files keep coming).
         t_term = time.monotonic()
         pg.sql(f"SELECT pg_terminate_backend({pids[0]})")
+        overlap = (t_term, TAKEOVER_S + 0.5)
         for _ in range(6):
             value = ON if value == OFF else OFF
             drops.put(value)
@@ -95,14 +101,11 @@ def test_terminated_session_steps_down(args, wd):
         check(old.role() == "follower" and new.role() == "leader", "roles after the takeover")
         check(int(pg.okrd_sql("SELECT count(*) FROM points")[0][0]) == len(drops.points),
               "every dropped point stored once")
+        both = poller.close(overlap)
+        poller = None
+        print(f"     both answered leader for {len(both)} polls right after the termination")
     finally:
-        if poller:
-            poller.close()
-        for n in nodes:
-            n.kill()
-        for r in receivers:
-            r.close()
-        pg.stop()
+        teardown(poller, nodes, receivers, pg)
 
 
 def test_sigstop_never_two_leaders(args, wd):
@@ -133,11 +136,7 @@ def test_sigstop_never_two_leaders(args, wd):
         wait_for(lambda: time.monotonic() - t > 2 * TAKEOVER_S, "a while")
         check(stopped.role() == "follower" and other.role() == "leader", "roles settle")
     finally:
-        if poller:
-            poller.close()
-        for n in nodes:
-            n.kill()
-        pg.stop()
+        teardown(poller, nodes, [], pg)
 
 
 if __name__ == "__main__":
