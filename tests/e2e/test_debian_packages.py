@@ -51,12 +51,17 @@ PACKAGE_OF = {
     "node": "nodejs", "nodejs": "nodejs", "npm": "npm",
     "prometheus": "prometheus", "promtool": "prometheus", "chromium": "chromium",
     "cmark-gfm": "cmark-gfm",
+    "initdb": "postgresql-15", "pg_ctl": "postgresql-15", "pg_isready": "postgresql-15",
+    "psql": "postgresql-15", "runuser": "util-linux",
     "curl": "curl", "git": "git",
 }
 # Packages that bring a command through their Depends rather than shipping
 # it (so dpkg -S names another package), and npm, which NodeSource's nodejs
-# ships where it is installed.
-VIA_DEPENDS = {"build-essential", "pkg-config", "python3", "npm"}
+# ships where it is installed. postgresql-15: tests/pg/pgserver runs its
+# /usr/lib/postgresql/15/bin programs, psql and pg_isready from
+# postgresql-client-15, which it depends on (/usr/bin/psql is
+# postgresql-client-common's wrapper).
+VIA_DEPENDS = {"build-essential", "pkg-config", "python3", "npm", "postgresql-15"}
 # `sudo` runs only when scripts/install-deps is not root (CI is root; a
 # developer's machine has sudo); npm is installed by install-deps itself when
 # missing (Debian's npm conflicts with NodeSource's nodejs, which bundles it).
@@ -69,7 +74,11 @@ INSTALLED_BY_INSTALL_DEPS = {"npm"}
 IMPLIED = {"cmake": ["cc", "make", "pkg-config"], "cpack": ["dpkg-shlibdeps", "file"],
            "ctest": ["python3"]}
 # Programs a test looks for in a way the scan below does not see.
-TEST_PROGRAMS = {"chromium": "tests/e2e/test_dashboard.py"}
+TEST_PROGRAMS = {"chromium": "tests/e2e/test_dashboard.py",
+                 # the *_pg tests' server (by path, from /usr/lib/postgresql/15/bin)
+                 "initdb": "tests/pg/pgserver", "pg_ctl": "tests/pg/pgserver",
+                 "pg_isready": "tests/pg/pgserver", "runuser": "tests/pg/pgserver",
+                 "psql": "tests/e2e/okrdtest.py"}
 
 SHELL_BUILTINS = {"cd", "set", "export", "echo", "printf", "test", "[", "trap", "exit",
                   "return", "shift", "read", "local", "eval", "exec", "wait", "kill", "true",
