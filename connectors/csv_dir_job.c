@@ -175,7 +175,10 @@ static void job_read(struct store *w, struct csv_dir_job *j)
         j->end = CSV_DIR_GONE;
         return;
     }
-    if (rc == OKRD_EIO || rc == OKRD_EINVAL) {
+    /* A store's error (its message starts "store:") is no fault of the
+     * file: a PostgreSQL session lost in a failover is OKRD_EIO, and the
+     * file must stay in the inbox for the next leader, not be rejected. */
+    if ((rc == OKRD_EIO || rc == OKRD_EINVAL) && strncmp(err->msg, "store:", 6) != 0) {
         reject_unreadable(j, path, err->msg);
     } else if (rc < 0) {
         j->end = CSV_DIR_FAILED;

@@ -426,7 +426,7 @@ int okrd_ha_start(struct okrd *d, struct okrd_err *err)
     ha->started = true;
     ha->pinging = !ha->fsm.shared && d->watchdog_usec > 0;
     if (ha->fsm.shared) {
-        log_info("ha_follower", "takeover_check_ms=%lld msg=\"competing for leadership\"",
+        log_info("ha_competing", "takeover_check_ms=%lld msg=\"a follower, competing for leadership\"",
                  (long long)ha->fsm.check_ms);
         listen_schedule(ha, 0);
     } else {

@@ -21,7 +21,7 @@ import random
 import signal
 import time
 
-from hatest import TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
+from hatest import teardown, TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
 from okrdtest import check, main, run
 
 OFF, ON = 1010, 1150  # dau-up (1000 -> 1200) behind / on track at mid-cycle
@@ -72,6 +72,18 @@ def test_one_leader_then_sigkill_takeover(args, wd):
               f"the follower answered leader {took:.2f}s after the SIGKILL (DESIGN: within "
               f"takeover_check + 1 s)")
         other.daemon.wait_log("source_started")  # the new leader scans the inbox
+        # Idle, the new leader does not wake itself: its own commits (each
+        # with NOTIFY okrd) are not "another session wrote" (a busy loop of
+        # evaluations, each bumping change_seq, would show here).
+        other.daemon.wait_log("ha_deliveries")  # the takeover's work is done
+        t = time.monotonic()
+        wait_for(lambda: time.monotonic() - t > 0.5, "its first housekeeping")
+        seq0 = int(pg.okrd_sql("SELECT change_seq FROM store_meta")[0][0])
+        t = time.monotonic()
+        wait_for(lambda: time.monotonic() - t > 2 * TAKEOVER_S, "an idle while")
+        seq1 = int(pg.okrd_sql("SELECT change_seq FROM store_meta")[0][0])
+        check(seq1 - seq0 <= 1, f"an idle leader wrote {seq1 - seq0} transactions in "
+                                f"{2 * TAKEOVER_S:.0f}s")
         # The killed node restarts and joins as a follower.
         leader.start()
         leader.daemon.wait_log("started")
@@ -79,11 +91,7 @@ def test_one_leader_then_sigkill_takeover(args, wd):
         poller.wait_role(li, "follower", after=t_back)
         check(other.role() == "leader", "the new leader keeps its role")
     finally:
-        if poller:
-            poller.close()
-        for n in nodes:
-            n.kill()
-        pg.stop()
+        teardown(poller, nodes, [], pg)
 
 
 def test_failover_under_load(args, wd):
@@ -152,13 +160,7 @@ def test_failover_under_load(args, wd):
             dups = len(reqs) - len(set(q["id"] for q in reqs))
             print(f"     webhook {i}: {len(set(q['id'] for q in reqs))} events, {dups} resent")
     finally:
-        if poller:
-            poller.close()
-        for n in nodes:
-            n.kill()
-        for r in receivers:
-            r.close()
-        pg.stop()
+        teardown(poller, nodes, receivers, pg)
 
 
 if __name__ == "__main__":
