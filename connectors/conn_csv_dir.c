@@ -153,7 +153,8 @@ static bool is_taken(const struct conn *c, const char *name)
 /* Queues NAME (once: a name already waiting keeps its place and learns of
  * the event). Files taken are not in the queue, so an event for one while
  * it is read queues it again, to be looked at once it was moved. */
-static void enqueue(struct conn *c, const char *name, bool by_event)
+static void enqueue(struct conn *c, const char *name, bool by_event,
+                    const struct csv_inbox_entry *listed, int64_t listed_at_ms)
 {
     struct csv_queue_entry *e = csv_queue_find(&c->queue, name);
     if (e) {
@@ -162,6 +163,10 @@ static void enqueue(struct conn *c, const char *name, bool by_event)
     }
     if ((e = csv_queue_entry_new(name))) {
         e->f.by_event = by_event;
+        /* The listing is the first look (csv_inbox_wait_looks_ms): a backlog
+         * found by one scan need not wait settle per file at the head. */
+        if (listed)
+            csv_inbox_observe(&e->f, listed->mtime_ms, listed->size, listed_at_ms);
         if (csv_queue_add(&c->queue, e, false) == 1)
             return;
         free(e);
@@ -231,7 +236,7 @@ static void on_merge(uv_idle_t *h)
     for (; s->pos < end; s->pos++) {
         char *name = s->list[s->pos].name;
         if (!is_taken(c, name))
-            enqueue(c, name, false);
+            enqueue(c, name, false, &s->list[s->pos], s->listed_ms);
         free(name);
     }
     if (s->pos == s->n)
@@ -519,7 +524,7 @@ static void on_inotify(uv_poll_t *p, int status, int events)
             }
             if (ev->len && !(ev->mask & IN_ISDIR) && ev->wd == c->wd &&
                 csv_inbox_name_ok(ev->name))
-                enqueue(c, ev->name, true);
+                enqueue(c, ev->name, true, NULL, 0);
         }
     }
     pump(c);

@@ -185,6 +185,7 @@ int csv_inbox_list(const char *inbox, struct csv_inbox_entry **out, size_t *n)
         }
         if (!((*out)[*n].name = strdup(de->d_name)))
             break;
+        (*out)[*n].size = (int64_t)st.st_size;
         (*out)[(*n)++].mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     }
     closedir(d);

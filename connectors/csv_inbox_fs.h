@@ -51,6 +51,7 @@ int csv_inbox_write_logged_report(const char *inbox, const char *subdir, const c
 /* One file a listing found. */
 struct csv_inbox_entry {
     int64_t mtime_ms;
+    int64_t size;              /* bytes, as the listing saw them */
     char *name;
 };
 

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "okrd.h"
 #include "remind.h"
+#include "store/store_outbox.h"
 
 struct okrd_ha {
     struct okrd *d;
@@ -229,7 +230,15 @@ static void lead(struct okrd_ha *ha)
         start_deliveries(ha);
         return;
     }
+    /* The wait is for the old leader's last requests. They can only be
+     * deliveries pending now: every event committed from here on is ours
+     * (only the leader writes the outbox). With none pending (a first start,
+     * an idle pair) there is nothing to wait for. If the count cannot be
+     * read, wait. */
     int64_t wait = ha->fsm.check_ms + longest_webhook_timeout_ms(d->cfg);
+    struct store_delivery_counts dc = { 0 };
+    if (store_delivery_counts(d->reader, NULL, &dc, NULL) == 0 && dc.pending == 0)
+        wait = 0;
     log_info("ha_leader", "epoch=%llu event_floor=%lld deliveries_after_ms=%lld",
              (unsigned long long)ha->fsm.epoch, (long long)ha->event_floor_s, (long long)wait);
     sources_start_all(d); /* inboxes are scanned at once, as at start-up */
