@@ -194,6 +194,37 @@ void okrd_reload(struct okrd *d)
     okrd_notify_ready(d);
 }
 
+/* Opens the writer's and the loop's connections. With PostgreSQL, a server
+ * that cannot be reached (OKRD_EIO: down, not yet started, a network
+ * outage) is tried again with backoff, 250 ms doubling to 30 s, for as long
+ * as it takes (DESIGN section 10: READY only once the store is open); a
+ * wrong password, a newer schema or a standby are answers, not outages, and
+ * end the start. Blocking sleeps are fine here: the loop does not run yet,
+ * and SIGTERM meanwhile ends the process (no handler is installed yet). */
+static int open_stores(struct okrd *d, const struct store_loc *wloc,
+                       const struct store_loc *rloc, struct okrd_err *err)
+{
+    unsigned delay_ms = 250, attempt = 1;
+    for (;; attempt++) {
+        int rc = 0;
+        if (!d->writer)
+            rc = store_writer_open_loc(&d->writer, &d->loop, wloc, err);
+        if (rc == 0 && !d->reader)
+            rc = store_open_loc(&d->reader, rloc, STORE_READONLY, err);
+        if (rc == 0)
+            return 0;
+        if (rc != OKRD_EIO || wloc->kind != STORE_POSTGRESQL)
+            return rc;
+        char q[512];
+        log_warning("store_unavailable", "attempt=%u retry_in_ms=%u msg=%s", attempt, delay_ms,
+                    log_quote(q, sizeof q, err->msg));
+        struct timespec ts = { .tv_sec = delay_ms / 1000, .tv_nsec = (delay_ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        delay_ms = delay_ms >= 15000 ? 30000 : delay_ms * 2;
+    }
+}
+
 static int okrd_start(struct okrd *d, struct state_lock **lock)
 {
     struct okrd_err err = { 0 };
@@ -222,8 +253,7 @@ static int okrd_start(struct okrd *d, struct state_lock **lock)
     d->store_loc = loc;
     struct store_loc rloc = loc;
     rloc.role = "reader";
-    if (store_writer_open_loc(&d->writer, &d->loop, &loc, &err) < 0 ||
-        store_open_loc(&d->reader, &rloc, STORE_READONLY, &err) < 0) {
+    if (open_stores(d, &loc, &rloc, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }

@@ -53,6 +53,9 @@ struct eval_job {
     double *bt;                 /* n_krs x {baseline, target} before this run */
     size_t n_defs;              /* new definition versions stored */
     double took_ms;             /* the job's own run time, for the log */
+    /* A follower's evaluation (DESIGN section 10): computed from the store
+     * for its API and /metrics only; writes nothing, raises nothing. */
+    bool view_only;
 };
 
 static void job_free(struct eval_job *j)
@@ -213,6 +216,8 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
         j->data_version = v;
     }
     j->evaluated = true;
+    if (j->view_only)
+        return eval_compute(w, &j->snap, j->now_s, j->select, &j->scratch, err);
     /* Timed for the log only (a slow evaluation is worth a warning); no
      * decision depends on it, so the monotonic clock is read here directly. */
     struct timespec t0, t1;
@@ -345,8 +350,25 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
     if (rc < 0) {
         char q[512];
         log_error("evaluate_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
-        okrd_ha_job_failed(d, rc); /* a lost session: stop acting now */
+        if (!j->view_only)
+            okrd_ha_job_failed(d, rc); /* a lost session: stop acting now */
         /* The marks were consumed; the next tick evaluates everything again. */
+    } else if (j->view_only && j->evaluated && j->hold == d->hold) {
+        /* A follower's view: the API and /metrics answer from it; no log
+         * line of a leader's (kr_status, evaluated), no history, no alerts. */
+        struct eval_snapshot old = d->eval.last;
+        struct okrd_cfg_hold *old_hold = d->eval.last_hold;
+        d->eval.last = j->snap;
+        d->eval.last_hold = okrd_cfg_hold_ref(j->hold);
+        d->eval.have_last = true;
+        memset(&j->snap, 0, sizeof j->snap);
+        if (old_hold) {
+            eval_snapshot_free(&old);
+            okrd_cfg_hold_unref(old_hold);
+        }
+        count_statuses(d);
+    } else if (j->view_only) {
+        d->eval.all_dirty = true; /* computed on an old config: again, on the new one */
     } else if (j->evaluated && j->hold == d->hold) {
         log_event(j->took_ms > 1000 ? CFG_LOG_WARNING : CFG_LOG_DEBUG, "evaluated",
                   "key_results=%zu changed=%zu ms=%.1f%s", j->n_selected, j->n_changes, j->took_ms,
@@ -395,8 +417,8 @@ static bool anything_to_do(const struct okrd *d)
 
 static void kick(struct okrd *d)
 {
-    if (d->stopping || d->eval.running || !d->writer || !anything_to_do(d) || !okrd_may_act(d))
-        return; /* a follower evaluates nothing; its marks wait for a takeover */
+    if (d->stopping || d->eval.running || !d->writer || !anything_to_do(d))
+        return;
     struct eval_job *j = calloc(1, sizeof *j);
     if (!j || eval_snapshot_init(&j->snap, d->cfg) < 0) {
         free(j);
@@ -407,6 +429,9 @@ static void kick(struct okrd *d)
     j->d = d;
     j->hold = okrd_cfg_hold_ref(d->hold);
     j->now_s = okrd_clock_now_s(d->clock);
+    /* A follower computes its view from the store and writes nothing (a
+     * takeover evaluates everything again, as the leader). */
+    j->view_only = !okrd_may_act(d);
     /* A new leader never stamps an event earlier than the newest one in
      * the outbox (another node's clock may have run ahead of ours). */
     if (j->now_s < okrd_ha_event_floor_s(d))

@@ -20,6 +20,8 @@ import json
 import random
 import signal
 import time
+import urllib.error
+import urllib.request
 
 from hatest import teardown, TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
 from okrdtest import check, main, run
@@ -41,6 +43,32 @@ def pair(args, wd, pg, receivers=()):
     return nodes
 
 
+def api_view(node):
+    """(HTTP status, sorted (id, status, progress) of every object in
+    /api/v1/objectives that has a status)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{node.port}/api/v1/objectives",
+                                    timeout=5) as r:
+            doc = json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, None
+    except OSError:
+        return None, None
+    found = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if "id" in v and "status" in v:
+                found.append((v["id"], v["status"], v.get("progress")))
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(doc)
+    return 200, sorted(found, key=repr)
+
+
 def test_one_leader_then_sigkill_takeover(args, wd):
     pg = PgServer(wd, 15541)
     nodes, poller = [], None
@@ -59,6 +87,12 @@ def test_one_leader_then_sigkill_takeover(args, wd):
         leader, other = nodes[li], nodes[1 - li]
         check(leader.metric_leader() == 1 and other.metric_leader() == 0,
               "okrd_ha_leader is 1 on the leader, 0 on the follower")
+        # Every node answers the API (DESIGN section 10): the follower from its
+        # own read of the shared store, with the leader's statuses and numbers.
+        wait_for(lambda: api_view(other)[0] == 200, "the follower's API answering", deadline=15)
+        lv, fv = api_view(leader), api_view(other)
+        check(lv[0] == 200 and lv[1] and lv[1] == fv[1],
+              f"the same key results on both nodes: leader {lv}, follower {fv}")
         check("source_started" in leader.daemon.log() and
               "source_started" not in other.daemon.log(),
               "only the leader runs the sources")
