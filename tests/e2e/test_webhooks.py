@@ -204,7 +204,10 @@ def test_down_then_up_in_order_once(args, wd):
     d = Daemon(args.okrd, cfg)
     try:
         rec.wait(lambda r: len(r) >= 1, "the first attempt")
+        # One file at a time: an evaluation may see two files at once (and no
+        # change), so each flip is awaited before the next file.
         drops.put(ON)
+        d.wait_log(["event=kr_status", "to=on_track"])
         drops.put(OFF)
         d.wait_log(["event=kr_status", "to=off_track", "from=on_track"])
         # The oldest event is retried with backoff; the others wait behind it.
