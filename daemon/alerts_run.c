@@ -83,7 +83,11 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
 int alerts_submit(struct alerts_sender *a, struct job *j)
 {
     j->a = a;
-    if (!a->d->writer || !okrd_may_act(a->d) || store_writer_submit(a->d->writer, job_run, job_done, j) < 0) {
+    /* While stopping, the answers to requests this leader sent are still
+     * recorded (the writer closes after the alerts; its fencing still
+     * checks the lock), so the next leader does not send them again. */
+    if (!a->d->writer || (!okrd_may_act(a->d) && !a->d->stopping) ||
+        store_writer_submit(a->d->writer, job_run, job_done, j) < 0) {
         okrd_cfg_hold_unref(j->hold);
         free(j->body);
         free(j);
@@ -149,6 +153,8 @@ static void written(struct hook *h, bool stored)
             if (next)
                 kick_hook(next); /* the id came back meanwhile: it may go on now */
         }
+        if (a->stopping)
+            maybe_finish(a); /* this chain was the last thing in flight */
         return;
     }
     if (alerts_chain_written(&h->chain, stored) == ALERTS_STEP_READ)
