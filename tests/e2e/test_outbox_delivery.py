@@ -48,12 +48,16 @@ class TimedDaemon(Daemon):
     def transitions(self):
         """(arrival time, to-status) of every kr_status line that raises an
         event here: any change between off_track and on_track, and the first
-        off_track (no_data -> off_track)."""
+        off_track (no_data -> off_track). An evaluation that sees the first two
+        files at once goes no_data -> on_track, which raises nothing."""
         with self.cond:
             out = []
             for t, line in zip(getattr(self, "times", []), self.lines):
                 if "event=kr_status" in line and "from=none" not in line:
+                    frm = line.split("from=")[1].split()[0]
                     to = line.split("to=")[1].split()[0]
+                    if frm == "no_data" and to == "on_track":
+                        continue  # DESIGN 6: back_on_track only from at_risk/off_track
                     out.append((t, to))
             return out
 
