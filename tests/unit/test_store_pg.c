@@ -478,12 +478,15 @@ static void test_session_settings(void **state)
 
 /* ---- dropped sessions ---- */
 
+/* Only this test's sessions: other unit tests run beside it on the same
+ * server, with the same roles in their application_name. */
 static void terminate_sessions(struct fx *f, const char *role)
 {
-    char sql[256];
+    char sql[320];
     snprintf(sql, sizeof sql,
              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-             " WHERE application_name LIKE 'okrd %% %s'", role);
+             " WHERE datname = current_database() AND application_name LIKE 'okrd %% %ld %s'",
+             (long)getpid(), role);
     assert_true(raw_int(f, sql) >= 1);
 }
 
