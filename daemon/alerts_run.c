@@ -24,6 +24,7 @@
 
 #include "alerts_run.h"
 #include "api/api.h"
+#include "common/parse.h"
 #include "connectors/httpc.h"
 #include "log.h"
 
@@ -139,7 +140,19 @@ static void kick_hook(struct hook *h)
 
 static int record_run(struct store *w, struct job *j, struct okrd_err *err)
 {
-    return store_update_delivery(w, &j->row, err);
+    if (j->verdict != ALERTS_GONE)
+        return store_update_delivery(w, &j->row, err);
+    /* The dead event and the disabled webhook in one transaction: a node
+     * taking over reads both or neither (DESIGN section 10). */
+    int rc = store_begin(w, err);
+    if (rc == 0)
+        rc = store_update_delivery(w, &j->row, err);
+    if (rc == 0)
+        rc = store_disable_webhook(w, j->row.webhook_id, j->now_ms, err);
+    if (rc == 0)
+        return store_commit(w, err);
+    store_rollback(w);
+    return rc;
 }
 
 /* The record came back (STORED or not): the chain says what next. */
@@ -185,6 +198,7 @@ static void record(struct hook *h, enum alerts_verdict v)
     j->h = h;
     j->row = h->cur;
     j->verdict = v;
+    j->now_ms = okrd_clock_now_ms(h->a->d->clock);
     j->run = record_run;
     j->done = record_done;
     if (alerts_submit(h->a, j) < 0)
@@ -548,6 +562,32 @@ static void on_grace_over(uv_timer_t *t)
     maybe_finish(a);
 }
 
+/* A node that starts delivering (at start, on taking over, leading again
+ * after a step-down) keeps a webhook disabled whose 410 the store recorded
+ * after this node's last start or reload (DESIGN sections 5 and 10). */
+static void load_disabled(struct alerts_sender *a)
+{
+    for (size_t i = 0; i < a->n_hooks; i++) {
+        struct hook *h = a->hooks[i];
+        int64_t seq = 0, at_ms = 0;
+        struct okrd_err err = { 0 };
+        int rc = store_webhook_disabled(a->d->reader, h->id, &seq, &at_ms, &err);
+        if (rc == OKRD_ENOTFOUND || (rc == 0 && seq <= a->d->hooks_mark))
+            continue;
+        h->disabled = true;
+        char q[512];
+        if (rc < 0) { /* cannot tell: holding its events is safer than resending to a 410 */
+            log_error("webhook_disabled", "webhook=%s msg=%s", h->id,
+                      log_quote(q, sizeof q, err.msg));
+            continue;
+        }
+        okrd_format_utc(at_ms / 1000, q, sizeof q);
+        log_warning("webhook_disabled", "webhook=%s disabled_at=%s msg=\"answered 410 Gone after "
+                    "this node's last start or reload (recorded in the store): disabled until "
+                    "the next reload or restart\"", h->id, q);
+    }
+}
+
 int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
 {
     struct alerts_sender *a = calloc(1, sizeof *a);
@@ -564,6 +604,7 @@ int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
     a->open_handles = 3;
     d->alerts = a;
     sync_hooks(a, d->cfg);
+    load_disabled(a);
     alerts_arm_housekeeping(a, 0); /* re-armed when this first pass is done */
     alerts_housekeeping(a);
     alerts_arm_digest(a);
@@ -576,7 +617,7 @@ void okrd_alerts_reload(struct okrd *d)
     struct alerts_sender *a = d->alerts;
     if (!a || a->stopping)
         return;
-    sync_hooks(a, d->cfg); /* a 410-disabled webhook is enabled again */
+    sync_hooks(a, d->cfg); /* a 410-disabled webhook is enabled again (d->hooks_mark moved) */
     alerts_housekeeping(a);
     alerts_arm_digest(a);
     alerts_pump_all(a);

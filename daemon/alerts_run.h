@@ -32,7 +32,8 @@ struct hook {
     int64_t timeout_ms, max_age_ms;
     uv_timer_t timer;              /* the chain's WAITING */
     struct alerts_chain chain;     /* what comes next (alerts/alerts_chain.h) */
-    bool disabled;                 /* answered 410: until the next reload */
+    bool disabled;                 /* answered 410: until the next reload or restart
+                                    * (recorded in the store: a takeover keeps it) */
     bool removed;                  /* gone from the config: closes when idle; its
                                     * deliveries wait as orphans for the id to return */
     bool closed;

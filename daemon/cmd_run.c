@@ -25,6 +25,7 @@
 #include "okrd.h"
 #include "remind.h"
 #include "state_lock.h"
+#include "store/store_outbox.h"
 
 static const char usage[] =
     "usage: okrd run [-c FILE]\n"
@@ -182,6 +183,13 @@ void okrd_reload(struct okrd *d)
     sources_reload(d, hold);
     eval_reload(d);
     okrd_api_reload(d);
+    /* A reload enables the webhooks a 410 disabled (DESIGN section 5), on
+     * this node, also when it leads later (section 10). */
+    struct okrd_err merr = { 0 };
+    if (store_webhooks_disabled_mark(d->reader, &d->hooks_mark, &merr) < 0) {
+        char mq[512];
+        log_warning("reload", "msg=%s", log_quote(mq, sizeof mq, merr.msg));
+    }
     okrd_alerts_reload(d);
     okrd_remind_reload(d);
     okrd_cfg_hold_unref(old);
@@ -253,7 +261,8 @@ static int okrd_start(struct okrd *d, struct state_lock **lock)
     d->store_loc = loc;
     struct store_loc rloc = loc;
     rloc.role = "reader";
-    if (open_stores(d, &loc, &rloc, &err) < 0) {
+    if (open_stores(d, &loc, &rloc, &err) < 0 ||
+        store_webhooks_disabled_mark(d->reader, &d->hooks_mark, &err) < 0) {
         log_error("start_failed", "msg=%s", log_quote(q, sizeof q, err.msg));
         return EXIT_RUNTIME;
     }

@@ -85,6 +85,8 @@ struct okrd {
     struct alerts_sender *alerts;   /* webhook deliveries (alerts_run.c) */
     struct okrd_remind *remind;     /* check-in reminders (remind.c) */
     struct okrd_ha *ha;             /* the HA role (ha.c): okrd_may_act */
+    int64_t hooks_mark;             /* store_webhooks_disabled_mark at the last start
+                                     * or reload: a 410 recorded after it disables */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_signal_t sig_stall;          /* test-only fault switch, see cmd_run.c */
     unsigned stall_s;               /* 0 = the switch is off */

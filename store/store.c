@@ -552,6 +552,31 @@ int store_update_delivery(struct store *s, const struct store_delivery *d, struc
     return s->be->update_delivery(s, &c, err);
 }
 
+int store_disable_webhook(struct store *s, const char *webhook_id, int64_t at_ms,
+                          struct okrd_err *err)
+{
+    if (!s->be->disable_webhook)
+        return unsupported(s, "disable webhook", err);
+    if (!webhook_id || !*webhook_id)
+        return okrd_err_set(err, OKRD_EINVAL, "store: disable a webhook: no webhook id");
+    return s->be->disable_webhook(s, webhook_id, at_ms, err);
+}
+
+int store_webhooks_disabled_mark(struct store *s, int64_t *mark, struct okrd_err *err)
+{
+    if (!s->be->webhooks_disabled_mark)
+        return unsupported(s, "webhooks disabled mark", err);
+    return s->be->webhooks_disabled_mark(s, mark, err);
+}
+
+int store_webhook_disabled(struct store *s, const char *webhook_id, int64_t *seq, int64_t *at_ms,
+                           struct okrd_err *err)
+{
+    if (!s->be->webhook_disabled)
+        return unsupported(s, "webhook disabled", err);
+    return s->be->webhook_disabled(s, webhook_id ? webhook_id : "", seq, at_ms, err);
+}
+
 int store_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead, int64_t *next_ms, struct okrd_err *err)
 {
     if (!s->be->expire_orphans)

@@ -396,7 +396,7 @@ int store_listen_drain(struct store *s, int *n, struct okrd_err *err);
 /* ---- copy between stores (store_copy.c; `okrd migrate`, DESIGN section 10) ---- */
 
 /* How many tables a copy moves, and the rows on each side of one. */
-#define STORE_COPY_TABLES 14
+#define STORE_COPY_TABLES 15
 struct store_copy_count {
     const char *table;
     int64_t from, to;

@@ -173,6 +173,11 @@ struct store_backend {
     int (*next_delivery)(struct store *s, const char *webhook_id, struct store_delivery *out,
                          char **body, struct okrd_err *err);
     int (*update_delivery)(struct store *s, const struct store_delivery *d, struct okrd_err *err);
+    int (*disable_webhook)(struct store *s, const char *webhook_id, int64_t at_ms,
+                           struct okrd_err *err);
+    int (*webhooks_disabled_mark)(struct store *s, int64_t *mark, struct okrd_err *err);
+    int (*webhook_disabled)(struct store *s, const char *webhook_id, int64_t *seq,
+                            int64_t *at_ms, struct okrd_err *err);
     int (*expire_orphans)(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
                           int64_t *next_ms, struct okrd_err *err);
     int (*count_orphans)(struct store *s, const char *const *configured, size_t n_configured,

@@ -86,6 +86,10 @@ static const struct store_copy_column checkins_cols[] = {
     C_INT("announced"),
 };
 
+static const struct store_copy_column webhooks_disabled_cols[] = {
+    C_TEXT("webhook_id"), C_INT("seq"), C_INT("disabled_at_ms"),
+};
+
 /* In an order that keeps foreign keys satisfied row by row: metrics before
  * points and metric_sources, the outbox before its deliveries. */
 static const struct store_copy_table tables[STORE_COPY_TABLES] = {
@@ -103,6 +107,7 @@ static const struct store_copy_table tables[STORE_COPY_TABLES] = {
     TABLE("outbox", outbox_cols, "seq", "seq"),
     TABLE("deliveries", deliveries_cols, "seq, event_id, webhook_id", NULL),
     TABLE("checkins", checkins_cols, "key_result, cycle_start, seq", NULL),
+    TABLE("webhooks_disabled", webhooks_disabled_cols, "webhook_id", NULL),
 };
 
 /* Rows per copy_in call: large enough that a PostgreSQL COPY's round trip

@@ -88,6 +88,23 @@ int store_next_delivery(struct store *s, const char *webhook_id, struct store_de
  * last_status, last_error, delivered_at_s). */
 int store_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err);
 
+/* A webhook that answered 410 Gone is disabled until the next reload or
+ * restart (DESIGN section 5); the store records it (DESIGN section 10) so
+ * that a node taking over, or the same node leading again after a
+ * step-down, keeps it disabled. Each record gets the next number of a
+ * counter that never goes back (rows are never deleted: one per webhook
+ * id, a later 410 renumbers it); a node notes the highest number when it
+ * starts or reloads (its "mark"), and a webhook is disabled for that node
+ * while its number is above the mark. Numbers, not times: no clock of two
+ * hosts is compared. AT_MS (when the 410 came) is for people. Writing. */
+int store_disable_webhook(struct store *s, const char *webhook_id, int64_t at_ms,
+                          struct okrd_err *err);
+/* The highest number given so far (0: none). */
+int store_webhooks_disabled_mark(struct store *s, int64_t *mark, struct okrd_err *err);
+/* WEBHOOK_ID's record: 0 with *seq and *at_ms, or OKRD_ENOTFOUND. */
+int store_webhook_disabled(struct store *s, const char *webhook_id, int64_t *seq, int64_t *at_ms,
+                           struct okrd_err *err);
+
 /* Orphans are the pending deliveries of webhooks not in CONFIGURED (removed
  * from the config, or renamed): they wait for their id to come back. Those
  * whose max_age (the one recorded with each; DEFAULT_MAX_AGE_MS for rows

@@ -730,6 +730,11 @@ int pg_each_delivery(struct store *s, const char *state,
 int pg_next_delivery(struct store *s, const char *webhook_id, struct store_delivery *out,
                      char **body, struct okrd_err *err);
 int pg_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err);
+int pg_disable_webhook(struct store *s, const char *webhook_id, int64_t at_ms,
+                       struct okrd_err *err);
+int pg_webhooks_disabled_mark(struct store *s, int64_t *mark, struct okrd_err *err);
+int pg_webhook_disabled(struct store *s, const char *webhook_id, int64_t *seq, int64_t *at_ms,
+                        struct okrd_err *err);
 int pg_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
                       int64_t *next_ms, struct okrd_err *err);
 int pg_count_orphans(struct store *s, const char *const *configured, size_t n_configured,
@@ -810,6 +815,9 @@ const struct store_backend store_pg_backend = {
     .each_delivery = pg_each_delivery,
     .next_delivery = pg_next_delivery,
     .update_delivery = pg_update_delivery,
+    .disable_webhook = pg_disable_webhook,
+    .webhooks_disabled_mark = pg_webhooks_disabled_mark,
+    .webhook_disabled = pg_webhook_disabled,
     .expire_orphans = pg_expire_orphans,
     .count_orphans = pg_count_orphans,
     .delivery_counts = pg_delivery_counts,

@@ -240,6 +240,69 @@ int pg_update_delivery(struct store *s, const struct store_delivery *d, struct o
     return pg_tx_leave(p, own, rc, err);
 }
 
+/* ---- webhooks disabled by 410 Gone ---- */
+
+/* Rows are never deleted, so max(seq) never goes back; writers are
+ * serialized (pg_tx.c), so two records never take one number. */
+static const char sql_hook_disable[] =
+    "INSERT INTO webhooks_disabled(webhook_id, seq, disabled_at_ms)"
+    " VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM webhooks_disabled), $2)"
+    " ON CONFLICT (webhook_id) DO UPDATE SET seq = excluded.seq,"
+    " disabled_at_ms = excluded.disabled_at_ms";
+
+int pg_disable_webhook(struct store *s, const char *webhook_id, int64_t at_ms,
+                       struct okrd_err *err)
+{
+    struct store_pg *p = PG(s);
+    int rc = pg_check_writable(p, "record a disabled webhook", err);
+    if (rc)
+        return rc;
+    struct pg_params pp;
+    pg_params_init(&pp);
+    pg_param_text(&pp, webhook_id);
+    pg_param_int64(&pp, at_ms);
+    bool own;
+    if ((rc = pg_tx_enter(p, &own, err)) != 0)
+        return rc;
+    rc = pg_exec_cached(p, sql_hook_disable, &pp, NULL, err,
+                        "record webhook \"%.100s\" as disabled", webhook_id);
+    return pg_tx_leave(p, own, rc, err);
+}
+
+int pg_webhooks_disabled_mark(struct store *s, int64_t *mark, struct okrd_err *err)
+{
+    PGresult *r = pg_query(PG(s), "SELECT coalesce(max(seq), 0) FROM webhooks_disabled", NULL,
+                           err, "read the mark of disabled webhooks");
+    if (!r)
+        return err ? err->code : OKRD_ESTORE;
+    *mark = PQntuples(r) == 1 ? pg_col_int64(r, 0, 0) : 0;
+    PQclear(r);
+    return 0;
+}
+
+static const char sql_hook_disabled[] =
+    "SELECT seq, disabled_at_ms FROM webhooks_disabled WHERE webhook_id = $1";
+
+int pg_webhook_disabled(struct store *s, const char *webhook_id, int64_t *seq, int64_t *at_ms,
+                        struct okrd_err *err)
+{
+    struct pg_params pp;
+    pg_params_init(&pp);
+    pg_param_text(&pp, webhook_id);
+    PGresult *r = pg_query_cached(PG(s), sql_hook_disabled, &pp, err,
+                                  "read whether webhook \"%.100s\" is disabled", webhook_id);
+    if (!r)
+        return err ? err->code : OKRD_ESTORE;
+    int rc = OKRD_ENOTFOUND;
+    if (PQntuples(r) == 1) {
+        *seq = pg_col_int64(r, 0, 0);
+        *at_ms = pg_col_int64(r, 0, 1);
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* The configured webhook ids as one text[] literal ({"a","b"}), each
  * element quoted and escaped, so no SQL is built from ids. malloc'd. */
 static char *id_array(const char *const *ids, size_t n, struct okrd_err *err)

@@ -190,8 +190,20 @@ static const struct pg_migration migrations[] = {
       "  UNIQUE (kind, id, cycle_start, version)"
       ");"
       "CREATE INDEX definitions_by_cycle ON definitions(cycle_start, cycle_end);" },
-    /* { 8, "...", "ALTER TABLE ...;" }, — append here (and in
-     * store_schema.c with the same number), never edit above. */
+    { 8, "webhooks disabled by 410 Gone, and one ingest log row per (source, sha256)",
+      /* As SQLite's version 8 (sqlite_schema.c says why). */
+      "CREATE TABLE webhooks_disabled ("
+      "  webhook_id" T " PRIMARY KEY,"
+      "  seq            bigint NOT NULL UNIQUE,"
+      "  disabled_at_ms bigint NOT NULL"
+      ");"
+      "DELETE FROM ingest_log WHERE id NOT IN ("
+      "  SELECT coalesce(max(CASE WHEN outcome <> 'rejected' THEN id END), max(id))"
+      "  FROM ingest_log GROUP BY source, sha256);"
+      "DROP INDEX ingest_log_by_source_sha256;"
+      "CREATE UNIQUE INDEX ingest_log_by_source_sha256 ON ingest_log(source, sha256);" },
+    /* { 9, "...", "ALTER TABLE ...;" }, — append here (and in
+     * sqlite_schema.c with the same number), never edit above. */
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

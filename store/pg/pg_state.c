@@ -102,7 +102,13 @@ int pg_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_er
         return rc;
     static const char sql[] =
         "INSERT INTO ingest_log(source, name, sha256, rows, outcome, at, report)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        /* One row per (source, sha256) (DESIGN section 10): a file logged
+         * again replaces its row, except that a rejection never hides the
+         * row of a time its points were stored. */
+        " ON CONFLICT (source, sha256) DO UPDATE SET name = excluded.name, rows = excluded.rows,"
+        " outcome = excluded.outcome, at = excluded.at, report = excluded.report"
+        " WHERE excluded.outcome <> 'rejected' OR ingest_log.outcome = 'rejected'";
     struct pg_params pp;
     pg_params_init(&pp);
     pg_param_text(&pp, in->source);
@@ -121,10 +127,10 @@ int pg_ingest_seen(struct store *s, const char *source, const char *sha256, bool
     struct store_pg *p = PG(s);
     if (report)
         *report = NULL;
-    /* The latest row first: a file logged again answers with its newest report. */
+    /* One row per (source, sha256) (schema 8): its newest report. */
     static const char sql[] =
         "SELECT report FROM ingest_log WHERE source = $1 AND sha256 = $2"
-        " AND outcome IN ('ingested', 'partial') ORDER BY id DESC LIMIT 1";
+        " AND outcome IN ('ingested', 'partial')";
     char q[64];
     struct pg_params pp;
     pg_params_init(&pp);

@@ -68,6 +68,8 @@ enum store_stmt_id {
     STMT_CHECKIN_LATEST,
     STMT_CHECKIN_MARK,
     STMT_CHECKIN_GRADE,
+    STMT_HOOK_DISABLE,
+    STMT_HOOK_DISABLED,
     STMT_COUNT
 };
 
@@ -240,6 +242,11 @@ int sq_each_delivery(struct store *s, const char *state, int sq_cb(void *ctx,
 int sq_next_delivery(struct store *s, const char *webhook_id, struct store_delivery *out,
                      char **body, struct okrd_err *err);
 int sq_update_delivery(struct store *s, const struct store_delivery *d, struct okrd_err *err);
+int sq_disable_webhook(struct store *s, const char *webhook_id, int64_t at_ms,
+                       struct okrd_err *err);
+int sq_webhooks_disabled_mark(struct store *s, int64_t *mark, struct okrd_err *err);
+int sq_webhook_disabled(struct store *s, const char *webhook_id, int64_t *seq, int64_t *at_ms,
+                        struct okrd_err *err);
 int sq_expire_orphans(struct store *s, const struct store_orphan_expiry *q, int64_t *n_dead,
                       int64_t *next_ms, struct okrd_err *err);
 int sq_count_orphans(struct store *s, const char *const *configured, size_t n_configured,

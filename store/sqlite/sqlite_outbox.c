@@ -227,6 +227,64 @@ int sq_update_delivery(struct store *s, const struct store_delivery *d, struct o
     return step_done(s, st, err, what);
 }
 
+/* ---- webhooks disabled by 410 Gone ---- */
+
+int sq_disable_webhook(struct store *s, const char *webhook_id, int64_t at_ms,
+                       struct okrd_err *err)
+{
+    int rc = store_check_writable(s, "record a disabled webhook", err);
+    if (rc)
+        return rc;
+    /* Rows are never deleted, so max(seq) never goes back. */
+    STMT_OR_FAIL(st, s, STMT_HOOK_DISABLE,
+                 "INSERT INTO webhooks_disabled(webhook_id, seq, disabled_at_ms)"
+                 " VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM webhooks_disabled), ?2)"
+                 " ON CONFLICT(webhook_id) DO UPDATE SET seq = excluded.seq,"
+                 " disabled_at_ms = excluded.disabled_at_ms",
+                 err);
+    sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at_ms);
+    char what[160];
+    snprintf(what, sizeof what, "record webhook \"%.100s\" as disabled", webhook_id);
+    return step_done(s, st, err, what);
+}
+
+int sq_webhooks_disabled_mark(struct store *s, int64_t *mark, struct okrd_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(SQ(s)->db,
+                                 "SELECT coalesce(max(seq), 0) FROM webhooks_disabled", -1, &st,
+                                 NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_step(st);
+    int rc = 0;
+    if (src == SQLITE_ROW)
+        *mark = sqlite3_column_int64(st, 0);
+    else
+        rc = store_sqlerr(s, src, err, "read the mark of disabled webhooks");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sq_webhook_disabled(struct store *s, const char *webhook_id, int64_t *seq, int64_t *at_ms,
+                        struct okrd_err *err)
+{
+    STMT_OR_FAIL(st, s, STMT_HOOK_DISABLED,
+                 "SELECT seq, disabled_at_ms FROM webhooks_disabled WHERE webhook_id = ?1", err);
+    sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st), rc = 0;
+    if (src == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        *at_ms = sqlite3_column_int64(st, 1);
+    } else if (src == SQLITE_DONE) {
+        rc = OKRD_ENOTFOUND;
+    } else {
+        rc = store_sqlerr(s, src, err, "read whether webhook \"%.100s\" is disabled", webhook_id);
+    }
+    store_stmt_done(st);
+    return rc;
+}
+
 /* The configured ids go through a temp table: no SQL built from ids. */
 static int fill_configured(struct store *s, const char *const *ids, size_t n)
 {

@@ -225,7 +225,27 @@ const struct store_migration store_migrations[] = {
       "  UNIQUE (kind, id, cycle_start, version)"
       ");"
       "CREATE INDEX definitions_by_cycle ON definitions(cycle_start, cycle_end);" },
-    /* { 8, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
+    { 8, "webhooks disabled by 410 Gone, and one ingest log row per (source, sha256)",
+      /* DESIGN section 10. A 410 disables its webhook until the next reload
+       * or restart; the row (numbered by a counter that never goes back:
+       * rows are never deleted) lets a node taking over, or leading again
+       * after a step-down, keep it disabled, while a node that reloaded or
+       * started after it (its mark is at least seq) enables it.
+       * The ingest log keeps one row per (source, sha256): of the rows one
+       * file got before (logged again by `okrd ingest`), the newest that
+       * stored its points wins (it is the one "already ingested" answered
+       * with), else the newest. The UNIQUE index replaces the plain one. */
+      "CREATE TABLE webhooks_disabled ("
+      "  webhook_id     TEXT PRIMARY KEY,"
+      "  seq            INTEGER NOT NULL UNIQUE,"
+      "  disabled_at_ms INTEGER NOT NULL"
+      ") WITHOUT ROWID;"
+      "DELETE FROM ingest_log WHERE id NOT IN ("
+      "  SELECT coalesce(max(CASE WHEN outcome <> 'rejected' THEN id END), max(id))"
+      "  FROM ingest_log GROUP BY source, sha256);"
+      "DROP INDEX ingest_log_by_source_sha256;"
+      "CREATE UNIQUE INDEX ingest_log_by_source_sha256 ON ingest_log(source, sha256);" },
+    /* { 9, "...", "ALTER TABLE ...;" }, — append here, never edit above. */
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

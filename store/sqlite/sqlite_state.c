@@ -116,6 +116,14 @@ int sq_get_source_health(struct store *s, const char *source,
 
 /* ---- ingest log ---- */
 
+/* One row per (source, sha256) (DESIGN section 10): a file logged again
+ * (`okrd ingest` reads on request) replaces its row, except that a
+ * rejection never hides the row of a time its points were stored. */
+#define INGEST_LOG_UPSERT                                                                       \
+    " ON CONFLICT(source, sha256) DO UPDATE SET name = excluded.name, rows = excluded.rows,"    \
+    " outcome = excluded.outcome, at = excluded.at, report = excluded.report"                  \
+    " WHERE excluded.outcome <> 'rejected' OR ingest_log.outcome = 'rejected'"
+
 int sq_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_err *err)
 {
     static const char action[] = "log ingest";
@@ -125,7 +133,7 @@ int sq_log_ingest(struct store *s, const struct store_ingest *in, struct okrd_er
         return rc;
     STMT_OR_FAIL(st, s, STMT_INGEST_LOG,
                  "INSERT INTO ingest_log(source, name, sha256, rows, outcome, at, report)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" INGEST_LOG_UPSERT,
                  err);
     sqlite3_bind_text(st, 1, in->source, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, in->name, -1, SQLITE_STATIC);
@@ -143,11 +151,10 @@ int sq_ingest_seen(struct store *s, const char *source, const char *sha256, bool
 {
     if (report)
         *report = NULL;
-    /* The latest row first: a file logged again (`okrd ingest` reads on
-     * request) answers with its newest report. */
+    /* One row per (source, sha256) (schema 8): its newest report. */
     STMT_OR_FAIL(st, s, STMT_INGEST_SEEN,
                  "SELECT report FROM ingest_log WHERE source = ?1 AND sha256 = ?2"
-                 " AND outcome IN ('ingested', 'partial') ORDER BY id DESC LIMIT 1",
+                 " AND outcome IN ('ingested', 'partial')",
                  err);
     sqlite3_bind_text(st, 1, source ? source : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sha256 ? sha256 : "", -1, SQLITE_STATIC);

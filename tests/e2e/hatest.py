@@ -251,11 +251,11 @@ def verify_signature(req):
 
 
 class Receiver:
-    """A webhook endpoint on 127.0.0.1:0 answering 204 to every POST whose
-    signature verifies (401 otherwise); records t, path (the sending node),
-    id, type, status."""
+    """A webhook endpoint on 127.0.0.1:0 answering 204 (or ANSWER) to every
+    POST whose signature verifies (401 otherwise); records t, path (the
+    sending node), id, type, status."""
 
-    def __init__(self):
+    def __init__(self, answer=204):
         self.requests = []
         self.cond = threading.Condition()
         rec = self
@@ -267,7 +267,7 @@ class Receiver:
                        "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
                 req["id"] = req["headers"].get("webhook-id")
                 req["ok_sig"] = verify_signature(req)
-                req["status"] = 204 if req["ok_sig"] else 401
+                req["status"] = answer if req["ok_sig"] else 401
                 with rec.cond:
                     rec.requests.append(req)
                     rec.cond.notify_all()

@@ -35,7 +35,7 @@ from okrdtest import (Daemon, check, main, pg_conninfo, pg_create_database, pg_q
 CLOCK = "2026-10-05T12:00:00Z"
 TABLES = ["metrics", "points", "metric_sources", "source_health", "ingest_log", "kr_state",
           "kr_history", "definitions", "alert_kr", "alert_source", "alert_meta", "outbox",
-          "deliveries", "checkins"]
+          "deliveries", "checkins", "webhooks_disabled"]
 COMMENT = "slipped a week:\tsee\nthe \\ops channel"
 
 

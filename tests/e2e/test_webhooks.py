@@ -9,7 +9,9 @@ needs and record every attempt.
      in order, exactly once by id, with the backoff visible in the attempts;
   3. SIGKILL with events pending, restart: nothing lost, nothing invented;
   4. 410 dead-letters at once and disables that webhook while another keeps
-     delivering; a 400 is retried until the receiver accepts;
+     delivering; a 400 is retried until the receiver accepts; a reload
+     enables it, a second 410 disables it again (its next event waits), and
+     a restart enables it (the store's record of the 410 is older);
   5. 429 with Retry-After: 3 waits at least 3 s (and a longer one wins over
      the backoff).
 
@@ -302,6 +304,22 @@ def test_410_disables_400_retried(args, wd):
         # A reload enables it again; its pending event goes out (and is gone again).
         d.signal(signal.SIGHUP)
         gone.wait(lambda r: len(r) >= 2, "gone tried again after reload")
+        # Disabled again (recorded in the store): a third event waits for it ...
+        d.wait_log(["event=webhook_disabled", "webhook=gone"])
+        drops.put(OFF)
+        picky.wait(lambda r: len([x for x in r if x["status"] == 204]) >= 3,
+                   "picky got the third event")
+        check(len(gone.requests) == 2, f"gone not tried while disabled: {len(gone.requests)}")
+        # ... and a restart enables it (DESIGN 5): the 410 the store recorded
+        # came before this start.
+        code, _ = d.stop()
+        check(code == 0, f"clean stop: {code}")
+        d = Daemon(args.okrd, cfg)
+        reqs = gone.wait(lambda r: len(r) >= 3, "gone tried again after the restart")
+        check(json.loads(reqs[2]["body"])["type"] == "kr.off_track",
+              f"the third event: {reqs[2]['body'][:80]}")
+        check("event=webhook_disabled webhook=gone disabled_at" not in d.log(),
+              "the restart does not keep it disabled")
     finally:
         d.kill()
         gone.close()

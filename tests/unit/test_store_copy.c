@@ -75,6 +75,7 @@ static void fill(struct store *s)
         { "signups", 1790000000, -3.25 }, { "tiny", 1790000000, 5e-324 },
     };
     ok(store_put_points_from(s, "drops", pts, 4, &err), &err);
+    ok(store_disable_webhook(s, "team", 1790000200123, &err), &err);
     struct store_source_health h = {
         .last_success_s = 1790000000, .last_error_s = 1790000100,
         .consecutive_failures = 2, .points_total = 4,

@@ -210,8 +210,9 @@ static void test_migrates_a_store_without_sources(void **state)
     f->s = NULL;
     /* What schema 4 did not have: metric_sources, from 6 on checkins, and
      * from 7 on definitions and the wider kr_history (back to its schema-1
-     * form). */
+     * form), from 8 on webhooks_disabled. */
     raw_exec(f->path, "DROP TABLE metric_sources; DROP TABLE checkins; DROP TABLE definitions;"
+                      " DROP TABLE webhooks_disabled;"
                       " DROP TABLE kr_history; CREATE TABLE kr_history (kr_id TEXT NOT NULL,"
                       " date TEXT NOT NULL, status TEXT NOT NULL, progress REAL,"
                       " PRIMARY KEY (kr_id, date)) WITHOUT ROWID; PRAGMA user_version = 4;");
