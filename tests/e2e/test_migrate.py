@@ -75,7 +75,8 @@ def sqlite_config(wd, port, fx):
              "key_results": [{"id": "csat-q3", "title": "CSAT", "metric": "csat",
                               "direction": "at_least", "target": 8}]}],
         "webhooks": [{"id": "hook", "url": fx.url("/hook"),
-                      "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}],
+                      "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+                     {"id": "gone", "url": fx.url("/gone")}],  # 410: disabled
         "alerts": {"for": "0s"},
         "checkins": {"remind": "monday 09:00"},
     }
@@ -109,7 +110,7 @@ def make_store(args, wd):
     returns the SQLite config's path and the config document."""
     os.makedirs(os.path.join(wd.path, "inbox"))
     port = free_port()
-    fx = Fixture({"/hook": FailOnce(), "/api": status(503)})
+    fx = Fixture({"/hook": FailOnce(), "/api": status(503), "/gone": status(410)})
     fx.__enter__()
     wd.fixture = fx
     doc = sqlite_config(wd, port, fx)
@@ -135,13 +136,15 @@ def make_store(args, wd):
         # until every event is delivered
 
         def settled():
-            pend = api.json("/api/v1/deliveries?state=pending", TOKEN)["deliveries"]
+            pend = [x for x in api.json("/api/v1/deliveries?state=pending", TOKEN)["deliveries"]
+                    if x["webhook"] == "hook"]  # "gone"'s wait: it answered 410
             done = api.json("/api/v1/deliveries?state=delivered", TOKEN)["deliveries"]
             types = {x["type"] for x in done}
             return not pend and any(x["attempts"] >= 2 for x in done) and \
                 {"source.failing", "kr.check_in", "checkin.due"} <= types
         wait_until(settled, "every delivery delivered, one after a retry, source.failing, "
                    "kr.check_in and checkin.due among them", 60, d)
+        check("event=webhook_disabled webhook=gone" in d.log(), "gone answered 410")
     finally:
         code, _ = d.stop()
     check(code == 0, f"okrd run exit {code}; log:\n{d.log()}")
