@@ -192,6 +192,40 @@ static int record_definitions(struct store *w, struct eval_job *j, struct okrd_e
     return rc;
 }
 
+/* Writer thread, a follower: the key results as the leader's evaluations
+ * stored them (DESIGN section 10), each computed again from the shared
+ * store at the second the leader evaluated it (kr_state.evaluated_at), so
+ * both nodes answer the same numbers — the pace at that second, not at
+ * this node's now. One the leader never evaluated: at this node's now. */
+static int follower_view(struct store *w, struct eval_job *j, struct okrd_err *err)
+{
+    size_t n = j->snap.n_krs;
+    int64_t *at = malloc((n ? n : 1) * sizeof *at), latest = INT64_MIN;
+    if (!at)
+        return okrd_err_set(err, OKRD_ENOMEM, "evaluation: out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct store_kr_state st;
+        at[i] = j->now_s;
+        rc = store_get_kr_state(w, j->snap.krs[i]->id, &st, err);
+        if (rc == OKRD_ENOTFOUND) {
+            rc = 0;
+        } else if (rc == 0) {
+            at[i] = st.evaluated_at_s;
+            snprintf(j->snap.previous_buf[i], sizeof j->snap.previous_buf[i], "%s", st.previous);
+            if (st.evaluated_at_s > latest)
+                latest = st.evaluated_at_s;
+        }
+    }
+    if (rc == 0)
+        rc = eval_compute_each(w, &j->snap, latest == INT64_MIN ? j->now_s : latest, at,
+                               j->select, &j->scratch, err);
+    for (size_t i = 0; i < n; i++)
+        j->snap.previous_status[i] = j->snap.previous_buf[i][0] ? j->snap.previous_buf[i] : NULL;
+    free(at);
+    return rc;
+}
+
 /* Writer thread. */
 static int job_run(struct store *w, void *arg, struct okrd_err *err)
 {
@@ -217,7 +251,7 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
     }
     j->evaluated = true;
     if (j->view_only)
-        return eval_compute(w, &j->snap, j->now_s, j->select, &j->scratch, err);
+        return follower_view(w, j, err);
     /* Timed for the log only (a slow evaluation is worth a warning); no
      * decision depends on it, so the monotonic clock is read here directly. */
     struct timespec t0, t1;
@@ -265,11 +299,15 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
         const char *name = okr_status_name(r->status);
         bool changed = !had || strcmp(before.status, name) != 0;
         fill_state(&after, r, j->snap.stale[i], changed ? j->now_s : before.since_s, j->now_s);
-        /* previous_status: the status before the latest change, carried
-         * from evaluation to evaluation (unknown after a restart until the
-         * next change). */
+        /* previous_status: the status before the latest change, stored
+         * with the state (so it survives a restart and a follower answers
+         * with it) and carried from evaluation to evaluation. */
         if (had && changed)
             snprintf(j->snap.previous_buf[i], sizeof j->snap.previous_buf[i], "%s", before.status);
+        else if (had && before.previous[0])
+            snprintf(j->snap.previous_buf[i], sizeof j->snap.previous_buf[i], "%s",
+                     before.previous);
+        snprintf(after.previous, sizeof after.previous, "%s", j->snap.previous_buf[i]);
         if (changed) {
             enum okr_status from = OKR_N_STATUSES;
             if (had)

@@ -185,13 +185,21 @@ static int load_checkin(struct store *st, struct eval_snapshot *s, size_t i, int
 int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const bool *select,
                  struct eval_scratch *x, struct okrd_err *err)
 {
+    return eval_compute_each(st, s, at_s, NULL, select, x, err);
+}
+
+int eval_compute_each(struct store *st, struct eval_snapshot *s, int64_t at_s,
+                      const int64_t *at_each, const bool *select, struct eval_scratch *x,
+                      struct okrd_err *err)
+{
     s->at_s = at_s;
     for (size_t i = 0; i < s->n_krs; i++) {
         if (select && !select[i])
             continue;
-        int rc = eval_one(st, s, i, at_s, x, err);
+        int64_t t = at_each ? at_each[i] : at_s;
+        int rc = eval_one(st, s, i, t, x, err);
         if (rc == 0)
-            rc = load_checkin(st, s, i, at_s, err);
+            rc = load_checkin(st, s, i, t, err);
         if (rc < 0)
             return okrd_err_prefix(err, "evaluate key result \"%s\"", s->krs[i]->id);
         s->computed[i] = s->results[i].status;
@@ -242,11 +250,17 @@ int eval_key_result_view(struct store *st, const struct cfg *cfg, const char *kr
     eval_scratch_free(&x);
     if (rc == 0) {
         /* previous_status as the last recorded evaluation knows it: the
-         * stored state's status when this evaluation moves away from it. */
+         * stored state's status when this evaluation moves away from it,
+         * else the one it stored. */
         struct store_kr_state before;
         int g = store_get_kr_state(st, kr_id, &before, err);
-        if (g == 0 && strcmp(before.status, okr_status_name(s.results[idx].status)) != 0) {
-            snprintf(s.previous_buf[idx], sizeof s.previous_buf[idx], "%s", before.status);
+        const char *prev = NULL;
+        if (g == 0)
+            prev = strcmp(before.status, okr_status_name(s.results[idx].status)) != 0
+                       ? before.status
+                       : before.previous;
+        if (prev && *prev) {
+            snprintf(s.previous_buf[idx], sizeof s.previous_buf[idx], "%s", prev);
             s.previous_status[idx] = s.previous_buf[idx];
         } else if (g < 0 && g != OKRD_ENOTFOUND) {
             rc = g;

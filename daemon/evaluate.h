@@ -33,6 +33,13 @@ void eval_scratch_free(struct eval_scratch *x);
  * AT_S from the points in ST, then rolls up every objective. */
 int eval_compute(struct store *st, struct eval_snapshot *s, int64_t at_s, const bool *select,
                  struct eval_scratch *x, struct okrd_err *err);
+/* eval_compute with key result i evaluated at AT_EACH[i] (NULL: all at
+ * AT_S); the roll-up and the overrides at AT_S. A follower answers with
+ * the leader's numbers this way: each key result at the time the leader's
+ * last evaluation of it was stored (DESIGN section 10). */
+int eval_compute_each(struct store *st, struct eval_snapshot *s, int64_t at_s,
+                      const int64_t *at_each, const bool *select, struct eval_scratch *x,
+                      struct okrd_err *err);
 
 /* The key-result object (okr_view_key_result) of KR_ID evaluated at AT_S
  * from ST -- its check-ins and override included -- with objectives rolled

@@ -389,7 +389,10 @@ int store_put_kr_state(struct store *s, const char *kr_id, const struct store_kr
 {
     static const char action[] = "record key result state";
     int rc = store_check_id("key result id", kr_id, action, err);
-    if (rc || (rc = store_check_status("status", st->status, sizeof st->status, action, err)))
+    if (rc || (rc = store_check_status("status", st->status, sizeof st->status, action, err)) ||
+        (st->previous[0] &&
+         (rc = store_check_status("previous status", st->previous, sizeof st->previous, action,
+                                  err))))
         return rc;
     struct store_kr_state c = *st;
     c.value = plain_zero(c.value);

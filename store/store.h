@@ -241,6 +241,7 @@ struct store_kr_state {
     int64_t evaluated_at_s;
     double value, progress, expected, projected_score, score; /* NaN = undefined */
     bool stale;
+    char previous[16];        /* the status before the latest change; "" = unknown */
 };
 
 int store_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_state *st,

@@ -49,7 +49,7 @@ static const struct store_copy_column kr_state_cols[] = {
     C_TEXT("kr_id"),    C_TEXT("status"),   C_INT("since"),
     C_INT("evaluated_at"), C_REAL("value"), C_REAL("progress"),
     C_REAL("expected"), C_REAL("projected_score"), C_REAL("score"),
-    C_INT("stale"),
+    C_INT("stale"),      C_TEXT("previous"),
 };
 static const struct store_copy_column kr_history_cols[] = {
     C_TEXT("kr_id"),       C_TEXT("date"),            C_TEXT("status"),

@@ -190,8 +190,9 @@ static const struct pg_migration migrations[] = {
       "  UNIQUE (kind, id, cycle_start, version)"
       ");"
       "CREATE INDEX definitions_by_cycle ON definitions(cycle_start, cycle_end);" },
-    { 8, "webhooks disabled by 410 Gone, and one ingest log row per (source, sha256)",
+    { 8, "the previous status stored, webhooks disabled by 410 Gone, one ingest log row per file",
       /* As SQLite's version 8 (sqlite_schema.c says why). */
+      "ALTER TABLE kr_state ADD COLUMN previous" T " NOT NULL DEFAULT '';"
       "CREATE TABLE webhooks_disabled ("
       "  webhook_id" T " PRIMARY KEY,"
       "  seq            bigint NOT NULL UNIQUE,"

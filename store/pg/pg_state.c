@@ -159,15 +159,16 @@ int pg_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_st
         return rc;
     static const char sql[] =
         "INSERT INTO kr_state(kr_id, status, since, evaluated_at, value, progress,"
-        " expected, projected_score, score, stale)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " expected, projected_score, score, stale, previous)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         " ON CONFLICT (kr_id) DO UPDATE SET status = excluded.status,"
         " since = excluded.since, evaluated_at = excluded.evaluated_at,"
         " value = excluded.value, progress = excluded.progress,"
         " expected = excluded.expected, projected_score = excluded.projected_score,"
-        " score = excluded.score, stale = excluded.stale";
-    char status[sizeof st->status + 1];
+        " score = excluded.score, stale = excluded.stale, previous = excluded.previous";
+    char status[sizeof st->status + 1], previous[sizeof st->previous + 1];
     snprintf(status, sizeof status, "%.*s", (int)sizeof st->status, st->status);
+    snprintf(previous, sizeof previous, "%.*s", (int)sizeof st->previous, st->previous);
     struct pg_params pp;
     pg_params_init(&pp);
     pg_param_text(&pp, kr_id);
@@ -180,6 +181,7 @@ int pg_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_st
     pg_param_double(&pp, st->projected_score);
     pg_param_double(&pp, st->score);
     pg_param_bool(&pp, st->stale);
+    pg_param_text(&pp, previous);
     return write1(p, sql, &pp, err, "record state of key result", kr_id);
 }
 
@@ -189,7 +191,7 @@ int pg_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *o
     struct store_pg *p = PG(s);
     static const char sql[] =
         "SELECT status, since, evaluated_at, value, progress, expected,"
-        " projected_score, score, stale FROM kr_state WHERE kr_id = $1";
+        " projected_score, score, stale, previous FROM kr_state WHERE kr_id = $1";
     char q[64];
     struct pg_params pp;
     pg_params_init(&pp);
@@ -209,6 +211,7 @@ int pg_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *o
         out->projected_score = pg_col_double(r, 0, 6);
         out->score = pg_col_double(r, 0, 7);
         out->stale = pg_col_int64(r, 0, 8) != 0;
+        pg_col_copy_text(r, 0, 9, out->previous, sizeof out->previous);
     } else {
         rc = okrd_err_set(err, OKRD_ENOTFOUND, "store: key result \"%s\" has no state yet",
                           pg_quote(kr_id ? kr_id : "", q, sizeof q));

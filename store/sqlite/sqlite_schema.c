@@ -225,8 +225,12 @@ const struct store_migration store_migrations[] = {
       "  UNIQUE (kind, id, cycle_start, version)"
       ");"
       "CREATE INDEX definitions_by_cycle ON definitions(cycle_start, cycle_end);" },
-    { 8, "webhooks disabled by 410 Gone, and one ingest log row per (source, sha256)",
-      /* DESIGN section 10. A 410 disables its webhook until the next reload
+    { 8, "the previous status stored, webhooks disabled by 410 Gone, one ingest log row per file",
+      /* DESIGN section 10. kr_state holds the whole object an evaluation
+       * computed, the status before the latest change included ('' =
+       * unknown: before this version, or never changed), so a follower
+       * answers with it and it survives a restart.
+       * A 410 disables its webhook until the next reload
        * or restart; the row (numbered by a counter that never goes back:
        * rows are never deleted) lets a node taking over, or leading again
        * after a step-down, keep it disabled, while a node that reloaded or
@@ -235,6 +239,7 @@ const struct store_migration store_migrations[] = {
        * file got before (logged again by `okrd ingest`), the newest that
        * stored its points wins (it is the one "already ingested" answered
        * with), else the newest. The UNIQUE index replaces the plain one. */
+      "ALTER TABLE kr_state ADD COLUMN previous TEXT NOT NULL DEFAULT '';"
       "CREATE TABLE webhooks_disabled ("
       "  webhook_id     TEXT PRIMARY KEY,"
       "  seq            INTEGER NOT NULL UNIQUE,"

@@ -182,13 +182,14 @@ int sq_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_st
         return rc;
     STMT_OR_FAIL(st, s, STMT_KR_STATE_PUT,
                  "INSERT INTO kr_state(kr_id, status, since, evaluated_at, value, progress,"
-                 " expected, projected_score, score, stale)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                 " expected, projected_score, score, stale, previous)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                  " ON CONFLICT(kr_id) DO UPDATE SET status = excluded.status,"
                  " since = excluded.since, evaluated_at = excluded.evaluated_at,"
                  " value = excluded.value, progress = excluded.progress,"
                  " expected = excluded.expected, projected_score = excluded.projected_score,"
-                 " score = excluded.score, stale = excluded.stale",
+                 " score = excluded.score, stale = excluded.stale,"
+                 " previous = excluded.previous",
                  err);
     sqlite3_bind_text(st, 1, kr_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, kst->status, -1, SQLITE_STATIC);
@@ -200,6 +201,8 @@ int sq_put_kr_state(struct store *s, const char *kr_id, const struct store_kr_st
     bind_real(st, 8, kst->projected_score);
     bind_real(st, 9, kst->score);
     sqlite3_bind_int(st, 10, kst->stale ? 1 : 0);
+    sqlite3_bind_text(st, 11, kst->previous, (int)strnlen(kst->previous, sizeof kst->previous),
+                      SQLITE_STATIC);
     return step_write(s, st, err, "record state of key result", kr_id);
 }
 
@@ -208,7 +211,7 @@ int sq_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *o
 {
     STMT_OR_FAIL(st, s, STMT_KR_STATE_GET,
                  "SELECT status, since, evaluated_at, value, progress, expected,"
-                 " projected_score, score, stale FROM kr_state WHERE kr_id = ?1",
+                 " projected_score, score, stale, previous FROM kr_state WHERE kr_id = ?1",
                  err);
     sqlite3_bind_text(st, 1, kr_id ? kr_id : "", -1, SQLITE_STATIC);
     int src = sqlite3_step(st), rc = 0;
@@ -222,6 +225,7 @@ int sq_get_kr_state(struct store *s, const char *kr_id, struct store_kr_state *o
         out->projected_score = column_real(st, 6);
         out->score = column_real(st, 7);
         out->stale = sqlite3_column_int(st, 8) != 0;
+        copy_text(st, 9, out->previous, sizeof out->previous);
     } else if (src == SQLITE_DONE) {
         rc = okrd_err_set(err, OKRD_ENOTFOUND, "store: key result \"%s\" has no state yet",
                           kr_id ? kr_id : "");

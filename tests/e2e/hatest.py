@@ -135,8 +135,8 @@ class Node:
         }, name=f"okrd-{name}.json")
         self.daemon = None
 
-    def start(self):
-        self.daemon = TimedDaemon(self.args.okrd, self.config)
+    def start(self, env=None):
+        self.daemon = TimedDaemon(self.args.okrd, self.config, env=env)
         return self
 
     def role(self, timeout=0.5):

@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 
 from hatest import teardown, TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
-from okrdtest import check, main, run
+from okrdtest import TestFailure, check, main, run
 
 OFF, ON = 1010, 1150  # dau-up (1000 -> 1200) behind / on track at mid-cycle
 
@@ -34,46 +34,51 @@ def unix(text):
                .replace(tzinfo=dt.timezone.utc).timestamp())
 
 
-def pair(args, wd, pg, receivers=()):
+def pair(args, wd, pg, receivers=(), env_b=None):
     nodes = [Node(args, wd, "a", pg, receivers), Node(args, wd, "b", pg, receivers)]
     nodes[0].start()
     nodes[0].daemon.wait_log("started")
-    nodes[1].start()
+    nodes[1].start(env=env_b)
     nodes[1].daemon.wait_log("started")
     return nodes
 
 
 def api_view(node):
-    """(HTTP status, sorted (id, status, progress) of every object in
-    /api/v1/objectives that has a status)."""
+    """(HTTP status, the /api/v1/objectives document)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{node.port}/api/v1/objectives",
                                     timeout=5) as r:
-            doc = json.loads(r.read())
+            return 200, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, None
     except OSError:
         return None, None
-    found = []
 
-    def walk(v):
-        if isinstance(v, dict):
-            if "id" in v and "status" in v:
-                found.append((v["id"], v["status"], v.get("progress")))
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-    walk(doc)
-    return 200, sorted(found, key=repr)
+
+def differences(a, b, path=""):
+    """Where two JSON documents differ, as paths."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += differences(a.get(k), b.get(k), f"{path}/{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += differences(x, y, f"{path}/{i}")
+        return out
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
 def test_one_leader_then_sigkill_takeover(args, wd):
     pg = PgServer(wd, 15541)
     nodes, poller = [], None
     try:
-        nodes = pair(args, wd, pg)
+        # Node b's clock (OKRD_TEST_CLOCK) runs a day ahead: a follower that
+        # answered from its own evaluation would show another "at" and
+        # another pace than the leader's.
+        ahead = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+        nodes = pair(args, wd, pg, env_b={"OKRD_TEST_CLOCK": ahead.strftime("%Y-%m-%dT%H:%M:%SZ")})
         poller = RolePoller(nodes)
         wait_for(lambda: poller.leader() is not None, "one leader")
         # Steady state for 2 x takeover_check: always exactly one leader,
@@ -90,9 +95,24 @@ def test_one_leader_then_sigkill_takeover(args, wd):
         # Every node answers the API (DESIGN section 10): the follower from its
         # own read of the shared store, with the leader's statuses and numbers.
         wait_for(lambda: api_view(other)[0] == 200, "the follower's API answering", deadline=15)
-        lv, fv = api_view(leader), api_view(other)
-        check(lv[0] == 200 and lv[1] and lv[1] == fv[1],
-              f"the same key results on both nodes: leader {lv}, follower {fv}")
+        Drops(wd).put(ON)
+        wait_for(lambda: api_view(leader)[1]["objectives"][0]["key_results"][0]["value"] == ON,
+                 "the leader's view has the point", deadline=15)
+        # The same document on both nodes (an evaluation may land between
+        # the two reads: compare until they agree, report the last gap).
+        last = []
+
+        def same():
+            lv, fv = api_view(leader), api_view(other)
+            last[:] = differences(lv[1], fv[1]) if lv[0] == fv[0] == 200 else [lv[0], fv[0]]
+            return not last
+        try:
+            wait_for(same, "the follower answering the leader's document", deadline=10)
+        except TestFailure:
+            raise TestFailure(f"the follower's /api/v1/objectives differs: {last}")
+        kr = api_view(other)[1]["objectives"][0]["key_results"][0]
+        check(isinstance(kr["expected"], (int, float)) and kr["status"] == "on_track",
+              f"a pace to compare: {kr}")
         check("source_started" in leader.daemon.log() and
               "source_started" not in other.daemon.log(),
               "only the leader runs the sources")

@@ -212,7 +212,7 @@ static void test_migrates_a_store_without_sources(void **state)
      * from 7 on definitions and the wider kr_history (back to its schema-1
      * form), from 8 on webhooks_disabled. */
     raw_exec(f->path, "DROP TABLE metric_sources; DROP TABLE checkins; DROP TABLE definitions;"
-                      " DROP TABLE webhooks_disabled;"
+                      " DROP TABLE webhooks_disabled; ALTER TABLE kr_state DROP COLUMN previous;"
                       " DROP TABLE kr_history; CREATE TABLE kr_history (kr_id TEXT NOT NULL,"
                       " date TEXT NOT NULL, status TEXT NOT NULL, progress REAL,"
                       " PRIMARY KEY (kr_id, date)) WITHOUT ROWID; PRAGMA user_version = 4;");
