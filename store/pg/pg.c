@@ -313,11 +313,15 @@ static bool result_ok(const PGresult *r)
     return t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK;
 }
 
+/* How vquery runs a statement: prepared once per connection (CACHED),
+ * and/or with its result columns in binary (BINARY). */
+enum { Q_CACHED = 1, Q_BINARY = 2 };
+
 static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct pg_params *pp,
-                             bool cached, struct okrd_err *err, const char *action, va_list ap);
+                             int how, struct okrd_err *err, const char *action, va_list ap);
 
 static PGresult *vquery(struct store_pg *p, const char *sql, const struct pg_params *pp,
-                        bool cached, struct okrd_err *err, const char *action, va_list ap)
+                        int how, struct okrd_err *err, const char *action, va_list ap)
 {
     if (pp && pp->n < 0) {
         char what[OKRD_ERR_MSG_MAX];
@@ -333,7 +337,7 @@ static PGresult *vquery(struct store_pg *p, const char *sql, const struct pg_par
     for (int attempt = 0;; attempt++) {
         va_list aq;
         va_copy(aq, ap); /* the message may be formatted twice */
-        PGresult *r = vquery_once(p, sql, pp, cached, err, action, aq);
+        PGresult *r = vquery_once(p, sql, pp, how, err, action, aq);
         va_end(aq);
         if (r || attempt > 0 || !revivable(p))
             return r;
@@ -343,8 +347,10 @@ static PGresult *vquery(struct store_pg *p, const char *sql, const struct pg_par
 }
 
 static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct pg_params *pp,
-                             bool cached, struct okrd_err *err, const char *action, va_list ap)
+                             int how, struct okrd_err *err, const char *action, va_list ap)
 {
+    bool cached = how & Q_CACHED;
+    int format = how & Q_BINARY ? 1 : 0;
     int n = pp ? pp->n : 0;
     const char *const *v = pp ? pp->v : NULL;
     PGresult *r = NULL;
@@ -372,9 +378,9 @@ static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct p
     if (slot < PG_STMT_CACHE_MAX) {
         char name[16];
         snprintf(name, sizeof name, "okrd%zu", slot);
-        r = PQexecPrepared(p->conn, name, n, v, NULL, NULL, 0);
+        r = PQexecPrepared(p->conn, name, n, v, NULL, NULL, format);
     } else {
-        r = PQexecParams(p->conn, sql, n, NULL, v, NULL, NULL, 0);
+        r = PQexecParams(p->conn, sql, n, NULL, v, NULL, NULL, format);
     }
     if (!result_ok(r)) {
         verr(p, r, err, action, ap);
@@ -389,7 +395,7 @@ PGresult *pg_query(struct store_pg *p, const char *sql, const struct pg_params *
 {
     va_list ap;
     va_start(ap, action);
-    PGresult *r = vquery(p, sql, pp, false, err, action, ap);
+    PGresult *r = vquery(p, sql, pp, 0, err, action, ap);
     va_end(ap);
     return r;
 }
@@ -399,7 +405,17 @@ PGresult *pg_query_cached(struct store_pg *p, const char *sql, const struct pg_p
 {
     va_list ap;
     va_start(ap, action);
-    PGresult *r = vquery(p, sql, pp, true, err, action, ap);
+    PGresult *r = vquery(p, sql, pp, Q_CACHED, err, action, ap);
+    va_end(ap);
+    return r;
+}
+
+PGresult *pg_query_cached_binary(struct store_pg *p, const char *sql, const struct pg_params *pp,
+                                 struct okrd_err *err, const char *action, ...)
+{
+    va_list ap;
+    va_start(ap, action);
+    PGresult *r = vquery(p, sql, pp, Q_CACHED | Q_BINARY, err, action, ap);
     va_end(ap);
     return r;
 }
@@ -419,7 +435,7 @@ int pg_exec(struct store_pg *p, const char *sql, const struct pg_params *pp, int
 {
     va_list ap;
     va_start(ap, action);
-    PGresult *r = vquery(p, sql, pp, false, err, action, ap);
+    PGresult *r = vquery(p, sql, pp, 0, err, action, ap);
     va_end(ap);
     return r ? rows_of(r, n_rows) : (err ? err->code : OKRD_ESTORE);
 }
@@ -429,7 +445,7 @@ int pg_exec_cached(struct store_pg *p, const char *sql, const struct pg_params *
 {
     va_list ap;
     va_start(ap, action);
-    PGresult *r = vquery(p, sql, pp, true, err, action, ap);
+    PGresult *r = vquery(p, sql, pp, Q_CACHED, err, action, ap);
     va_end(ap);
     return r ? rows_of(r, n_rows) : (err ? err->code : OKRD_ESTORE);
 }

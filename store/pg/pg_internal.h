@@ -131,6 +131,12 @@ PGresult *pg_query(struct store_pg *p, const char *sql, const struct pg_params *
 PGresult *pg_query_cached(struct store_pg *p, const char *sql, const struct pg_params *pp,
                           struct okrd_err *err, const char *action, ...)
     __attribute__((format(printf, 5, 6)));
+/* pg_query_cached with the result in binary format: for the hot reads of
+ * many numbers (a series), where parsing text would cost more than the
+ * round trip. Read the columns with pg_bin_int64 / pg_bin_double. */
+PGresult *pg_query_cached_binary(struct store_pg *p, const char *sql, const struct pg_params *pp,
+                                 struct okrd_err *err, const char *action, ...)
+    __attribute__((format(printf, 5, 6)));
 /* pg_query / pg_query_cached for a statement whose rows are not wanted:
  * 0 or the code. *n_rows (may be NULL): PQcmdTuples, the rows affected. */
 int pg_exec(struct store_pg *p, const char *sql, const struct pg_params *pp, int64_t *n_rows,
