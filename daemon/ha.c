@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ha.h"
 #include "log.h"
@@ -61,6 +62,11 @@ struct okrd_ha {
     struct store *listen_new;
     struct okrd_err listen_err;
     size_t jobs;               /* our writer jobs in flight */
+    /* The leader's writer session, watched while the writer is idle (see
+     * watch_writer): a dup of its socket, ours to close, so its number is
+     * never another handle's even after libpq closed the original. */
+    int writer_fd;             /* -1: none */
+    uv_poll_t *writer_watch;
 };
 
 static int64_t mono_ms(void) { return (int64_t)(uv_hrtime() / 1000000u); }
@@ -82,6 +88,7 @@ struct ha_job {
     int64_t timeout_ms;
     struct ha_input out;
     int64_t floor_s;
+    int fd;                    /* ATTEMPT_DONE with the lock: dup of the session's socket */
     char msg[OKRD_ERR_MSG_MAX];
 };
 
@@ -104,8 +111,11 @@ static int attempt_run(struct store *w, void *arg, struct okrd_err *err)
         return 0;
     if ((rc = store_ha_try_lock(w, &j->out.got_lock, err)) != 0)
         return rc;
-    if (j->out.got_lock)
+    if (j->out.got_lock) {
         rc = store_ha_newest_event_at(w, &j->floor_s, err);
+        int fd = store_ha_socket(w);
+        j->fd = fd >= 0 ? dup(fd) : -1; /* no watch without it: confirmations still run */
+    }
     return rc;
 }
 
@@ -127,6 +137,74 @@ static int unlock_run(struct store *w, void *arg, struct okrd_err *err)
     return store_ha_unlock(w, err);
 }
 
+/* ---- watching the leader's idle writer session ----
+ * The server writes to an idle session only to end it (pg_terminate_backend,
+ * a shutdown): the leader then confirms at once (HA_IN_SUSPECT) and steps
+ * down within a round trip, not at its next confirmation, so it stops
+ * answering `leader` before another node can take the lock. While the
+ * writer runs jobs the socket is readable with their answers: the watch
+ * stops at the first readable and is started again after the next
+ * confirmation, so a busy writer costs nothing extra. */
+static void on_watch_closed(uv_handle_t *h)
+{
+    int fd = *(int *)h->data;
+    free(h->data);
+    free(h);
+    if (fd >= 0)
+        close(fd);
+}
+
+static void unwatch_writer(struct okrd_ha *ha)
+{
+    int fd = ha->writer_fd;
+    ha->writer_fd = -1;
+    if (ha->writer_watch) {
+        int *keep = malloc(sizeof *keep);
+        if (!keep) {
+            /* leak the descriptor rather than close it under a live handle */
+            uv_poll_stop(ha->writer_watch);
+            ha->writer_watch = NULL;
+            return;
+        }
+        *keep = fd;
+        ha->writer_watch->data = keep;
+        uv_close((uv_handle_t *)ha->writer_watch, on_watch_closed);
+        ha->writer_watch = NULL;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+}
+
+static void on_writer_readable(uv_poll_t *p, int status, int events)
+{
+    (void)status;
+    (void)events;
+    struct okrd_ha *ha = p->data;
+    uv_poll_stop(p);
+    if (ha->stopped || !ha->leading || store_writer_pending(ha->d->writer) > 0)
+        return; /* an answer to a job: watched again after the next confirmation */
+    log_debug("ha_session_suspect", "msg=\"the server wrote to the idle writer session: "
+              "confirming now\"");
+    struct ha_input in = { .kind = HA_IN_SUSPECT };
+    decide(ha, &in);
+}
+
+static void watch_writer(struct okrd_ha *ha)
+{
+    if (ha->stopped || !ha->fsm.shared || ha->writer_fd < 0)
+        return;
+    if (!ha->writer_watch) {
+        uv_poll_t *p = calloc(1, sizeof *p);
+        if (!p || uv_poll_init(&ha->d->loop, p, ha->writer_fd) != 0) {
+            free(p);
+            return; /* no watch: the confirmations every takeover_check/2 remain */
+        }
+        p->data = ha;
+        ha->writer_watch = p;
+    }
+    uv_poll_start(ha->writer_watch, UV_READABLE | UV_DISCONNECT, on_writer_readable);
+}
+
 static void job_done(void *arg, int rc, const struct okrd_err *err)
 {
     struct ha_job *j = arg;
@@ -135,6 +213,8 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
     if (rc != OKRD_ECANCELED)
         ha->writer_answer_ms = mono_ms();
     if (ha->stopped || rc == OKRD_ECANCELED) {
+        if (j->fd >= 0)
+            close(j->fd);
         free(j);
         return;
     }
@@ -150,11 +230,20 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
     if (rc < 0 && ha->fsm.shared)
         log_warning(j->kind == HA_IN_ATTEMPT_DONE ? "ha_attempt_failed" : "ha_confirm_failed",
                     "msg=%s", log_quote(q, sizeof q, err->msg));
-    if (rc == 0 && j->kind == HA_IN_ATTEMPT_DONE && j->out.got_lock)
+    if (rc == 0 && j->kind == HA_IN_ATTEMPT_DONE && j->out.got_lock) {
         ha->event_floor_s = j->floor_s;
+        unwatch_writer(ha); /* (a session of an earlier term, if any) */
+        ha->writer_fd = j->fd;
+        j->fd = -1;
+    }
+    if (j->fd >= 0)
+        close(j->fd);
+    bool confirmed = rc == 0 && j->kind == HA_IN_CONFIRM_DONE;
     struct ha_input in = j->out;
     free(j);
     decide(ha, &in);
+    if (confirmed && ha->leading)
+        watch_writer(ha); /* again: it stops at the first thing it sees */
 }
 
 static void submit_job(struct okrd_ha *ha, enum ha_input_kind kind, store_job_fn run)
@@ -173,6 +262,7 @@ static void submit_job(struct okrd_ha *ha, enum ha_input_kind kind, store_job_fn
     }
     j->ha = ha;
     j->kind = kind;
+    j->fd = -1;
     j->timeout_ms = ha->fsm.check_ms / 2 > 0 ? ha->fsm.check_ms / 2 : 1;
     ha->jobs++;
 }
@@ -246,6 +336,7 @@ static void lead(struct okrd_ha *ha)
     if (!d->remind && okrd_remind_start(d, &err) < 0)
         log_error("ha_leader", "msg=%s", log_quote(q, sizeof q, err.msg));
     uv_timer_start(&ha->deliver, on_deliver, (uint64_t)wait, 0);
+    watch_writer(ha);
     okrd_notify_status(d);
 }
 
@@ -255,6 +346,7 @@ static void step_down(struct okrd_ha *ha, enum ha_why why)
     bool was = ha->leading;
     ha->leading = false;
     store_writer_set_epoch(d->writer, 0); /* first: nothing queued for us runs */
+    unwatch_writer(ha);
     log_warning("ha_follower", "reason=%s msg=\"stopped acting as the leader\"",
                 why == HA_WHY_SESSION_FAILED ? "session_failed" : "no_confirmation");
     if (!was)
@@ -417,6 +509,7 @@ int okrd_ha_init(struct okrd *d, struct okrd_err *err)
         return okrd_err_set(err, OKRD_ENOMEM, "ha: out of memory");
     ha->d = d;
     ha->listen_fd = -1;
+    ha->writer_fd = -1;
     bool shared = d->reader && store_is_shared(d->reader);
     ha_fsm_init(&ha->fsm, shared, d->cfg->store.takeover_check_ms, mono_ms());
     ha->writer_answer_ms = mono_ms();
@@ -464,6 +557,7 @@ void okrd_ha_stop(struct okrd *d)
         uv_poll_stop(&ha->poll);
         uv_close((uv_handle_t *)&ha->poll, on_poll_closed);
     }
+    unwatch_writer(ha);
     /* The lock goes with the writer's session when the writer closes. */
 }
 

@@ -44,6 +44,8 @@ enum ha_input_kind {
     HA_IN_ATTEMPT_DONE,       /* a lock attempt came back */
     HA_IN_CONFIRM_DONE,       /* a confirmation came back */
     HA_IN_SESSION_ERROR,      /* another job on the writer met a connection error */
+    HA_IN_SUSPECT,            /* the leader's idle writer session has something unasked
+                               * to read (the server is ending it): confirm now */
 };
 
 struct ha_input {

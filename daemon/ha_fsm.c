@@ -91,6 +91,16 @@ struct ha_output ha_fsm_step(struct ha_fsm *f, const struct ha_input *in, int64_
             return o;
         }
         break;
+    case HA_IN_SUSPECT:
+        /* Confirm at once rather than at the next half takeover_check; one
+         * already in flight will tell the same. */
+        if (f->shared && f->role == HA_LEADER && !f->busy &&
+            now_ms - f->confirmed_ms <= f->check_ms) {
+            f->busy = true;
+            f->sent_ms = now_ms;
+            o.actions |= HA_DO_CONFIRM;
+        }
+        break; /* (the rules below: a stale leader steps down) */
     case HA_IN_ATTEMPT_DONE:
         f->busy = false;
         if (f->role == HA_LEADER || !f->shared)

@@ -678,6 +678,11 @@ bool store_ha_holds_lock(const struct store *s)
     return !s->be->ha_holds_lock || s->be->ha_holds_lock(s);
 }
 
+int store_ha_socket(struct store *s)
+{
+    return s->be->ha_socket ? s->be->ha_socket(s) : -1;
+}
+
 int store_ha_confirm(struct store *s, int64_t timeout_ms, struct okrd_err *err)
 {
     return s->be->ha_confirm ? s->be->ha_confirm(s, timeout_ms, err) : 0;

@@ -375,6 +375,13 @@ int store_ha_try_lock(struct store *s, bool *got, struct okrd_err *err);
  * failed or was replaced: a lock taken on an earlier session is gone). No
  * round trip. */
 bool store_ha_holds_lock(const struct store *s);
+/* The socket of S's session (-1: none, or not shared), for the loop to
+ * watch while the writer is idle: the server writes to an idle session
+ * only to end it (pg_terminate_backend, a shutdown), so its leader learns
+ * of it at once instead of at its next confirmation. Call it on the
+ * writer's thread (in a job); the number stays valid until the session is
+ * replaced (store_ha_reconnect). */
+int store_ha_socket(struct store *s);
 /* Confirms S's session: `SELECT 1` under a statement_timeout of
  * TIMEOUT_MS. 0, or the error (a timeout or a failed session). */
 int store_ha_confirm(struct store *s, int64_t timeout_ms, struct okrd_err *err);

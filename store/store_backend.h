@@ -203,6 +203,7 @@ struct store_backend {
     int (*ha_server)(struct store *s, struct store_ha_server *out, struct okrd_err *err);
     int (*ha_try_lock)(struct store *s, bool *got, struct okrd_err *err);
     bool (*ha_holds_lock)(const struct store *s);
+    int (*ha_socket)(struct store *s);
     int (*ha_confirm)(struct store *s, int64_t timeout_ms, struct okrd_err *err);
     int (*ha_unlock)(struct store *s, struct okrd_err *err);
     int (*ha_reconnect)(struct store *s, struct okrd_err *err);

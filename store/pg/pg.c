@@ -772,6 +772,7 @@ int pg_put_alert_meta(struct store *s, const char *key, int64_t value, struct ok
 int pg_ha_server(struct store *s, struct store_ha_server *out, struct okrd_err *err);
 int pg_ha_try_lock(struct store *s, bool *got, struct okrd_err *err);
 bool pg_ha_holds_lock(const struct store *s);
+int pg_ha_socket(struct store *s);
 int pg_ha_confirm(struct store *s, int64_t timeout_ms, struct okrd_err *err);
 int pg_ha_unlock(struct store *s, struct okrd_err *err);
 int pg_ha_reconnect(struct store *s, struct okrd_err *err);
@@ -849,6 +850,7 @@ const struct store_backend store_pg_backend = {
     .ha_server = pg_ha_server,
     .ha_try_lock = pg_ha_try_lock,
     .ha_holds_lock = pg_ha_holds_lock,
+    .ha_socket = pg_ha_socket,
     .ha_confirm = pg_ha_confirm,
     .ha_unlock = pg_ha_unlock,
     .ha_reconnect = pg_ha_reconnect,

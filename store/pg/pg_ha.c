@@ -86,6 +86,12 @@ bool pg_ha_holds_lock(const struct store *s)
     return ha && ha->lock_pid != 0 && session_ok(p) && ha->lock_pid == PQbackendPID(p->conn);
 }
 
+int pg_ha_socket(struct store *s)
+{
+    const struct store_pg *p = PG(s);
+    return session_ok(p) ? PQsocket(p->conn) : -1;
+}
+
 int pg_ha_try_lock(struct store *s, bool *got, struct okrd_err *err)
 {
     struct store_pg *p = PG(s);

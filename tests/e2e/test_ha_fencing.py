@@ -3,10 +3,12 @@
 
   1. pg_terminate_backend of the leader's writer session while it ingests
      and delivers: the old leader steps down (role follower, log line
-     ha_follower) at its next confirmation, within takeover_check (the
-     server freed its lock at once, so the other node may already answer
-     leader meanwhile: the only window in which two nodes answer leader; the
-     old one can write nothing then, its session being gone, and the new one
+     ha_follower) as soon as it learns of it — the server's message on its
+     idle writer session, or the error of its next statement or
+     confirmation, within takeover_check (the server freed its lock at once,
+     so the other node may already answer leader in that moment: the only
+     window in which two nodes may answer leader, allowed below; the old one
+     can write nothing then, its session being gone, and the new one
      delivers nothing before takeover_check + the webhook timeout), delivers
      nothing after that (the receivers record which
      node sent each request, and no request of the old leader's comes after

@@ -148,6 +148,33 @@ static void test_session_error(void **state)
     RUN("session error", true, rows);
 }
 
+/* Something unasked on the idle writer session (the server ending it):
+ * the leader confirms at once; with a confirmation in flight, or as a
+ * follower, nothing more; a stale leader steps down instead. */
+static void test_suspect_confirms_now(void **state)
+{
+    (void)state;
+    enum { S = HA_IN_SUSPECT };
+    static const struct row rows[] = {
+        { 0, S, .actions = HA_DO_ATTEMPT, .role = F, .wake = CHECK }, /* a follower: as a tick */
+        { 5, A, .ok = true, .got = true, .ran = 1, .actions = HA_DO_LEAD, .role = L,
+          .may_act = true, .wake = 1000 },
+        { 300, S, .actions = HA_DO_CONFIRM, .role = L, .may_act = true, .wake = 1300 },
+        { 310, S, .actions = 0, .role = L, .may_act = true },          /* one in flight */
+        { 312, C, .ok = false, .actions = HA_DO_STEP_DOWN, .why = HA_WHY_SESSION_FAILED,
+          .role = F, .may_act = false, .wake = 2312 },
+        { 320, S, .actions = 0, .role = F, .wake = 2312 },             /* a follower now */
+        { 2312, T, .actions = HA_DO_ATTEMPT, .role = F, .wake = 4312 },
+        { 2320, A, .ok = true, .got = true, .ran = 2313, .actions = HA_DO_LEAD, .role = L,
+          .may_act = true, .wake = 3312 },
+        { 3312, T, .actions = HA_DO_CONFIRM, .role = L, .may_act = true, .wake = 4312 },
+        /* no answer, then something unasked after the deadline: step down */
+        { 4314, S, .actions = HA_DO_STEP_DOWN, .why = HA_WHY_NO_CONFIRMATION, .role = F,
+          .may_act = false, .wake = 6314 },
+    };
+    RUN("suspect", true, rows);
+}
+
 /* A leader whose process was stopped (SIGSTOP) for 3 x takeover_check:
  * when it runs again its last confirmation is old, so it does not act for
  * a single instant; it steps down on the first tick. */
@@ -238,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_no_confirmation_steps_down),
         cmocka_unit_test(test_failed_confirmation),
         cmocka_unit_test(test_session_error),
+        cmocka_unit_test(test_suspect_confirms_now),
         cmocka_unit_test(test_stopped_process),
         cmocka_unit_test(test_attempt_ran_late),
         cmocka_unit_test(test_clock_and_standby),
