@@ -467,6 +467,15 @@ int store_each_cycle(struct store *s, int (*cb)(void *ctx, const char *start, co
     return s->be->each_cycle(s, cb, ctx, err);
 }
 
+int store_checkin_key_results(struct store *s, char ***ids, size_t *n, struct okrd_err *err)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!s->be->checkin_key_results)
+        return unsupported(s, "check-in key results", err);
+    return s->be->checkin_key_results(s, ids, n, err);
+}
+
 int store_latest_checkin(struct store *s, const char *kr, const char *cycle_start, int64_t at_or_before_s, struct okrd_checkin *out, struct okrd_err *err)
 {
     if (!s->be->latest_checkin)

@@ -309,6 +309,13 @@ int store_latest_checkin(struct store *s, const char *kr, const char *cycle_star
                          int64_t at_or_before_s, struct okrd_checkin *out,
                          struct okrd_err *err);
 
+/* The key results that have any check-in (in any cycle), sorted by byte
+ * order (strcmp), malloc'd: free each and the array. For an evaluation of
+ * every key result: one read, and store_latest_checkin only for these
+ * (most key results have none: a read each cost a round trip on
+ * PostgreSQL). */
+int store_checkin_key_results(struct store *s, char ***ids, size_t *n, struct okrd_err *err);
+
 /* Inserts C as given (every field, seq and at_s included). A (key_result,
  * cycle_start, seq) or id already stored: OKRD_EEXIST. The check-in is not
  * yet announced (store_each_unannounced_checkin). */

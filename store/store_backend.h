@@ -152,6 +152,7 @@ struct store_backend {
                       void *ctx, struct okrd_err *err);
 
     /* ---- check-ins ---- */
+    int (*checkin_key_results)(struct store *s, char ***ids, size_t *n, struct okrd_err *err);
     int (*latest_checkin)(struct store *s, const char *kr, const char *cycle_start,
                           int64_t at_or_before_s, struct okrd_checkin *out, struct okrd_err *err);
     int (*insert_checkin)(struct store *s, const struct okrd_checkin *c, struct okrd_err *err);

@@ -725,6 +725,7 @@ int pg_each_definition(struct store *s, const char *cycle_start, const char *cyc
 int pg_each_cycle(struct store *s, int (*cb)(void *ctx, const char *start, const char *end),
                   void *ctx, struct okrd_err *err);
 /* pg_checkins.c */
+int pg_checkin_key_results(struct store *s, char ***ids, size_t *n, struct okrd_err *err);
 int pg_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
                       int64_t at_or_before_s, struct okrd_checkin *out, struct okrd_err *err);
 int pg_insert_checkin(struct store *s, const struct okrd_checkin *c, struct okrd_err *err);
@@ -821,6 +822,7 @@ const struct store_backend store_pg_backend = {
     .put_definition = pg_put_definition,
     .each_definition = pg_each_definition,
     .each_cycle = pg_each_cycle,
+    .checkin_key_results = pg_checkin_key_results,
     .latest_checkin = pg_latest_checkin,
     .insert_checkin = pg_insert_checkin,
     .each_checkin = pg_each_checkin,

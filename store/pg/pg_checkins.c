@@ -178,6 +178,35 @@ static const char sql_checkin_latest[] =
     " WHERE key_result = $1 AND cycle_start = $2 AND at_s <= $3"
     " ORDER BY seq DESC LIMIT 1";
 
+int pg_checkin_key_results(struct store *s, char ***ids, size_t *n, struct okrd_err *err)
+{
+    /* key_result is COLLATE "C": byte order, as strcmp. */
+    PGresult *r = pg_query(PG(s), "SELECT DISTINCT key_result FROM checkins ORDER BY key_result",
+                           NULL, err, "list the key results with check-ins");
+    if (!r)
+        return err ? err->code : OKRD_ESTORE;
+    int rows = PQntuples(r), rc = 0;
+    *ids = rows ? calloc((size_t)rows, sizeof **ids) : NULL;
+    if (rows && !*ids)
+        rc = okrd_err_set(err, OKRD_ENOMEM, "store: list key results with check-ins: out of memory");
+    for (int i = 0; i < rows && rc == 0; i++) {
+        if (!((*ids)[i] = strdup(pg_col_text(r, i, 0))))
+            rc = okrd_err_set(err, OKRD_ENOMEM, "store: list key results with check-ins: "
+                              "out of memory");
+        else
+            (*n)++;
+    }
+    PQclear(r);
+    if (rc) {
+        for (size_t i = 0; i < *n; i++)
+            free((*ids)[i]);
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 int pg_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
                       int64_t at_or_before_s, struct okrd_checkin *out, struct okrd_err *err)
 {

@@ -609,6 +609,7 @@ const struct store_backend store_sqlite_backend = {
     .put_definition = sq_put_definition,
     .each_definition = sq_each_definition,
     .each_cycle = sq_each_cycle,
+    .checkin_key_results = sq_checkin_key_results,
     .latest_checkin = sq_latest_checkin,
     .insert_checkin = sq_insert_checkin,
     .each_checkin = sq_each_checkin,

@@ -173,6 +173,55 @@ int sq_mark_checkin_announced(struct store *s, const char *id, struct okrd_err *
 
 /* ---- point reads ---- */
 
+/* Grows *ids by a copy of ID: 0 or OKRD_ENOMEM. */
+static int push_id(char ***ids, size_t *n, size_t *cap, const char *id)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        char **g = realloc(*ids, ncap * sizeof *g);
+        if (!g)
+            return OKRD_ENOMEM;
+        *ids = g;
+        *cap = ncap;
+    }
+    if (!((*ids)[*n] = strdup(id)))
+        return OKRD_ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+int sq_checkin_key_results(struct store *s, char ***ids, size_t *n, struct okrd_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    /* DISTINCT over the (key_result, at_s, ...) index: one step per key
+     * result; BINARY collation is byte order. */
+    int src = sqlite3_prepare_v2(SQ(s)->db,
+                                 "SELECT DISTINCT key_result FROM checkins ORDER BY key_result",
+                                 -1, &st, NULL);
+    size_t cap = 0;
+    int rc = 0;
+    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (push_id(ids, n, &cap, id ? id : "")) {
+            rc = okrd_err_set(err, OKRD_ENOMEM, "store: list key results with check-ins: "
+                              "out of memory");
+            break;
+        }
+        src = SQLITE_OK;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = store_sqlerr(s, src, err, "list the key results with check-ins");
+    sqlite3_finalize(st);
+    if (rc) {
+        for (size_t i = 0; i < *n; i++)
+            free((*ids)[i]);
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 int sq_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
                          int64_t at_or_before_s, struct okrd_checkin *out,
                          struct okrd_err *err)

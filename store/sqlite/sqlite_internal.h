@@ -221,6 +221,7 @@ int sq_each_cycle(struct store *s, int sq_cb(void *ctx, const char *start, const
                   void *ctx, struct okrd_err *err);
 
 /* ---- check-ins ---- */
+int sq_checkin_key_results(struct store *s, char ***ids, size_t *n, struct okrd_err *err);
 int sq_latest_checkin(struct store *s, const char *kr, const char *cycle_start,
                       int64_t at_or_before_s, struct okrd_checkin *out, struct okrd_err *err);
 int sq_insert_checkin(struct store *s, const struct okrd_checkin *c, struct okrd_err *err);

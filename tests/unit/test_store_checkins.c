@@ -303,6 +303,37 @@ static void test_unannounced_and_mark(void **state)
 
 /* ---- grades ---- */
 
+/* The key results with any check-in, in byte order, each once: what a full
+ * evaluation asks instead of a latest-check-in read per key result. */
+static void test_key_results_with_checkins(void **state)
+{
+    struct fx *f = *state;
+    struct okrd_err err = { 0 };
+    char **ids = (char **)&err; /* overwritten */
+    size_t n = 99;
+    assert_int_equal(store_checkin_key_results(f->s, &ids, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(ids);
+    struct okrd_checkin a = mk("chk_01JDQ0000000000000000000A1", "zeta", "2026-10-01", 1, T0);
+    struct okrd_checkin b = mk("chk_01JDQ0000000000000000000A2", "Beta", "2026-10-01", 1, T0);
+    struct okrd_checkin c = mk("chk_01JDQ0000000000000000000A3", "beta", "2026-07-01", 1, T0);
+    struct okrd_checkin d = mk("chk_01JDQ0000000000000000000A4", "beta", "2026-10-01", 1, T0);
+    struct okrd_checkin e = mk("chk_01JDQ0000000000000000000A5", "beta", "2026-10-01", 2, T0 + 5);
+    insert(f->s, &a);
+    insert(f->s, &b);
+    insert(f->s, &c);
+    insert(f->s, &d);
+    insert(f->s, &e);
+    assert_int_equal(store_checkin_key_results(f->s, &ids, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(ids[0], "Beta"); /* byte order: 'B' < 'b' < 'z' */
+    assert_string_equal(ids[1], "beta");
+    assert_string_equal(ids[2], "zeta");
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
 static void test_latest_grade(void **state)
 {
     struct fx *f = *state;
@@ -539,6 +570,7 @@ int main(void)
         T(test_each_filters_and_orders),
         T(test_walk_callback_may_use_the_store),
         T(test_unannounced_and_mark),
+        T(test_key_results_with_checkins),
         T(test_latest_grade),
         T(test_taken_seq_or_id_is_eexist),
         T(test_bad_records_refused),

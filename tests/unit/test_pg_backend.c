@@ -1,5 +1,5 @@
 /*
- * test_store_pg.c — the PostgreSQL backend's own rules (DESIGN section 10)
+ * test_pg_backend.c — the PostgreSQL backend's own rules (DESIGN section 10)
  * against a real server: a batch holding one (metric, ts) twice keeps the
  * last row; a newer schema is refused naming both versions; two opens at
  * once on an empty database migrate it once; every write transaction bumps
