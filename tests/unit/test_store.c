@@ -2,12 +2,17 @@
  * test_store.c — store/: schema and migrations, points, state tables and
  * the writer thread.
  *
- * Each test gets its own temporary state_dir and fresh database, so order
- * never matters. A few tests look under the hood with sqlite3 directly
- * (user_version, sqlite_master, NULL columns): that checks the on-disk
- * format store/ promises; production code outside store/ never does this.
- * No sleeps outside the writer jobs that are slow on purpose; the writer
- * tests wait for events (done callbacks, uv_async), never for time.
+ * Runs through the shared fixture (store_fx.h), so on both backends
+ * (DESIGN section 10): SQLite as unit_store, PostgreSQL as unit_store_pg
+ * (tests/CMakeLists.txt registers both). Each test gets its own
+ * temporary state_dir and fresh database (on PostgreSQL a database of its
+ * own), so order never matters. A few tests look under the hood with the
+ * backend's own client (the schema version, the catalog, NULL columns):
+ * that checks the stored format store/ promises; production code outside
+ * store/ never does this. The tests about the SQLite file itself (its WAL,
+ * migrations from old SQLite schemas) are skipped on PostgreSQL. No sleeps
+ * outside the writer jobs that are slow on purpose; the writer tests wait
+ * for events (done callbacks, uv_async), never for time.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,54 +34,9 @@
 #include <unistd.h>
 
 #include "store/store.h"
-#include "store/sqlite/sqlite_internal.h" /* the group-commit test looks at s->grouped */
+#include "store/sqlite/sqlite_internal.h" /* store_migrations[]; s->grouped (struct store) */
+#include "store_fx.h"
 #include "testutil.h"
-
-struct fx {
-    char *dir;
-    char path[4096];
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->dir = tu_mkdtemp();
-    assert_non_null(f->dir);
-    struct okrd_err err;
-    assert_int_equal(store_path(f->dir, f->path, sizeof f->path, &err), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static struct store *open_rw(const char *path)
-{
-    struct store *s = NULL;
-    struct okrd_err err = { 0 };
-    int rc = store_open(&s, path, 0, &err);
-    if (rc)
-        fail_msg("store_open %s: %s", path, err.msg);
-    return s;
-}
-
-static struct store *open_ro(const char *path)
-{
-    struct store *s = NULL;
-    struct okrd_err err = { 0 };
-    int rc = store_open(&s, path, STORE_READONLY, &err);
-    if (rc)
-        fail_msg("store_open ro %s: %s", path, err.msg);
-    return s;
-}
 
 static void put(struct store *s, const char *metric, int64_t ts, double v)
 {
@@ -86,27 +46,78 @@ static void put(struct store *s, const char *metric, int64_t ts, double v)
         fail_msg("put: %s", err.msg);
 }
 
-/* ---- raw sqlite3 helpers (test-only) ---- */
-
-static int64_t raw_int(const char *path, const char *sql)
+/* The fixture's store, handed to the test, which closes it. */
+static struct store *take_store(struct fx *f)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    struct store *s = f->s;
+    f->s = NULL;
+    return s;
 }
 
-static void raw_exec(const char *path, const char *sql)
+/* Another connection to the fixture's store, read-only. */
+static struct store *open_ro(struct fx *f)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    struct store *s = NULL;
+    struct okrd_err err = { 0 };
+    if (fx_open(f, STORE_READONLY, &s, &err))
+        fail_msg("store_open ro: %s", err.msg);
+    return s;
+}
+
+/* ---- looking under the hood (test-only) ---- */
+
+/* The schema version stored: SQLite's PRAGMA user_version, PostgreSQL's
+ * newest row of schema_migrations. */
+static int64_t stored_version(struct fx *f)
+{
+    return fx_sql_int(f, f->pg ? "SELECT coalesce(max(version), 0) FROM schema_migrations"
+                               : "PRAGMA user_version");
+}
+
+/* Marks the store as written by a newer okrd (one schema version ahead). */
+static void make_newer(struct fx *f)
+{
+    char sql[128];
+    if (f->pg)
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO schema_migrations(version, what) VALUES (%d, 'future')",
+                 store_schema_version() + 1);
+    else
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version() + 1);
+    fx_raw_exec(f, sql);
+}
+
+/* What an error names as the store's place: the SQLite file, or the
+ * PostgreSQL database. */
+static const char *where(const struct fx *f)
+{
+    return f->pg ? f->pg_db : f->path;
+}
+
+/* No store at all any more: the fixture's store closed, its SQLite file
+ * (and WAL) removed, or a new empty PostgreSQL database in place of its. */
+static void no_store(struct fx *f)
+{
+    store_close(f->s);
+    f->s = NULL;
+    if (f->pg) {
+        fx_pg_drop(f);
+        fx_pg_create(f);
+        return;
+    }
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        char buf[4200];
+        snprintf(buf, sizeof buf, "%s%s", f->path, suffix[i]);
+        unlink(buf);
+    }
+}
+
+/* The tables of the PostgreSQL database (its current schema). */
+static int64_t pg_tables(struct fx *f)
+{
+    return fx_sql_int(f, "SELECT count(*) FROM information_schema.tables"
+                         " WHERE table_schema = current_schema()");
 }
 
 static int count_entries(const char *dir)
@@ -146,104 +157,161 @@ static void test_path(void **state)
     assert_int_equal(store_path("", buf, sizeof buf, &err), OKRD_EINVAL);
 }
 
+/* An empty store (SQLite: an empty file, as touch(1) leaves it;
+ * PostgreSQL: an empty database) opened read-write gets the whole schema. */
 static void test_migrate_empty_file(void **state)
 {
     struct fx *f = *state;
-    free(tu_write_file(f->dir, "okrd.db", "")); /* an empty file, as touch(1) leaves it */
-    struct store *s = open_rw(f->path);
-    store_close(s);
+    no_store(f);
+    if (!f->pg)
+        free(tu_write_file(f->dir, "okrd.db", ""));
+    struct okrd_err err = { 0 };
+    if (fx_open(f, 0, &f->s, &err))
+        fail_msg("open an empty store: %s", err.msg);
+    store_close(f->s);
+    f->s = NULL;
     assert_true(store_schema_version() >= 1);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+    assert_int_equal(stored_version(f), store_schema_version());
     static const char *const tables[] = { "metrics", "points", "source_health", "kr_state",
                                           "kr_history", "outbox", "deliveries", "ingest_log" };
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
-        char sql[160];
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
-                 tables[i]);
-        if (raw_int(f->path, sql) != 1)
+        char sql[200];
+        if (f->pg)
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+                     " current_schema() AND table_type = 'BASE TABLE' AND table_name = '%s'",
+                     tables[i]);
+        else
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+                     tables[i]);
+        if (fx_sql_int(f, sql) != 1)
             fail_msg("table %s missing", tables[i]);
     }
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                      " AND tbl_name = 'ingest_log' AND sql LIKE '%sha256%'"),
+    if (f->pg) {
+        assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM pg_indexes WHERE schemaname ="
+                                       " current_schema() AND tablename = 'ingest_log'"
+                                       " AND indexdef LIKE '%sha256%'"),
+                         1);
+        assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM information_schema.key_column_usage k"
+                                       " JOIN information_schema.table_constraints c"
+                                       " ON c.constraint_schema = k.constraint_schema"
+                                       " AND c.constraint_name = k.constraint_name"
+                                       " WHERE c.table_schema = current_schema()"
+                                       " AND c.table_name = 'points'"
+                                       " AND c.constraint_type = 'PRIMARY KEY'"),
+                         2);
+        return;
+    }
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                   " AND tbl_name = 'ingest_log' AND sql LIKE '%sha256%'"),
                      1);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('points')"
-                                      " WHERE pk > 0"),
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM pragma_table_info('points')"
+                                   " WHERE pk > 0"),
                      2);
 }
 
 static void test_create_and_reopen(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path); /* no file at all: created */
+    no_store(f);
+    struct okrd_err err = { 0 };
+    struct store *s = NULL;
+    if (fx_open(f, 0, &s, &err)) /* no file (no schema) at all: created */
+        fail_msg("create: %s", err.msg);
     put(s, "dau", 100, 1040);
     store_close(s);
-    s = open_rw(f->path); /* a second migration would fail on CREATE TABLE */
+    if (fx_open(f, 0, &s, &err)) /* a second migration would fail on CREATE TABLE */
+        fail_msg("reopen: %s", err.msg);
     struct store_point p;
-    struct okrd_err err;
     assert_int_equal(store_last_point(s, "dau", 1000, &p, &err), 0);
     assert_int_equal(p.ts, 100);
     assert_true(p.value == 1040);
     store_close(s);
-    /* The WAL and its index outlive the writer, so read-only commands run
-     * beside a stopped daemon need not create them. */
-    assert_true(exists(f->path, "-wal"));
-    assert_true(exists(f->path, "-shm"));
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM metrics"), 1);
+    if (!f->pg) {
+        /* The WAL and its index outlive the writer, so read-only commands
+         * run beside a stopped daemon need not create them. */
+        assert_true(exists(f->path, "-wal"));
+        assert_true(exists(f->path, "-shm"));
+    }
+    assert_int_equal(stored_version(f), store_schema_version());
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM metrics"), 1);
 }
 
 static void test_refuse_newer(void **state)
 {
     struct fx *f = *state;
-    store_close(open_rw(f->path));
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version() + 1);
-    raw_exec(f->path, sql);
+    store_close(f->s);
+    f->s = NULL;
+    make_newer(f);
     struct store *s = NULL;
     struct okrd_err err = { 0 };
-    assert_int_equal(store_open(&s, f->path, 0, &err), OKRD_ESTORE);
+    assert_int_equal(fx_open(f, 0, &s, &err), OKRD_ESTORE);
     assert_null(s);
     assert_non_null(strstr(err.msg, "newer"));
-    assert_non_null(strstr(err.msg, f->path));
-    assert_int_equal(store_open(&s, f->path, STORE_READONLY, &err), OKRD_ESTORE);
+    assert_non_null(strstr(err.msg, where(f)));
+    assert_int_equal(fx_open(f, STORE_READONLY, &s, &err), OKRD_ESTORE);
     assert_non_null(strstr(err.msg, "newer"));
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version() + 1);
+    assert_int_equal(stored_version(f), store_schema_version() + 1);
 }
 
 static void test_readonly_missing(void **state)
 {
     struct fx *f = *state;
+    no_store(f);
     struct store *s = NULL;
     struct okrd_err err = { 0 };
-    assert_int_equal(store_open(&s, f->path, STORE_READONLY, &err), OKRD_ENOTFOUND);
+    assert_int_equal(fx_open(f, STORE_READONLY, &s, &err), OKRD_ENOTFOUND);
     assert_null(s);
-    assert_non_null(strstr(err.msg, "no store at"));
-    assert_non_null(strstr(err.msg, f->path));
+    /* "no store at FILE" / "no store in DATABASE" */
+    assert_non_null(strstr(err.msg, f->pg ? "no store in" : "no store at"));
+    assert_non_null(strstr(err.msg, where(f)));
     assert_non_null(strstr(err.msg, "okrd run"));
     assert_int_equal(count_entries(f->dir), 0);
+    if (f->pg)
+        assert_int_equal(pg_tables(f), 0); /* nothing created */
 }
 
+/* A store of an older schema: SQLite's empty file (version 0); on
+ * PostgreSQL (whose stores begin at version 7 with the whole schema) the
+ * schema one version behind. Read-only neither migrates it nor creates
+ * anything. */
 static void test_readonly_old_schema(void **state)
 {
     struct fx *f = *state;
-    free(tu_write_file(f->dir, "okrd.db", ""));
+    int64_t old = 0;
+    if (f->pg) {
+        store_close(f->s);
+        f->s = NULL;
+        old = store_schema_version() - 1;
+        assert_true(old >= 7);
+        char sql[128];
+        snprintf(sql, sizeof sql, "DELETE FROM schema_migrations WHERE version > %lld",
+                 (long long)old);
+        fx_raw_exec(f, sql);
+        assert_int_equal(stored_version(f), old);
+    } else {
+        no_store(f);
+        free(tu_write_file(f->dir, "okrd.db", ""));
+    }
+    int64_t tables = f->pg ? pg_tables(f) : 0;
     struct store *s = NULL;
     struct okrd_err err = { 0 };
-    assert_int_equal(store_open(&s, f->path, STORE_READONLY, &err), OKRD_ESTORE);
+    assert_int_equal(fx_open(f, STORE_READONLY, &s, &err), OKRD_ESTORE);
     assert_non_null(strstr(err.msg, "okrd run"));
-    assert_int_equal(count_entries(f->dir), 1); /* not migrated, nothing created */
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 0);
+    if (f->pg)
+        assert_int_equal(pg_tables(f), tables); /* not migrated, nothing created */
+    else
+        assert_int_equal(count_entries(f->dir), 1); /* not migrated, nothing created */
+    assert_int_equal(stored_version(f), old);
 }
 
 static void test_readonly_cannot_write(void **state)
 {
     struct fx *f = *state;
-    struct store *w = open_rw(f->path);
-    put(w, "dau", 100, 1);
-    store_close(w);
+    put(f->s, "dau", 100, 1);
 
-    struct store *s = open_ro(f->path);
+    struct store *s = open_ro(f);
     struct okrd_err err = { 0 };
     struct store_point_in p = { "dau", 200, 2 };
     assert_int_not_equal(store_put_points(s, &p, 1, &err), 0);
@@ -261,24 +329,25 @@ static void test_readonly_cannot_write(void **state)
     assert_int_equal(store_last_point(s, "dau", 1000, &lp, &err), 0);
     assert_int_equal(lp.ts, 100);
     store_close(s);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 1);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM points"), 1);
 }
 
 /* A database copied without its -wal/-shm (a backup): read-only opens it
  * and creates neither. */
 static void test_readonly_creates_nothing(void **state)
 {
+    fx_sqlite_only(); /* the -wal and -shm files beside the SQLite file */
     struct fx *f = *state;
-    struct store *w = open_rw(f->path);
-    put(w, "dau", 100, 1);
-    store_close(w);
+    put(f->s, "dau", 100, 1);
+    store_close(f->s);
+    f->s = NULL;
     char buf[4200];
     snprintf(buf, sizeof buf, "%s-wal", f->path);
     unlink(buf);
     snprintf(buf, sizeof buf, "%s-shm", f->path);
     unlink(buf);
     assert_int_equal(count_entries(f->dir), 1);
-    struct store *s = open_ro(f->path);
+    struct store *s = open_ro(f);
     struct store_series ser = { 0 };
     struct okrd_err err;
     assert_int_equal(store_get_series(s, "dau", 0, 1000, &ser, &err), 0);
@@ -293,7 +362,7 @@ static void test_readonly_creates_nothing(void **state)
 static void test_upsert_replaces(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     struct store_point_in batch[] = { { "dau", 100, 1 }, { "dau", 100, 2 }, { "mau", 100, 5 } };
     assert_int_equal(store_put_points(s, batch, 3, &err), 0);
@@ -313,7 +382,7 @@ static void test_upsert_replaces(void **state)
 static void test_series_range_edges(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     put(s, "dau", 300, 3);
     put(s, "dau", 100, 1);
@@ -342,7 +411,7 @@ static void test_series_range_edges(void **state)
 static void test_series_with_prior(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err = { 0 };
     struct store_point_in in[] = { { "dau", 100, 1 }, { "dau", 200, 2 }, { "dau", 300, 3 },
                                    { "dau", 400, 4 } };
@@ -371,7 +440,7 @@ static void test_series_with_prior(void **state)
 static void test_last_point(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     put(s, "dau", 100, 1);
     put(s, "dau", 200, 2);
@@ -399,7 +468,7 @@ static int collect_metric(void *ctx, const char *metric)
 static void test_bad_point_stores_nothing(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err = { 0 };
     struct store_point_in nan_batch[] = { { "dau", 1, 1 }, { "mau", 2, NAN }, { "dau", 3, 3 } };
     assert_int_equal(store_put_points(s, nan_batch, 3, &err), OKRD_EINVAL);
@@ -428,13 +497,13 @@ static void test_bad_point_stores_nothing(void **state)
     assert_int_equal(store_each_metric(s, collect_metric, names, &err), 0);
     assert_string_equal(names, "dau ");
     store_close(s);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 1);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM points"), 1);
 }
 
 static void test_explicit_rollback(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     assert_false(store_in_transaction(s));
     assert_int_equal(store_begin(s, &err), 0);
@@ -477,7 +546,7 @@ static int collect_point(void *ctx, const char *metric, int64_t ts, double value
 static void test_each_point_order(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     /* Byte order: "B" < "a" < "a.b" < "ab" < "b". */
     struct store_point_in pts[] = {
@@ -507,8 +576,8 @@ static void test_each_point_order(void **state)
 static void test_data_version(void **state)
 {
     struct fx *f = *state;
-    struct store *a = open_rw(f->path);
-    struct store *b = open_ro(f->path);
+    struct store *a = take_store(f);
+    struct store *b = open_ro(f);
     struct okrd_err err;
     int64_t a0, a1, b0, b1, b2;
     assert_int_equal(store_data_version(a, &a0, &err), 0);
@@ -529,7 +598,7 @@ static void test_data_version(void **state)
 static void test_source_health(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     struct store_source_health h, got;
     assert_int_equal(store_get_source_health(s, "prom", &got, &err), OKRD_ENOTFOUND);
@@ -552,13 +621,13 @@ static void test_source_health(void **state)
     assert_int_equal(got.consecutive_failures, 0);
     assert_int_equal(store_put_source_health(s, "bad id", &h, &err), OKRD_EINVAL);
     store_close(s);
-    assert_int_equal(raw_int(f->path, "SELECT last_error_at FROM source_health"), -999);
+    assert_int_equal(fx_sql_int(f, "SELECT last_error_at FROM source_health"), -999);
 }
 
 static void test_kr_state(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     struct store_kr_state st = { .status = "no_data", .since_s = 100, .evaluated_at_s = 200,
                                  .value = NAN, .progress = NAN, .expected = 0.25,
@@ -574,8 +643,8 @@ static void test_kr_state(void **state)
                 isnan(got.score));
     assert_true(got.expected == 0.25);
     assert_true(got.stale);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_state WHERE value IS NULL"
-                                      " AND progress IS NULL AND score IS NULL"),
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_state WHERE value IS NULL"
+                                   " AND progress IS NULL AND score IS NULL"),
                      1);
     st = (struct store_kr_state){ .status = "off_track", .since_s = 300, .evaluated_at_s = 400,
                                   .value = 1040, .progress = 0.2, .expected = 0.55,
@@ -602,16 +671,16 @@ static void test_kr_state(void **state)
     snprintf(day.date, sizeof day.date, "2026-02-30");
     assert_int_equal(store_put_kr_day(s, &day, &err), OKRD_EINVAL);
     store_close(s);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history"), 2);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM kr_history WHERE date = '2026-11-21'"
-                                      " AND status = 'off_track' AND progress IS NULL"),
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history"), 2);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM kr_history WHERE date = '2026-11-21'"
+                                   " AND status = 'off_track' AND progress IS NULL"),
                      1);
 }
 
 static void test_ingest_log(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     const char *h1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const char *h2 = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
@@ -656,12 +725,13 @@ static void test_ingest_log(void **state)
 }
 
 /* store_sync (the csv_dir inbox calls it before it moves a file): fine
- * outside a transaction, with or without a WAL opened by this connection;
- * refused inside one (it could not cover it) and on a read-only store. */
+ * outside a transaction, with or without a WAL opened by this connection
+ * (SQLite; on PostgreSQL every commit is durable already); refused inside
+ * one (it could not cover it) and on a read-only store. */
 static void test_sync(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     assert_int_equal(store_sync(s, &err), 0); /* nothing read or written yet */
     put(s, "dau", 100, 1);
@@ -670,7 +740,7 @@ static void test_sync(void **state)
     assert_int_equal(store_sync(s, &err), OKRD_EINVAL);
     assert_non_null(strstr(err.msg, "transaction"));
     store_rollback(s);
-    struct store *ro = open_ro(f->path);
+    struct store *ro = open_ro(f);
     assert_int_equal(store_sync(ro, &err), OKRD_EINVAL);
     store_close(ro);
     store_close(s);
@@ -682,7 +752,9 @@ static void test_sync(void **state)
  * source. */
 static void test_ingest_log_migration(void **state)
 {
+    fx_sqlite_only(); /* a SQLite store of schema 2 (store_migrations[]); PostgreSQL begins at 7 */
     struct fx *f = *state;
+    no_store(f);
     const char *h1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -698,9 +770,11 @@ static void test_ingest_log_migration(void **state)
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
-    struct store *s = open_rw(f->path);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
-    struct okrd_err err;
+    struct store *s = NULL;
+    struct okrd_err err = { 0 };
+    if (fx_open(f, 0, &s, &err))
+        fail_msg("open the schema-2 store: %s", err.msg);
+    assert_int_equal(fx_sql_int(f, "PRAGMA user_version"), store_schema_version());
     bool seen = false;
     char *report = NULL;
     assert_int_equal(store_ingest_seen(s, "drops", h1, &seen, &report, &err), 0);
@@ -709,13 +783,13 @@ static void test_ingest_log_migration(void **state)
     assert_int_equal(store_ingest_seen(s, "other", h1, &seen, NULL, &err), 0);
     assert_false(seen);
     store_close(s);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ingest_log WHERE source = 'drops'"
-                                      " AND report IS NULL"),
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM ingest_log WHERE source = 'drops'"
+                                   " AND report IS NULL"),
                      2);
     /* The lookup is one probe of the (source, sha256) index. */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                      " AND tbl_name = 'ingest_log'"
-                                      " AND sql LIKE '%(source, sha256)%'"),
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                   " AND tbl_name = 'ingest_log'"
+                                   " AND sql LIKE '%(source, sha256)%'"),
                      1);
 }
 
@@ -752,13 +826,23 @@ static void on_closed(void *arg)
     t->closed = true;
 }
 
-static void wt_init(struct wt *t, const char *path)
+/* The writer's connection to the fixture's store (what store_writer_open
+ * makes of a path, on either backend). */
+static struct store_loc writer_loc(const struct fx *f)
+{
+    struct store_loc loc = fx_loc(f);
+    loc.role = "writer";
+    return loc;
+}
+
+static void wt_init(struct wt *t, const struct fx *f)
 {
     memset(t, 0, sizeof *t);
     t->loop_thread = pthread_self();
     assert_int_equal(uv_loop_init(&t->loop), 0);
     struct okrd_err err = { 0 };
-    if (store_writer_open(&t->w, &t->loop, path, &err))
+    struct store_loc loc = writer_loc(f);
+    if (store_writer_open_loc(&t->w, &t->loop, &loc, &err))
         fail_msg("store_writer_open: %s", err.msg);
 }
 
@@ -805,7 +889,7 @@ static void test_writer_fifo(void **state)
     struct fx *f = *state;
     struct wt *t = calloc(1, sizeof *t);
     static struct wjob_arg args[N_JOBS];
-    wt_init(t, f->path);
+    wt_init(t, f);
     for (int i = 0; i < N_JOBS; i++) {
         args[i] = (struct wjob_arg){ t, i };
         assert_int_equal(store_writer_submit(t->w, job_put, done_close_at_end, &args[i]), 0);
@@ -819,7 +903,7 @@ static void test_writer_fifo(void **state)
         assert_int_equal(t->done_order[i], i);
         assert_int_equal(t->rcs[i], 0);
     }
-    struct store *s = open_ro(f->path);
+    struct store *s = open_ro(f);
     struct store_series ser = { 0 };
     struct okrd_err err;
     assert_int_equal(store_get_series(s, "seq", 0, N_JOBS, &ser, &err), 0);
@@ -869,7 +953,7 @@ static void test_writer_failed_job_rolls_back(void **state)
 {
     struct fx *f = *state;
     struct wt *t = calloc(1, sizeof *t);
-    wt_init(t, f->path);
+    wt_init(t, f);
     struct wjob_arg a[3] = { { t, 0 }, { t, 1 }, { t, 2 } };
     assert_int_equal(store_writer_submit(t->w, job_fail_after_write, done_record, &a[0]), 0);
     assert_int_equal(store_writer_submit(t->w, job_forget_commit, done_record, &a[1]), 0);
@@ -881,7 +965,7 @@ static void test_writer_failed_job_rolls_back(void **state)
     assert_int_not_equal(t->rcs[1], 0);
     assert_non_null(strstr(t->msgs[1], "transaction open"));
     assert_int_equal(t->rcs[2], 0);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 0);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM points"), 0);
     free(t);
 }
 
@@ -938,7 +1022,7 @@ static void test_writer_group_commit(void **state)
     struct group_t *g = calloc(1, sizeof *g);
     static struct wjob_arg args[N_SMALL];
     sem_init(&g->go, 0, 0);
-    wt_init(&g->t, f->path);
+    wt_init(&g->t, f);
     /* A normal job holds the writer until every small job is queued behind
      * it, so they meet in the queue and run as groups. */
     assert_int_equal(store_writer_submit(g->t.w, job_wait_go, NULL, g), 0);
@@ -961,10 +1045,10 @@ static void test_writer_group_commit(void **state)
         }
     }
     assert_int_equal(atomic_load(&g->saw_group), N_SMALL); /* all ran grouped */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points p JOIN metrics m ON m.id = p.metric_id"
-                                      " WHERE m.name = 'small'"), stored);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points p JOIN metrics m ON m.id = p.metric_id"
-                                      " WHERE m.name = 'lost'"), 0);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM points p JOIN metrics m ON m.id = p.metric_id"
+                                   " WHERE m.name = 'small'"), stored);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM points p JOIN metrics m ON m.id = p.metric_id"
+                                   " WHERE m.name = 'lost'"), 0);
     sem_destroy(&g->go);
     free(g);
 }
@@ -993,7 +1077,7 @@ static void test_writer_close_cancels_queued(void **state)
 {
     struct fx *f = *state;
     struct wt *t = calloc(1, sizeof *t);
-    wt_init(t, f->path);
+    wt_init(t, f);
     assert_int_equal(uv_async_init(&t->loop, &t->started, on_started), 0);
     t->started.data = t;
     struct wjob_arg a[6];
@@ -1012,7 +1096,7 @@ static void test_writer_close_cancels_queued(void **state)
         assert_int_equal(t->rcs[i], OKRD_ECANCELED);
     }
     assert_non_null(strstr(t->msgs[1], "closed"));
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM points"), 1);
+    assert_int_equal(fx_sql_int(f, "SELECT count(*) FROM points"), 1);
     free(t);
 }
 
@@ -1052,7 +1136,7 @@ static void done_slow(void *arg, int rc, const struct okrd_err *err)
 static void test_writer_slow_job_leaves_loop_free(void **state)
 {
     struct fx *f = *state;
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct store_point_in *pts = malloc(BIG_N * sizeof *pts);
     for (int i = 0; i < BIG_N; i++)
         pts[i] = (struct store_point_in){ "big", i * 60, i };
@@ -1062,7 +1146,7 @@ static void test_writer_slow_job_leaves_loop_free(void **state)
     store_close(s);
 
     struct wt *t = calloc(1, sizeof *t);
-    wt_init(t, f->path);
+    wt_init(t, f);
     assert_int_equal(uv_timer_init(&t->loop, &t->timer), 0);
     t->timer.data = t;
     assert_int_equal(uv_timer_start(&t->timer, on_tick, 1, 1), 0);
@@ -1078,15 +1162,15 @@ static void test_writer_slow_job_leaves_loop_free(void **state)
 static void test_writer_open_fails_cleanly(void **state)
 {
     struct fx *f = *state;
-    store_close(open_rw(f->path));
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version() + 1);
-    raw_exec(f->path, sql);
+    store_close(f->s);
+    f->s = NULL;
+    make_newer(f);
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     struct store_writer *w = NULL;
     struct okrd_err err = { 0 };
-    assert_int_equal(store_writer_open(&w, &loop, f->path, &err), OKRD_ESTORE);
+    struct store_loc loc = writer_loc(f);
+    assert_int_equal(store_writer_open_loc(&w, &loop, &loc, &err), OKRD_ESTORE);
     assert_null(w);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -1112,7 +1196,7 @@ static void test_bench_1m(void **state)
         snprintf(names[m], sizeof names[m], "metric_%d", m);
     for (int i = 0; i < N; i++) /* 10 metrics x 100,000 minutes, interleaved */
         pts[i] = (struct store_point_in){ names[i % 10], 1700000000 + (int64_t)(i / 10) * 60, i };
-    struct store *s = open_rw(f->path);
+    struct store *s = take_store(f);
     struct okrd_err err;
     double t0 = now_s();
     assert_int_equal(store_put_points(s, pts, N, &err), 0);
