@@ -230,13 +230,17 @@ static int follower_view(struct store *w, struct eval_job *j, struct okrd_err *e
 static int job_run(struct store *w, void *arg, struct okrd_err *err)
 {
     struct eval_job *j = arg;
+    /* Every run notes the store's data_version, so that "another connection
+     * wrote" (a NOTIFY, a push committed by a follower, `okrd ingest`) is
+     * always told against a version this node has seen; an unknown one (0)
+     * counts as changed. */
+    int64_t v;
+    int rc = store_data_version(w, &v, err);
+    if (rc < 0)
+        return rc;
     if (j->check_version) {
-        int64_t v;
-        int rc = store_data_version(w, &v, err);
-        if (rc < 0)
-            return rc;
-        if (v != j->data_version && j->data_version != 0) {
-            free(j->select); /* someone else wrote: evaluate everything */
+        if (v != j->data_version) {
+            free(j->select); /* someone else wrote (or unknown yet): evaluate everything */
             j->select = NULL;
         } else if (j->select) {
             bool any = false;
@@ -247,8 +251,8 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
                 return 0;
             }
         }
-        j->data_version = v;
     }
+    j->data_version = v;
     j->evaluated = true;
     if (j->view_only)
         return follower_view(w, j, err);
@@ -256,8 +260,7 @@ static int job_run(struct store *w, void *arg, struct okrd_err *err)
      * decision depends on it, so the monotonic clock is read here directly. */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = store_begin(w, err);
-    if (rc < 0)
+    if ((rc = store_begin(w, err)) < 0)
         return rc;
     const struct okrd_tz *tz = j->hold->cfg->daemon.tz;
     j->today = eval_day_of(tz, j->now_s);
@@ -383,8 +386,7 @@ static void job_done(void *arg, int rc, const struct okrd_err *err)
         job_free(j);
         return;
     }
-    if (j->check_version)
-        d->eval.data_version = j->data_version;
+    d->eval.data_version = j->data_version;
     if (rc < 0) {
         char q[512];
         log_error("evaluate_failed", "msg=%s", log_quote(q, sizeof q, err->msg));

@@ -27,6 +27,7 @@ from okrdtest import REPO, Daemon, TestFailure, check, skip
 PGSERVER = os.path.join(REPO, "tests", "pg", "pgserver")
 BINDIR = os.environ.get("OKRD_PG_BINDIR", "/usr/lib/postgresql/15/bin")
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+TOKEN = "ha-t0ken-for-tests"  # daemon.api_token: every scope (push, checkin, read)
 TAKEOVER_S = 2.0
 
 
@@ -119,7 +120,7 @@ class Node:
         start, end = today - dt.timedelta(days=45), today + dt.timedelta(days=44)
         self.config = wd.config({
             "daemon": {"state_dir": os.path.join(wd.path, f"state-{name}"),
-                       "listen": f"127.0.0.1:{self.port}"},
+                       "listen": f"127.0.0.1:{self.port}", "api_token": TOKEN},
             "store": {"backend": "postgresql", "url": pg.url,
                       "ha": {"takeover_check": f"{int(TAKEOVER_S)}s"}},
             "sources": [{"id": "drops", "type": "csv_dir", "path": os.path.join(wd.path, "inbox"),
