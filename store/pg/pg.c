@@ -510,8 +510,13 @@ static int bad_url(const char *parse_err, struct okrd_err *err)
 
 /* Keepalives from takeover_check T (ms): the first probe after T/2 idle,
  * then one every T/4, two lost ones end the session (whole seconds, at
- * least 1): about 2 x T in all, as tcp_user_timeout for unacknowledged
- * data (DESIGN section 10). */
+ * least 1: 3 s for T = 2 s). The server's tcp_user_timeout is 3/2 x T. On
+ * Linux it also bounds the keepalives: the server drops a silent session
+ * about tcp_user_timeout after it last heard from it. The leader stopped
+ * acting T after its last confirmation was sent, so the lock goes free T/2
+ * after that at the earliest (with T it was the same moment: a race of two
+ * leaders), and a follower (trying every T) leads within about 5/2 x T,
+ * inside DESIGN section 10's 3 x T (with 2 x T it was 3 x T exactly). */
 static int64_t keepalive_idle_s(int64_t t)
 {
     int64_t v = (t / 2 + 999) / 1000;
@@ -535,7 +540,7 @@ static int configure(struct store_pg *p, struct okrd_err *err)
              " SET client_encoding = 'UTF8';"
              " SET tcp_keepalives_idle = %lld; SET tcp_keepalives_interval = %lld;"
              " SET tcp_keepalives_count = 2; SET tcp_user_timeout = %lld;%s",
-             (long long)idle, (long long)interval, (long long)(2 * t),
+             (long long)idle, (long long)interval, (long long)(t + t / 2),
              (p->base.flags & STORE_READONLY) ? " SET default_transaction_read_only = on;" : "");
     int rc = pg_exec_script(p, sql, err, "configure the session on %s", p->desc);
     if (rc)

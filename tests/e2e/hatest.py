@@ -32,9 +32,12 @@ TAKEOVER_S = 2.0
 
 
 class PgServer:
-    """pgserver start DIR on PORT; a fresh database per test (`db`)."""
+    """pgserver start DIR on PORT (default: a port free now, so that two test
+    runs on one machine never meet); a fresh database per test (`db`)."""
 
-    def __init__(self, wd, port):
+    def __init__(self, wd, port=None):
+        if port is None:
+            port = free_port()
         if not os.access(os.path.join(BINDIR, "postgres"), os.X_OK):
             skip(f"no PostgreSQL server binaries in {BINDIR} (Debian package postgresql-15)")
         self.dir = os.path.join(wd.path, "pg")
@@ -113,15 +116,18 @@ class Node:
     shared store, inbox and webhooks (each node's webhook URL carries its
     name, so a receiver knows who sent what)."""
 
-    def __init__(self, args, wd, name, pg, receivers=(), kr_target=1200):
+    def __init__(self, args, wd, name, pg, receivers=(), kr_target=1200, host="127.0.0.1",
+                 url=None, okrd=None):
         self.args, self.wd, self.name, self.pg = args, wd, name, pg
+        self.host = host          # where its API listens (another network namespace's address)
+        self.okrd = okrd or args.okrd  # a wrapper that runs okrd elsewhere, or okrd itself
         self.port = free_port()
         today = dt.date.today()
         start, end = today - dt.timedelta(days=45), today + dt.timedelta(days=44)
         self.config = wd.config({
             "daemon": {"state_dir": os.path.join(wd.path, f"state-{name}"),
-                       "listen": f"127.0.0.1:{self.port}", "api_token": TOKEN},
-            "store": {"backend": "postgresql", "url": pg.url,
+                       "listen": f"{host}:{self.port}", "api_token": TOKEN},
+            "store": {"backend": "postgresql", "url": url or pg.url,
                       "ha": {"takeover_check": f"{int(TAKEOVER_S)}s"}},
             "sources": [{"id": "drops", "type": "csv_dir", "path": os.path.join(wd.path, "inbox"),
                          "settle": "200ms"}],
@@ -137,20 +143,20 @@ class Node:
         self.daemon = None
 
     def start(self, env=None):
-        self.daemon = TimedDaemon(self.args.okrd, self.config, env=env)
+        self.daemon = TimedDaemon(self.okrd, self.config, env=env)
         return self
 
     def role(self, timeout=0.5):
         """'leader', 'follower', or None (no answer: stopped, dead, starting)."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz",
+            with urllib.request.urlopen(f"http://{self.host}:{self.port}/healthz",
                                         timeout=timeout) as r:
                 return json.loads(r.read())["role"]
         except (OSError, urllib.error.URLError, ValueError, KeyError):
             return None
 
     def metric_leader(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+        with urllib.request.urlopen(f"http://{self.host}:{self.port}/metrics", timeout=5) as r:
             for line in r.read().decode().splitlines():
                 if line.startswith("okrd_ha_leader "):
                     return float(line.split()[1])

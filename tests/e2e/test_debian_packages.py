@@ -53,7 +53,7 @@ PACKAGE_OF = {
     "cmark-gfm": "cmark-gfm",
     "initdb": "postgresql-15", "pg_ctl": "postgresql-15", "pg_isready": "postgresql-15",
     "psql": "postgresql-15", "runuser": "util-linux",
-    "curl": "curl", "git": "git",
+    "curl": "curl", "git": "git", "ip": "iproute2",
 }
 # Packages that bring a command through their Depends rather than shipping
 # it (so dpkg -S names another package), and npm, which NodeSource's nodejs

@@ -71,7 +71,7 @@ def differences(a, b, path=""):
 
 
 def test_one_leader_then_sigkill_takeover(args, wd):
-    pg = PgServer(wd, 15541)
+    pg = PgServer(wd)
     nodes, poller = [], None
     try:
         # Node b's clock (OKRD_TEST_CLOCK) runs a day ahead: a follower that
@@ -149,7 +149,7 @@ def test_one_leader_then_sigkill_takeover(args, wd):
 
 
 def test_failover_under_load(args, wd):
-    pg = PgServer(wd, 15542)
+    pg = PgServer(wd)
     receivers = [Receiver(), Receiver()]
     nodes, poller = [], None
     rng = random.Random(16)

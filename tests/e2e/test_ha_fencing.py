@@ -43,7 +43,7 @@ def pair(args, wd, pg, receivers=()):
 
 
 def test_terminated_session_steps_down(args, wd):
-    pg = PgServer(wd, 15543)
+    pg = PgServer(wd)
     receivers = [Receiver()]
     nodes, poller = [], None
     try:
@@ -111,7 +111,7 @@ def test_terminated_session_steps_down(args, wd):
 
 
 def test_sigstop_never_two_leaders(args, wd):
-    pg = PgServer(wd, 15544)
+    pg = PgServer(wd)
     nodes, poller = [], None
     try:
         nodes = pair(args, wd, pg)

@@ -47,7 +47,7 @@ def types_from(rec, node):
 
 
 def test_push_and_checkin_on_the_follower(args, wd):
-    pg = PgServer(wd, 15546)
+    pg = PgServer(wd)
     rec = Receiver()
     nodes, poller = [], None
     try:

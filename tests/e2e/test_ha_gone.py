@@ -23,7 +23,7 @@ def ids_from(rec, node):
 
 
 def test_410_stays_disabled_after_takeover(args, wd):
-    pg = PgServer(wd, 15545)
+    pg = PgServer(wd)
     ok, gone = Receiver(), Receiver(answer=410)
     receivers = [ok, gone]
     nodes, poller = [], None

@@ -18,9 +18,6 @@ import urllib.request
 from hatest import PGSERVER, PgServer, free_port
 from okrdtest import Daemon, check, main
 
-PORT = 15560
-
-
 def config(wd, url, port):
     return wd.config({
         "daemon": {"state_dir": os.path.join(wd.path, "state"), "listen": f"127.0.0.1:{port}"},
@@ -40,7 +37,8 @@ def healthz(port):
 
 def test_server_down_at_start(args, wd):
     pgdir = os.path.join(wd.path, "pg")
-    r = subprocess.run(["python3", PGSERVER, "conninfo", pgdir, "--port", str(PORT)],
+    port = free_port()  # nothing listens there yet; the server comes up on it later
+    r = subprocess.run(["python3", PGSERVER, "conninfo", pgdir, "--port", str(port)],
                        capture_output=True, text=True, timeout=60)
     check(r.returncode == 0, f"pgserver conninfo: {r.stderr}")
     api = free_port()
@@ -51,7 +49,7 @@ def test_server_down_at_start(args, wd):
         d.wait_log(["event=store_unavailable", "attempt=2", "retry_in_ms=500"])
         check("event=started" not in d.log(), f"started without a store:\n{d.log()}")
         check(healthz(api) is None, "/healthz answered before the store was open")
-        pg = PgServer(wd, PORT)  # the server comes up: okrd goes on by itself
+        pg = PgServer(wd, port)  # the server comes up: okrd goes on by itself
         d.wait_log("event=started", deadline=60)
         deadline = time.monotonic() + 30
         h = healthz(api)
@@ -68,7 +66,7 @@ def test_server_down_at_start(args, wd):
 
 
 def test_wrong_password_exits_3(args, wd):
-    pg = PgServer(wd, PORT + 1)
+    pg = PgServer(wd)
     try:
         with open(os.path.join(pg.dir, "conninfo_tcp")) as f:
             tcp = f.read().strip()
