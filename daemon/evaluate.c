@@ -203,7 +203,9 @@ static int by_id(const void *a, const void *b)
 /* Whether KR has any check-in: always when the list is unknown. */
 static bool may_have_checkin(char **with, size_t n_with, bool known, const char *kr)
 {
-    return !known || bsearch(&kr, with, n_with, sizeof *with, by_id) != NULL;
+    if (!known)
+        return true;
+    return n_with > 0 && bsearch(&kr, with, n_with, sizeof *with, by_id) != NULL;
 }
 
 int eval_compute_each(struct store *st, struct eval_snapshot *s, int64_t at_s,
