@@ -53,7 +53,7 @@ struct okrd_ha {
     uv_timer_t deliver;        /* the new leader's wait before its first delivery */
     /* LISTEN okrd (shared stores) */
     struct store *listen;
-    int listen_fd;
+    int listen_fd;             /* a dup of the listen session's socket (ours to close) */
     uv_poll_t poll;
     bool poll_open;
     uv_timer_t listen_retry;
@@ -416,6 +416,9 @@ static void on_poll_closed(uv_handle_t *h)
 {
     struct okrd_ha *ha = h->data;
     ha->poll_open = false;
+    if (ha->listen_fd >= 0)
+        close(ha->listen_fd);
+    ha->listen_fd = -1;
     store_close(ha->listen);
     ha->listen = NULL;
     if (!ha->stopped)
@@ -476,9 +479,22 @@ static void listen_open_done(uv_work_t *w, int status)
         store_close(s); /* a backend without notifications: change_seq alone */
         return;
     }
+    /* Watched through a dup: when the session breaks, libpq closes its
+     * socket inside a read, and the number could go to another handle
+     * before this poll is closed; the dup stays ours until on_poll_closed. */
+    int pfd = dup(fd);
+    int urc = pfd < 0 ? uv_translate_sys_error(errno) : uv_poll_init(&ha->d->loop, &ha->poll, pfd);
+    if (urc != 0) {
+        char q[512];
+        log_warning("ha_listen_failed", "msg=%s", log_quote(q, sizeof q, uv_strerror(urc)));
+        if (pfd >= 0)
+            close(pfd);
+        store_close(s);
+        listen_schedule(ha, (uint64_t)ha->fsm.check_ms);
+        return;
+    }
     ha->listen = s;
-    ha->listen_fd = fd;
-    uv_poll_init(&ha->d->loop, &ha->poll, fd);
+    ha->listen_fd = pfd;
     ha->poll.data = ha;
     ha->poll_open = true;
     uv_poll_start(&ha->poll, UV_READABLE, on_readable);
