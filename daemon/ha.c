@@ -66,7 +66,15 @@ struct okrd_ha {
      * watch_writer): a dup of its socket, ours to close, so its number is
      * never another handle's even after libpq closed the original. */
     int writer_fd;             /* -1: none */
-    uv_poll_t *writer_watch;
+    struct writer_watch *writer_watch;
+};
+
+/* The poll on the writer's socket and the dup it watches: freed together
+ * once the handle closed, so the descriptor outlives the handle. */
+struct writer_watch {
+    uv_poll_t poll;
+    int fd;
+    struct okrd_ha *ha;
 };
 
 static int64_t mono_ms(void) { return (int64_t)(uv_hrtime() / 1000000u); }
@@ -147,39 +155,27 @@ static int unlock_run(struct store *w, void *arg, struct okrd_err *err)
  * confirmation, so a busy writer costs nothing extra. */
 static void on_watch_closed(uv_handle_t *h)
 {
-    int fd = *(int *)h->data;
-    free(h->data);
-    free(h);
-    if (fd >= 0)
-        close(fd);
+    struct writer_watch *w = h->data;
+    close(w->fd);
+    free(w);
 }
 
 static void unwatch_writer(struct okrd_ha *ha)
 {
-    int fd = ha->writer_fd;
-    ha->writer_fd = -1;
     if (ha->writer_watch) {
-        int *keep = malloc(sizeof *keep);
-        if (!keep) {
-            /* leak the descriptor rather than close it under a live handle */
-            uv_poll_stop(ha->writer_watch);
-            ha->writer_watch = NULL;
-            return;
-        }
-        *keep = fd;
-        ha->writer_watch->data = keep;
-        uv_close((uv_handle_t *)ha->writer_watch, on_watch_closed);
-        ha->writer_watch = NULL;
-    } else if (fd >= 0) {
-        close(fd);
+        uv_close((uv_handle_t *)&ha->writer_watch->poll, on_watch_closed);
+        ha->writer_watch = NULL; /* the fd goes with it */
+    } else if (ha->writer_fd >= 0) {
+        close(ha->writer_fd);
     }
+    ha->writer_fd = -1;
 }
 
 static void on_writer_readable(uv_poll_t *p, int status, int events)
 {
     (void)status;
     (void)events;
-    struct okrd_ha *ha = p->data;
+    struct okrd_ha *ha = ((struct writer_watch *)p->data)->ha;
     uv_poll_stop(p);
     if (ha->stopped || !ha->leading || store_writer_pending(ha->d->writer) > 0)
         return; /* an answer to a job: watched again after the next confirmation */
@@ -194,15 +190,17 @@ static void watch_writer(struct okrd_ha *ha)
     if (ha->stopped || !ha->fsm.shared || ha->writer_fd < 0)
         return;
     if (!ha->writer_watch) {
-        uv_poll_t *p = calloc(1, sizeof *p);
-        if (!p || uv_poll_init(&ha->d->loop, p, ha->writer_fd) != 0) {
-            free(p);
+        struct writer_watch *w = calloc(1, sizeof *w);
+        if (!w || uv_poll_init(&ha->d->loop, &w->poll, ha->writer_fd) != 0) {
+            free(w);
             return; /* no watch: the confirmations every takeover_check/2 remain */
         }
-        p->data = ha;
-        ha->writer_watch = p;
+        w->fd = ha->writer_fd;
+        w->ha = ha;
+        w->poll.data = w;
+        ha->writer_watch = w;
     }
-    uv_poll_start(ha->writer_watch, UV_READABLE | UV_DISCONNECT, on_writer_readable);
+    uv_poll_start(&ha->writer_watch->poll, UV_READABLE | UV_DISCONNECT, on_writer_readable);
 }
 
 static void job_done(void *arg, int rc, const struct okrd_err *err)

@@ -176,6 +176,17 @@ class Node:
             self.daemon.stop(deadline=15.0)
 
 
+def pair(args, wd, pg, receivers=(), env_b=None):
+    """Nodes a and b on PG, started in that order (each until "started"),
+    so a usually leads; ENV_B: node b's extra environment."""
+    nodes = [Node(args, wd, "a", pg, receivers), Node(args, wd, "b", pg, receivers)]
+    nodes[0].start()
+    nodes[0].daemon.wait_log("started")
+    nodes[1].start(env=env_b)
+    nodes[1].daemon.wait_log("started")
+    return nodes
+
+
 def wait_for(pred, what, deadline=30.0, every=0.05):
     end = time.monotonic() + deadline
     while True:

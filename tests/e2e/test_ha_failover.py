@@ -23,7 +23,8 @@ import time
 import urllib.error
 import urllib.request
 
-from hatest import teardown, TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
+from hatest import (pair, teardown, TAKEOVER_S, Drops, PgServer, Receiver, RolePoller,
+                    wait_for)
 from okrdtest import TestFailure, check, main, run
 
 OFF, ON = 1010, 1150  # dau-up (1000 -> 1200) behind / on track at mid-cycle
@@ -33,14 +34,6 @@ def unix(text):
     return int(dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
                .replace(tzinfo=dt.timezone.utc).timestamp())
 
-
-def pair(args, wd, pg, receivers=(), env_b=None):
-    nodes = [Node(args, wd, "a", pg, receivers), Node(args, wd, "b", pg, receivers)]
-    nodes[0].start()
-    nodes[0].daemon.wait_log("started")
-    nodes[1].start(env=env_b)
-    nodes[1].daemon.wait_log("started")
-    return nodes
 
 
 def api_view(node):

@@ -24,7 +24,8 @@
 import signal
 import time
 
-from hatest import teardown, TAKEOVER_S, Drops, Node, PgServer, Receiver, RolePoller, wait_for
+from hatest import (pair, teardown, TAKEOVER_S, Drops, PgServer, Receiver, RolePoller,
+                    wait_for)
 from okrdtest import check, main
 
 OFF, ON = 1010, 1150
@@ -33,13 +34,6 @@ OFF, ON = 1010, 1150
 LEADER_EVENTS = ("event=kr_status", "event=evaluated", "event=file_ingested",
                  "event=csv_ingested", "event=webhook_delivered", "event=source_started")
 
-
-def pair(args, wd, pg, receivers=()):
-    nodes = [Node(args, wd, "a", pg, receivers), Node(args, wd, "b", pg, receivers)]
-    for n in nodes:
-        n.start()
-        n.daemon.wait_log("started")
-    return nodes
 
 
 def test_terminated_session_steps_down(args, wd):

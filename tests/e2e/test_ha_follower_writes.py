@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from hatest import TOKEN, teardown, Node, PgServer, Receiver, RolePoller, wait_for
+from hatest import pair, TOKEN, teardown, PgServer, Receiver, RolePoller, wait_for
 from okrdtest import check, main
 
 OFF = 1010  # dau-up (1000 -> 1200) behind its pace at mid-cycle
@@ -51,10 +51,7 @@ def test_push_and_checkin_on_the_follower(args, wd):
     rec = Receiver()
     nodes, poller = [], None
     try:
-        nodes = [Node(args, wd, "a", pg, [rec]), Node(args, wd, "b", pg, [rec])]
-        for n in nodes:
-            n.start()
-            n.daemon.wait_log("started")
+        nodes = pair(args, wd, pg, [rec])
         poller = RolePoller(nodes)
         wait_for(lambda: poller.leader() is not None, "one leader")
         li = poller.leader()

@@ -12,7 +12,7 @@ it: that is the restart case, which test_webhooks proves on both backends.
 """
 import signal
 
-from hatest import teardown, Drops, Node, PgServer, Receiver, RolePoller, wait_for
+from hatest import pair, teardown, Drops, PgServer, Receiver, RolePoller, wait_for
 from okrdtest import check, main, run
 
 OFF, ON = 1010, 1150
@@ -28,10 +28,7 @@ def test_410_stays_disabled_after_takeover(args, wd):
     receivers = [ok, gone]
     nodes, poller = [], None
     try:
-        nodes = [Node(args, wd, "a", pg, receivers), Node(args, wd, "b", pg, receivers)]
-        for n in nodes:
-            n.start()
-            n.daemon.wait_log("started")
+        nodes = pair(args, wd, pg, receivers)
         poller = RolePoller(nodes)
         wait_for(lambda: poller.leader() is not None, "one leader")
         li = poller.leader()
