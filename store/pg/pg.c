@@ -300,6 +300,7 @@ static int revive(struct store_pg *p, struct okrd_err *err)
         rc = okrd_err_set(err, OKRD_EIO, "store: reconnect to %s: %s", p->desc, msg);
     } else {
         p->stmts.n = 0; /* the prepared statements died with the session */
+        pg_defer_drop(p);
         pg_metric_map_clear(&p->metrics);
         rc = configure(p, err);
     }
@@ -346,6 +347,71 @@ static PGresult *vquery(struct store_pg *p, const char *sql, const struct pg_par
     }
 }
 
+/* The queued savepoint commands, then (PREPARE: prepared as NAME first)
+ * the statement, in one libpq pipeline: one round trip. Returns the
+ * statement's result, or the first failed one (a queued command's failure
+ * aborts the rest: it is this statement's failure), or NULL when libpq
+ * could not send (the connection's message says why). *prepared: the
+ * PREPARE ran, NAME exists on the server. */
+static PGresult *pipelined(struct store_pg *p, const char *name, bool prepare, const char *sql,
+                           int n, const char *const *v, int format, bool *prepared)
+{
+    PGconn *c = p->conn;
+    int queued = p->n_defer, sent = 0;
+    p->n_defer = 0; /* sent or failed, they are this statement's now */
+    *prepared = false;
+    if (PQenterPipelineMode(c) != 1)
+        return NULL;
+    bool ok = true;
+    for (int i = 0; ok && i < queued; i++)
+        if ((ok = PQsendQueryParams(c, p->defer[i], 0, NULL, NULL, NULL, NULL, 0) == 1))
+            sent++;
+    int prep_at = prepare ? sent : -1;
+    if (ok && prepare && (ok = PQsendPrepare(c, name, sql, n, NULL) == 1))
+        sent++;
+    if (ok) {
+        ok = (name ? PQsendQueryPrepared(c, name, n, v, NULL, NULL, format)
+                   : PQsendQueryParams(c, sql, n, NULL, v, NULL, NULL, format)) == 1;
+        if (ok)
+            sent++;
+    }
+    PQpipelineSync(c);
+    /* Each query's results end with a NULL; the Sync's result ends it all
+     * (or the connection broke: then nothing more comes). */
+    PGresult *keep = NULL, *bad = NULL;
+    int at = 0;
+    for (int nulls = 0; nulls <= sent + 1;) {
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            if (PQstatus(c) == CONNECTION_BAD)
+                break;
+            nulls++;
+            at++;
+            continue;
+        }
+        ExecStatusType t = PQresultStatus(r);
+        if (t == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (at == prep_at && t == PGRES_COMMAND_OK)
+            *prepared = true;
+        if (!result_ok(r) && !bad && t != PGRES_PIPELINE_ABORTED) {
+            bad = r;
+        } else if (result_ok(r) && at == sent - 1 && ok && !keep) {
+            keep = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    PQexitPipelineMode(c); /* fails only on a broken session, which says so */
+    if (bad || !ok) {
+        PQclear(keep);
+        return bad;
+    }
+    return keep;
+}
+
 static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct pg_params *pp,
                              int how, struct okrd_err *err, const char *action, va_list ap)
 {
@@ -355,6 +421,8 @@ static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct p
     const char *const *v = pp ? pp->v : NULL;
     PGresult *r = NULL;
     size_t slot = PG_STMT_CACHE_MAX;
+    bool prepare = false;
+    char name[16];
     if (cached) {
         for (size_t i = 0; i < p->stmts.n; i++)
             if (p->stmts.sql[i] == sql) {
@@ -362,8 +430,19 @@ static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct p
                 break;
             }
         if (slot == PG_STMT_CACHE_MAX && p->stmts.n < PG_STMT_CACHE_MAX) {
-            char name[16];
-            snprintf(name, sizeof name, "okrd%zu", p->stmts.n);
+            slot = p->stmts.n;
+            prepare = true;
+        }
+        snprintf(name, sizeof name, "okrd%zu", slot);
+    }
+    if (p->n_defer > 0) {
+        bool prepared;
+        r = pipelined(p, slot < PG_STMT_CACHE_MAX ? name : NULL, prepare, sql, n, v, format,
+                      &prepared);
+        if (prepared)
+            p->stmts.sql[p->stmts.n++] = sql;
+    } else {
+        if (prepare) {
             PGresult *pr = PQprepare(p->conn, name, sql, n, NULL);
             if (!result_ok(pr)) {
                 verr(p, pr, err, action, ap);
@@ -371,16 +450,12 @@ static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct p
                 return NULL;
             }
             PQclear(pr);
-            slot = p->stmts.n;
             p->stmts.sql[p->stmts.n++] = sql;
         }
-    }
-    if (slot < PG_STMT_CACHE_MAX) {
-        char name[16];
-        snprintf(name, sizeof name, "okrd%zu", slot);
-        r = PQexecPrepared(p->conn, name, n, v, NULL, NULL, format);
-    } else {
-        r = PQexecParams(p->conn, sql, n, NULL, v, NULL, NULL, format);
+        if (slot < PG_STMT_CACHE_MAX)
+            r = PQexecPrepared(p->conn, name, n, v, NULL, NULL, format);
+        else
+            r = PQexecParams(p->conn, sql, n, NULL, v, NULL, NULL, format);
     }
     if (!result_ok(r)) {
         verr(p, r, err, action, ap);
@@ -450,14 +525,40 @@ int pg_exec_cached(struct store_pg *p, const char *sql, const struct pg_params *
     return r ? rows_of(r, n_rows) : (err ? err->code : OKRD_ESTORE);
 }
 
+/* "A; B; " + SQL: the queued commands before a script (simple protocol
+ * runs them in order and stops at the first error). */
+static char *with_queue(const struct store_pg *p, const char *sql)
+{
+    size_t len = strlen(sql) + 1;
+    for (int i = 0; i < p->n_defer; i++)
+        len += strlen(p->defer[i]) + 2;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (int i = 0; i < p->n_defer; i++)
+        o += (size_t)snprintf(out + o, len - o, "%s; ", p->defer[i]);
+    snprintf(out + o, len - o, "%s", sql);
+    return out;
+}
+
 int pg_exec_script(struct store_pg *p, const char *sql, struct okrd_err *err,
                    const char *action, ...)
 {
     int rc = revive(p, err);
     if (rc)
         return rc;
+    char *joined = NULL;
+    if (p->n_defer > 0 && strcmp(sql, "ROLLBACK") == 0) {
+        pg_defer_drop(p);
+    } else if (p->n_defer > 0) {
+        if (!(joined = with_queue(p, sql)))
+            return okrd_err_set(err, OKRD_ENOMEM, "store: %s: out of memory", p->desc);
+        p->n_defer = 0;
+        sql = joined;
+    }
     PGresult *r = PQexec(p->conn, sql);
-    if (!result_ok(r) && revivable(p) && revive(p, NULL) == 0) {
+    if (!result_ok(r) && !joined && revivable(p) && revive(p, NULL) == 0) {
         PQclear(r); /* a dead session, outside a transaction: once more */
         r = PQexec(p->conn, sql);
     }
@@ -468,7 +569,62 @@ int pg_exec_script(struct store_pg *p, const char *sql, struct okrd_err *err,
         va_end(ap);
     }
     PQclear(r);
+    free(joined);
     return rc;
+}
+
+/* ---- deferred savepoint commands ---- */
+
+/* CMD is "RELEASE X" and PREV "SAVEPOINT X". */
+static bool releases(const char *cmd, const char *prev)
+{
+    return strncmp(cmd, "RELEASE ", 8) == 0 && strncmp(prev, "SAVEPOINT ", 10) == 0 &&
+           strcmp(cmd + 8, prev + 10) == 0;
+}
+
+int pg_defer(struct store_pg *p, const char *cmd, struct okrd_err *err)
+{
+    if (p->n_defer > 0 && releases(cmd, p->defer[p->n_defer - 1])) {
+        p->n_defer--; /* a savepoint nothing ran in: neither needs sending */
+        return 0;
+    }
+    if (p->n_defer == PG_DEFER_MAX) {
+        int rc = pg_defer_flush(p, err);
+        if (rc)
+            return rc;
+    }
+    p->defer[p->n_defer++] = cmd;
+    return 0;
+}
+
+int pg_rollback_to(struct store_pg *p, const char *cmd_savepoint, struct okrd_err *err)
+{
+    if (p->n_defer > 0 && strcmp(p->defer[p->n_defer - 1], cmd_savepoint) == 0) {
+        p->n_defer--; /* never sent, nothing ran since: nothing to undo */
+        return 0;
+    }
+    /* In an aborted transaction every queued command would have failed
+     * without effect, and would stop the ROLLBACK TO behind it. */
+    if (p->n_defer > 0 && (!p->conn || PQtransactionStatus(p->conn) != PQTRANS_INTRANS))
+        pg_defer_drop(p);
+    const char *name = cmd_savepoint + strlen("SAVEPOINT ");
+    char sql[96];
+    snprintf(sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name, name);
+    return pg_exec_script(p, sql, err, "roll back to a savepoint on %s", p->desc);
+}
+
+int pg_defer_flush(struct store_pg *p, struct okrd_err *err)
+{
+    if (p->n_defer == 0)
+        return 0;
+    /* The last command as the script, the others before it. */
+    const char *last = p->defer[--p->n_defer];
+    return pg_exec_script(p, last, err, "savepoints on %s", p->desc);
+}
+
+void pg_defer_drop(struct store_pg *p)
+{
+    p->n_defer = 0;
 }
 
 /* ---- open and close ---- */
@@ -623,6 +779,7 @@ int pg_reconnect(struct store_pg *p, struct okrd_err *err)
 {
     PQreset(p->conn);
     p->stmts.n = 0;
+    pg_defer_drop(p);
     pg_metric_map_clear(&p->metrics);
     p->tx = PG_TX_NONE;
     p->tx_wrote = p->tx_bulk = false;

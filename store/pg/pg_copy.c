@@ -155,6 +155,10 @@ int pg_copy_in(struct store *s, const struct store_copy_table *t,
                             t->name);
     }
     p->tx_wrote = true;
+    if ((rc = pg_defer_flush(p, err)) != 0) { /* COPY cannot carry them */
+        free(b.p);
+        return rc;
+    }
     PGresult *res = PQexec(p->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rc = pg_err_result(p, res, err, "copy: start COPY into table %s", t->name);

@@ -81,6 +81,12 @@ struct store_pg {
      * when ANOTHER connection committed (store.h). */
     int64_t own_bumps;
 
+    /* Savepoint commands not sent yet (pg.c; pg_tx.c defers them): they go
+     * to the server with the next statement, in the same round trip. */
+#define PG_DEFER_MAX 8
+    const char *defer[PG_DEFER_MAX];
+    int n_defer;
+
     bool reviving;         /* pg.c: inside a reconnect */
     struct pg_metric_map metrics;   /* pg_points.c */
     struct pg_stmt_cache stmts;     /* pg.c */
@@ -144,9 +150,35 @@ int pg_exec(struct store_pg *p, const char *sql, const struct pg_params *pp, int
 int pg_exec_cached(struct store_pg *p, const char *sql, const struct pg_params *pp,
                    int64_t *n_rows, struct okrd_err *err, const char *action, ...)
     __attribute__((format(printf, 6, 7)));
-/* Several ;-separated statements without parameters (PQexec): DDL, BEGIN. */
+/* Several ;-separated statements without parameters (PQexec): DDL, BEGIN.
+ * Deferred savepoint commands (below) go first, in the same string; a
+ * script that is exactly "ROLLBACK" drops them instead. */
 int pg_exec_script(struct store_pg *p, const char *sql, struct okrd_err *err,
                    const char *action, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- deferred savepoint commands ----
+ * Why: on PostgreSQL every statement costs a round trip, and the writer's
+ * small jobs are mostly savepoints (a SAVEPOINT and a RELEASE for the job
+ * and for each writing call inside it: 6 of a poll's 12 statements). A
+ * savepoint command's result decides nothing for its caller (it fails
+ * only when the transaction is already aborted or the session is gone,
+ * and then the next statement fails too), so pg_tx.c queues them here and
+ * the next statement carries them: the pg_query and pg_exec functions
+ * send the queue and the statement in one libpq pipeline (one round
+ * trip); pg_exec_script puts them before its own text. A failure of a
+ * queued command is the failure of the statement that carried it. CMD is
+ * a static string. */
+int pg_defer(struct store_pg *p, const char *cmd, struct okrd_err *err);
+/* "ROLLBACK TO NAME; RELEASE NAME" where CMD_SAVEPOINT is "SAVEPOINT NAME":
+ * nothing is sent when that SAVEPOINT is still queued last (nothing ran
+ * since it); else the queue is sent first (or dropped when the transaction
+ * is aborted: every queued command would have failed there). */
+int pg_rollback_to(struct store_pg *p, const char *cmd_savepoint, struct okrd_err *err);
+/* Sends the queue now (before COPY, which cannot share a pipeline). */
+int pg_defer_flush(struct store_pg *p, struct okrd_err *err);
+/* Forgets the queue: a COMMIT or ROLLBACK of the whole transaction makes
+ * every savepoint command before it moot. */
+void pg_defer_drop(struct store_pg *p);
 
 /* ---- reading results (text format) ---- */
 bool pg_col_isnull(const PGresult *r, int row, int col);

@@ -419,6 +419,9 @@ out:
 static int copy_rows(struct store_pg *p, const struct row *rows, size_t n, struct okrd_err *err)
 {
     char q[64];
+    int frc = pg_defer_flush(p, err); /* COPY cannot carry them */
+    if (frc)
+        return frc;
     PGresult *r = PQexec(p->conn, "COPY points(metric_id, ts, value) FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         int rc = pg_err_result(p, r, err, "upsert %zu points for \"%s\"", n,

@@ -1,7 +1,8 @@
 /*
  * pg_tx.c — transactions on PostgreSQL: the caller's (store_begin/commit/
  * rollback), the writer's group commit with a savepoint per job, the
- * savepoint of a writing call inside the caller's transaction, read
+ * savepoint of a writing call inside the caller's transaction (both sent
+ * with the next statement: pg_defer), read
  * snapshots, change_seq and NOTIFY, and data_version.
  *
  * Why every write transaction is REPEATABLE READ behind LOCK TABLE
@@ -51,6 +52,7 @@ static void tx_reset(struct store_pg *p)
     p->tx_wrote = false;
     p->tx_bulk = false;
     p->sp_depth = 0;
+    pg_defer_drop(p);
 }
 
 bool pg_in_transaction(const struct store_pg *p)
@@ -89,6 +91,7 @@ static int commit_top(struct store_pg *p, struct okrd_err *err)
                           "store: commit on %s: the transaction was aborted by an earlier error",
                           p->desc);
     } else if (p->tx_wrote) {
+        pg_defer_drop(p); /* COMMIT releases every savepoint */
         PGresult *r = pg_query_cached(p, SQL_BUMP, NULL, err, "bump change_seq on %s", p->desc);
         if (!r)
             rc = err ? err->code : OKRD_ESTORE;
@@ -99,6 +102,7 @@ static int commit_top(struct store_pg *p, struct okrd_err *err)
         PQclear(r);
     }
     if (!rc) {
+        pg_defer_drop(p);
         PGresult *r = PQexec(p->conn, "COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = pg_err_result(p, r, err, "commit on %s", p->desc);
@@ -130,7 +134,7 @@ int pg_begin(struct store *s, bool bulk, struct okrd_err *err)
         if (!tx_usable(p))
             return okrd_err_set(err, OKRD_ESTORE, "store: begin a transaction: the shared "
                                                   "transaction of this group was rolled back");
-        rc = pg_exec_script(p, "SAVEPOINT job", err, "begin a transaction on %s", p->desc);
+        rc = pg_defer(p, "SAVEPOINT job", err); /* sent with the job's first statement */
         s->job_open = rc == 0;
         return rc;
     }
@@ -146,7 +150,7 @@ int pg_commit(struct store *s, struct okrd_err *err)
         return okrd_err_set(err, OKRD_EINVAL, "store: commit: no transaction is open");
     if (s->grouped) {
         /* Durable only when the writer commits the group. */
-        int rc = pg_exec_script(p, "RELEASE job", err, "commit on %s", p->desc);
+        int rc = pg_defer(p, "RELEASE job", err);
         if (rc)
             pg_rollback(s);
         s->job_open = false;
@@ -163,7 +167,7 @@ void pg_rollback(struct store *s)
     if (s->grouped) {
         /* Undo this job only; the jobs before it in the group keep theirs. */
         if (s->job_open)
-            pg_exec_script(p, "ROLLBACK TO job; RELEASE job", NULL, "roll back");
+            pg_rollback_to(p, "SAVEPOINT job", NULL);
         s->job_open = false;
         p->sp_depth = 0;
         pg_metric_map_clear(&p->metrics);
@@ -217,7 +221,7 @@ int pg_tx_enter(struct store_pg *p, bool *own, struct okrd_err *err)
         return rc;
     }
     *own = false;
-    int rc = pg_exec_script(p, "SAVEPOINT store_call", err, "open a savepoint on %s", p->desc);
+    int rc = pg_defer(p, "SAVEPOINT store_call", err);
     if (!rc) {
         p->sp_depth++;
         p->tx_wrote = true;
@@ -231,8 +235,7 @@ int pg_tx_leave(struct store_pg *p, bool own, int rc, struct okrd_err *err)
         if (own)
             return pg_commit(&p->base, err);
         p->sp_depth--;
-        int lrc = pg_exec_script(p, "RELEASE store_call", err, "release a savepoint on %s",
-                                 p->desc);
+        int lrc = pg_defer(p, "RELEASE store_call", err);
         if (lrc)
             pg_metric_map_clear(&p->metrics);
         return lrc;
@@ -242,7 +245,7 @@ int pg_tx_leave(struct store_pg *p, bool own, int rc, struct okrd_err *err)
     } else {
         p->sp_depth--;
         /* Undo this call only; the caller's transaction goes on. */
-        pg_exec_script(p, "ROLLBACK TO store_call; RELEASE store_call", NULL, "roll back");
+        pg_rollback_to(p, "SAVEPOINT store_call", NULL);
         pg_metric_map_clear(&p->metrics);
     }
     return rc;
