@@ -164,7 +164,7 @@ static int failing_after_of(const struct cfg_source *src)
 
 int alerts_on_source_health(struct store *w, const struct cfg *cfg, const char *source_id,
                             bool ok, const struct store_source_health *h, int64_t now_s,
-                            int *n_events, struct okrd_err *err)
+                            int *n_events, bool *failing, struct okrd_err *err)
 {
     *n_events = 0;
     const struct cfg_source *src = cfg_find_source(cfg, source_id);
@@ -173,6 +173,8 @@ int alerts_on_source_health(struct store *w, const struct cfg *cfg, const char *
     if (rc < 0 && rc != OKRD_ENOTFOUND)
         return rc;
     bool was = st.failing;
+    if (failing)
+        *failing = was;
     enum alerts_event ev = alerts_source_step(&st.failing, ok, h->consecutive_failures,
                                               failing_after_of(src));
     if (ev == ALERTS_EV_NONE)
@@ -201,8 +203,11 @@ int alerts_on_source_health(struct store *w, const struct cfg *cfg, const char *
         rc = store_put_alert_source(w, source_id, &st, err);
     if (own)
         rc = rc == 0 ? store_commit(w, err) : (store_rollback(w), rc);
-    if (rc == 0)
+    if (rc == 0) {
         *n_events = 1;
+        if (failing)
+            *failing = st.failing;
+    }
     return rc;
 }
 

@@ -149,10 +149,11 @@ int alerts_on_checkin(struct store *w, const struct cfg *cfg, const struct eval_
                       struct okrd_err *err);
 
 /* A source's health as now stored (H; OK = the last attempt succeeded):
- * raises source.failing / source.recovered. *n_events = events written. */
+ * raises source.failing / source.recovered. *n_events = events written;
+ * *failing (may be NULL) = the source's alert state as stored after it. */
 int alerts_on_source_health(struct store *w, const struct cfg *cfg, const char *source_id,
                             bool ok, const struct store_source_health *h, int64_t now_s,
-                            int *n_events, struct okrd_err *err);
+                            int *n_events, bool *failing, struct okrd_err *err);
 
 /* Writes the weekly digest for the slot at SLOT_S (BODY built by
  * alerts_digest_body with event id ID) unless that slot was already sent;

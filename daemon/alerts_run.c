@@ -605,6 +605,7 @@ int okrd_alerts_start(struct okrd *d, struct okrd_err *err)
     d->alerts = a;
     sync_hooks(a, d->cfg);
     load_disabled(a);
+    alerts_load_source_states(a);
     alerts_arm_housekeeping(a, 0); /* re-armed when this first pass is done */
     alerts_housekeeping(a);
     alerts_arm_digest(a);

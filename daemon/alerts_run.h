@@ -96,6 +96,9 @@ void alerts_arm_digest(struct alerts_sender *a);
 void alerts_on_digest(uv_timer_t *t);
 void alerts_on_housekeeping(uv_timer_t *t);
 void alerts_arm_housekeeping(struct alerts_sender *a, int64_t next_orphan_ms);
+/* Reads which sources stand failing, so a healthy source's first report
+ * needs no writer job (at start, before any health job). */
+void alerts_load_source_states(struct alerts_sender *a);
 
 /* alerts_run.c */
 void alerts_pump_all(struct alerts_sender *a);

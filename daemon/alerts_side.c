@@ -123,14 +123,9 @@ void alerts_arm_housekeeping(struct alerts_sender *a, int64_t next_orphan_ms)
 
 static int health_run(struct store *w, struct job *j, struct okrd_err *err)
 {
-    int rc = alerts_on_source_health(w, j->hold->cfg, j->src_id, j->ok, &j->health, j->now_s,
-                                     &j->n_events, err);
-    if (rc < 0)
-        return rc;
-    struct store_alert_source st = { 0 };
-    rc = store_get_alert_source(w, j->src_id, &st, err);
-    j->failing_now = rc == 0 && st.failing;
-    return rc == OKRD_ENOTFOUND ? 0 : rc;
+    /* One read of the stored state: the answer says what it is after. */
+    return alerts_on_source_health(w, j->hold->cfg, j->src_id, j->ok, &j->health, j->now_s,
+                                   &j->n_events, &j->failing_now, err);
 }
 
 /* a->srcs is kept sorted by id: this runs twice per poll, and with 1,000
@@ -184,6 +179,70 @@ static void health_done(struct job *j, int rc, const struct okrd_err *err)
                  j->failing_now ? "source.failing" : "source.recovered");
         alerts_kick_if_new(a);
     }
+}
+
+/* Every source's state in one read when this sender starts: the first
+ * report of a healthy source then needs no job (1,000 sources polled at
+ * start were 1,000 jobs, each a read; on PostgreSQL a round trip each).
+ * The job runs before any health job submitted after it, and its done
+ * before theirs (the writer is FIFO), so a state it sets is never newer
+ * than one a health job sets; a source with a job in flight is left to it. */
+static int note_failing(void *ctx, const char *source)
+{
+    struct job *j = ctx;
+    size_t have = j->body ? strlen(j->body) : 0, add = strlen(source) + 2;
+    char *grown = realloc(j->body, have + add);
+    if (!grown)
+        return OKRD_ENOMEM;
+    j->body = grown;
+    snprintf(j->body + have, add, "%s\n", source); /* ids never hold a newline */
+    return 0;
+}
+
+static int states_run(struct store *w, struct job *j, struct okrd_err *err)
+{
+    int rc = store_each_failing_source(w, note_failing, j, err);
+    if (rc == OKRD_ENOMEM) /* from note_failing: the store said nothing */
+        okrd_err_set(err, rc, "alerts: read the sources' alert states: out of memory");
+    return rc;
+}
+
+static void states_done(struct job *j, int rc, const struct okrd_err *err)
+{
+    struct alerts_sender *a = j->a;
+    if (rc < 0) {
+        char q[512];
+        if (rc != OKRD_ECANCELED) /* each source's first report reads it then */
+            log_error("source_alert_failed", "msg=%s", log_quote(q, sizeof q, err->msg));
+        return;
+    }
+    for (char *p = j->body; p && *p;) {
+        char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        struct src_state *s = find_src(a, p);
+        if (s && !s->busy && s->known == SRC_UNKNOWN)
+            s->known = SRC_FAILING;
+        p = nl + 1;
+    }
+    const struct cfg *cfg = j->hold->cfg;
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        struct src_state *s = find_src(a, cfg->sources[i].id);
+        if (s && !s->busy && s->known == SRC_UNKNOWN)
+            s->known = SRC_OK; /* no row: it never failed */
+    }
+}
+
+void alerts_load_source_states(struct alerts_sender *a)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->hold = okrd_cfg_hold_ref(a->d->hold);
+    j->run = states_run;
+    j->done = states_done;
+    alerts_submit(a, j);
 }
 
 void okrd_alerts_source_health(struct okrd *d, const char *source_id, bool ok,

@@ -645,6 +645,14 @@ int store_put_alert_source(struct store *s, const char *source, const struct sto
     return s->be->put_alert_source(s, source, in, err);
 }
 
+int store_each_failing_source(struct store *s, int (*cb)(void *ctx, const char *source),
+                              void *ctx, struct okrd_err *err)
+{
+    if (!s->be->each_failing_source)
+        return unsupported(s, "list failing sources", err);
+    return s->be->each_failing_source(s, cb, ctx, err);
+}
+
 int store_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err)
 {
     if (!s->be->get_alert_meta)

@@ -194,6 +194,8 @@ struct store_backend {
                             struct okrd_err *err);
     int (*put_alert_source)(struct store *s, const char *source,
                             const struct store_alert_source *in, struct okrd_err *err);
+    int (*each_failing_source)(struct store *s, int (*cb)(void *ctx, const char *source),
+                               void *ctx, struct okrd_err *err);
     int (*get_alert_meta)(struct store *s, const char *key, int64_t *out, struct okrd_err *err);
     int (*put_alert_meta)(struct store *s, const char *key, int64_t value, struct okrd_err *err);
 

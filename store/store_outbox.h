@@ -168,6 +168,13 @@ int store_get_alert_source(struct store *s, const char *source, struct store_ale
                            struct okrd_err *err);  /* OKRD_ENOTFOUND when none */
 int store_put_alert_source(struct store *s, const char *source,
                            const struct store_alert_source *in, struct okrd_err *err);
+/* CB(ctx, source) for every source whose source.failing stands (in byte
+ * order); a source without a row never failed. A non-zero CB return stops
+ * the walk and is returned. Why: the leader learns every source's state
+ * in one read when it starts, instead of one read at each source's first
+ * report (1,000 sources: 1,000 jobs). */
+int store_each_failing_source(struct store *s, int (*cb)(void *ctx, const char *source),
+                              void *ctx, struct okrd_err *err);
 
 /* A named integer (e.g. "digest_last": the last weekly digest's time). */
 int store_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err);

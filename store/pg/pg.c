@@ -927,6 +927,8 @@ int pg_put_alert_kr(struct store *s, const char *kr_id, const struct store_alert
                     struct okrd_err *err);
 int pg_get_alert_source(struct store *s, const char *source, struct store_alert_source *out,
                         struct okrd_err *err);
+int pg_each_failing_source(struct store *s, int (*cb)(void *ctx, const char *source), void *ctx,
+                           struct okrd_err *err);
 int pg_put_alert_source(struct store *s, const char *source, const struct store_alert_source *in,
                         struct okrd_err *err);
 int pg_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err);
@@ -1007,6 +1009,7 @@ const struct store_backend store_pg_backend = {
     .put_alert_kr = pg_put_alert_kr,
     .get_alert_source = pg_get_alert_source,
     .put_alert_source = pg_put_alert_source,
+    .each_failing_source = pg_each_failing_source,
     .get_alert_meta = pg_get_alert_meta,
     .put_alert_meta = pg_put_alert_meta,
     /* ==== end of h-pgrest's area ==== */

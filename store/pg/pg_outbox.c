@@ -592,6 +592,21 @@ int pg_get_alert_source(struct store *s, const char *source, struct store_alert_
     return rc;
 }
 
+int pg_each_failing_source(struct store *s, int (*cb)(void *ctx, const char *source), void *ctx,
+                           struct okrd_err *err)
+{
+    struct store_pg *p = PG(s);
+    PGresult *r = pg_query(p, "SELECT source FROM alert_source WHERE failing != 0 ORDER BY source",
+                           NULL, err, "list failing sources");
+    if (!r)
+        return err ? err->code : OKRD_ESTORE;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = cb(ctx, pg_col_text(r, i, 0));
+    PQclear(r);
+    return rc;
+}
+
 static const char sql_alert_source_put[] =
     "INSERT INTO alert_source(source, failing, since) VALUES ($1, $2, $3)"
     " ON CONFLICT (source) DO UPDATE SET failing = excluded.failing, since = excluded.since";

@@ -94,8 +94,14 @@ static void map_put(struct pg_metric_map *m, const char *name, uint32_t h, int64
 }
 
 static const char SQL_METRIC_ID[] = "SELECT id FROM metrics WHERE name = $1";
-static const char SQL_METRIC_INSERT[] =
-    "INSERT INTO metrics(name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id";
+/* Found or added in one round trip (a new source's first poll adds its
+ * metrics); the INSERT runs only when the SELECT found nothing, so a
+ * lookup takes no number from the sequence. */
+static const char SQL_METRIC_GET_OR_ADD[] =
+    "WITH found AS (SELECT id FROM metrics WHERE name = $1::text),"
+    " added AS (INSERT INTO metrics(name) SELECT $1::text WHERE NOT EXISTS (SELECT 1 FROM found)"
+    " ON CONFLICT (name) DO NOTHING RETURNING id)"
+    " SELECT id FROM found UNION ALL SELECT id FROM added";
 
 int pg_metric_id(struct store_pg *p, const char *name, bool create, int64_t *id,
                  struct okrd_err *err)
@@ -111,8 +117,11 @@ int pg_metric_id(struct store_pg *p, const char *name, bool create, int64_t *id,
     pg_params_init(&pp);
     pg_param_text(&pp, name);
     for (int attempt = 0; attempt < 2; attempt++) {
-        PGresult *r = pg_query_cached(p, SQL_METRIC_ID, &pp, err, "look up metric \"%s\"",
-                                      pg_quote(name, q, sizeof q));
+        PGresult *r = create ? pg_query_cached(p, SQL_METRIC_GET_OR_ADD, &pp, err,
+                                               "add metric \"%s\"", pg_quote(name, q, sizeof q))
+                             : pg_query_cached(p, SQL_METRIC_ID, &pp, err,
+                                               "look up metric \"%s\"",
+                                               pg_quote(name, q, sizeof q));
         if (!r)
             return err ? err->code : OKRD_ESTORE;
         bool found = PQntuples(r) == 1;
@@ -123,18 +132,8 @@ int pg_metric_id(struct store_pg *p, const char *name, bool create, int64_t *id,
             break;
         if (!create)
             return OKRD_ENOTFOUND;
-        r = pg_query_cached(p, SQL_METRIC_INSERT, &pp, err, "add metric \"%s\"",
-                            pg_quote(name, q, sizeof q));
-        if (!r)
-            return err ? err->code : OKRD_ESTORE;
-        found = PQntuples(r) == 1;
-        if (found)
-            *id = pg_col_int64(r, 0, 0);
-        PQclear(r);
-        if (found)
-            break;
-        /* another session added it meanwhile (only outside okrd's write
-         * lock): read it again */
+        /* another session added it between our SELECT and INSERT (only
+         * outside okrd's write lock): the next look finds it */
         if (attempt == 1)
             return okrd_err_set(err, OKRD_ESTORE, "store: add metric \"%s\": not found after "
                                                   "insert", pg_quote(name, q, sizeof q));
@@ -231,6 +230,14 @@ static const char SQL_UPSERT[] =
 static const char SQL_SOURCES[] =
     "INSERT INTO metric_sources(metric_id, source) SELECT unnest($1::bigint[]), $2"
     " ON CONFLICT DO NOTHING";
+/* Both in one statement (one round trip) when the points fit one chunk:
+ * a data-modifying WITH runs to completion even though nothing reads it. */
+static const char SQL_UPSERT_FROM[] =
+    "WITH recorded AS (INSERT INTO metric_sources(metric_id, source)"
+    " SELECT unnest($4::bigint[]), $5 ON CONFLICT DO NOTHING)"
+    " INSERT INTO points(metric_id, ts, value)"
+    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::double precision[])"
+    " ON CONFLICT (metric_id, ts) DO UPDATE SET value = excluded.value";
 
 /* With SOURCE, writes one metric_sources row per distinct metric of ROWS
  * (deduplicated, sorted); with POINTS, upserts the rows. */
@@ -238,6 +245,7 @@ static int write_rows(struct store_pg *p, const char *source, const struct row *
                       size_t n_call, struct okrd_err *err, bool points)
 {
     struct buf ids = { 0 }, ts = { 0 }, vals = { 0 };
+    char *together = NULL; /* the metric ids for metric_sources, sent with the points */
     int rc = 0;
     char q[64];
     if (source) {
@@ -256,6 +264,11 @@ static int write_rows(struct store_pg *p, const char *source, const struct row *
             buf_i64(&ids, rows[i].id);
         }
         buf_close(&ids);
+        if (points && n <= CHUNK_ROWS) {
+            together = ids.p; /* sent with the points below */
+            ids = (struct buf){ 0 };
+            goto points;
+        }
         struct pg_params pp;
         pg_params_init(&pp);
         pg_param_text(&pp, ids.p);
@@ -265,6 +278,7 @@ static int write_rows(struct store_pg *p, const char *source, const struct row *
                                  n_call)))
             goto out;
     }
+points:
     for (size_t at = 0; points && at < n; at += CHUNK_ROWS) {
         size_t end = n - at > CHUNK_ROWS ? at + CHUNK_ROWS : n;
         ids.n = ts.n = vals.n = 0;
@@ -287,8 +301,13 @@ static int write_rows(struct store_pg *p, const char *source, const struct row *
         pg_param_text(&pp, ids.p);
         pg_param_text(&pp, ts.p);
         pg_param_text(&pp, vals.p);
-        if ((rc = pg_exec_cached(p, SQL_UPSERT, &pp, NULL, err, "upsert %zu points for \"%s\"",
-                                 n_call, pg_quote(rows[at].metric, q, sizeof q))))
+        if (together) {
+            pg_param_text(&pp, together);
+            pg_param_text(&pp, source);
+        }
+        if ((rc = pg_exec_cached(p, together ? SQL_UPSERT_FROM : SQL_UPSERT, &pp, NULL, err,
+                                 "upsert %zu points for \"%s\"", n_call,
+                                 pg_quote(rows[at].metric, q, sizeof q))))
             goto out;
     }
 out:
@@ -297,6 +316,7 @@ out:
     free(ids.p);
     free(ts.p);
     free(vals.p);
+    free(together);
     return rc;
 }
 

@@ -632,6 +632,7 @@ const struct store_backend store_sqlite_backend = {
     .put_alert_kr = sq_put_alert_kr,
     .get_alert_source = sq_get_alert_source,
     .put_alert_source = sq_put_alert_source,
+    .each_failing_source = sq_each_failing_source,
     .get_alert_meta = sq_get_alert_meta,
     .put_alert_meta = sq_put_alert_meta,
     /* copy (okrd migrate) */

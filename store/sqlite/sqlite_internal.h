@@ -261,6 +261,8 @@ int sq_put_alert_kr(struct store *s, const char *kr_id, const struct store_alert
                     struct okrd_err *err);
 int sq_get_alert_source(struct store *s, const char *source, struct store_alert_source *out,
                         struct okrd_err *err);
+int sq_each_failing_source(struct store *s, int (*cb)(void *ctx, const char *source), void *ctx,
+                           struct okrd_err *err);
 int sq_put_alert_source(struct store *s, const char *source,
                         const struct store_alert_source *in, struct okrd_err *err);
 int sq_get_alert_meta(struct store *s, const char *key, int64_t *out, struct okrd_err *err);

@@ -535,6 +535,28 @@ int sq_get_alert_source(struct store *s, const char *source, struct store_alert_
     return rc;
 }
 
+int sq_each_failing_source(struct store *s, int (*cb)(void *ctx, const char *source), void *ctx,
+                           struct okrd_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(SQ(s)->db,
+                                 "SELECT source FROM alert_source WHERE failing != 0"
+                                 " ORDER BY source",
+                                 -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return store_sqlerr(s, src, err, "list failing sources");
+    int rc = 0;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if ((rc = cb(ctx, id ? id : "")) != 0)
+            break;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = store_sqlerr(s, src, err, "list failing sources");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int sq_put_alert_source(struct store *s, const char *source,
                            const struct store_alert_source *in, struct okrd_err *err)
 {

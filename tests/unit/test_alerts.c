@@ -615,6 +615,14 @@ static int kr_change(struct store *w, const struct cfg *cfg, const struct cfg_ke
     return alerts_on_kr_change(w, cfg, &one, 0, before, now_s, err);
 }
 
+
+static int list_source(void *ctx, const char *source)
+{
+    char *out = ctx;
+    strcat(out, source);
+    strcat(out, " ");
+    return 0;
+}
 static void test_seam_with_store(void **state)
 {
     struct fx *f = *state;
@@ -668,10 +676,31 @@ static void test_seam_with_store(void **state)
     /* Source health and the digest slot. */
     struct store_source_health h = { .consecutive_failures = 3, .last_error = "HTTP 503" };
     int n = 0;
-    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", false, &h, T0, &n, &err), 0);
+    bool failing = false;
+    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", false, &h, T0, &n, &failing,
+                                             &err), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", false, &h, T0, &n, &err), 0);
+    assert_true(failing); /* the state as stored after the event */
+    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", false, &h, T0, &n, NULL, &err), 0);
     assert_int_equal(n, 0);
+    struct store_source_health fine = { .consecutive_failures = 0 };
+    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", true, &fine, T0, &n, &failing,
+                                             &err), 0);
+    assert_int_equal(n, 1); /* source.recovered */
+    assert_false(failing);
+    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", true, &fine, T0, &n, &failing,
+                                             &err), 0);
+    assert_int_equal(n, 0);
+    assert_false(failing); /* nothing changed: as read */
+    assert_int_equal(alerts_on_source_health(s, cfg, "plausible", false, &h, T0, &n, NULL, &err), 0);
+    assert_int_equal(n, 1); /* failing again, for what follows */
+    struct store_alert_source other = { .failing = false, .since_s = T0 };
+    assert_int_equal(store_put_alert_source(s, "recovered-one", &other, &err), 0);
+    other.failing = true;
+    assert_int_equal(store_put_alert_source(s, "a-failing-one", &other, &err), 0);
+    char listed[256] = "";
+    assert_int_equal(store_each_failing_source(s, list_source, listed, &err), 0);
+    assert_string_equal(listed, "a-failing-one plausible "); /* failing only, byte order */
     assert_int_equal(alerts_add_digest(s, cfg, "evt_D1", "{}", T0, T0, &n, &err), 0);
     assert_int_equal(alerts_add_digest(s, cfg, "evt_D2", "{}", T0, T0, &n, &err), 0);
     assert_int_equal(n, 0); /* the same slot once */
