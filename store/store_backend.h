@@ -229,6 +229,12 @@ struct store_backend {
                     void *ctx, struct okrd_err *err);
     int (*copy_in)(struct store *s, const struct store_copy_table *t,
                    const struct store_copy_value *rows, size_t n_rows, struct okrd_err *err);
+    /* outbox_counter: the highest outbox seq this store ever gave (events
+     * pruned since count: SQLite's AUTOINCREMENT never gives one twice).
+     * outbox_counter_raise: the next event is numbered above N (in the
+     * caller's open transaction). */
+    int (*outbox_counter)(struct store *s, int64_t *out, struct okrd_err *err);
+    int (*outbox_counter_raise)(struct store *s, int64_t n, struct okrd_err *err);
 };
 
 /* Shared helpers (store.c). */

@@ -14,7 +14,9 @@
  *
  * Keys are copied as they are (metric ids, outbox seq, ingest log ids), so
  * points keep their metric, deliveries their event and the outbox its
- * order; the target moves its own counters past them (copy_in).
+ * order; the target moves its own counters past them (copy_in), and its
+ * outbox counter to where the source's stands (events pruned by retention
+ * took seq numbers that are never given again).
  */
 #include "store_backend.h"
 
@@ -319,6 +321,12 @@ int store_copy_all(struct store *from, struct store *to, store_copy_progress_fn 
                           "%s holds rows; a copy goes into an empty store only", full);
     for (size_t i = 0; rc == 0 && i < STORE_COPY_TABLES; i++)
         rc = copy_table(from, to, &tables[i], &counts[i], progress, ctx, err);
+    /* Seq numbers of pruned events are never given again: the target's
+     * counter starts where the source's stands, not at its largest row. */
+    int64_t counter = 0;
+    if (rc == 0 && from->be->outbox_counter && to->be->outbox_counter_raise &&
+        (rc = from->be->outbox_counter(from, &counter, err)) == 0)
+        rc = to->be->outbox_counter_raise(to, counter, err);
     if (rc == 0)
         rc = store_commit(to, err);
     else

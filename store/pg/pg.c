@@ -1028,4 +1028,6 @@ const struct store_backend store_pg_backend = {
     .copy_count = pg_copy_count,
     .copy_out = NULL,
     .copy_in = pg_copy_in,
+    .outbox_counter = pg_outbox_counter,
+    .outbox_counter_raise = pg_outbox_counter_raise,
 };

@@ -192,3 +192,36 @@ int pg_copy_in(struct store *s, const struct store_copy_table *t,
     PQclear(sr);
     return 0;
 }
+
+int pg_outbox_counter(struct store *s, int64_t *out, struct okrd_err *err)
+{
+    struct store_pg *p = PG(s);
+    PGresult *r = pg_query(p, "SELECT greatest(outbox_seq, (SELECT coalesce(max(seq), 0) FROM outbox))"
+                              " FROM store_meta", NULL, err, "read the outbox's counter");
+    if (!r)
+        return err ? err->code : OKRD_ESTORE;
+    int rc = 0;
+    if (PQntuples(r) == 1)
+        *out = pg_col_int64(r, 0, 0);
+    else
+        rc = okrd_err_set(err, OKRD_ESTORE, "store: read the outbox's counter of %s: store_meta "
+                                            "has no row", p->desc);
+    PQclear(r);
+    return rc;
+}
+
+/* store_meta.outbox_seq is the counter pg_outbox.c numbers events from. */
+int pg_outbox_counter_raise(struct store *s, int64_t n, struct okrd_err *err)
+{
+    struct store_pg *p = PG(s);
+    bool own;
+    int rc = pg_tx_enter(p, &own, err);
+    if (rc)
+        return rc;
+    struct pg_params pp;
+    pg_params_init(&pp);
+    pg_param_int64(&pp, n);
+    rc = pg_exec(p, "UPDATE store_meta SET outbox_seq = greatest(outbox_seq, $1::bigint)", &pp,
+                 NULL, err, "copy: move the outbox's counter of %s to %lld", p->desc, (long long)n);
+    return pg_tx_leave(p, own, rc, err);
+}

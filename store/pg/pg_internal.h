@@ -268,6 +268,8 @@ int pg_schema_check(struct store_pg *p, struct okrd_err *err);
 /* ---- copy (pg_copy.c; okrd migrate): the backend's copy entries ---- */
 int pg_copy_count(struct store *s, const struct store_copy_table *t, int64_t *out,
                   struct okrd_err *err);
+int pg_outbox_counter(struct store *s, int64_t *out, struct okrd_err *err);
+int pg_outbox_counter_raise(struct store *s, int64_t n, struct okrd_err *err);
 int pg_copy_in(struct store *s, const struct store_copy_table *t,
                const struct store_copy_value *rows, size_t n_rows, struct okrd_err *err);
 

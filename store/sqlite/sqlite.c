@@ -639,4 +639,6 @@ const struct store_backend store_sqlite_backend = {
     .copy_count = sq_copy_count,
     .copy_out = sq_copy_out,
     .copy_in = sq_copy_in,
+    .outbox_counter = sq_outbox_counter,
+    .outbox_counter_raise = sq_outbox_counter_raise,
 };

@@ -151,3 +151,47 @@ int sq_copy_in(struct store *s, const struct store_copy_table *t,
     sqlite3_finalize(st);
     return rc;
 }
+
+/* sqlite_sequence holds the outbox's AUTOINCREMENT counter once an event
+ * was ever added; the table exists with the schema (outbox is AUTOINCREMENT). */
+int sq_outbox_counter(struct store *s, int64_t *out, struct okrd_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s,
+                     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
+                     " coalesce((SELECT max(seq) FROM outbox), 0))",
+                     &st, "sqlite_sequence", err);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = store_sqlerr(s, rc, err, "copy: read the outbox's counter");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sq_outbox_counter_raise(struct store *s, int64_t n, struct okrd_err *err)
+{
+    static const char *const steps[] = {
+        "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'outbox'",
+        "INSERT INTO sqlite_sequence(name, seq) SELECT 'outbox', ?1"
+        " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox')",
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        sqlite3_stmt *st = NULL;
+        int rc = prepare(s, steps[i], &st, "sqlite_sequence", err);
+        if (rc)
+            return rc;
+        sqlite3_bind_int64(st, 1, n);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return store_sqlerr(s, rc, err, "copy: move the outbox's counter to %lld",
+                                (long long)n);
+    }
+    return 0;
+}

@@ -273,6 +273,8 @@ int sq_copy_count(struct store *s, const struct store_copy_table *t, int64_t *ou
                   struct okrd_err *err);
 int sq_copy_out(struct store *s, const struct store_copy_table *t, store_copy_row_fn row,
                 void *ctx, struct okrd_err *err);
+int sq_outbox_counter(struct store *s, int64_t *out, struct okrd_err *err);
+int sq_outbox_counter_raise(struct store *s, int64_t n, struct okrd_err *err);
 int sq_copy_in(struct store *s, const struct store_copy_table *t,
                const struct store_copy_value *rows, size_t n_rows, struct okrd_err *err);
 

@@ -25,6 +25,7 @@ daily history backfilled since the cycle began, a past cycle's definitions
 import json
 import os
 import re
+import sqlite3
 import threading
 
 from apitest import TOKEN, Api, free_port
@@ -207,6 +208,14 @@ def test_migrate(args, wd):
               f"wrong password: exit {r.returncode}\n{r.stdout}{r.stderr}")
         check(secret not in r.stdout + r.stderr, f"the password was printed:\n{r.stderr}")
 
+        # Events pruned by retention took their seq numbers with them: SQLite's
+        # counter stands above the rows left, and PostgreSQL must go on from it.
+        db = sqlite3.connect(os.path.join(wd.path, "state", "okrd.db"))
+        with db:
+            counter = db.execute("SELECT max(seq) FROM outbox").fetchone()[0] + 100
+            db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox'", (counter,))
+        db.close()
+
         # 3. the copy
         r = run(args.okrd, "migrate", "-c", pgcfg)
         check(r.returncode == 0, f"migrate: exit {r.returncode}\n{r.stdout}{r.stderr}")
@@ -229,6 +238,8 @@ def test_migrate(args, wd):
                                "'outbox', 'seq')::regclass), (SELECT max(seq) FROM outbox)")
         check(seq[0][0] is not None and seq[0][0] >= seq[0][1],
               f"outbox sequence {seq[0][0]} behind the copied max seq {seq[0][1]}")
+        got_counter = pg_query(dbname, "SELECT outbox_seq FROM store_meta")[0][0]
+        check(got_counter == counter, f"the outbox counter: {got_counter}, SQLite's was {counter}")
 
         # 4. into a store that is no longer empty: refused, nothing changes
         r = run(args.okrd, "migrate", "-c", pgcfg)

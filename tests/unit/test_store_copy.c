@@ -273,6 +273,37 @@ static void test_copy_every_table(void **state)
     assert_true(p.value == 5e-324);
 }
 
+/* Events pruned from the source took their seq numbers with them: the
+ * target must not give those numbers again (SQLite's AUTOINCREMENT keeps
+ * its counter in sqlite_sequence, above the largest row left). */
+static void test_copy_keeps_the_outbox_counter(void **state)
+{
+    struct two *t = *state;
+    struct okrd_err err = { 0 };
+    fill(t->a);
+    for (int i = 0; i < 5; i++) { /* seq 4..8, then pruned below */
+        char id[16];
+        snprintf(id, sizeof id, "evt_p%d", i);
+        struct store_event ev = { .id = id, .type = "kr.fresh", .occurred_at_s = 1700000000,
+                                  .created_at_s = 1700000000, .body = "{}" };
+        ok(store_outbox_add(t->a, &ev, NULL, 0, &err), &err);
+    }
+    int64_t pruned = 0;
+    ok(store_outbox_prune(t->a, 1700000001, &pruned, &err), &err);
+    assert_int_equal(pruned, 5);
+    int64_t last = 0;
+    ok(store_outbox_last_seq(t->a, &last, &err), &err);
+    assert_int_equal(last, 3); /* the rows left end at 3; the counter stands at 8 */
+
+    struct store_copy_count counts[STORE_COPY_TABLES];
+    ok(store_copy_all(t->a, t->b, NULL, NULL, counts, &err), &err);
+    struct store_event ev = { .id = "evt_next", .type = "kr.fresh", .occurred_at_s = 1790000500,
+                              .created_at_s = 1790000500, .body = "{}" };
+    ok(store_outbox_add(t->b, &ev, NULL, 0, &err), &err);
+    ok(store_outbox_last_seq(t->b, &last, &err), &err);
+    assert_int_equal(last, 9); /* not 4: that number was an event once */
+}
+
 static void test_copy_refuses_nonempty_target(void **state)
 {
     struct two *t = *state;
@@ -363,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_copy_every_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_refuses_nonempty_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_keeps_the_outbox_counter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_sanitizes_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_stopped_commits_nothing, setup, teardown),
     };
