@@ -301,6 +301,7 @@ static int revive(struct store_pg *p, struct okrd_err *err)
     } else {
         p->stmts.n = 0; /* the prepared statements died with the session */
         pg_defer_drop(p);
+        pg_health_stash_drop(p);
         pg_metric_map_clear(&p->metrics);
         rc = configure(p, err);
     }
@@ -347,38 +348,77 @@ static PGresult *vquery(struct store_pg *p, const char *sql, const struct pg_par
     }
 }
 
-/* The queued savepoint commands, then (PREPARE: prepared as NAME first)
- * the statement, in one libpq pipeline: one round trip. Returns the
- * statement's result, or the first failed one (a queued command's failure
- * aborts the rest: it is this statement's failure), or NULL when libpq
- * could not send (the connection's message says why). *prepared: the
- * PREPARE ran, NAME exists on the server. */
-static PGresult *pipelined(struct store_pg *p, const char *name, bool prepare, const char *sql,
-                           int n, const char *const *v, int format, bool *prepared)
+/* The slot of SQL in the prepared-statement cache: its index, with
+ * *prepare when it still has to be prepared; PG_STMT_CACHE_MAX when the
+ * cache is full (then it runs unprepared). */
+static size_t stmt_slot(const struct store_pg *p, const char *sql, bool *prepare)
+{
+    *prepare = false;
+    for (size_t i = 0; i < p->stmts.n; i++)
+        if (p->stmts.sql[i] == sql)
+            return i;
+    if (p->stmts.n < PG_STMT_CACHE_MAX) {
+        *prepare = true;
+        return p->stmts.n;
+    }
+    return PG_STMT_CACHE_MAX;
+}
+
+/* One statement of a pipeline. */
+struct pl_stmt {
+    const char *sql;
+    size_t slot;            /* PG_STMT_CACHE_MAX: unprepared */
+    bool prepare;
+    int n;
+    const char *const *v;
+    int format;
+    PGresult *res;          /* its result when it succeeded */
+    bool prepared;          /* its PREPARE ran */
+};
+
+static bool send_stmt(PGconn *c, struct pl_stmt *st, int *sent, int *prep_at)
+{
+    char name[16];
+    snprintf(name, sizeof name, "okrd%zu", st->slot);
+    if (st->prepare) {
+        if (PQsendPrepare(c, name, st->sql, st->n, NULL) != 1)
+            return false;
+        *prep_at = (*sent)++;
+    }
+    int ok = st->slot < PG_STMT_CACHE_MAX
+                 ? PQsendQueryPrepared(c, name, st->n, st->v, NULL, NULL, st->format)
+                 : PQsendQueryParams(c, st->sql, st->n, NULL, st->v, NULL, NULL, st->format);
+    if (ok != 1)
+        return false;
+    (*sent)++;
+    return true;
+}
+
+/* The queued savepoint commands, then MAIN, then (TRAIL not NULL) TRAIL,
+ * in one libpq pipeline: one round trip. Returns MAIN's result, or the
+ * first failed one (a queued command's failure aborts the rest: it is this
+ * statement's failure), or NULL when libpq could not send (the
+ * connection's message says why). TRAIL->res is set when it succeeded. */
+static PGresult *pipelined(struct store_pg *p, struct pl_stmt *main, struct pl_stmt *trail)
 {
     PGconn *c = p->conn;
     int queued = p->n_defer, sent = 0;
     p->n_defer = 0; /* sent or failed, they are this statement's now */
-    *prepared = false;
     if (PQenterPipelineMode(c) != 1)
         return NULL;
     bool ok = true;
     for (int i = 0; ok && i < queued; i++)
         if ((ok = PQsendQueryParams(c, p->defer[i], 0, NULL, NULL, NULL, NULL, 0) == 1))
             sent++;
-    int prep_at = prepare ? sent : -1;
-    if (ok && prepare && (ok = PQsendPrepare(c, name, sql, n, NULL) == 1))
-        sent++;
-    if (ok) {
-        ok = (name ? PQsendQueryPrepared(c, name, n, v, NULL, NULL, format)
-                   : PQsendQueryParams(c, sql, n, NULL, v, NULL, NULL, format)) == 1;
-        if (ok)
-            sent++;
-    }
+    int main_prep = -1, trail_prep = -1, main_at = -1, trail_at = -1;
+    if (ok && (ok = send_stmt(c, main, &sent, &main_prep)))
+        main_at = sent - 1;
+    if (ok && trail && send_stmt(c, trail, &sent, &trail_prep))
+        trail_at = sent - 1; /* a rider: the statement stands without it */
     PQpipelineSync(c);
     /* Each query's results end with a NULL; the Sync's result ends it all
      * (or the connection broke: then nothing more comes). */
-    PGresult *keep = NULL, *bad = NULL;
+    PGresult *bad = NULL;
     int at = 0;
     for (int nulls = 0; nulls <= sent + 1;) {
         PGresult *r = PQgetResult(c);
@@ -394,56 +434,68 @@ static PGresult *pipelined(struct store_pg *p, const char *name, bool prepare, c
             PQclear(r);
             break;
         }
-        if (at == prep_at && t == PGRES_COMMAND_OK)
-            *prepared = true;
-        if (!result_ok(r) && !bad && t != PGRES_PIPELINE_ABORTED) {
+        if (t == PGRES_COMMAND_OK && at == main_prep)
+            main->prepared = true;
+        if (t == PGRES_COMMAND_OK && at == trail_prep)
+            trail->prepared = true;
+        /* A failed rider aborted the transaction too: the statement fails. */
+        if (!result_ok(r) && t != PGRES_PIPELINE_ABORTED && !bad) {
             bad = r;
-        } else if (result_ok(r) && at == sent - 1 && ok && !keep) {
-            keep = r;
+        } else if (result_ok(r) && at == main_at && !main->res) {
+            main->res = r;
+        } else if (result_ok(r) && at == trail_at && !trail->res) {
+            trail->res = r;
         } else {
             PQclear(r);
         }
     }
     PQexitPipelineMode(c); /* fails only on a broken session, which says so */
     if (bad || !ok) {
-        PQclear(keep);
+        PQclear(main->res);
+        main->res = NULL;
+        if (trail) {
+            PQclear(trail->res);
+            trail->res = NULL;
+        }
         return bad;
     }
-    return keep;
+    return main->res;
 }
 
 static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct pg_params *pp,
                              int how, struct okrd_err *err, const char *action, va_list ap)
 {
-    bool cached = how & Q_CACHED;
-    int format = how & Q_BINARY ? 1 : 0;
-    int n = pp ? pp->n : 0;
-    const char *const *v = pp ? pp->v : NULL;
+    struct pl_stmt st = {
+        .sql = sql, .slot = PG_STMT_CACHE_MAX, .n = pp ? pp->n : 0, .v = pp ? pp->v : NULL,
+        .format = how & Q_BINARY ? 1 : 0,
+    };
+    if (how & Q_CACHED)
+        st.slot = stmt_slot(p, sql, &st.prepare);
     PGresult *r = NULL;
-    size_t slot = PG_STMT_CACHE_MAX;
-    bool prepare = false;
-    char name[16];
-    if (cached) {
-        for (size_t i = 0; i < p->stmts.n; i++)
-            if (p->stmts.sql[i] == sql) {
-                slot = i;
-                break;
-            }
-        if (slot == PG_STMT_CACHE_MAX && p->stmts.n < PG_STMT_CACHE_MAX) {
-            slot = p->stmts.n;
-            prepare = true;
+    if (p->n_defer > 0 || p->trail_sql) {
+        const char *tv[1] = { p->trail_param };
+        struct pl_stmt trail = { .sql = p->trail_sql, .n = 1, .v = tv };
+        bool with_trail = p->trail_sql != NULL;
+        p->trail_sql = NULL; /* one statement carries it */
+        if (with_trail) {
+            trail.slot = stmt_slot(p, trail.sql, &trail.prepare);
+            if (trail.prepare && st.prepare)
+                trail.slot++; /* both new: the next two slots */
+            if (trail.slot >= PG_STMT_CACHE_MAX)
+                trail.prepare = false;
         }
-        snprintf(name, sizeof name, "okrd%zu", slot);
-    }
-    if (p->n_defer > 0) {
-        bool prepared;
-        r = pipelined(p, slot < PG_STMT_CACHE_MAX ? name : NULL, prepare, sql, n, v, format,
-                      &prepared);
-        if (prepared)
+        r = pipelined(p, &st, with_trail ? &trail : NULL);
+        if (st.prepared)
             p->stmts.sql[p->stmts.n++] = sql;
+        if (trail.prepared)
+            p->stmts.sql[p->stmts.n++] = trail.sql;
+        if (with_trail)
+            p->trail_result = trail.res;
     } else {
-        if (prepare) {
-            PGresult *pr = PQprepare(p->conn, name, sql, n, NULL);
+        char name[16];
+        snprintf(name, sizeof name, "okrd%zu", st.slot);
+        if (st.prepare) {
+            PGresult *pr = PQprepare(p->conn, name, sql, st.n, NULL);
             if (!result_ok(pr)) {
                 verr(p, pr, err, action, ap);
                 PQclear(pr);
@@ -452,10 +504,10 @@ static PGresult *vquery_once(struct store_pg *p, const char *sql, const struct p
             PQclear(pr);
             p->stmts.sql[p->stmts.n++] = sql;
         }
-        if (slot < PG_STMT_CACHE_MAX)
-            r = PQexecPrepared(p->conn, name, n, v, NULL, NULL, format);
+        if (st.slot < PG_STMT_CACHE_MAX)
+            r = PQexecPrepared(p->conn, name, st.n, st.v, NULL, NULL, st.format);
         else
-            r = PQexecParams(p->conn, sql, n, NULL, v, NULL, NULL, format);
+            r = PQexecParams(p->conn, sql, st.n, NULL, st.v, NULL, NULL, st.format);
     }
     if (!result_ok(r)) {
         verr(p, r, err, action, ap);
@@ -780,6 +832,7 @@ int pg_reconnect(struct store_pg *p, struct okrd_err *err)
     PQreset(p->conn);
     p->stmts.n = 0;
     pg_defer_drop(p);
+    pg_health_stash_drop(p);
     pg_metric_map_clear(&p->metrics);
     p->tx = PG_TX_NONE;
     p->tx_wrote = p->tx_bulk = false;

@@ -87,6 +87,21 @@ struct store_pg {
     const char *defer[PG_DEFER_MAX];
     int n_defer;
 
+    /* A read sent behind the next statement, in its pipeline (pg.c): SQL
+     * (a static string, prepared once), its one text parameter; the
+     * result lands in trail_result (NULL when it failed or did not run). */
+    const char *trail_sql;
+    const char *trail_param;
+    PGresult *trail_result;
+    /* The source_health row read with a poll's points (pg_points.c,
+     * pg_state.c): the poll job reads it next; valid until this session
+     * writes source_health or its transaction ends or rolls back. */
+    struct {
+        bool valid, found;
+        char source[132];
+        struct store_source_health h;
+    } health_stash;
+
     bool reviving;         /* pg.c: inside a reconnect */
     struct pg_metric_map metrics;   /* pg_points.c */
     struct pg_stmt_cache stmts;     /* pg.c */
@@ -179,6 +194,16 @@ int pg_defer_flush(struct store_pg *p, struct okrd_err *err);
 /* Forgets the queue: a COMMIT or ROLLBACK of the whole transaction makes
  * every savepoint command before it moot. */
 void pg_defer_drop(struct store_pg *p);
+
+/* ---- the source health read with a poll's points (pg_state.c) ----
+ * Why: a poll's job upserts its points, then reads the source's health
+ * record to update it: two round trips where one will do. Inside the
+ * caller's transaction (nothing else writes there; the snapshot is the
+ * transaction's), pg_points.c sends the read behind the upsert and keeps
+ * the answer here for pg_get_source_health. */
+extern const char pg_sql_health_get[];
+void pg_health_stash_keep(struct store_pg *p, const char *source, PGresult *r);
+void pg_health_stash_drop(struct store_pg *p);
 
 /* ---- reading results (text format) ---- */
 bool pg_col_isnull(const PGresult *r, int row, int col);

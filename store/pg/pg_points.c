@@ -368,7 +368,19 @@ int pg_put_points_from(struct store *s, const char *source, const struct store_p
     if ((rc = pg_tx_enter(p, &own, err)) != 0)
         return pg_err_context(err, "upsert %zu points for \"%s\"", n,
                                pg_quote(pts[0].metric, q, sizeof q));
+    /* A poll's job reads its source's health next: inside the caller's
+     * transaction, that read rides with the upsert (pg_health_stash_keep). */
+    bool stash = source && !own;
+    if (stash) {
+        p->trail_sql = pg_sql_health_get;
+        p->trail_param = source;
+    }
     rc = put(p, source, pts, n, err);
+    p->trail_sql = NULL;
+    if (stash && p->trail_result && rc == 0)
+        pg_health_stash_keep(p, source, p->trail_result);
+    PQclear(p->trail_result);
+    p->trail_result = NULL;
     int lrc = pg_tx_leave(p, own, rc, err);
     if (lrc && !rc) /* the COMMIT failed: nothing of the batch is stored */
         pg_err_context(err, "upsert %zu points for \"%s\"", n,

@@ -40,6 +40,7 @@ int pg_put_source_health(struct store *s, const char *source, const struct store
     int rc = pg_check_writable(p, "record source health", err);
     if (rc)
         return rc;
+    pg_health_stash_drop(p);
     static const char sql[] =
         "INSERT INTO source_health(source, last_success_at, last_error_at, last_error,"
         " consecutive_failures, points_total) VALUES ($1, $2, $3, $4, $5, $6)"
@@ -62,34 +63,66 @@ int pg_put_source_health(struct store *s, const char *source, const struct store
     return write1(p, sql, &pp, err, "record health of source", source);
 }
 
+const char pg_sql_health_get[] =
+    "SELECT last_success_at, last_error_at, last_error, consecutive_failures,"
+    " points_total FROM source_health WHERE source = $1";
+
+/* Row 0 of R (pg_sql_health_get's columns) into OUT; false: no row. */
+static bool health_of(const PGresult *r, struct store_source_health *out)
+{
+    if (PQntuples(r) != 1)
+        return false;
+    out->last_success_s = pg_col_int64(r, 0, 0); /* NULL reads as 0 */
+    out->last_error_s = pg_col_int64(r, 0, 1);
+    pg_col_copy_text(r, 0, 2, out->last_error, sizeof out->last_error);
+    out->consecutive_failures = (int)pg_col_int64(r, 0, 3);
+    out->points_total = pg_col_int64(r, 0, 4);
+    return true;
+}
+
+void pg_health_stash_keep(struct store_pg *p, const char *source, PGresult *r)
+{
+    size_t len = strlen(source);
+    p->health_stash.valid = false;
+    if (len >= sizeof p->health_stash.source)
+        return;
+    memset(&p->health_stash.h, 0, sizeof p->health_stash.h);
+    p->health_stash.found = health_of(r, &p->health_stash.h);
+    memcpy(p->health_stash.source, source, len + 1);
+    p->health_stash.valid = true;
+}
+
+void pg_health_stash_drop(struct store_pg *p)
+{
+    p->health_stash.valid = false;
+}
+
 int pg_get_source_health(struct store *s, const char *source, struct store_source_health *out,
                          struct okrd_err *err)
 {
     struct store_pg *p = PG(s);
-    static const char sql[] =
-        "SELECT last_success_at, last_error_at, last_error, consecutive_failures,"
-        " points_total FROM source_health WHERE source = $1";
     char q[64];
-    struct pg_params pp;
-    pg_params_init(&pp);
-    pg_param_text(&pp, source ? source : "");
-    PGresult *r = pg_query_cached(p, sql, &pp, err, "read health of source \"%s\"",
-                                  pg_quote(source, q, sizeof q));
-    if (!r)
-        return err ? err->code : OKRD_ESTORE;
-    int rc = 0;
-    if (PQntuples(r) == 1) {
-        out->last_success_s = pg_col_int64(r, 0, 0); /* NULL reads as 0 */
-        out->last_error_s = pg_col_int64(r, 0, 1);
-        pg_col_copy_text(r, 0, 2, out->last_error, sizeof out->last_error);
-        out->consecutive_failures = (int)pg_col_int64(r, 0, 3);
-        out->points_total = pg_col_int64(r, 0, 4);
+    bool found;
+    if (source && p->health_stash.valid && strcmp(p->health_stash.source, source) == 0) {
+        p->health_stash.valid = false; /* one read, one answer */
+        if ((found = p->health_stash.found))
+            *out = p->health_stash.h;
     } else {
-        rc = okrd_err_set(err, OKRD_ENOTFOUND, "store: source \"%s\" has no health record yet",
-                          pg_quote(source ? source : "", q, sizeof q));
+        struct pg_params pp;
+        pg_params_init(&pp);
+        pg_param_text(&pp, source ? source : "");
+        PGresult *r = pg_query_cached(p, pg_sql_health_get, &pp, err,
+                                      "read health of source \"%s\"",
+                                      pg_quote(source, q, sizeof q));
+        if (!r)
+            return err ? err->code : OKRD_ESTORE;
+        found = health_of(r, out);
+        PQclear(r);
     }
-    PQclear(r);
-    return rc;
+    if (!found)
+        return okrd_err_set(err, OKRD_ENOTFOUND, "store: source \"%s\" has no health record yet",
+                            pg_quote(source ? source : "", q, sizeof q));
+    return 0;
 }
 
 /* ---- ingest log ---- */

@@ -53,6 +53,7 @@ static void tx_reset(struct store_pg *p)
     p->tx_bulk = false;
     p->sp_depth = 0;
     pg_defer_drop(p);
+    pg_health_stash_drop(p);
 }
 
 bool pg_in_transaction(const struct store_pg *p)
@@ -168,6 +169,7 @@ void pg_rollback(struct store *s)
         /* Undo this job only; the jobs before it in the group keep theirs. */
         if (s->job_open)
             pg_rollback_to(p, "SAVEPOINT job", NULL);
+        pg_health_stash_drop(p);
         s->job_open = false;
         p->sp_depth = 0;
         pg_metric_map_clear(&p->metrics);
@@ -246,6 +248,7 @@ int pg_tx_leave(struct store_pg *p, bool own, int rc, struct okrd_err *err)
         p->sp_depth--;
         /* Undo this call only; the caller's transaction goes on. */
         pg_rollback_to(p, "SAVEPOINT store_call", NULL);
+        pg_health_stash_drop(p);
         pg_metric_map_clear(&p->metrics);
     }
     return rc;
