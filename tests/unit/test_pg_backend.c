@@ -6,7 +6,9 @@
  * change_seq and sends NOTIFY okrd; the password never reaches a message;
  * -0.0 is stored as 0 and doubles round-trip exactly; a read-only open
  * never writes and refuses a database without the schema; a database that
- * is not UTF8 is refused; sessions are named "okrd HOST PID ROLE".
+ * is not UTF8 is refused; sessions are named "okrd HOST PID ROLE"; a
+ * poll's health read rides in the pipeline of its points and answers as a
+ * read of its own would.
  *
  * The server is OKRD_TEST_PG (a libpq conninfo where the test may CREATE
  * DATABASE); without it every test is skipped with a message saying so.
@@ -480,6 +482,66 @@ static void test_session_settings(void **state)
     assert_true(store_is_shared(f->s));
 }
 
+/* ---- a poll's health read rides with its points ---- */
+
+/* The text of the last statement the fixture's session ran. */
+static const char *last_query(struct fx *f)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+             " AND application_name LIKE 'okrd %% %ld test'", (long)getpid());
+    return raw_text(f, sql);
+}
+
+static void test_health_read_rides_with_the_points(void **state)
+{
+    struct fx *f = pg_fx(state);
+    struct okrd_err err = { 0 };
+    struct store_source_health h1 = { .last_success_s = 1790000000, .consecutive_failures = 0,
+                                      .points_total = 7 };
+    assert_int_equal(store_put_source_health(f->s, "api", &h1, &err), 0);
+
+    /* In a transaction (a poll's job): the upsert of a new metric's points,
+     * then the health read, answered without a statement of its own. */
+    assert_int_equal(store_begin(f->s, &err), 0);
+    struct store_point_in p = { "fresh", 100, 1.5 };
+    assert_int_equal(store_put_points_from(f->s, "api", &p, 1, &err), 0);
+    struct store_source_health got = { 0 };
+    assert_int_equal(store_get_source_health(f->s, "api", &got, &err), 0);
+    assert_non_null(strstr(last_query(f), "INSERT INTO points")); /* no SELECT after it */
+    assert_int_equal(got.last_success_s, h1.last_success_s);
+    assert_int_equal(got.points_total, 7);
+    /* Asked again: read from the server (one answer per read). */
+    assert_int_equal(store_get_source_health(f->s, "api", &got, &err), 0);
+    assert_non_null(strstr(last_query(f), "FROM source_health"));
+    assert_int_equal(got.points_total, 7);
+
+    /* Another source's read is never answered from it; a source without a
+     * record is "not found" either way. */
+    assert_int_equal(store_put_points_from(f->s, "api", &p, 1, &err), 0);
+    assert_int_equal(store_get_source_health(f->s, "other", &got, &err), OKRD_ENOTFOUND);
+    assert_int_equal(store_put_points_from(f->s, "nobody", &p, 1, &err), 0);
+    assert_int_equal(store_get_source_health(f->s, "nobody", &got, &err), OKRD_ENOTFOUND);
+
+    /* A write in between: the read answers what was written. */
+    assert_int_equal(store_put_points_from(f->s, "api", &p, 1, &err), 0);
+    struct store_source_health h2 = h1;
+    h2.points_total = 8;
+    h2.consecutive_failures = 2;
+    assert_int_equal(store_put_source_health(f->s, "api", &h2, &err), 0);
+    assert_int_equal(store_get_source_health(f->s, "api", &got, &err), 0);
+    assert_int_equal(got.points_total, 8);
+    assert_int_equal(got.consecutive_failures, 2);
+
+    /* Rolled back: the read after it sees the record as committed. */
+    assert_int_equal(store_put_points_from(f->s, "api", &p, 1, &err), 0);
+    store_rollback(f->s);
+    assert_int_equal(store_get_source_health(f->s, "api", &got, &err), 0);
+    assert_int_equal(got.points_total, 7);
+    assert_int_equal(got.consecutive_failures, 0);
+}
+
 /* ---- dropped sessions ---- */
 
 /* Only this test's sessions: other unit tests run beside it on the same
@@ -535,6 +597,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_never_writes, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_not_utf8_refused, pg_setup, pg_teardown),
         cmocka_unit_test_setup_teardown(test_session_settings, pg_setup, pg_teardown),
+        cmocka_unit_test_setup_teardown(test_health_read_rides_with_the_points, pg_setup,
+                                        pg_teardown),
         cmocka_unit_test_setup_teardown(test_dropped_session_reconnects_but_not_the_writer, pg_setup,
                                         pg_teardown),
     };
