@@ -208,7 +208,7 @@ def test_reload(args, wd):
             n_a = len(f.requests("/a"))
             f.wait_requests("/a", n_a + 2)
             check(len(f.requests("/b")) <= n_b + 1, "the removed source stopped polling")
-            check(d.log().count("event=poll_ok source=a") == 1, "a was not restarted")
+            check(d.log().count("event=poll_ok source=a") == 1, "a was not restarted:\n" + d.log())
             code, _ = d.stop()
             check(code == 0, "exit 0")
         finally:
