@@ -601,9 +601,7 @@ int pg_exec_script(struct store_pg *p, const char *sql, struct okrd_err *err,
     if (rc)
         return rc;
     char *joined = NULL;
-    if (p->n_defer > 0 && strcmp(sql, "ROLLBACK") == 0) {
-        pg_defer_drop(p);
-    } else if (p->n_defer > 0) {
+    if (p->n_defer > 0) {
         if (!(joined = with_queue(p, sql)))
             return okrd_err_set(err, OKRD_ENOMEM, "store: %s: out of memory", p->desc);
         p->n_defer = 0;
@@ -651,6 +649,7 @@ int pg_defer(struct store_pg *p, const char *cmd, struct okrd_err *err)
 
 int pg_rollback_to(struct store_pg *p, const char *cmd_savepoint, struct okrd_err *err)
 {
+    pg_health_stash_drop(p); /* kept while nothing was undone */
     if (p->n_defer > 0 && strcmp(p->defer[p->n_defer - 1], cmd_savepoint) == 0) {
         p->n_defer--; /* never sent, nothing ran since: nothing to undo */
         return 0;

@@ -166,8 +166,8 @@ int pg_exec_cached(struct store_pg *p, const char *sql, const struct pg_params *
                    int64_t *n_rows, struct okrd_err *err, const char *action, ...)
     __attribute__((format(printf, 6, 7)));
 /* Several ;-separated statements without parameters (PQexec): DDL, BEGIN.
- * Deferred savepoint commands (below) go first, in the same string; a
- * script that is exactly "ROLLBACK" drops them instead. */
+ * Deferred savepoint commands (below) go first, in the same string (a
+ * ROLLBACK of the whole transaction drops them first: pg_defer_drop). */
 int pg_exec_script(struct store_pg *p, const char *sql, struct okrd_err *err,
                    const char *action, ...) __attribute__((format(printf, 4, 5)));
 
@@ -187,7 +187,8 @@ int pg_defer(struct store_pg *p, const char *cmd, struct okrd_err *err);
 /* "ROLLBACK TO NAME; RELEASE NAME" where CMD_SAVEPOINT is "SAVEPOINT NAME":
  * nothing is sent when that SAVEPOINT is still queued last (nothing ran
  * since it); else the queue is sent first (or dropped when the transaction
- * is aborted: every queued command would have failed there). */
+ * is aborted: every queued command would have failed there). Drops the
+ * health read kept for the poll job (pg_health_stash_drop). */
 int pg_rollback_to(struct store_pg *p, const char *cmd_savepoint, struct okrd_err *err);
 /* Sends the queue now (before COPY, which cannot share a pipeline). */
 int pg_defer_flush(struct store_pg *p, struct okrd_err *err);

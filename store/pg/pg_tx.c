@@ -87,12 +87,14 @@ static int commit_top(struct store_pg *p, struct okrd_err *err)
 {
     int rc = 0;
     bool bumped = false;
+    /* A COMMIT releases every savepoint and a ROLLBACK undoes them: the
+     * queued savepoint commands need not go. */
+    pg_defer_drop(p);
     if (!tx_usable(p)) {
         rc = okrd_err_set(err, OKRD_ESTORE,
                           "store: commit on %s: the transaction was aborted by an earlier error",
                           p->desc);
     } else if (p->tx_wrote) {
-        pg_defer_drop(p); /* COMMIT releases every savepoint */
         PGresult *r = pg_query_cached(p, SQL_BUMP, NULL, err, "bump change_seq on %s", p->desc);
         if (!r)
             rc = err ? err->code : OKRD_ESTORE;
@@ -103,7 +105,6 @@ static int commit_top(struct store_pg *p, struct okrd_err *err)
         PQclear(r);
     }
     if (!rc) {
-        pg_defer_drop(p);
         PGresult *r = PQexec(p->conn, "COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = pg_err_result(p, r, err, "commit on %s", p->desc);
@@ -169,12 +170,12 @@ void pg_rollback(struct store *s)
         /* Undo this job only; the jobs before it in the group keep theirs. */
         if (s->job_open)
             pg_rollback_to(p, "SAVEPOINT job", NULL);
-        pg_health_stash_drop(p);
         s->job_open = false;
         p->sp_depth = 0;
         pg_metric_map_clear(&p->metrics);
         return;
     }
+    pg_defer_drop(p); /* the ROLLBACK undoes every savepoint: none to send */
     if (p->tx != PG_TX_NONE || (p->conn && PQtransactionStatus(p->conn) != PQTRANS_IDLE))
         pg_exec_script(p, "ROLLBACK", NULL, "roll back");
     tx_reset(p);
@@ -248,7 +249,6 @@ int pg_tx_leave(struct store_pg *p, bool own, int rc, struct okrd_err *err)
         p->sp_depth--;
         /* Undo this call only; the caller's transaction goes on. */
         pg_rollback_to(p, "SAVEPOINT store_call", NULL);
-        pg_health_stash_drop(p);
         pg_metric_map_clear(&p->metrics);
     }
     return rc;

@@ -38,13 +38,12 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, const ch
     return 0;
 }
 
-int sq_copy_count(struct store *s, const struct store_copy_table *t, int64_t *out,
-                  struct okrd_err *err)
+/* The integer SQL answers (one row, one column); WHAT names it in a failure. */
+static int one_int(struct store *s, const char *sql, const char *table, const char *what,
+                   int64_t *out, struct okrd_err *err)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", t->name);
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, sql, &st, t->name, err);
+    int rc = prepare(s, sql, &st, table, err);
     if (rc)
         return rc;
     rc = sqlite3_step(st);
@@ -52,10 +51,19 @@ int sq_copy_count(struct store *s, const struct store_copy_table *t, int64_t *ou
         *out = sqlite3_column_int64(st, 0);
         rc = 0;
     } else {
-        rc = store_sqlerr(s, rc, err, "copy: count the rows of table %s", t->name);
+        rc = store_sqlerr(s, rc, err, "copy: %s", what);
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+int sq_copy_count(struct store *s, const struct store_copy_table *t, int64_t *out,
+                  struct okrd_err *err)
+{
+    char sql[256], what[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", t->name);
+    snprintf(what, sizeof what, "count the rows of table %s", t->name);
+    return one_int(s, sql, t->name, what, out, err);
 }
 
 int sq_copy_out(struct store *s, const struct store_copy_table *t, store_copy_row_fn row,
@@ -156,22 +164,10 @@ int sq_copy_in(struct store *s, const struct store_copy_table *t,
  * was ever added; the table exists with the schema (outbox is AUTOINCREMENT). */
 int sq_outbox_counter(struct store *s, int64_t *out, struct okrd_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(s,
-                     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
-                     " coalesce((SELECT max(seq) FROM outbox), 0))",
-                     &st, "sqlite_sequence", err);
-    if (rc)
-        return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        rc = store_sqlerr(s, rc, err, "copy: read the outbox's counter");
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return one_int(s,
+                   "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
+                   " coalesce((SELECT max(seq) FROM outbox), 0))",
+                   "sqlite_sequence", "read the outbox's counter", out, err);
 }
 
 int sq_outbox_counter_raise(struct store *s, int64_t n, struct okrd_err *err)
